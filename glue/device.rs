@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: GPL-2.0
+//! `struct device`: borrowing one, embedding one in a Rust object, registering it.
+//!
+//! Objects of the nd bus (ndbusN, nmemN, regionN, ...) embed their device, and
+//! the driver core owns their lifetime as in C: the object is freed by the
+//! device type's `release`, when the last reference is dropped.
+
+use core::ffi::{c_char, c_int, c_void, CStr};
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+
+use kernel::error::{to_result, Error, Result};
+use kernel::init::PinInit;
+use kernel::prelude::*;
+use kernel::types::Opaque;
+
+use super::bindings;
+use super::sysfs::GroupList;
+
+/// A kernel `struct device`, borrowed.
+#[repr(transparent)]
+pub struct Device(Opaque<bindings::device>);
+
+// SAFETY: a `struct device` is reference counted and its mutable state is
+// guarded by the driver core's own locks; sharing a reference across threads
+// is what the driver core does all the time.
+unsafe impl Send for Device {}
+// SAFETY: see `Send`.
+unsafe impl Sync for Device {}
+
+impl Device {
+    /// An empty device, to be embedded in an object before registration.
+    pub fn zeroed() -> Opaque<bindings::device> {
+        // SAFETY: all-zeroes is the documented starting state of a `struct
+        // device` before `device_initialize()`.
+        Opaque::new(unsafe { core::mem::zeroed() })
+    }
+
+    /// Borrows the device behind `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a valid device that stays alive for `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::device) -> &'a Device {
+        // SAFETY: `Device` is a transparent wrapper of `struct device`, and
+        // the caller guarantees validity for `'a`.
+        unsafe { &*ptr.cast::<Device>() }
+    }
+
+    /// The raw pointer, for passing to C.
+    pub fn as_raw(&self) -> *mut bindings::device {
+        self.0.get()
+    }
+
+    /// `dev_name()`.
+    pub fn name(&self) -> &CStr {
+        // SAFETY: a registered device always has a NUL-terminated name that
+        // lives as long as the device.
+        unsafe { CStr::from_ptr(bindings::rln_dev_name(self.as_raw())) }
+    }
+
+    /// The parent device, if any.
+    pub fn parent(&self) -> Option<&Device> {
+        // SAFETY: a device holds a reference on its parent for its lifetime.
+        let parent = unsafe { (*self.as_raw()).parent };
+        // SAFETY: see above: the parent outlives `self`.
+        NonNull::new(parent).map(|p| unsafe { Device::from_raw(p.as_ptr()) })
+    }
+
+    /// The major:minor number of the device's /dev node, 0 if it has none.
+    pub fn devt(&self) -> u32 {
+        // SAFETY: `devt` is written before registration and never after.
+        unsafe { (*self.as_raw()).devt }
+    }
+
+    /// Whether a driver is bound right now (a snapshot unless locked).
+    pub fn has_driver(&self) -> bool {
+        // SAFETY: reading the pointer is a plain load; the driver core
+        // changes it under the device lock, which callers take if they need
+        // a stable answer.
+        !unsafe { (*self.as_raw()).driver }.is_null()
+    }
+
+    /// Whether the device's type is `ty`.
+    pub fn is_type<T>(&self, ty: &'static DeviceType<T>) -> bool {
+        // SAFETY: `type` is written before registration and never after.
+        core::ptr::eq(unsafe { (*self.as_raw()).type_ }, ty.as_raw())
+    }
+
+    /// Takes `device_lock()`, which serialises probe, remove and sysfs
+    /// operations that must not race with them.
+    pub fn lock(&self) -> DeviceGuard<'_> {
+        // SAFETY: `self` is a live device.
+        unsafe { bindings::rln_device_lock(self.as_raw()) };
+        DeviceGuard(self)
+    }
+
+    /// The driver data set by the bound driver, as an untyped pointer.
+    pub fn drvdata_raw(&self) -> *mut c_void {
+        // SAFETY: plain load of a field the driver writes at bind time.
+        unsafe { (*self.as_raw()).driver_data }
+    }
+
+    /// Calls `f` on every child device, until it returns an error.
+    pub fn for_each_child(&self, mut f: impl FnMut(&Device) -> Result) -> Result {
+        unsafe extern "C" fn visit(dev: *mut bindings::device, data: *mut c_void) -> c_int {
+            // SAFETY: `data` is the `&mut dyn FnMut` passed below, live for
+            // the whole iteration.
+            let f = unsafe { &mut *data.cast::<&mut dyn FnMut(&Device) -> Result>() };
+            // SAFETY: the driver core holds a reference on `dev` while visiting.
+            match f(unsafe { Device::from_raw(dev) }) {
+                Ok(()) => 0,
+                Err(e) => e.to_errno(),
+            }
+        }
+        let mut f: &mut dyn FnMut(&Device) -> Result = &mut f;
+        // SAFETY: `self` is live; the callback only uses `data` during the call.
+        let rc = unsafe {
+            bindings::device_for_each_child(
+                self.as_raw(),
+                (&mut f as *mut &mut dyn FnMut(&Device) -> Result).cast(),
+                Some(visit),
+            )
+        };
+        to_result(rc)
+    }
+}
+
+/// `device_lock()` held; unlocks on drop.
+pub struct DeviceGuard<'a>(&'a Device);
+
+impl Drop for DeviceGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the guard exists only while the lock is held by us.
+        unsafe { bindings::rln_device_unlock(self.0.as_raw()) };
+    }
+}
+
+/// A Rust object whose lifetime the driver core owns through an embedded
+/// `struct device`. Implement it with [`device_object!`].
+///
+/// # Safety
+///
+/// `OFFSET` is the byte offset of a [`Device`] field inside `Self`, and
+/// every object of this type is allocated by [`Registration::new`].
+pub unsafe trait DeviceObject: Send + Sync + Sized + 'static {
+    /// Offset of the embedded device.
+    const OFFSET: usize;
+
+    /// The embedded device.
+    fn device(&self) -> &Device {
+        // SAFETY: by the trait's contract, a `Device` lives at `OFFSET`.
+        unsafe { &*(self as *const Self).cast::<u8>().add(Self::OFFSET).cast::<Device>() }
+    }
+
+    /// The object embedding `dev`.
+    ///
+    /// # Safety
+    ///
+    /// `dev` is embedded in a `Self` (e.g. its type is this object's
+    /// [`DeviceType`]).
+    unsafe fn from_device(dev: &Device) -> &Self {
+        // SAFETY: the caller guarantees `dev` sits at `OFFSET` inside a `Self`,
+        // which lives at least as long as its device.
+        unsafe { &*(dev as *const Device).cast::<u8>().sub(Self::OFFSET).cast::<Self>() }
+    }
+}
+
+/// Declares that `$ty` embeds its `struct device` in field `$field` (a
+/// [`Device`]) and is allocated by [`Registration::new`].
+#[macro_export]
+macro_rules! device_object {
+    ($ty:ty, $field:ident) => {
+        // SAFETY: `offset_of!` gives the offset of the `Device` field, and the
+        // glue only allocates these objects through `Registration::new`.
+        unsafe impl $crate::glue::device::DeviceObject for $ty {
+            const OFFSET: usize = core::mem::offset_of!($ty, $field);
+        }
+    };
+}
+
+/// A device type: the name shown in uevents, the attribute groups every
+/// device of the type carries, and the `release` that frees the Rust object.
+#[repr(transparent)]
+pub struct DeviceType<T>(bindings::device_type, PhantomData<T>);
+
+// SAFETY: the kernel only reads a `device_type`, and it holds only pointers
+// to other statics.
+unsafe impl<T> Sync for DeviceType<T> {}
+
+impl<T: DeviceObject> DeviceType<T> {
+    /// A device type named `name` whose devices carry `groups`.
+    pub const fn new(name: &'static CStr, groups: &'static GroupList) -> Self {
+        Self(
+            bindings::device_type {
+                name: name.as_ptr(),
+                groups: groups.as_raw(),
+                release: Some(release::<T>),
+                // SAFETY: the remaining fields are optional callbacks and
+                // pointers, for which zero means "none".
+                ..unsafe { core::mem::zeroed() }
+            },
+            PhantomData,
+        )
+    }
+
+    fn as_raw(&'static self) -> *const bindings::device_type {
+        &self.0
+    }
+}
+
+unsafe extern "C" fn release<T: DeviceObject>(dev: *mut bindings::device) {
+    // SAFETY: this is the release of devices of type `DeviceType<T>`, which
+    // are all embedded in a `T` that `Registration::new` allocated with
+    // `KBox`; the last reference is gone, so we own the allocation.
+    unsafe {
+        let obj = T::from_device(Device::from_raw(dev)) as *const T as *mut T;
+        drop(KBox::from_raw(obj));
+    }
+}
+
+/// Where and how a new device is registered.
+pub struct Placement<'a, T: 'static> {
+    /// The parent device.
+    pub parent: Option<&'a Device>,
+    /// The device type, which also frees the object.
+    pub ty: &'static DeviceType<T>,
+    /// The bus, if the device is on one.
+    pub bus: Option<&'static super::bus::BusType>,
+    /// Extra attribute groups for this instance (a provider's), or null.
+    pub groups: *const *const bindings::attribute_group,
+    /// major:minor for a /dev node, or 0.
+    pub devt: u32,
+}
+
+/// A registered device and the reference its creator holds. Dropping it
+/// unregisters the device; the object lives on while others hold references.
+pub struct Registration<T: DeviceObject> {
+    obj: NonNull<T>,
+}
+
+// SAFETY: `T: Send + Sync` and the registration is just a counted reference.
+unsafe impl<T: DeviceObject> Send for Registration<T> {}
+// SAFETY: see `Send`.
+unsafe impl<T: DeviceObject> Sync for Registration<T> {}
+
+impl<T: DeviceObject> Registration<T> {
+    /// Allocates `init`, names the device and adds it to the driver core,
+    /// which may probe a driver for it before this returns.
+    pub fn new(
+        init: impl PinInit<T, Error>,
+        place: Placement<'_, T>,
+        name: core::fmt::Arguments<'_>,
+    ) -> Result<Self> {
+        let obj = KBox::pin_init(init, GFP_KERNEL)?;
+        // SAFETY: the object is never moved out of its box: from here on the
+        // device's release owns it and frees it in place.
+        let obj = NonNull::from(KBox::leak(unsafe { Pin::into_inner_unchecked(obj) }));
+        // SAFETY: `obj` is live and exclusively ours until `device_add`.
+        let dev = unsafe { obj.as_ref() }.device().as_raw();
+        // SAFETY: `dev` is a zeroed `struct device` embedded in `obj`. After
+        // `device_initialize` the release (from `place.ty`) frees `obj`, so
+        // every error path below ends in `put_device` and nothing else.
+        unsafe {
+            (*dev).type_ = place.ty.as_raw();
+            bindings::device_initialize(dev);
+            (*dev).parent = place.parent.map_or(core::ptr::null_mut(), |p| p.as_raw());
+            (*dev).bus = place.bus.map_or(core::ptr::null(), |b| b.as_raw());
+            (*dev).groups = place.groups as *mut _;
+            (*dev).devt = place.devt;
+            let rc = bindings::dev_set_name(dev, c"%pA".as_ptr(), &name as *const _ as *const c_void);
+            if rc != 0 {
+                bindings::put_device(dev);
+                return Err(Error::from_errno(rc));
+            }
+            let rc = bindings::device_add(dev);
+            if rc != 0 {
+                bindings::put_device(dev);
+                return Err(Error::from_errno(rc));
+            }
+        }
+        Ok(Self { obj })
+    }
+
+    /// The object.
+    pub fn get(&self) -> &T {
+        // SAFETY: we hold a reference, so the object is alive.
+        unsafe { self.obj.as_ref() }
+    }
+}
+
+impl<T: DeviceObject> Drop for Registration<T> {
+    fn drop(&mut self) {
+        // SAFETY: we registered the device and still hold the initial
+        // reference, which `device_unregister` drops after `device_del`.
+        unsafe { bindings::device_unregister(self.get().device().as_raw()) };
+    }
+}
+
+/// A counted reference to a device object (`get_device`/`put_device`).
+pub struct ARef<T: DeviceObject>(NonNull<T>);
+
+// SAFETY: the object is `Send + Sync` and the count is atomic.
+unsafe impl<T: DeviceObject> Send for ARef<T> {}
+// SAFETY: see `Send`.
+unsafe impl<T: DeviceObject> Sync for ARef<T> {}
+
+impl<T: DeviceObject> ARef<T> {
+    /// Takes a new reference on `obj`.
+    pub fn new(obj: &T) -> Self {
+        // SAFETY: `obj` is live, so its device is.
+        unsafe { bindings::get_device(obj.device().as_raw()) };
+        Self(NonNull::from(obj))
+    }
+}
+
+impl<T: DeviceObject> Clone for ARef<T> {
+    fn clone(&self) -> Self {
+        Self::new(self)
+    }
+}
+
+impl<T: DeviceObject> core::ops::Deref for ARef<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: we hold a reference, so the object is alive.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl<T: DeviceObject> Drop for ARef<T> {
+    fn drop(&mut self) {
+        // SAFETY: we own one reference, taken in `new`.
+        unsafe { bindings::put_device(self.device().as_raw()) };
+    }
+}
+
+/// A class device such as /sys/class/nd/ndctlN (`device_create`), destroyed on drop.
+pub struct ClassDevice(NonNull<bindings::device>);
+
+// SAFETY: a class device is only passed back to the driver core.
+unsafe impl Send for ClassDevice {}
+// SAFETY: see `Send`.
+unsafe impl Sync for ClassDevice {}
+
+impl ClassDevice {
+    /// Creates `name` in `class` under `parent` with /dev node `devt`.
+    pub fn new(
+        class: &'static super::bus::Class,
+        parent: &Device,
+        devt: u32,
+        name: core::fmt::Arguments<'_>,
+    ) -> Result<Self> {
+        // SAFETY: `class` is registered for as long as devices exist in it
+        // (libnvdimm unregisters it last); `parent` is live; `%pA` reads
+        // `name` during the call only.
+        let dev = unsafe {
+            bindings::device_create(
+                class.as_raw(),
+                parent.as_raw(),
+                devt,
+                core::ptr::null_mut(),
+                c"%pA".as_ptr() as *const c_char,
+                &name as *const _ as *const c_void,
+            )
+        };
+        // SAFETY: `device_create` returns a device or an error pointer.
+        if unsafe { bindings::rln_is_err_or_null(dev.cast()) } {
+            // SAFETY: as above.
+            return Err(Error::from_errno(unsafe { bindings::rln_ptr_err(dev.cast()) } as i32));
+        }
+        // The check above excludes null.
+        Ok(Self(NonNull::new(dev).ok_or(ENOMEM)?))
+    }
+}
+
+impl Drop for ClassDevice {
+    fn drop(&mut self) {
+        // SAFETY: we created the device and hold its only registration.
+        unsafe { bindings::device_unregister(self.0.as_ptr()) };
+    }
+}

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C helpers for the Rust glue: inlines and macros made callable. Built into
+ * libnvdimm and exported, so every module of the stack shares one copy.
+ */
+#include "glue.h"
+
+const char *rln_dev_name(const struct device *dev)
+{
+	return dev_name(dev);
+}
+EXPORT_SYMBOL_GPL(rln_dev_name);
+
+void rln_device_lock(struct device *dev)
+{
+	device_lock(dev);
+}
+EXPORT_SYMBOL_GPL(rln_device_lock);
+
+void rln_device_unlock(struct device *dev)
+{
+	device_unlock(dev);
+}
+EXPORT_SYMBOL_GPL(rln_device_unlock);
+
+void rln_dev_printk(int level, const struct device *dev, const void *args)
+{
+	switch (level) {
+	case LOGLEVEL_ERR:
+		dev_err(dev, "%pA", args);
+		break;
+	case LOGLEVEL_WARNING:
+		dev_warn(dev, "%pA", args);
+		break;
+	case LOGLEVEL_INFO:
+		dev_info(dev, "%pA", args);
+		break;
+	default:
+		/* One dynamic-debug site for the whole stack: dyndbg="file helpers.c +p". */
+		dev_dbg(dev, "%pA", args);
+		break;
+	}
+}
+EXPORT_SYMBOL_GPL(rln_dev_printk);
+
+static struct ida rln_idas[RLN_IDA_COUNT] = {
+	[RLN_IDA_BUS] = IDA_INIT(rln_idas[RLN_IDA_BUS]),
+	[RLN_IDA_DIMM] = IDA_INIT(rln_idas[RLN_IDA_DIMM]),
+	[RLN_IDA_REGION] = IDA_INIT(rln_idas[RLN_IDA_REGION]),
+};
+
+int rln_ida_alloc(enum rln_ida which)
+{
+	return ida_alloc(&rln_idas[which], GFP_KERNEL);
+}
+EXPORT_SYMBOL_GPL(rln_ida_alloc);
+
+void rln_ida_free(enum rln_ida which, int id)
+{
+	ida_free(&rln_idas[which], id);
+}
+EXPORT_SYMBOL_GPL(rln_ida_free);
+
+bool rln_is_err_or_null(const void *ptr)
+{
+	return IS_ERR_OR_NULL(ptr);
+}
+EXPORT_SYMBOL_GPL(rln_is_err_or_null);
+
+long rln_ptr_err(const void *ptr)
+{
+	return PTR_ERR(ptr);
+}
+EXPORT_SYMBOL_GPL(rln_ptr_err);
+
+union acpi_object *rln_acpi_evaluate_dsm(acpi_handle handle, const guid_t *guid,
+					 u64 rev, u64 func, union acpi_object *argv4)
+{
+	return acpi_evaluate_dsm(handle, guid, rev, func, argv4);
+}
+EXPORT_SYMBOL_GPL(rln_acpi_evaluate_dsm);

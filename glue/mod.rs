@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Layer 2, the kernel glue: bindings to the C API plus small safe wrappers.
+//!
+//! Every `unsafe` of the stack lives under this directory, each block with a
+//! `// SAFETY:` comment naming the invariant it relies on. The modules (layer 3)
+//! include this directory by path as `crate::glue` and stay free of `unsafe`.
+//! Nothing here holds state: statics that must exist once (the nd bus, the
+//! class, the id allocators) belong to libnvdimm.
+
+#![allow(dead_code, unreachable_pub)]
+
+/// Raw bindings generated from glue.h by the Kbuild `BINDGEN` rule.
+#[allow(
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    missing_docs,
+    clippy::all,
+    unsafe_op_in_unsafe_fn,
+    improper_ctypes
+)]
+pub mod bindings {
+    include!("bindings_generated.rs");
+}
+
+pub mod bus;
+pub mod chrdev;
+pub mod device;
+pub mod print;
+pub mod sysfs;

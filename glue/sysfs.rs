@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: GPL-2.0
+//! sysfs attributes and attribute groups.
+//!
+//! An [`Attribute<T>`] is a static whose show/store are plain Rust functions
+//! taking the object `T` the attribute belongs to. Groups are built with
+//! [`attribute_group!`] and lists of groups with [`group_list!`], all as
+//! statics, the way C declares them next to the object they describe.
+
+use core::ffi::{c_char, c_int, CStr};
+use core::fmt;
+use core::marker::PhantomData;
+
+use kernel::error::{Error, Result};
+
+use super::bindings;
+use super::device::{Device, DeviceObject};
+
+/// How an attribute finds the object it describes from the device it sits on.
+///
+/// # Safety
+///
+/// `from_device` must only be called on devices that carry attributes of
+/// this type, and implementations must return an object that lives as long
+/// as the device.
+pub unsafe trait FromDevice: Sync + 'static {
+    /// The object behind `dev`.
+    ///
+    /// # Safety
+    ///
+    /// `dev` carries an attribute group of `Self`.
+    unsafe fn from_device(dev: &Device) -> Option<&Self>;
+}
+
+// SAFETY: a group of `T` is only attached to devices of `T`'s device type
+// (through `DeviceType::new`), so the device is embedded in a `T`.
+unsafe impl<T: DeviceObject> FromDevice for T {
+    unsafe fn from_device(dev: &Device) -> Option<&Self> {
+        // SAFETY: see the impl's comment.
+        Some(unsafe { <T as DeviceObject>::from_device(dev) })
+    }
+}
+
+/// The page a `show` writes into; output past the page is cut, as with
+/// `sysfs_emit`.
+pub struct Page {
+    buf: *mut u8,
+    len: usize,
+}
+
+/// sysfs hands show() one page.
+const PAGE: usize = 4096;
+
+impl Page {
+    /// What was written so far.
+    pub fn as_bytes(&self) -> &[u8] {
+        // SAFETY: `buf` is the page sysfs gave us and `len` bytes of it are written.
+        unsafe { core::slice::from_raw_parts(self.buf, self.len) }
+    }
+}
+
+impl fmt::Write for Page {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let n = s.len().min(PAGE - 1 - self.len);
+        // SAFETY: `buf` is a page; `len + n < PAGE` by the min above.
+        unsafe { core::ptr::copy_nonoverlapping(s.as_ptr(), self.buf.add(self.len), n) };
+        self.len += n;
+        Ok(())
+    }
+}
+
+/// A show function: writes the value with `writeln!`.
+pub type ShowFn<T> = fn(&T, &mut Page) -> Result;
+/// A store function: parses the bytes written (trailing newline included).
+pub type StoreFn<T> = fn(&T, &[u8]) -> Result;
+
+/// A device attribute of objects `T`.
+#[repr(C)]
+pub struct Attribute<T: FromDevice> {
+    raw: bindings::device_attribute,
+    show: Option<ShowFn<T>>,
+    store: Option<StoreFn<T>>,
+    visible: Option<VisibleFn<T>>,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: the kernel only reads an attribute; it holds a name in static
+// memory and function pointers.
+unsafe impl<T: FromDevice> Sync for Attribute<T> {}
+
+impl<T: FromDevice> Attribute<T> {
+    const fn build(name: &'static CStr, mode: u16, show: Option<ShowFn<T>>, store: Option<StoreFn<T>>) -> Self {
+        Self {
+            raw: bindings::device_attribute {
+                attr: bindings::attribute {
+                    name: name.as_ptr(),
+                    mode,
+                    // SAFETY: lockdep keys and the remaining fields start zeroed.
+                    ..unsafe { core::mem::zeroed() }
+                },
+                show: if show.is_some() { Some(show_raw::<T>) } else { None },
+                store: if store.is_some() { Some(store_raw::<T>) } else { None },
+            },
+            show,
+            store,
+            visible: None,
+            _t: PhantomData,
+        }
+    }
+
+    /// Decides per object whether the attribute appears, and with what
+    /// mode (the group's `is_visible` in C).
+    pub const fn visible_if(mut self, visible: VisibleFn<T>) -> Self {
+        self.visible = Some(visible);
+        self
+    }
+
+    /// Readable by all (0444): `DEVICE_ATTR_RO`.
+    pub const fn ro(name: &'static CStr, show: ShowFn<T>) -> Self {
+        Self::build(name, 0o444, Some(show), None)
+    }
+
+    /// Readable by root only (0400): `DEVICE_ATTR_ADMIN_RO`.
+    pub const fn admin_ro(name: &'static CStr, show: ShowFn<T>) -> Self {
+        Self::build(name, 0o400, Some(show), None)
+    }
+
+    /// Readable by all, writable by root (0644): `DEVICE_ATTR_RW`.
+    pub const fn rw(name: &'static CStr, show: ShowFn<T>, store: StoreFn<T>) -> Self {
+        Self::build(name, 0o644, Some(show), Some(store))
+    }
+
+    /// Root only, both ways (0600): `DEVICE_ATTR_ADMIN_RW`.
+    pub const fn admin_rw(name: &'static CStr, show: ShowFn<T>, store: StoreFn<T>) -> Self {
+        Self::build(name, 0o600, Some(show), Some(store))
+    }
+
+    /// Writable by root only (0200): `DEVICE_ATTR_WO`.
+    pub const fn wo(name: &'static CStr, store: StoreFn<T>) -> Self {
+        Self::build(name, 0o200, None, Some(store))
+    }
+
+    /// The declared mode.
+    pub fn mode(&self) -> u16 {
+        self.raw.attr.mode
+    }
+
+    /// The `struct attribute` inside, for a group's list.
+    pub const fn as_raw(&'static self) -> *mut bindings::attribute {
+        &self.raw.attr as *const bindings::attribute as *mut bindings::attribute
+    }
+
+    /// Whether `raw` is this attribute (for `is_visible` functions).
+    pub fn is(&'static self, raw: *const bindings::attribute) -> bool {
+        core::ptr::eq(self.as_raw(), raw)
+    }
+}
+
+/// `container_of` from the `struct device_attribute` sysfs passes back.
+///
+/// # Safety
+///
+/// `attr` is the `raw` field of an `Attribute<T>`.
+unsafe fn attr_of<'a, T: FromDevice>(attr: *mut bindings::device_attribute) -> &'a Attribute<T> {
+    // SAFETY: `raw` is the first field of the `#[repr(C)]` `Attribute<T>`
+    // and attributes are statics.
+    unsafe { &*(attr as *const Attribute<T>) }
+}
+
+unsafe extern "C" fn show_raw<T: FromDevice>(
+    dev: *mut bindings::device,
+    attr: *mut bindings::device_attribute,
+    buf: *mut c_char,
+) -> isize {
+    // SAFETY: sysfs calls us with a live device carrying this attribute, the
+    // attribute itself, and a page-sized buffer.
+    let (dev, attr) = unsafe { (Device::from_raw(dev), attr_of::<T>(attr)) };
+    // SAFETY: the device carries an attribute of `T`.
+    let Some(obj) = (unsafe { T::from_device(dev) }) else {
+        return kernel::error::code::ENXIO.to_errno() as isize;
+    };
+    let mut page = Page { buf: buf.cast(), len: 0 };
+    match attr.show.map(|f| f(obj, &mut page)) {
+        Some(Ok(())) => page.len as isize,
+        Some(Err(e)) => e.to_errno() as isize,
+        None => kernel::error::code::EIO.to_errno() as isize,
+    }
+}
+
+unsafe extern "C" fn store_raw<T: FromDevice>(
+    dev: *mut bindings::device,
+    attr: *mut bindings::device_attribute,
+    buf: *const c_char,
+    count: usize,
+) -> isize {
+    // SAFETY: as in `show_raw`; `buf` holds `count` bytes.
+    let (dev, attr, input) = unsafe {
+        (Device::from_raw(dev), attr_of::<T>(attr), core::slice::from_raw_parts(buf.cast::<u8>(), count))
+    };
+    // SAFETY: the device carries an attribute of `T`.
+    let Some(obj) = (unsafe { T::from_device(dev) }) else {
+        return kernel::error::code::ENXIO.to_errno() as isize;
+    };
+    match attr.store.map(|f| f(obj, input)) {
+        Some(Ok(())) => count as isize,
+        Some(Err(e)) => e.to_errno() as isize,
+        None => kernel::error::code::EIO.to_errno() as isize,
+    }
+}
+
+/// Decides an attribute's mode per object: `None` hides it, `Some(mode)` shows it.
+pub type VisibleFn<T> = fn(&T, &'static Attribute<T>) -> Option<u16>;
+
+/// A NULL-terminated array of attribute pointers, as C wants it.
+#[repr(transparent)]
+pub struct AttrArray<const N: usize>(pub [*mut bindings::attribute; N]);
+
+// SAFETY: it only holds pointers to static attributes.
+unsafe impl<const N: usize> Sync for AttrArray<N> {}
+
+/// An attribute group of objects `T`: optionally a subdirectory (`nfit/`).
+#[repr(transparent)]
+pub struct AttributeGroup<T: FromDevice> {
+    raw: bindings::attribute_group,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: read-only after construction; holds pointers to statics only.
+unsafe impl<T: FromDevice> Sync for AttributeGroup<T> {}
+
+impl<T: FromDevice> AttributeGroup<T> {
+    /// A group of `attrs` (NULL-terminated) in subdirectory `name`, if any.
+    pub const fn new<const N: usize>(
+        name: Option<&'static CStr>,
+        attrs: &'static AttrArray<N>,
+    ) -> Self {
+        Self {
+            raw: bindings::attribute_group {
+                name: match name {
+                    Some(n) => n.as_ptr(),
+                    None => core::ptr::null(),
+                },
+                is_visible: Some(is_visible_raw::<T>),
+                attrs: &attrs.0 as *const _ as *mut *mut bindings::attribute,
+                // SAFETY: no binary attributes, no other callbacks.
+                ..unsafe { core::mem::zeroed() }
+            },
+            _t: PhantomData,
+        }
+    }
+
+    /// The `struct attribute_group` inside, for a list of groups.
+    pub const fn as_raw(&'static self) -> *const bindings::attribute_group {
+        &self.raw
+    }
+}
+
+unsafe extern "C" fn is_visible_raw<T: FromDevice>(
+    kobj: *mut bindings::kobject,
+    attr: *mut bindings::attribute,
+    _n: c_int,
+) -> u16 {
+    let off = core::mem::offset_of!(bindings::device, kobj);
+    // SAFETY: attribute groups here are only attached to devices, whose
+    // kobject sits at `off`; the device is live while sysfs asks.
+    let dev = unsafe { Device::from_raw(kobj.cast::<u8>().sub(off).cast()) };
+    // SAFETY: `attr` is the first field of a `device_attribute`, itself the
+    // first field of a static `Attribute<T>`, since groups of `T` list only those.
+    let attr: &'static Attribute<T> = unsafe { &*(attr as *const Attribute<T>) };
+    // SAFETY: `dev` carries this group of `T`.
+    match (attr.visible, unsafe { T::from_device(dev) }) {
+        (Some(f), Some(obj)) => f(obj, attr).unwrap_or(0),
+        _ => attr.mode(),
+    }
+}
+
+/// A NULL-terminated list of attribute groups, as a device type or a
+/// provider hands it to the driver core.
+#[repr(transparent)]
+pub struct GroupList(*const *const bindings::attribute_group);
+
+// SAFETY: it points to a static array of pointers to static groups.
+unsafe impl Sync for GroupList {}
+
+impl GroupList {
+    /// Wraps a static NULL-terminated array; see [`group_list!`].
+    pub const fn from_static<const N: usize>(groups: &'static GroupArray<N>) -> Self {
+        Self(&groups.0 as *const _ as *const *const bindings::attribute_group)
+    }
+
+    /// No groups.
+    pub const EMPTY: GroupList = GroupList(core::ptr::null());
+
+    /// The raw pointer, for C.
+    pub const fn as_raw(&self) -> *mut *const bindings::attribute_group {
+        self.0 as *mut _
+    }
+}
+
+/// Storage behind a [`GroupList`].
+#[repr(transparent)]
+pub struct GroupArray<const N: usize>(pub [*const bindings::attribute_group; N]);
+
+// SAFETY: it only holds pointers to static groups.
+unsafe impl<const N: usize> Sync for GroupArray<N> {}
+
+/// Parses an integer written to sysfs, the way `kstrtoul` does: optional
+/// trailing newline, base prefix with `0` for automatic base.
+pub fn parse_u64(input: &[u8], radix: u32) -> Result<u64> {
+    let s = core::str::from_utf8(input).map_err(|_| Error::from_errno(-22))?;
+    let s = s.strip_suffix('\n').unwrap_or(s);
+    let (digits, radix) = match radix {
+        0 if s.starts_with("0x") || s.starts_with("0X") => (&s[2..], 16),
+        0 if s.len() > 1 && s.starts_with('0') => (&s[1..], 8),
+        0 => (s, 10),
+        r => (s, r),
+    };
+    u64::from_str_radix(digits, radix).map_err(|e| match e.kind() {
+        core::num::IntErrorKind::PosOverflow => Error::from_errno(-34),
+        _ => Error::from_errno(-22),
+    })
+}
+
+/// Declares a static attribute group of objects `$t`:
+/// `attribute_group!(static NAME: T, dir = Some(c"nfit"), [ATTR_A, ATTR_B]);`
+#[macro_export]
+macro_rules! attribute_group {
+    ($vis:vis static $name:ident: $t:ty, dir = $dir:expr, [$($attr:expr),* $(,)?]) => {
+        $vis static $name: $crate::glue::sysfs::AttributeGroup<$t> = {
+            const N: usize = [$(stringify!($attr)),*].len() + 1;
+            static ATTRS: $crate::glue::sysfs::AttrArray<N> =
+                $crate::glue::sysfs::AttrArray([$($attr.as_raw(),)* core::ptr::null_mut()]);
+            $crate::glue::sysfs::AttributeGroup::new($dir, &ATTRS)
+        };
+    };
+}
+
+/// Declares a static [`GroupList`]: `group_list!(static NAME = [GROUP_A, GROUP_B]);`
+#[macro_export]
+macro_rules! group_list {
+    ($vis:vis static $name:ident = [$($group:expr),* $(,)?]) => {
+        $vis static $name: $crate::glue::sysfs::GroupList = {
+            const N: usize = [$(stringify!($group)),*].len() + 1;
+            static GROUPS: $crate::glue::sysfs::GroupArray<N> =
+                $crate::glue::sysfs::GroupArray([$($group.as_raw(),)* core::ptr::null()]);
+            $crate::glue::sysfs::GroupList::from_static(&GROUPS)
+        };
+    };
+}
