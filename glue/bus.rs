@@ -7,7 +7,6 @@
 use core::ffi::{c_int, CStr};
 
 use kernel::error::{to_result, Result};
-use kernel::prelude::*;
 
 use super::bindings;
 use super::device::Device;

@@ -30,10 +30,10 @@ unsafe impl Sync for Device {}
 
 impl Device {
     /// An empty device, to be embedded in an object before registration.
-    pub fn zeroed() -> Opaque<bindings::device> {
+    pub fn zeroed() -> Device {
         // SAFETY: all-zeroes is the documented starting state of a `struct
         // device` before `device_initialize()`.
-        Opaque::new(unsafe { core::mem::zeroed() })
+        Device(Opaque::new(unsafe { core::mem::zeroed() }))
     }
 
     /// Borrows the device behind `ptr`.
@@ -81,8 +81,17 @@ impl Device {
         !unsafe { (*self.as_raw()).driver }.is_null()
     }
 
+    /// The driver bound (or being bound) to the device.
+    pub fn driver(&self) -> Option<&super::bus::Driver> {
+        // SAFETY: the driver core sets `driver` before probe and clears it
+        // after remove; a registered driver outlives its bindings.
+        let drv = unsafe { (*self.as_raw()).driver };
+        // SAFETY: see above; `Driver` is a transparent `device_driver`.
+        (!drv.is_null()).then(|| unsafe { &*(drv as *const super::bus::Driver) })
+    }
+
     /// Whether the device's type is `ty`.
-    pub fn is_type<T>(&self, ty: &'static DeviceType<T>) -> bool {
+    pub fn is_type<T: DeviceObject>(&self, ty: &'static DeviceType<T>) -> bool {
         // SAFETY: `type` is written before registration and never after.
         core::ptr::eq(unsafe { (*self.as_raw()).type_ }, ty.as_raw())
     }
@@ -206,6 +215,13 @@ impl<T: DeviceObject> DeviceType<T> {
 
     fn as_raw(&'static self) -> *const bindings::device_type {
         &self.0
+    }
+
+    /// The object behind `dev`, if `dev` is of this type.
+    pub fn downcast<'a>(&'static self, dev: &'a Device) -> Option<&'a T> {
+        // SAFETY: devices of this type are all embedded in a `T`
+        // (`Registration::new` is the only way to give a device this type).
+        dev.is_type(self).then(|| unsafe { T::from_device(dev) })
     }
 }
 

@@ -26,5 +26,8 @@ pub mod bindings {
 pub mod bus;
 pub mod chrdev;
 pub mod device;
+pub mod ida;
+pub mod nd_driver;
 pub mod print;
+pub mod provider_abi;
 pub mod sysfs;

@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The nd bus: bus type "nd", class "nd", ndbusN and /dev/ndctlN.
+//!
+//! A provider registers ndbusN; the nd_bus driver binds it and creates the
+//! class device ndctlN, which is how ndctl finds buses. Removing the bus
+//! unbinds it, which unregisters its children first, as in C.
+
+use core::ffi::c_void;
+use core::fmt::Write;
+
+use kernel::prelude::*;
+use kernel::sync::Mutex;
+use kernel::{new_mutex, ThisModule};
+
+use crate::dimm::{self, Dimm};
+use crate::formats::cmd;
+use crate::glue::bus::{BusOps, BusRegistration, BusType, Class, ClassRegistration, Driver, UeventEnv};
+use crate::glue::chrdev::{Chrdev, ChrdevRegistration};
+use crate::glue::device::{ARef, ClassDevice, Device, DeviceType, Placement, Registration};
+use crate::glue::ida::{Id, IdaKind};
+use crate::glue::nd_driver::{NdDriver, NdDriverOps, NdDriverRegistration};
+use crate::glue::provider_abi::{NdCore, ProviderBus, ProviderDimm};
+use crate::glue::sysfs::{Attribute, GroupList, Page};
+use crate::{attribute_group, dev_dbg, device_object, export_nd_core, group_list};
+
+/// nd device types, as in uevents and modaliases (`nd:t%d`).
+pub(crate) mod nd_type {
+    /// ndbusN.
+    pub(crate) const BUS: u32 = 0;
+    /// nmemN (ND_DEVICE_DIMM).
+    pub(crate) const DIMM: u32 = 1;
+}
+
+pub(crate) static ND_BUS: BusType = BusType::new::<NdBusOps>(c"nd", &GroupList::EMPTY);
+pub(crate) static ND_CLASS: Class = Class::new(c"nd");
+pub(crate) static NDCTL: Chrdev = Chrdev::new::<crate::ioctl::BusIoctl>(c"ndctl");
+static ND_BUS_DRIVER: NdDriver = NdDriver::new::<NdBusDriver>(c"nd_bus", 1 << nd_type::BUS);
+
+/// Everything libnvdimm registers at load; dropped in reverse on unload.
+pub(crate) struct Core {
+    // Field order is drop order: drivers before the bus, the bus before the
+    // class and the majors its devices use.
+    _dimm_driver: NdDriverRegistration,
+    _bus_driver: NdDriverRegistration,
+    _bus: BusRegistration,
+    _class: ClassRegistration,
+    _dimmctl: ChrdevRegistration,
+    _ndctl: ChrdevRegistration,
+}
+
+impl Core {
+    pub(crate) fn register(module: &'static ThisModule) -> Result<Pin<KBox<Self>>> {
+        let ndctl = NDCTL.register(module)?;
+        let dimmctl = dimm::DIMMCTL.register(module)?;
+        let class = ND_CLASS.register()?;
+        let bus = ND_BUS.register()?;
+        let bus_driver = ND_BUS_DRIVER.register(&ND_BUS, module)?;
+        let dimm_driver = dimm::NVDIMM_DRIVER.register(&ND_BUS, module)?;
+        Ok(KBox::pin(
+            Self {
+                _dimm_driver: dimm_driver,
+                _bus_driver: bus_driver,
+                _bus: bus,
+                _class: class,
+                _dimmctl: dimmctl,
+                _ndctl: ndctl,
+            },
+            GFP_KERNEL,
+        )?)
+    }
+}
+
+/// The nd type of any device on the bus.
+pub(crate) fn nd_device_type(dev: &Device) -> u32 {
+    if dev.is_type(&NDBUS_TYPE) {
+        nd_type::BUS
+    } else if dev.is_type(&dimm::NVDIMM_TYPE) {
+        nd_type::DIMM
+    } else {
+        u32::MAX
+    }
+}
+
+struct NdBusOps;
+
+impl BusOps for NdBusOps {
+    fn match_driver(dev: &Device, drv: &Driver) -> bool {
+        let ty = nd_device_type(dev);
+        ty < 64 && NdDriver::of(drv).type_mask & (1 << ty) != 0
+    }
+
+    fn uevent(dev: &Device, env: &mut UeventEnv) -> Result {
+        env.add(format_args!("MODALIAS=nd:t{}", nd_device_type(dev)))
+    }
+
+    fn probe(dev: &Device) -> Result {
+        let drv = dev.driver().ok_or(ENODEV)?;
+        let rc = NdDriver::of(drv).probe(dev);
+        dev_dbg!(dev, "probe: {:?}\n", rc.err().map(|e| e.to_errno()));
+        rc
+    }
+
+    fn remove(dev: &Device) {
+        if let Some(drv) = dev.driver() {
+            NdDriver::of(drv).remove(dev);
+        }
+    }
+}
+
+/// Configuration state of a bus, under its lock.
+pub(crate) struct BusState {
+    /// /sys/class/nd/ndctlN while the nd_bus driver is bound.
+    ndctl: Option<ClassDevice>,
+    /// The DIMMs the provider created, unregistered with the bus.
+    dimms: KVec<Registration<Dimm>>,
+    /// Set when the provider unregisters; no provider call happens after.
+    dead: bool,
+}
+
+/// ndbusN.
+#[pin_data]
+pub(crate) struct NdBus {
+    dev: Device,
+    id: Id,
+    desc: ProviderBus,
+    /// The bus lock (`nvdimm_bus_lock` in C): provider calls and
+    /// configuration changes of the bus and its children run under it.
+    #[pin]
+    state: Mutex<BusState>,
+}
+
+device_object!(NdBus, dev);
+
+impl NdBus {
+    /// The bus number N.
+    pub(crate) fn id(&self) -> u32 {
+        self.id.get()
+    }
+
+    /// The provider's description.
+    pub(crate) fn desc(&self) -> &ProviderBus {
+        &self.desc
+    }
+
+    pub(crate) fn device(&self) -> &Device {
+        &self.dev
+    }
+
+    /// Runs `cmd` through the provider under the bus lock; `ENXIO` once the
+    /// provider has gone.
+    pub(crate) fn ctl(&self, dimm: Option<&ProviderDimm>, cmd: u32, buf: &mut [u8]) -> Result<i32> {
+        let state = self.state.lock();
+        if state.dead {
+            return Err(ENXIO);
+        }
+        let rc = self.desc.ctl(dimm, cmd, buf);
+        drop(state);
+        rc
+    }
+
+    /// Keeps a new DIMM's registration until the bus goes.
+    pub(crate) fn adopt_dimm(&self, dimm: Registration<Dimm>) -> Result {
+        self.state.lock().dimms.push(dimm, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// The bus a child device (nmemN, regionN) sits on.
+    pub(crate) fn of_child(dev: &Device) -> Option<&NdBus> {
+        NDBUS_TYPE.downcast(dev.parent()?)
+    }
+
+    /// Finds ndbusN by N and runs `f` on it with a reference held.
+    pub(crate) fn with_id<R>(id: u32, f: impl FnOnce(&NdBus) -> R) -> Option<R> {
+        ND_BUS.find_device(
+            |d| NDBUS_TYPE.downcast(d).is_some_and(|b| b.id() == id),
+            |d| NDBUS_TYPE.downcast(d).map(f),
+        )?
+    }
+}
+
+// ndbusN/commands: the bus commands the provider implements. Every name,
+// the last too, is followed by a space: libndctl only takes such tokens.
+fn commands_show(bus: &NdBus, page: &mut Page) -> Result {
+    write_cmd_names(page, bus.desc.cmd_mask, cmd::bus_cmd_name)
+}
+static COMMANDS: Attribute<NdBus> = Attribute::ro(c"commands", commands_show);
+
+/// Writes `name ` for every set bit of `mask`, then a newline.
+pub(crate) fn write_cmd_names(page: &mut Page, mask: u64, name: fn(u32) -> &'static str) -> Result {
+    for bit in (0..64).filter(|b| mask & (1 << b) != 0) {
+        let _ = write!(page, "{} ", name(bit));
+    }
+    let _ = writeln!(page);
+    Ok(())
+}
+
+// ndbusN/provider: the provider's name (nfit_test.0, ACPI.NFIT).
+fn provider_show(bus: &NdBus, page: &mut Page) -> Result {
+    let name = bus.desc.provider_name.to_str().unwrap_or("unknown");
+    let _ = writeln!(page, "{name}");
+    Ok(())
+}
+static PROVIDER: Attribute<NdBus> = Attribute::ro(c"provider", provider_show);
+
+// ndbusN/wait_probe: returns once probing below the bus has settled. Devices
+// register synchronously here, so it is enough to wait out every child's
+// in-flight probe by taking and dropping its device lock.
+fn wait_probe_show(bus: &NdBus, page: &mut Page) -> Result {
+    bus.dev.for_each_child(|child| {
+        drop(child.lock());
+        Ok(())
+    })?;
+    let _ = writeln!(page, "1");
+    Ok(())
+}
+static WAIT_PROBE: Attribute<NdBus> = Attribute::ro(c"wait_probe", wait_probe_show);
+
+attribute_group!(static NDBUS_GROUP: NdBus, dir = None, [COMMANDS, WAIT_PROBE, PROVIDER]);
+group_list!(static NDBUS_GROUPS = [NDBUS_GROUP]);
+pub(crate) static NDBUS_TYPE: DeviceType<NdBus> = DeviceType::new(c"nvdimm_bus", &NDBUS_GROUPS);
+
+/// The nd_bus driver: binds ndbusN and publishes it as ndctlN.
+struct NdBusDriver;
+
+impl NdDriverOps for NdBusDriver {
+    fn probe(dev: &Device) -> Result {
+        let bus = NDBUS_TYPE.downcast(dev).ok_or(ENODEV)?;
+        let ndctl = ClassDevice::new(&ND_CLASS, dev, NDCTL.devt(bus.id()), format_args!("ndctl{}", bus.id()))?;
+        bus.state.lock().ndctl = Some(ndctl);
+        Ok(())
+    }
+
+    fn remove(dev: &Device) {
+        let Some(bus) = NDBUS_TYPE.downcast(dev) else { return };
+        // Children go first. They are dropped outside the bus lock: their
+        // sysfs readers may be waiting for it, and unregistering waits for them.
+        let (dimms, ndctl) = {
+            let mut state = bus.state.lock();
+            (core::mem::replace(&mut state.dimms, KVec::new()), state.ndctl.take())
+        };
+        drop(dimms);
+        drop(ndctl);
+    }
+}
+
+/// A provider's handle on its bus.
+pub(crate) struct BusHandle {
+    reg: Registration<NdBus>,
+}
+
+/// libnvdimm's side of the provider ABI.
+pub(crate) struct ProviderAbi;
+
+impl NdCore for ProviderAbi {
+    type Bus = BusHandle;
+    type Dimm = c_void;
+
+    fn bus_register(parent: &Device, desc: ProviderBus) -> Result<KBox<BusHandle>> {
+        let id = Id::alloc(IdaKind::Bus)?;
+        let n = id.get();
+        let groups = desc.groups;
+        let init = try_pin_init!(NdBus {
+            dev: Device::zeroed(),
+            id,
+            desc,
+            state <- new_mutex!(BusState { ndctl: None, dimms: KVec::new(), dead: false }),
+        }? Error);
+        let place = Placement { parent: Some(parent), ty: &NDBUS_TYPE, bus: Some(&ND_BUS), groups, devt: 0 };
+        let reg = Registration::new(init, place, format_args!("ndbus{n}"))?;
+        Ok(KBox::new(BusHandle { reg }, GFP_KERNEL)?)
+    }
+
+    fn bus_unregister(handle: KBox<BusHandle>) {
+        let bus = ARef::new(handle.reg.get());
+        // Unregistering unbinds nd_bus, which removes the children and ndctlN.
+        drop(handle);
+        // In-flight ioctls hold the bus lock; once we own it, none is left,
+        // and none will call the provider again.
+        bus.state.lock().dead = true;
+    }
+
+    fn dimm_create(bus: &BusHandle, desc: ProviderDimm) -> Result<*const c_void> {
+        dimm::create(bus.reg.get(), desc)
+    }
+
+    fn bus_provider_data(dev: &Device) -> *const c_void {
+        NDBUS_TYPE.downcast(dev).map_or(core::ptr::null(), |b| b.desc.provider_data())
+    }
+
+    fn dimm_provider_data(dev: &Device) -> *const c_void {
+        dimm::NVDIMM_TYPE.downcast(dev).map_or(core::ptr::null(), |d| d.desc().provider_data())
+    }
+}
+
+export_nd_core!(ProviderAbi);

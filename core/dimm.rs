@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: GPL-2.0
+//! DIMMs: nmemN, /dev/nmemN and the nvdimm driver.
+//!
+//! A provider creates nmemN with its command mask and flags. The nvdimm
+//! driver binds it, reads the label area through the provider and keeps
+//! what regions and namespaces will need; available_slots reads from that.
+
+use core::ffi::c_void;
+use core::fmt::Write;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use kernel::prelude::*;
+use kernel::sync::Mutex;
+use kernel::new_mutex;
+
+use crate::bus::{self, nd_type, NdBus, ND_BUS};
+use crate::formats::cmd;
+use crate::formats::label::{self, LabelArea};
+use crate::glue::chrdev::Chrdev;
+use crate::glue::device::{Device, DeviceType, Placement, Registration};
+use crate::glue::ida::{Id, IdaKind};
+use crate::glue::nd_driver::{NdDriver, NdDriverOps};
+use crate::glue::provider_abi::ProviderDimm;
+use crate::glue::sysfs::{Attribute, Page};
+use crate::{attribute_group, dev_dbg, device_object, group_list};
+
+pub(crate) static DIMMCTL: Chrdev = Chrdev::new::<crate::ioctl::DimmIoctl>(c"dimmctl");
+pub(crate) static NVDIMM_DRIVER: NdDriver = NdDriver::new::<NvdimmDriver>(c"nvdimm", 1 << nd_type::DIMM);
+
+/// NDD_* flag bits a provider passes.
+pub(crate) mod ndd {
+    /// The DIMM is not armed to save: its labels are read-only.
+    pub(crate) const UNARMED: u32 = 1;
+    /// Locked by security.
+    pub(crate) const LOCKED: u32 = 2;
+    /// The DIMM has a valid label index (set by the nvdimm driver).
+    pub(crate) const LABELING: u32 = 6;
+}
+
+/// NVDIMM_SECURITY_* bits of the security state.
+mod sec {
+    pub(super) const DISABLED: u64 = 1 << 0;
+    pub(super) const UNLOCKED: u64 = 1 << 1;
+    pub(super) const LOCKED: u64 = 1 << 2;
+    pub(super) const FROZEN: u64 = 1 << 3;
+    pub(super) const OVERWRITE: u64 = 1 << 4;
+}
+
+/// The label area as the nvdimm driver read it (`nvdimm_drvdata` in C).
+pub(crate) struct LabelData {
+    /// ND_CMD_GET_CONFIG_SIZE: area size.
+    pub(crate) config_size: u32,
+    /// ND_CMD_GET_CONFIG_SIZE: largest transfer.
+    pub(crate) max_xfer: u32,
+    /// The whole area.
+    pub(crate) data: KVec<u8>,
+    /// Free label slots per the current index, or all slots without one.
+    pub(crate) nfree: u32,
+    /// Whether a valid index was found.
+    pub(crate) has_index: bool,
+}
+
+/// nmemN.
+#[pin_data]
+pub(crate) struct Dimm {
+    dev: Device,
+    id: Id,
+    desc: ProviderDimm,
+    /// NDD_* flags; the nvdimm driver adds LABELING and LOCKED.
+    flags: AtomicU32,
+    /// Regions using this DIMM (`state` is "active" while non-zero).
+    busy: AtomicU32,
+    /// Set while the nvdimm driver is bound.
+    #[pin]
+    labels: Mutex<Option<LabelData>>,
+}
+
+device_object!(Dimm, dev);
+
+impl Dimm {
+    pub(crate) fn id(&self) -> u32 {
+        self.id.get()
+    }
+
+    pub(crate) fn desc(&self) -> &ProviderDimm {
+        &self.desc
+    }
+
+    pub(crate) fn device(&self) -> &Device {
+        &self.dev
+    }
+
+    pub(crate) fn is_busy(&self) -> bool {
+        self.busy.load(Ordering::Relaxed) != 0
+    }
+
+    fn test_flag(&self, bit: u32) -> bool {
+        self.flags.load(Ordering::Relaxed) & (1 << bit) != 0
+    }
+
+    fn set_flag(&self, bit: u32, on: bool) {
+        if on {
+            self.flags.fetch_or(1 << bit, Ordering::Relaxed);
+        } else {
+            self.flags.fetch_and(!(1 << bit), Ordering::Relaxed);
+        }
+    }
+
+    fn bus(&self) -> &NdBus {
+        // A DIMM is only ever created under an ndbusN, which outlives it.
+        NdBus::of_child(&self.dev).expect("nmemN without its ndbusN")
+    }
+
+    /// Finds nmemN by N and runs `f` on it with a reference held.
+    pub(crate) fn with_id<R>(id: u32, f: impl FnOnce(&Dimm) -> R) -> Option<R> {
+        ND_BUS.find_device(
+            |d| NVDIMM_TYPE.downcast(d).is_some_and(|x| x.id() == id),
+            |d| NVDIMM_TYPE.downcast(d).map(f),
+        )?
+    }
+
+    /// Runs a command on this DIMM through the provider.
+    fn ctl(&self, cmd: u32, buf: &mut [u8]) -> Result<i32> {
+        self.bus().ctl(Some(&self.desc), cmd, buf)
+    }
+}
+
+// nmemN/modalias and devtype: as for every nd device.
+fn modalias_show(_dimm: &Dimm, page: &mut Page) -> Result {
+    let _ = writeln!(page, "nd:t{}", nd_type::DIMM);
+    Ok(())
+}
+static MODALIAS: Attribute<Dimm> = Attribute::ro(c"modalias", modalias_show);
+
+fn devtype_show(_dimm: &Dimm, page: &mut Page) -> Result {
+    let _ = writeln!(page, "nvdimm");
+    Ok(())
+}
+static DEVTYPE: Attribute<Dimm> = Attribute::ro(c"devtype", devtype_show);
+
+attribute_group!(static ND_DEVICE_GROUP: Dimm, dir = None, [MODALIAS, DEVTYPE]);
+
+// nmemN/state: "active" while a region uses the DIMM.
+fn state_show(dimm: &Dimm, page: &mut Page) -> Result {
+    let _ = writeln!(page, "{}", if dimm.is_busy() { "active" } else { "idle" });
+    Ok(())
+}
+static STATE: Attribute<Dimm> = Attribute::ro(c"state", state_show);
+
+// nmemN/flags: "label " with a valid index, "lock " when locked.
+fn flags_show(dimm: &Dimm, page: &mut Page) -> Result {
+    let label = if dimm.test_flag(ndd::LABELING) { "label " } else { "" };
+    let lock = if dimm.test_flag(ndd::LOCKED) { "lock " } else { "" };
+    let _ = writeln!(page, "{label}{lock}");
+    Ok(())
+}
+static FLAGS: Attribute<Dimm> = Attribute::ro(c"flags", flags_show);
+
+// nmemN/commands: the DIMM commands the provider implements.
+fn commands_show(dimm: &Dimm, page: &mut Page) -> Result {
+    bus::write_cmd_names(page, dimm.desc.cmd_mask, cmd::dimm_cmd_name)
+}
+static COMMANDS: Attribute<Dimm> = Attribute::ro(c"commands", commands_show);
+
+// nmemN/available_slots: free label slots, less the one an update needs.
+// ENXIO while the nvdimm driver is not bound.
+fn available_slots_show(dimm: &Dimm, page: &mut Page) -> Result {
+    let _guard = dimm.dev.lock();
+    let labels = dimm.labels.lock();
+    let nfree = labels.as_ref().ok_or(ENXIO)?.nfree;
+    if nfree == 0 {
+        dev_dbg!(&dimm.dev, "no label slot left for updates\n");
+    }
+    let _ = writeln!(page, "{}", nfree.saturating_sub(1));
+    Ok(())
+}
+static AVAILABLE_SLOTS: Attribute<Dimm> = Attribute::ro(c"available_slots", available_slots_show);
+
+// nmemN/security: polled from the provider on every read, as C does in its
+// test configuration (CONFIG_NVDIMM_SECURITY_TEST), so state changes show.
+fn security_show(dimm: &Dimm, page: &mut Page) -> Result {
+    let flags = dimm.desc.security_flags(false);
+    let state = if flags & sec::OVERWRITE != 0 {
+        "overwrite"
+    } else if flags & sec::DISABLED != 0 {
+        "disabled"
+    } else if flags & sec::UNLOCKED != 0 {
+        "unlocked"
+    } else if flags & sec::LOCKED != 0 {
+        "locked"
+    } else {
+        return Err(ENOTTY);
+    };
+    let _ = writeln!(page, "{state}");
+    Ok(())
+}
+// Security management (freeze, disable, erase, ...) is not implemented yet:
+// the attribute is read-only, as C makes it for providers without those ops.
+static SECURITY: Attribute<Dimm> = Attribute::ro(c"security", security_show).visible_if(security_visible);
+
+fn security_visible(dimm: &Dimm, attr: &'static Attribute<Dimm>) -> Option<u16> {
+    if dimm.desc.security_flags(false) == 0 {
+        return None;
+    }
+    Some(attr.mode())
+}
+
+// nmemN/frozen: whether the security state is frozen.
+fn frozen_show(dimm: &Dimm, page: &mut Page) -> Result {
+    let frozen = dimm.desc.security_flags(false) & sec::FROZEN != 0;
+    let _ = writeln!(page, "{}", frozen as u32);
+    Ok(())
+}
+static FROZEN: Attribute<Dimm> = Attribute::ro(c"frozen", frozen_show).visible_if(frozen_visible);
+
+fn frozen_visible(dimm: &Dimm, attr: &'static Attribute<Dimm>) -> Option<u16> {
+    (dimm.desc.security.freezable && dimm.desc.security_flags(false) != 0).then(|| attr.mode())
+}
+
+attribute_group!(static NVDIMM_GROUP: Dimm, dir = None, [STATE, FLAGS, COMMANDS, AVAILABLE_SLOTS, SECURITY, FROZEN]);
+group_list!(static NVDIMM_GROUPS = [ND_DEVICE_GROUP, NVDIMM_GROUP]);
+pub(crate) static NVDIMM_TYPE: DeviceType<Dimm> = DeviceType::new(c"nvdimm", &NVDIMM_GROUPS);
+
+/// Creates nmemN on `bus` (`nvdimm_create` in C). The nvdimm driver, if
+/// loaded, binds before this returns.
+pub(crate) fn create(bus: &NdBus, desc: ProviderDimm) -> Result<*const c_void> {
+    let id = Id::alloc(IdaKind::Dimm)?;
+    let n = id.get();
+    let groups = desc.groups;
+    let flags = desc.flags as u32;
+    let init = try_pin_init!(Dimm {
+        dev: Device::zeroed(),
+        id,
+        desc,
+        flags: AtomicU32::new(flags),
+        busy: AtomicU32::new(0),
+        labels <- new_mutex!(None),
+    }? Error);
+    let place = Placement {
+        parent: Some(bus.device()),
+        ty: &NVDIMM_TYPE,
+        bus: Some(&ND_BUS),
+        groups,
+        devt: DIMMCTL.devt(n),
+    };
+    let reg = Registration::new(init, place, format_args!("nmem{n}"))?;
+    let handle = reg.get() as *const Dimm as *const c_void;
+    bus.adopt_dimm(reg)?;
+    Ok(handle)
+}
+
+/// The nvdimm driver: reads and validates the label area.
+struct NvdimmDriver;
+
+impl NdDriverOps for NvdimmDriver {
+    fn probe(dev: &Device) -> Result {
+        let dimm = NVDIMM_TYPE.downcast(dev).ok_or(ENODEV)?;
+        if dimm.desc.cmd_mask & (1 << cmd::GET_CONFIG_DATA) == 0 {
+            // DIMMs without a label area (NVDIMM-N) bind without labels,
+            // unless the provider claims labels it cannot read.
+            return if dimm.test_flag(ndd::LABELING) { Err(ENXIO) } else { Ok(()) };
+        }
+        dimm.set_flag(ndd::LOCKED, false);
+        let labels = match read_labels(dimm) {
+            Ok(l) => l,
+            Err(e) if e == EACCES => {
+                // The label area is locked by security: keep the DIMM
+                // visible as locked, without labels.
+                dimm.set_flag(ndd::LOCKED, true);
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        dev_dbg!(dev, "config data size: {}\n", labels.config_size);
+        if labels.has_index {
+            dimm.set_flag(ndd::LABELING, true);
+        }
+        *dimm.labels.lock() = Some(labels);
+        Ok(())
+    }
+
+    fn remove(dev: &Device) {
+        if let Some(dimm) = NVDIMM_TYPE.downcast(dev) {
+            *dimm.labels.lock() = None;
+        }
+    }
+}
+
+/// ND_CMD_GET_CONFIG_SIZE payload: status, config_size, max_xfer.
+const CONFIG_SIZE_LEN: usize = 12;
+/// ND_CMD_GET_CONFIG_DATA header: in_offset, in_length, then status.
+const CONFIG_DATA_HDR: usize = 12;
+
+fn le32(b: &[u8], off: usize) -> u32 {
+    u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
+}
+
+/// Reads the whole label area in `max_xfer` chunks and parses its index.
+fn read_labels(dimm: &Dimm) -> Result<LabelData> {
+    let mut size = [0u8; CONFIG_SIZE_LEN];
+    let rc = dimm.ctl(cmd::GET_CONFIG_SIZE, &mut size)?;
+    if rc < 0 {
+        return Err(Error::from_errno(rc));
+    }
+    let (status, config_size, max_xfer) = (le32(&size, 0), le32(&size, 4), le32(&size, 8));
+    if status != 0 || max_xfer == 0 || config_size == 0 {
+        dev_dbg!(&dimm.dev, "failed to init config data area: ({}:{})\n", max_xfer, config_size);
+        return Err(ENXIO);
+    }
+    let mut data = KVec::from_elem(0u8, config_size as usize, GFP_KERNEL)?;
+    let chunk = max_xfer.min(config_size) as usize;
+    let mut cmd_buf = KVec::from_elem(0u8, CONFIG_DATA_HDR + chunk, GFP_KERNEL)?;
+    let mut off = 0usize;
+    while off < data.len() {
+        let len = chunk.min(data.len() - off);
+        let buf = &mut cmd_buf[..CONFIG_DATA_HDR + len];
+        buf[0..4].copy_from_slice(&(off as u32).to_le_bytes());
+        buf[4..8].copy_from_slice(&(len as u32).to_le_bytes());
+        let rc = dimm.ctl(cmd::GET_CONFIG_DATA, buf)?;
+        if rc < 0 {
+            return Err(Error::from_errno(rc));
+        }
+        data[off..off + len].copy_from_slice(&buf[CONFIG_DATA_HDR..]);
+        off += len;
+    }
+    // Without a valid index C counts slots as if labels were 128 bytes.
+    let (has_index, nfree) = match LabelArea::parse(&data) {
+        Ok(area) => (true, area.nslot() - area.index().used_slots().count() as u32),
+        Err(_) => (false, label::num_label_slots(config_size, label::LabelSize::Bytes128)),
+    };
+    Ok(LabelData { config_size, max_xfer, data, nfree, has_index })
+}

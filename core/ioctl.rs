@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0
+//! /dev/ndctlN and /dev/nmemN: the ND_CMD ioctls, passed to the provider.
+//!
+//! The payload's length comes from formats::cmd, which walks its fields the
+//! way C does; this file copies it in, runs it under the bus lock and copies
+//! it back. Refusals carry C's errno.
+
+use kernel::prelude::*;
+use kernel::uaccess::UserSlice;
+
+use crate::bus::NdBus;
+use crate::dimm::Dimm;
+use crate::formats::cmd::{self, Target};
+use crate::glue::chrdev::IoctlHandler;
+use crate::dev_dbg;
+
+/// /dev/ndctlN: bus commands (ARS, clear error, bus ND_CMD_CALL).
+pub(crate) struct BusIoctl;
+
+impl IoctlHandler for BusIoctl {
+    fn ioctl(minor: u32, read_only: bool, ioctl_cmd: u32, arg: usize) -> Result<i64> {
+        NdBus::with_id(minor, |bus| nd_ioctl(bus, None, read_only, ioctl_cmd, arg)).unwrap_or(Err(ENXIO))
+    }
+}
+
+/// /dev/nmemN: DIMM commands (label area, SMART, ND_CMD_CALL).
+pub(crate) struct DimmIoctl;
+
+impl IoctlHandler for DimmIoctl {
+    fn ioctl(minor: u32, read_only: bool, ioctl_cmd: u32, arg: usize) -> Result<i64> {
+        Dimm::with_id(minor, |dimm| match NdBus::of_child(dimm.device()) {
+            Some(bus) => nd_ioctl(bus, Some(dimm), read_only, ioctl_cmd, arg),
+            None => Err(ENXIO),
+        })
+        .unwrap_or(Err(ENXIO))
+    }
+}
+
+fn nd_ioctl(bus: &NdBus, dimm: Option<&Dimm>, read_only: bool, ioctl_cmd: u32, arg: usize) -> Result<i64> {
+    // Only the command number counts (_IOC_NR): type, size and direction
+    // of the ioctl number are not checked, as in C.
+    let nr = ioctl_cmd & 0xff;
+    let desc = bus.desc();
+    let target = match dimm {
+        Some(d) => Target { dimm: true, cmd_mask: d.desc().cmd_mask, family_mask: desc.dimm_family_mask, read_only },
+        None => Target { dimm: false, cmd_mask: desc.cmd_mask, family_mask: desc.bus_family_mask, read_only },
+    };
+    let payload = cmd::payload_len(&target, nr, &mut |off, dst: &mut [u8]| {
+        UserSlice::new(arg + off as usize, dst.len()).reader().read_slice(dst).map_err(|_| ())
+    })
+    .map_err(|e| {
+        dev_dbg!(bus.device(), "cmd {} refused: {:?}\n", nr, e);
+        Error::from_errno(-e.errno())
+    })?;
+
+    let len = payload.len() as usize;
+    let mut buf = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+    let (mut reader, mut writer) = UserSlice::new(arg, len).reader_writer();
+    reader.read_slice(&mut buf)?;
+
+    let _lock = bus.device().lock();
+    if let Some(d) = dimm {
+        // Labels belong to the kernel while a region uses the DIMM.
+        if nr == cmd::SET_CONFIG_DATA && d.is_busy() {
+            return Err(EBUSY);
+        }
+    }
+    bus.ctl(dimm.map(|d| d.desc()), nr, &mut buf)?;
+    writer.write_slice(&buf)?;
+    Ok(0)
+}

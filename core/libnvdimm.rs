@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: GPL-2.0
+//! libnvdimm: the nd bus core.
+//!
+//! Bus "nd" and class "nd"; ndbusN for each provider, with /dev/ndctlN;
+//! nmemN for each DIMM, with /dev/nmemN; the nd_bus and nvdimm drivers.
+//! Providers (nfit) reach it through the C ABI in glue/provider_abi.rs.
+
+use kernel::prelude::*;
+
+#[path = "../glue/mod.rs"]
+mod glue;
+
+#[path = "../formats/src/lib.rs"]
+#[allow(unused_attributes, unused_imports, dead_code, unreachable_pub)]
+mod formats;
+
+mod bus;
+mod dimm;
+mod ioctl;
+
+module! {
+    type: LibNvdimm,
+    name: "libnvdimm",
+    author: "rust-libnvdimm developers",
+    description: "NVDIMM (Non-Volatile Memory Device) core, in Rust",
+    license: "GPL v2",
+    alias: ["nd:t0"],
+}
+
+/// The module's registrations, torn down in reverse order on unload.
+struct LibNvdimm {
+    _core: Pin<KBox<bus::Core>>,
+}
+
+impl kernel::Module for LibNvdimm {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        Ok(Self { _core: bus::Core::register(module)? })
+    }
+}

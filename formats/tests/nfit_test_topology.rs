@@ -1,0 +1,626 @@
+//! nfit_test's topology and DIMM commands, included by path exactly as the
+//! Rust nfit_test kernel module includes them. Expected values are read off
+//! Linux 6.12 tools/testing/nvdimm/test/nfit.c; each test cites the function.
+
+mod formats {
+    pub use nd_formats::*;
+}
+#[path = "../../test/nfit_test/topology.rs"]
+mod topology;
+#[path = "../../test/nfit_test/dsm.rs"]
+mod dsm;
+
+use dsm::{DimmState, Errno, FailCmd, Outcome};
+use formats::cmd as nd;
+use formats::nfit::{self, intel, DeviceHandle, Nfit, SpaType, Subtable, TableInfo, Writer};
+use topology::{Bases, BUSES, DIMMS, HANDLES, LABEL_SIZE};
+
+const M: u64 = 1 << 20;
+
+/// Distinct, recognisable bases: spa_set at 4G + 128M steps (C's gen_pool
+/// hands out 128M-aligned ranges from 4G), the rest below.
+fn bases() -> Bases {
+    let mut b = Bases::default();
+    for i in 0..3 {
+        b.spa_set[i] = (4 << 30) + (i as u64) * (128 * M);
+    }
+    for i in 0..5 {
+        b.dcr[i] = 0x1000_0000 + (i as u64) * 0x10_0000;
+        b.dimm[i] = (8 << 30) + (i as u64) * (128 * M);
+        b.flush[i] = 0x2000_0000 + (i as u64) * 0x1000;
+    }
+    b
+}
+
+fn write(bus: usize, hotplug: bool) -> Vec<u8> {
+    let mut buf = vec![0u8; topology::MAX_TABLE_LEN];
+    let len = BUSES[bus].write_nfit(&bases(), hotplug, &mut buf).unwrap();
+    assert_eq!(len, BUSES[bus].table_len(hotplug));
+    buf.truncate(len);
+    buf
+}
+
+type SpaRow = (u16, SpaType, u64, u64);
+
+fn spa_rows(t: &Nfit<'_>) -> Vec<SpaRow> {
+    t.spas().map(|s| (s.range_index(), s.spa_type().unwrap(), s.address(), s.length())).collect()
+}
+
+#[test]
+fn handles_match_nfit_dimm_handle() {
+    // static u32 handle[] in nfit.c.
+    let expect = [0x0, 0x1, 0x100, 0x101, 0x1000, 0x1_0000, 0x1_0001];
+    assert_eq!(HANDLES.map(|h| h.0), expect);
+    assert_eq!(HANDLES[4].socket(), 1);
+    assert_eq!(HANDLES[6].node(), 1);
+    assert_eq!(HANDLES[6].dimm(), 1);
+}
+
+// nfit_test0_alloc() sizes the buffer for the hot-plug table; nfit_test0_setup()
+// WARNs unless it is filled exactly. nfit_test1_alloc() likewise.
+#[test]
+fn table_sizes_match_c_alloc() {
+    let spa = 56;
+    let nfit0 = spa * 13 + 48 * 17 + 80 * 5 + 32 * 5 + 40 * 5 + (16 + 8 * 8) * 5 + 16;
+    assert_eq!(nfit0, 2720);
+    assert_eq!(BUSES[0].table_len(true), 40 + nfit0);
+    assert_eq!(topology::MAX_TABLE_LEN, 40 + nfit0);
+    assert_eq!(BUSES[0].table_len(false), 40 + 2176);
+    assert_eq!(BUSES[1].table_len(false), 40 + spa * 2 + 48 * 2 + 32 * 2);
+    assert_eq!(BUSES[1].table_len(true), BUSES[1].table_len(false));
+    let mut small = vec![0u8; 100];
+    assert_eq!(BUSES[0].write_nfit(&bases(), true, &mut small).unwrap_err(), nfit::Error::NoSpace);
+}
+
+// nfit_test0_setup(): spa0..spa9, then spa10..spa12 with setup_hotplug.
+#[test]
+fn nfit_test0_spas() {
+    let b = bases();
+    let table = write(0, true);
+    let (hdr, t) = Nfit::parse_table(&table).unwrap();
+    assert_eq!(hdr.length as usize, table.len());
+    let expect: Vec<SpaRow> = vec![
+        (1, SpaType::Pm, b.spa_set[0], 32 * M),
+        (2, SpaType::Pm, b.spa_set[1], 64 * M),
+        (3, SpaType::Dcr, b.dcr[0], 12),
+        (4, SpaType::Dcr, b.dcr[1], 12),
+        (5, SpaType::Dcr, b.dcr[2], 12),
+        (6, SpaType::Dcr, b.dcr[3], 12),
+        (7, SpaType::Bdw, b.dimm[0], 32 * M),
+        (8, SpaType::Bdw, b.dimm[1], 32 * M),
+        (9, SpaType::Bdw, b.dimm[2], 32 * M),
+        (10, SpaType::Bdw, b.dimm[3], 32 * M),
+        (11, SpaType::Dcr, b.dcr[4], 12),
+        (12, SpaType::Pm, b.spa_set[2], 32 * M),
+        (13, SpaType::Bdw, b.dimm[4], 32 * M),
+    ];
+    assert_eq!(spa_rows(&t), expect);
+    assert!(t.spas().all(|s| s.as_bytes().len() == 56 && s.flags() == 0));
+
+    // Interleave ways the driver counts.
+    let ways: Vec<(u16, usize)> = t.spas().map(|s| (s.range_index(), t.interleave_ways(&s))).collect();
+    assert_eq!(
+        ways,
+        [(1, 2), (2, 4), (3, 1), (4, 1), (5, 1), (6, 1), (7, 1), (8, 1), (9, 1), (10, 1), (11, 1), (12, 1), (13, 1)]
+    );
+    assert_eq!(t.platform_capabilities(), Some(nfit::CAP_MEM_FLUSH));
+    assert_eq!(t.zero_length_at(), None);
+
+    // Without hot-plug, the first ten only.
+    let table = write(0, false);
+    let (_, t) = Nfit::parse_table(&table).unwrap();
+    assert_eq!(spa_rows(&t), expect[..10]);
+}
+
+// nfit_test0_setup(): mem-region0..13 (+14..16 with hot-plug).
+#[test]
+fn nfit_test0_memdevs() {
+    let table = write(0, true);
+    let (_, t) = Nfit::parse_table(&table).unwrap();
+    // (handle, phys, region_id, range, region, size, offset, dpa, ways, flags)
+    type Row = (u32, u16, u16, u16, u16, u64, u64, u64, u16, u16);
+    let h = nfit::MEM_HEALTH_ENABLED;
+    let expect: Vec<Row> = vec![
+        (0x0, 0, 0, 1, 5, 16 * M, 1, 0, 2, 0),
+        (0x1, 1, 0, 1, 6, 16 * M, 1 << 8, 0, 2, h),
+        (0x0, 0, 1, 2, 5, 16 * M, 1 << 16, 16 * M, 4, h),
+        (0x1, 1, 1, 2, 6, 16 * M, 1 << 24, 16 * M, 4, 0),
+        (0x100, 2, 0, 2, 7, 16 * M, 1 << 32, 16 * M, 4, h),
+        (0x101, 3, 0, 2, 8, 16 * M, 1 << 40, 16 * M, 4, 0),
+        (0x0, 0, 0, 3, 1, 0, 0, 0, 1, 0),
+        (0x1, 1, 0, 4, 2, 0, 0, 0, 1, 0),
+        (0x100, 2, 0, 5, 3, 0, 0, 0, 1, 0),
+        (0x101, 3, 0, 6, 4, 0, 0, 0, 1, 0),
+        (0x0, 0, 0, 7, 1, 0, 0, 0, 1, 0),
+        (0x1, 1, 0, 8, 2, 0, 0, 0, 1, 0),
+        (0x100, 2, 0, 9, 3, 0, 0, 0, 1, 0),
+        (0x101, 3, 0, 10, 4, 0, 0, 0, 1, h),
+        (0x1000, 4, 0, 11, 9, 0, 0, 0, 1, 0),
+        (0x1000, 4, 0, 12, 10, 32 * M, 1 << 48, 0, 1, h),
+        (0x1000, 4, 0, 13, 9, 0, 0, 0, 1, 0),
+    ];
+    let got: Vec<Row> = t
+        .memdevs()
+        .map(|m| {
+            (
+                m.device_handle().0,
+                m.physical_id(),
+                m.region_id(),
+                m.range_index(),
+                m.region_index(),
+                m.region_size(),
+                m.region_offset(),
+                m.address(),
+                m.interleave_ways(),
+                m.flags(),
+            )
+        })
+        .collect();
+    assert_eq!(got, expect);
+    assert!(t.memdevs().all(|m| m.interleave_index() == 0));
+}
+
+// nfit_test0_setup(): dcr-descriptor0..3 (blk), 0..3 (pmem), the hot-plug
+// pair; dcr_common_init(); bdw0..4; flush0..4.
+#[test]
+fn nfit_test0_control_regions_windows_flush() {
+    let b = bases();
+    let table = write(0, true);
+    let (_, t) = Nfit::parse_table(&table).unwrap();
+    let rows: Vec<(u16, u32, u16, u16, usize)> = t
+        .control_regions()
+        .map(|d| (d.region_index(), d.serial_number(), d.code(), d.windows(), d.as_bytes().len()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (1, !0x0, 0x201, 1, 80),
+            (2, !0x1, 0x201, 1, 80),
+            (3, !0x100, 0x201, 1, 80),
+            (4, !0x101, 0x201, 1, 80),
+            (5, !0x0, 0x301, 0, 32),
+            (6, !0x1, 0x301, 0, 32),
+            (7, !0x100, 0x301, 0, 32),
+            (8, !0x101, 0x301, 0, 32),
+            (9, !0x1000, 0x201, 1, 80),
+            (10, !0x1000, 0x301, 0, 32),
+        ]
+    );
+    for d in t.control_regions() {
+        assert_eq!((d.vendor_id(), d.device_id(), d.revision_id()), (0xabcd, 0, 1));
+        assert_eq!((d.subsystem_vendor_id(), d.subsystem_device_id(), d.subsystem_revision_id()), (0, 0, 0));
+        assert_eq!((d.valid_fields(), d.manufacturing_location()), (1, 0xa));
+        // cpu_to_be16(2016)
+        assert_eq!(d.manufacturing_date_be(), 2016);
+        assert_eq!(&d.as_bytes()[20..22], &[0x07, 0xe0]);
+        if let Some(blk) = d.block() {
+            assert_eq!(
+                (blk.window_size, blk.command_offset, blk.command_size, blk.status_offset, blk.status_size, blk.flags),
+                (12, 0, 8, 8, 4, 0)
+            );
+        }
+    }
+    let bdws: Vec<_> = t.data_regions().map(|d| d.desc()).collect();
+    assert_eq!(bdws.len(), 5);
+    for (d, region) in bdws.iter().zip([1, 2, 3, 4, 9]) {
+        assert_eq!(
+            (d.region_index, d.windows, d.offset, d.size, d.capacity, d.start_address),
+            (region, 1, 0, 64 << 8, 32 * M, 0)
+        );
+    }
+    let flushes: Vec<_> = t.flush_hints().collect();
+    assert_eq!(flushes.len(), 5);
+    for (i, f) in flushes.iter().enumerate() {
+        assert_eq!(f.device_handle(), HANDLES[i]);
+        let hints: Vec<u64> = f.hint_addresses().collect();
+        assert_eq!(hints, (0..8).map(|n| b.flush[i] + 8 * n).collect::<Vec<_>>());
+    }
+}
+
+// nfit_test1_setup(): a flat PM range, a virtual CD, two BYTE DIMMs.
+#[test]
+fn nfit_test1_table() {
+    let b = bases();
+    let table = write(1, false);
+    let (_, t) = Nfit::parse_table(&table).unwrap();
+    assert_eq!(
+        spa_rows(&t),
+        [(1, SpaType::Pm, b.spa_set[0], 32 * M), (0, SpaType::Vcd, b.spa_set[1], 4 * M)]
+    );
+    let vcd = t.spa(0).unwrap();
+    assert_eq!(t.interleave_ways(&vcd), 0, "range index 0 never maps");
+    assert_eq!(t.interleave_ways(&t.spa(1).unwrap()), 1);
+    let memdevs: Vec<_> = t.memdevs().map(|m| (m.device_handle().0, m.range_index(), m.region_index(), m.region_size(), m.flags())).collect();
+    assert_eq!(memdevs, [(0x10000, 1, 1, 32 * M, 0x1f), (0x10001, 0, 2, 32 * M, 0x40)]);
+    let dcrs: Vec<_> = t.control_regions().map(|d| (d.region_index(), d.serial_number(), d.code(), d.as_bytes().len())).collect();
+    assert_eq!(dcrs, [(1, !0x10000, 0x101, 32), (2, !0x10001, 0x101, 32)]);
+    assert_eq!(t.flush_hints().count(), 0);
+    assert_eq!(t.platform_capabilities(), None);
+}
+
+// The DIMMs the driver builds from each table must be exactly topology::DIMMS.
+#[test]
+fn dimms_match_topology_table() {
+    for (bus, hotplug) in [(0, false), (0, true), (1, false)] {
+        let table = write(bus, hotplug);
+        let (_, t) = Nfit::parse_table(&table).unwrap();
+        let got: Vec<_> = t.dimms().collect();
+        let want: Vec<_> = BUSES[bus].dimms().iter().filter(|d| hotplug || !d.hotplug).collect();
+        assert_eq!(got.len(), want.len(), "bus {bus} hotplug {hotplug}");
+        for (g, w) in got.iter().zip(want) {
+            assert_eq!(g.handle, w.handle);
+            assert_eq!(g.physical_id(), w.physical_id);
+            assert_eq!(g.flags, w.flags);
+            let dcr = g.dcr.unwrap();
+            assert_eq!(dcr.serial_number(), w.serial);
+            assert_eq!(dcr.code(), w.format);
+            assert_eq!(g.id().unwrap(), w.id);
+            assert_eq!(g.hint_count(), if bus == 0 { 8 } else { 0 });
+        }
+    }
+}
+
+// Hand-checked facts about the DIMMs (handle[], dcr_common_init(), the
+// memdev flags of nfit_test1_setup()).
+#[test]
+fn dimm_facts() {
+    let ids: Vec<&str> = DIMMS.iter().map(|d| d.id).collect();
+    assert_eq!(
+        ids,
+        [
+            "cdab-0a-07e0-ffffffff",
+            "cdab-0a-07e0-feffffff",
+            "cdab-0a-07e0-fffeffff",
+            "cdab-0a-07e0-fefeffff",
+            "cdab-0a-07e0-ffefffff",
+            "cdab-0a-07e0-fffffeff",
+            "cdab-0a-07e0-fefffeff",
+        ]
+    );
+    assert_eq!(DIMMS.map(|d| d.serial), [0xffffffff, 0xfffffffe, 0xfffffeff, 0xfffffefe, 0xffffefff, 0xfffeffff, 0xfffefffe]);
+    assert_eq!(DIMMS.map(|d| d.flags), [0x20, 0x20, 0x20, 0x20, 0x20, 0x1f, 0x40]);
+    assert_eq!(DIMMS.map(|d| d.physical_id), [0, 1, 2, 3, 4, 0, 0]);
+    assert_eq!(DIMMS.map(|d| d.label_index), [0, 1, 2, 3, 4, 0, 1]);
+    assert_eq!(DIMMS.map(|d| d.bus), [0, 0, 0, 0, 0, 1, 1]);
+    assert!(DIMMS.iter().enumerate().all(|(i, d)| d.index == i && d.family == 0));
+    assert!(DIMMS[5].flags & nfit::MEM_NOT_ARMED != 0);
+    assert_eq!(topology::dimm_by_handle(DeviceHandle(0x10001)).unwrap().index, 6);
+    assert!(topology::dimm_by_handle(DeviceHandle(0x2)).is_none());
+}
+
+// nfit_test0_setup()/nfit_test1_setup() force masks, as acpi_nfit_init_dsms()
+// and acpi_nfit_register_dimms() turn them into bus and DIMM masks.
+#[test]
+fn command_masks() {
+    let (b0, b1) = (&BUSES[0], &BUSES[1]);
+    assert_eq!((b0.cmd_mask, b1.cmd_mask), (0x41e, 0x1e));
+    assert_eq!((b0.bus_family_mask, b1.bus_family_mask), (0x3, 0x1));
+    assert_eq!((b0.bus_dsm_mask, b1.bus_dsm_mask), (0x3a0, 0));
+    assert_eq!((b0.intel_bus_dsm_mask, b1.intel_bus_dsm_mask), (0x6, 0));
+    assert_eq!((b0.dimm_cmd_force_en, b1.dimm_cmd_force_en), (0x7fff_f476, 0x470));
+    for d in &DIMMS[..5] {
+        assert_eq!((d.dsm_mask, d.cmd_mask), (0x7fff_f476, 0x476));
+    }
+    for d in &DIMMS[5..] {
+        assert_eq!((d.dsm_mask, d.cmd_mask), (0x470, 0x470));
+    }
+    assert_eq!(intel::NVDIMM_INTEL_CMDMASK, 0x7fff_fffe);
+    assert_eq!(b0.spa_set_sizes, [32 * M, 64 * M, 32 * M]);
+    assert_eq!(b1.spa_set_sizes, [32 * M, 4 * M]);
+    assert_eq!((b0.name, b1.name), ("nfit_test.0", "nfit_test.1"));
+    assert_eq!((b0.id, b1.id), (0, 1));
+    assert_eq!((b0.dimm_family_mask, b1.dimm_family_mask), (1, 1));
+    assert_eq!((b0.hotplug, b1.hotplug), (true, false));
+    // post_ars_status() in each setup covers spa_set[0].
+    assert_eq!((b0.ars_length, b1.ars_length), (32 * M, 32 * M));
+    // What test_alloc() reserves behind the control-region and flush ranges.
+    assert_eq!((topology::DCR_ALLOC_SIZE, topology::FLUSH_ALLOC_SIZE), (128 << 10, 4096));
+    assert_eq!((b0.dimms().len(), b1.dimms().len()), (5, 2));
+}
+
+// smart_def and smart_init()'s threshold, in the nd_intel_smart layout.
+#[test]
+fn smart_payload_layout() {
+    let b = topology::SMART_DEFAULT.to_bytes();
+    assert_eq!(b.len(), 132);
+    assert_eq!(&b[0..4], &[0, 0, 0, 0]);
+    assert_eq!(u32::from_le_bytes(b[4..8].try_into().unwrap()), 0x63f);
+    assert_eq!(&b[12..16], &[1, 75, 5, 3]);
+    assert_eq!(u16::from_le_bytes([b[16], b[17]]), 23 * 16);
+    assert_eq!(u16::from_le_bytes([b[18], b[19]]), 25 * 16);
+    assert_eq!(u32::from_le_bytes(b[20..24].try_into().unwrap()), 42);
+    assert_eq!(b[24], 1);
+    assert_eq!(u16::from_le_bytes([b[25], b[26]]), 40 * 16);
+    assert_eq!(b[35], 0);
+    assert_eq!(intel::Smart::from_bytes(&b), Some(topology::SMART_DEFAULT));
+    assert_eq!(intel::Smart::from_bytes(&b[..131]), None);
+
+    let t = topology::SMART_THRESHOLD_DEFAULT.to_bytes();
+    assert_eq!(t, [0, 0, 0, 0, 3, 0, 5, 0x80, 0x02, 0xe0, 0x01, 0]);
+}
+
+#[test]
+fn label_init() {
+    let mut label = vec![0xffu8; LABEL_SIZE];
+    topology::init_label(&DIMMS[6], &mut label);
+    assert_eq!(&label[..7], b"label1\0");
+    assert!(label[6..].iter().all(|b| *b == 0));
+}
+
+fn get_data(offset: u32, length: u32, buf_len: usize) -> Vec<u8> {
+    let mut buf = vec![0xeeu8; buf_len];
+    buf[0..4].copy_from_slice(&offset.to_le_bytes());
+    buf[4..8].copy_from_slice(&length.to_le_bytes());
+    buf
+}
+
+fn label_pattern() -> Vec<u8> {
+    (0..LABEL_SIZE).map(|i| (i % 251) as u8).collect()
+}
+
+// nfit_test_cmd_get_config_size()
+#[test]
+fn get_config_size() {
+    let mut buf = [0xffu8; 12];
+    assert_eq!(dsm::get_config_size(&mut buf), Ok(0));
+    assert_eq!(buf, [0, 0, 0, 0, 0, 0, 2, 0, 0, 0x10, 0, 0]);
+    assert_eq!(dsm::get_config_size(&mut [0u8; 11]), Err(Errno::EINVAL));
+    // A longer buffer still reports 0 bytes left.
+    assert_eq!(dsm::get_config_size(&mut [0u8; 20]), Ok(0));
+}
+
+// nfit_test_cmd_get_config_data()
+#[test]
+fn get_config_data_bounds() {
+    let label = label_pattern();
+    let mut buf = get_data(100, 16, 12 + 16);
+    assert_eq!(dsm::get_config_data(&mut buf, &label), Ok(0));
+    assert_eq!(&buf[8..12], &[0; 4]);
+    assert_eq!(&buf[12..], &label[100..116]);
+
+    // Room beyond in_length is reported back as unfilled.
+    let mut buf = get_data(0, 16, 12 + 40);
+    assert_eq!(dsm::get_config_data(&mut buf, &label), Ok(24));
+
+    // Too short for the header.
+    assert_eq!(dsm::get_config_data(&mut [0u8; 11], &label), Err(Errno::EINVAL));
+    // Offset at or past the end of the label area.
+    let mut buf = get_data(LABEL_SIZE as u32, 4, 16);
+    assert_eq!(dsm::get_config_data(&mut buf, &label), Err(Errno::EINVAL));
+    // in_length larger than the buffer holds.
+    let mut buf = get_data(0, 17, 12 + 16);
+    assert_eq!(dsm::get_config_data(&mut buf, &label), Err(Errno::EINVAL));
+    // Huge in_length does not wrap.
+    let mut buf = get_data(0, u32::MAX, 12 + 16);
+    assert_eq!(dsm::get_config_data(&mut buf, &label), Err(Errno::EINVAL));
+
+    // Reading past the end of the area is cut short, not refused.
+    let mut buf = get_data(LABEL_SIZE as u32 - 4, 16, 12 + 16);
+    assert_eq!(dsm::get_config_data(&mut buf, &label), Ok(12));
+    assert_eq!(&buf[12..16], &label[LABEL_SIZE - 4..]);
+    assert_eq!(&buf[16..], &[0xee; 12]);
+}
+
+// nfit_test_cmd_set_config_data()
+#[test]
+fn set_config_data_bounds() {
+    let mut label = vec![0u8; LABEL_SIZE];
+    let mut buf = get_data(8, 4, 8 + 4 + 4);
+    buf[8..12].copy_from_slice(b"abcd");
+    assert_eq!(dsm::set_config_data(&mut buf, &mut label), Ok(0));
+    assert_eq!(&label[8..12], b"abcd");
+    assert_eq!(&buf[12..16], &[0; 4], "status follows the data");
+
+    // Too short for the header.
+    assert_eq!(dsm::set_config_data(&mut [0u8; 7], &mut label), Err(Errno::EINVAL));
+    // Offset past the end.
+    let mut buf = get_data(LABEL_SIZE as u32, 0, 12);
+    assert_eq!(dsm::set_config_data(&mut buf, &mut label), Err(Errno::EINVAL));
+    // Data plus status must fit.
+    let mut buf = get_data(0, 5, 8 + 4 + 4);
+    assert_eq!(dsm::set_config_data(&mut buf, &mut label), Err(Errno::EINVAL));
+    let mut buf = get_data(0, u32::MAX - 3, 16);
+    assert_eq!(dsm::set_config_data(&mut buf, &mut label), Err(Errno::EINVAL));
+
+    // A write running off the end is silently truncated; the status still
+    // lands after the full in_length.
+    let mut buf = get_data(LABEL_SIZE as u32 - 2, 4, 8 + 4 + 4 + 6);
+    buf[8..12].copy_from_slice(b"wxyz");
+    assert_eq!(dsm::set_config_data(&mut buf, &mut label), Ok(8));
+    assert_eq!(&label[LABEL_SIZE - 2..], b"wx");
+    assert_eq!(&buf[12..16], &[0; 4]);
+}
+
+fn ctl(dimm: usize, state: &mut DimmState, label: &mut [u8], command: u32, buf: &mut [u8]) -> Outcome {
+    dsm::dimm_ctl(&DIMMS[dimm], state, label, command, buf)
+}
+
+fn rc(o: Outcome) -> i32 {
+    match o {
+        Outcome::Done { rc, .. } => rc,
+        other => panic!("{other:?}"),
+    }
+}
+
+// nfit_test_ctl() for DIMMs, and override_return_code() (the test_dimm
+// fail_cmd / fail_cmd_code attributes).
+#[test]
+fn dimm_ctl_masks_and_fail_cmd() {
+    let mut label = label_pattern();
+    let mut st = DimmState::new();
+    let mut buf = [0u8; 12];
+    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::GET_CONFIG_SIZE, &mut buf)), 0);
+    // SMART is in the command mask but nfit_test only answers it via ND_CMD_CALL.
+    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::SMART, &mut buf)), -25);
+    // nfit_test.1 DIMMs do not have it at all.
+    assert_eq!(rc(ctl(5, &mut st, &mut label, nd::SMART, &mut buf)), -25);
+    assert_eq!(rc(ctl(5, &mut st, &mut label, nd::GET_CONFIG_SIZE, &mut buf)), 0);
+    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::DIMM_FLAGS, &mut buf)), -25);
+    assert_eq!(rc(ctl(0, &mut st, &mut label, 99, &mut buf)), -25);
+
+    // fail_cmd bit 6: the write still happens, the caller sees -EIO.
+    st.fail = FailCmd { flags: 1 << nd::SET_CONFIG_DATA, code: 0 };
+    let mut w = get_data(0, 4, 16);
+    w[8..12].copy_from_slice(b"LBL!");
+    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::SET_CONFIG_DATA, &mut w)), -5);
+    assert_eq!(&label[..4], b"LBL!");
+    // fail_cmd_code overrides the errno, whatever its sign.
+    st.fail.code = -6;
+    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::SET_CONFIG_DATA, &mut w)), -6);
+    st.fail.code = 7;
+    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::SET_CONFIG_DATA, &mut w)), 7);
+    // Other commands are unaffected; ENOTTY is never overridden.
+    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::GET_CONFIG_SIZE, &mut buf)), 0);
+    st.fail.flags = !0;
+    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::DIMM_FLAGS, &mut buf)), -25);
+    assert_eq!(FailCmd { flags: 1 << 63, code: 0 }.apply(63, 0), -5);
+    assert_eq!(FailCmd { flags: !0, code: 0 }.apply(64, 3), 3);
+}
+
+fn pkg(family: u64, func: u64, size_in: u32, size_out: u32) -> Vec<u8> {
+    let mut b = vec![0u8; nd::PKG_HEADER + (size_in + size_out) as usize];
+    b[0..8].copy_from_slice(&family.to_le_bytes());
+    b[8..16].copy_from_slice(&func.to_le_bytes());
+    b[16..20].copy_from_slice(&size_in.to_le_bytes());
+    b[20..24].copy_from_slice(&size_out.to_le_bytes());
+    b
+}
+
+// nfit_test_ctl()'s ND_CMD_CALL branch: nfit_test_cmd_smart(),
+// nfit_test_cmd_smart_threshold(), ..._set_threshold(), ..._inject().
+#[test]
+fn intel_smart_calls() {
+    let mut label = label_pattern();
+    let mut st = DimmState::new();
+    let p = nd::PKG_HEADER;
+
+    let mut b = pkg(0, 1, 0, 132);
+    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::CALL, &mut b)), 0);
+    assert_eq!(b[p..], topology::SMART_DEFAULT.to_bytes());
+    let mut b = pkg(0, 1, 0, 131);
+    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::CALL, &mut b)), -22);
+    // Wrong family, nfit_test.1 DIMM, unknown function.
+    let mut b = pkg(1, 1, 0, 132);
+    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::CALL, &mut b)), -25);
+    let mut b = pkg(0, 1, 0, 132);
+    assert_eq!(rc(ctl(5, &mut st, &mut label, nd::CALL, &mut b)), -22);
+    let mut b = pkg(0, 3, 0, 132);
+    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::CALL, &mut b)), -25);
+    // Security and firmware functions are the caller's.
+    let mut b = pkg(0, 19, 0, 12);
+    assert_eq!(ctl(0, &mut st, &mut label, nd::CALL, &mut b), Outcome::NotEmulated { func: 19 });
+    // A package claiming more payload than the buffer has.
+    let mut b = pkg(0, 1, 0, 132);
+    b.truncate(100);
+    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::CALL, &mut b)), -22);
+
+    let mut b = pkg(0, 2, 0, 12);
+    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::CALL, &mut b)), 0);
+    assert_eq!(b[p..], topology::SMART_THRESHOLD_DEFAULT.to_bytes());
+
+    // Raising the spares threshold to 80 trips the spare alarm (75 <= 80).
+    let mut b = pkg(0, 17, 7, 4);
+    b[p..p + 7].copy_from_slice(&[3, 0, 80, 0x80, 0x02, 0xe0, 0x01]);
+    b[p + 7..p + 11].fill(0xff);
+    let o = ctl(0, &mut st, &mut label, nd::CALL, &mut b);
+    assert_eq!(o, Outcome::Done { rc: 0, health_event: true });
+    assert_eq!(&b[p + 7..p + 11], &[0; 4]);
+    assert_eq!(st.threshold.spares, 80);
+    st.threshold = topology::SMART_THRESHOLD_DEFAULT;
+
+    // Inject an unsafe shutdown: state 1, count 43, event due.
+    let mut b = pkg(0, 18, 19, 0);
+    b[p..p + 8].copy_from_slice(&intel::SMART_INJECT_SHUTDOWN.to_le_bytes());
+    b[p + 14] = 1;
+    let o = ctl(0, &mut st, &mut label, nd::CALL, &mut b);
+    assert_eq!(o, Outcome::Done { rc: 0, health_event: true });
+    assert_eq!((st.smart.shutdown_state, st.smart.shutdown_count), (1, 43));
+    // Clearing it restores the state but not the count.
+    b[p + 14] = 0;
+    let o = ctl(0, &mut st, &mut label, nd::CALL, &mut b);
+    assert_eq!(o, Outcome::Done { rc: 0, health_event: false });
+    assert_eq!((st.smart.shutdown_state, st.smart.shutdown_count), (0, 43));
+    // Inject must be exactly 19 bytes.
+    let mut b = pkg(0, 18, 19, 4);
+    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::CALL, &mut b)), -22);
+    // Media temperature injection, then back to the default.
+    let mut b = pkg(0, 18, 19, 0);
+    b[p..p + 8].copy_from_slice(&intel::SMART_INJECT_MTEMP.to_le_bytes());
+    b[p + 8] = 1;
+    b[p + 9..p + 11].copy_from_slice(&(50u16 * 16).to_le_bytes());
+    assert_eq!(ctl(0, &mut st, &mut label, nd::CALL, &mut b), Outcome::Done { rc: 0, health_event: true });
+    assert_eq!(st.smart.media_temperature, 800);
+    b[p + 8] = 0;
+    assert_eq!(ctl(0, &mut st, &mut label, nd::CALL, &mut b), Outcome::Done { rc: 0, health_event: false });
+    assert_eq!(st.smart.media_temperature, 23 * 16);
+
+    // fail_cmd applies to family functions by function number.
+    st.fail = FailCmd { flags: 1 << intel::ND_INTEL_SMART, code: 0 };
+    let mut b = pkg(0, 1, 0, 132);
+    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::CALL, &mut b)), -5);
+
+    // LSS: enable 0/1 succeed, anything else answers status 3.
+    let mut b = pkg(0, 10, 1, 4);
+    b[p] = 2;
+    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::CALL, &mut b)), 0);
+    assert_eq!(&b[p + 1..p + 5], &[3, 0, 0, 0]);
+}
+
+// The tables must re-serialise byte for byte from their parsed form.
+#[test]
+fn nfit_test_tables_round_trip() {
+    for (bus, hotplug) in [(0, false), (0, true), (1, false)] {
+        let table = write(bus, hotplug);
+        let (_, t) = Nfit::parse_table(&table).unwrap();
+        let mut again = vec![0u8; table.len()];
+        let mut w = Writer::new(&mut again).unwrap();
+        for s in t.subtables() {
+            match s {
+                Subtable::Spa(x) => w.spa(&x.desc()),
+                Subtable::Memdev(x) => w.memdev(&x.desc()),
+                Subtable::ControlRegion(x) => w.control_region(&x.desc()),
+                Subtable::DataRegion(x) => w.data_region(&x.desc()),
+                Subtable::FlushHint(x) => w.flush_hint(x.device_handle(), &x.hint_addresses().collect::<Vec<_>>()),
+                Subtable::Capabilities(x) => w.capabilities(x.highest_capability(), x.capabilities()),
+                other => panic!("{other:?}"),
+            }
+            .unwrap();
+        }
+        assert_eq!(w.finish(&TableInfo::DEFAULT).unwrap(), table.len());
+        assert_eq!(again, table);
+    }
+}
+
+// No input may make the parser or the DIMM walk panic.
+#[test]
+fn mutated_tables_never_panic() {
+    let base = write(0, true);
+    let body = &base[nfit::TABLE_HEADER_LEN..];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut ok = 0;
+    for _ in 0..3000 {
+        let mut b = body.to_vec();
+        for _ in 0..1 + next() % 4 {
+            let i = (next() as usize) % b.len();
+            b[i] = next() as u8;
+        }
+        let cut = b.len() - (next() as usize % 64);
+        if let Ok(t) = Nfit::parse_body(&b[..cut]) {
+            ok += 1;
+            for d in t.dimms() {
+                let _ = d.id();
+                let _ = d.memdev();
+            }
+            for s in t.spas() {
+                let _ = t.interleave_ways(&s);
+            }
+        }
+    }
+    assert!(ok > 0);
+}

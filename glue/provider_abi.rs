@@ -1,0 +1,541 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The C ABI between libnvdimm and the platform providers that feed it buses
+//! and DIMMs (nfit, and nfit_test through nfit), declared once for both sides.
+//!
+//! Provider side: [`Bus::register`] and [`Bus::add_dimm`] over a
+//! [`BusProvider`]. libnvdimm side: [`export_nd_core!`] turns an [`NdCore`]
+//! implementation into the exported `extern "C"` functions. Both sides are
+//! checked against the same `#[repr(C)]` descriptors and signatures here.
+
+use core::ffi::{c_char, c_int, c_uint, c_ulong, c_void, CStr};
+use core::ptr::NonNull;
+
+use kernel::error::{to_result, Result};
+use kernel::prelude::*;
+use kernel::sync::Arc;
+
+use super::bindings;
+use super::device::Device;
+use super::sysfs::GroupList;
+
+/// `ctl`: runs ND_CMD `cmd` on the bus (`dimm` null) or on a DIMM, in place
+/// on `buf`; the firmware status goes to `cmd_rc`.
+pub type RawCtl = unsafe extern "C" fn(
+    bus: *const c_void,
+    dimm: *const c_void,
+    cmd: c_uint,
+    buf: *mut u8,
+    len: c_uint,
+    cmd_rc: *mut c_int,
+) -> c_int;
+
+/// `security_flags`: the NVDIMM_SECURITY_* bits of a DIMM for the user
+/// (`master` = 0) or master passphrase.
+pub type RawSecurityFlags = unsafe extern "C" fn(dimm: *const c_void, master: c_int) -> c_ulong;
+
+/// A provider's bus, as it hands it to libnvdimm (`struct nvdimm_bus_descriptor`).
+#[repr(C)]
+pub struct RawBusDesc {
+    /// ndbusN/provider.
+    pub provider_name: *const c_char,
+    /// The ND_CMD_* bus commands the provider implements (ndbusN/commands).
+    pub cmd_mask: c_ulong,
+    /// ND_CMD_CALL families accepted on DIMMs (NVDIMM_FAMILY_*).
+    pub dimm_family_mask: c_ulong,
+    /// ND_CMD_CALL families accepted on the bus (NVDIMM_BUS_FAMILY_*).
+    pub bus_family_mask: c_ulong,
+    /// Provider attribute groups for ndbusN (nfit/), NULL-terminated, or null.
+    pub attr_groups: *const *const bindings::attribute_group,
+    /// Passed back to `ctl` as `bus`.
+    pub provider_data: *const c_void,
+    /// Command dispatch.
+    pub ctl: Option<RawCtl>,
+}
+
+/// A provider's DIMM (`nvdimm_create()`'s arguments).
+#[repr(C)]
+pub struct RawDimmDesc {
+    /// Passed back to `ctl` as `dimm`; found from nmemN by `rln_dimm_provider_data`.
+    pub provider_data: *const c_void,
+    /// Provider attribute groups for nmemN (nfit/), NULL-terminated, or null.
+    pub attr_groups: *const *const bindings::attribute_group,
+    /// NDD_* flags (unarmed, labeling, ...).
+    pub flags: c_ulong,
+    /// ND_CMD_* DIMM commands the provider implements (nmemN/commands).
+    pub cmd_mask: c_ulong,
+    /// Security state, or none when the DIMM has no security commands.
+    pub security_flags: Option<RawSecurityFlags>,
+    /// Whether userspace may change the security state (security is writable).
+    pub security_mutable: c_int,
+    /// Whether the security state can be frozen (nmemN/frozen shown).
+    pub security_freezable: c_int,
+}
+
+/// Opaque handle of a registered bus.
+#[repr(C)]
+pub struct RawBus {
+    _private: [u8; 0],
+}
+
+/// Opaque handle of a created DIMM.
+#[repr(C)]
+pub struct RawDimm {
+    _private: [u8; 0],
+}
+
+// The functions libnvdimm exports to providers. Signatures are stated once;
+// `export_nd_core!` checks libnvdimm's definitions against these.
+// `struct device` holds lock types bindgen makes opaque; only pointers pass.
+#[allow(improper_ctypes)]
+extern "C" {
+    fn rln_bus_register(parent: *mut bindings::device, desc: *const RawBusDesc, out: *mut *mut RawBus) -> c_int;
+    fn rln_bus_unregister(bus: *mut RawBus);
+    fn rln_dimm_create(bus: *mut RawBus, desc: *const RawDimmDesc, out: *mut *mut RawDimm) -> c_int;
+    fn rln_bus_provider_data(dev: *const bindings::device) -> *const c_void;
+    fn rln_dimm_provider_data(dev: *const bindings::device) -> *const c_void;
+}
+
+/// Signature types of the exported functions, for `export_nd_core!`'s checks.
+pub mod signatures {
+    use super::*;
+    /// `rln_bus_register`
+    pub type BusRegister = unsafe extern "C" fn(*mut bindings::device, *const RawBusDesc, *mut *mut RawBus) -> c_int;
+    /// `rln_bus_unregister`
+    pub type BusUnregister = unsafe extern "C" fn(*mut RawBus);
+    /// `rln_dimm_create`
+    pub type DimmCreate = unsafe extern "C" fn(*mut RawBus, *const RawDimmDesc, *mut *mut RawDimm) -> c_int;
+    /// `rln_bus_provider_data`, `rln_dimm_provider_data`
+    pub type ProviderData = unsafe extern "C" fn(*const bindings::device) -> *const c_void;
+}
+
+// ---------------------------------------------------------------------------
+// Provider side.
+
+/// What a provider implements for libnvdimm to call.
+pub trait BusProvider: Send + Sync + 'static {
+    /// The provider's per-DIMM data.
+    type Dimm: Send + Sync + 'static;
+
+    /// Runs `cmd` on the bus or on `dimm`, in place on `buf`. `Ok` carries
+    /// the command's firmware status (`cmd_rc`), `Err` a transport failure.
+    fn ctl(&self, dimm: Option<&Self::Dimm>, cmd: u32, buf: &mut [u8]) -> Result<i32>;
+
+    /// The NVDIMM_SECURITY_* flags of `dimm`, for DIMMs registered with
+    /// security support.
+    fn security_flags(_dimm: &Self::Dimm, _master: bool) -> u64 {
+        0
+    }
+}
+
+unsafe extern "C" fn ctl_raw<P: BusProvider>(
+    bus: *const c_void,
+    dimm: *const c_void,
+    cmd: c_uint,
+    buf: *mut u8,
+    len: c_uint,
+    cmd_rc: *mut c_int,
+) -> c_int {
+    // SAFETY: libnvdimm passes back the pointers `Bus::register` and
+    // `Bus::add_dimm` gave it, which stay valid until the bus is unregistered,
+    // after which libnvdimm makes no calls; `buf` holds `len` bytes that only
+    // this call uses.
+    let (p, d, buf) = unsafe {
+        (
+            &*(bus as *const P),
+            (dimm as *const P::Dimm).as_ref(),
+            core::slice::from_raw_parts_mut(buf, len as usize),
+        )
+    };
+    match p.ctl(d, cmd, buf) {
+        Ok(rc) => {
+            if !cmd_rc.is_null() {
+                // SAFETY: a non-null `cmd_rc` points to an int of the caller.
+                unsafe { *cmd_rc = rc };
+            }
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+unsafe extern "C" fn security_raw<P: BusProvider>(dimm: *const c_void, master: c_int) -> c_ulong {
+    // SAFETY: as in `ctl_raw`, `dimm` is the provider data of a live DIMM.
+    P::security_flags(unsafe { &*(dimm as *const P::Dimm) }, master != 0) as c_ulong
+}
+
+/// Security capabilities of a DIMM, for the `security` and `frozen` attributes.
+#[derive(Clone, Copy, Default)]
+pub struct Security {
+    /// The DIMM reports a security state.
+    pub supported: bool,
+    /// Userspace may change it (disable, erase, ...).
+    pub mutable: bool,
+    /// It can be frozen.
+    pub freezable: bool,
+}
+
+/// A DIMM as a provider describes it.
+pub struct NewDimm<D> {
+    /// The provider's data, kept alive by the bus for the DIMM's lifetime.
+    pub data: Arc<D>,
+    /// Provider attribute groups for nmemN.
+    pub groups: &'static GroupList,
+    /// NDD_* flags.
+    pub flags: u64,
+    /// ND_CMD_* commands.
+    pub cmd_mask: u64,
+    /// Security support.
+    pub security: Security,
+}
+
+/// A bus as a provider describes it.
+pub struct BusDesc {
+    /// ndbusN/provider.
+    pub provider_name: &'static CStr,
+    /// ND_CMD_* bus commands.
+    pub cmd_mask: u64,
+    /// ND_CMD_CALL families for DIMMs.
+    pub dimm_family_mask: u64,
+    /// ND_CMD_CALL families for the bus.
+    pub bus_family_mask: u64,
+    /// Provider attribute groups for ndbusN.
+    pub groups: &'static GroupList,
+}
+
+/// A bus registered with libnvdimm; unregistered (DIMMs and all) on drop.
+pub struct Bus<P: BusProvider> {
+    raw: NonNull<RawBus>,
+    provider: Arc<P>,
+    dimms: KVec<Arc<P::Dimm>>,
+}
+
+// SAFETY: the handle is only passed back to libnvdimm, which locks internally.
+unsafe impl<P: BusProvider> Send for Bus<P> {}
+// SAFETY: see `Send`.
+unsafe impl<P: BusProvider> Sync for Bus<P> {}
+
+impl<P: BusProvider> Bus<P> {
+    /// Registers ndbusN under `parent`.
+    pub fn register(parent: &Device, desc: BusDesc, provider: Arc<P>) -> Result<Self> {
+        let groups = desc.groups;
+        let desc = RawBusDesc {
+            provider_name: desc.provider_name.as_ptr(),
+            cmd_mask: desc.cmd_mask as c_ulong,
+            dimm_family_mask: desc.dimm_family_mask as c_ulong,
+            bus_family_mask: desc.bus_family_mask as c_ulong,
+            attr_groups: groups.as_raw(),
+            provider_data: &*provider as *const P as *const c_void,
+            ctl: Some(ctl_raw::<P>),
+        };
+        let mut raw = core::ptr::null_mut();
+        // SAFETY: `desc` is valid for the call; libnvdimm copies it. The
+        // provider data outlives the bus: `Self` holds the `Arc` and drops it
+        // only after unregistering.
+        to_result(unsafe { rln_bus_register(parent.as_raw(), &desc, &mut raw) })?;
+        Ok(Self { raw: NonNull::new(raw).ok_or(EINVAL)?, provider, dimms: KVec::new() })
+    }
+
+    /// The provider behind this bus.
+    pub fn provider(&self) -> &Arc<P> {
+        &self.provider
+    }
+
+    /// Creates nmemN on this bus (`nvdimm_create`).
+    pub fn add_dimm(&mut self, desc: NewDimm<P::Dimm>) -> Result {
+        self.dimms.push(desc.data.clone(), GFP_KERNEL)?;
+        let raw = RawDimmDesc {
+            provider_data: &*desc.data as *const P::Dimm as *const c_void,
+            attr_groups: desc.groups.as_raw(),
+            flags: desc.flags as c_ulong,
+            cmd_mask: desc.cmd_mask as c_ulong,
+            security_flags: if desc.security.supported { Some(security_raw::<P>) } else { None },
+            security_mutable: desc.security.mutable as c_int,
+            security_freezable: desc.security.freezable as c_int,
+        };
+        let mut out = core::ptr::null_mut();
+        // SAFETY: the bus is registered; `raw` is valid for the call; the
+        // DIMM data is kept alive by `self.dimms` until after unregistration.
+        to_result(unsafe { rln_dimm_create(self.raw.as_ptr(), &raw, &mut out) })
+    }
+}
+
+impl<P: BusProvider> Drop for Bus<P> {
+    fn drop(&mut self) {
+        // SAFETY: registered in `register`; after this returns libnvdimm has
+        // removed every device of the bus and makes no more calls into us.
+        unsafe { rln_bus_unregister(self.raw.as_ptr()) };
+    }
+}
+
+/// Implements `FromDevice` for a provider's bus type `P`, so that attribute
+/// groups of `P` can sit on ndbusN.
+#[macro_export]
+macro_rules! bus_provider_attrs {
+    ($p:ty) => {
+        // SAFETY: groups of `$p` are only handed to libnvdimm in the
+        // descriptor of a bus whose provider data is a `$p`.
+        unsafe impl $crate::glue::sysfs::FromDevice for $p {
+            unsafe fn from_device(dev: &$crate::glue::device::Device) -> Option<&Self> {
+                // SAFETY: see above; the bus keeps the data alive while
+                // its device has attributes.
+                unsafe { $crate::glue::provider_abi::bus_provider_data::<$p>(dev) }
+            }
+        }
+    };
+}
+
+/// Implements `FromDevice` for a provider's DIMM type `D`, so that attribute
+/// groups of `D` can sit on nmemN.
+#[macro_export]
+macro_rules! dimm_provider_attrs {
+    ($d:ty) => {
+        // SAFETY: groups of `$d` are only handed to libnvdimm in the
+        // descriptor of a DIMM whose provider data is a `$d`.
+        unsafe impl $crate::glue::sysfs::FromDevice for $d {
+            unsafe fn from_device(dev: &$crate::glue::device::Device) -> Option<&Self> {
+                // SAFETY: see above.
+                unsafe { $crate::glue::provider_abi::dimm_provider_data::<$d>(dev) }
+            }
+        }
+    };
+}
+
+/// The provider data of ndbusN.
+///
+/// # Safety
+///
+/// `dev` is an ndbusN whose provider data is a `P`.
+pub unsafe fn bus_provider_data<P>(dev: &Device) -> Option<&P> {
+    // SAFETY: the caller guarantees the type; the data outlives the device's
+    // attributes.
+    unsafe { (rln_bus_provider_data(dev.as_raw()) as *const P).as_ref() }
+}
+
+/// The provider data of nmemN.
+///
+/// # Safety
+///
+/// `dev` is an nmemN whose provider data is a `D`.
+pub unsafe fn dimm_provider_data<D>(dev: &Device) -> Option<&D> {
+    // SAFETY: as in `bus_provider_data`.
+    unsafe { (rln_dimm_provider_data(dev.as_raw()) as *const D).as_ref() }
+}
+
+// ---------------------------------------------------------------------------
+// libnvdimm side.
+
+/// A bus as libnvdimm receives it from a provider.
+pub struct ProviderBus {
+    /// ndbusN/provider.
+    pub provider_name: &'static CStr,
+    /// Bus commands.
+    pub cmd_mask: u64,
+    /// ND_CMD_CALL families for DIMMs.
+    pub dimm_family_mask: u64,
+    /// ND_CMD_CALL families for the bus.
+    pub bus_family_mask: u64,
+    /// Provider groups, passed on to the driver core as they are.
+    pub groups: *const *const bindings::attribute_group,
+    provider_data: *const c_void,
+    ctl: Option<RawCtl>,
+}
+
+// SAFETY: the provider data is `Send + Sync` on the provider side
+// (`BusProvider`), and the rest are pointers to statics.
+unsafe impl Send for ProviderBus {}
+// SAFETY: see `Send`.
+unsafe impl Sync for ProviderBus {}
+
+impl ProviderBus {
+    /// Runs a command through the provider. `buf` is the whole in/out
+    /// payload; returns the firmware status.
+    pub fn ctl(&self, dimm: Option<&ProviderDimm>, cmd: u32, buf: &mut [u8]) -> Result<i32> {
+        let ctl = self.ctl.ok_or(ENOTTY)?;
+        let mut cmd_rc: c_int = 0;
+        // SAFETY: the provider guaranteed its data valid until it unregisters
+        // the bus, and libnvdimm only calls while the bus is registered (the
+        // bus lock orders calls before unregistration).
+        let rc = unsafe {
+            ctl(
+                self.provider_data,
+                dimm.map_or(core::ptr::null(), |d| d.provider_data),
+                cmd,
+                buf.as_mut_ptr(),
+                buf.len() as c_uint,
+                &mut cmd_rc,
+            )
+        };
+        to_result(rc).map(|()| cmd_rc)
+    }
+
+    /// The raw provider data, for `rln_bus_provider_data`.
+    pub fn provider_data(&self) -> *const c_void {
+        self.provider_data
+    }
+}
+
+/// A DIMM as libnvdimm receives it from a provider.
+pub struct ProviderDimm {
+    provider_data: *const c_void,
+    /// Provider groups, passed on as they are.
+    pub groups: *const *const bindings::attribute_group,
+    /// NDD_* flags.
+    pub flags: u64,
+    /// DIMM commands.
+    pub cmd_mask: u64,
+    security_flags: Option<RawSecurityFlags>,
+    /// Security capabilities.
+    pub security: Security,
+}
+
+// SAFETY: as for `ProviderBus`.
+unsafe impl Send for ProviderDimm {}
+// SAFETY: see `Send`.
+unsafe impl Sync for ProviderDimm {}
+
+impl ProviderDimm {
+    /// The DIMM's NVDIMM_SECURITY_* flags, 0 without security support.
+    pub fn security_flags(&self, master: bool) -> u64 {
+        match self.security_flags {
+            // SAFETY: as in `ProviderBus::ctl`.
+            Some(f) => (unsafe { f(self.provider_data, master as c_int) }) as u64,
+            None => 0,
+        }
+    }
+
+    /// The raw provider data, for `rln_dimm_provider_data`.
+    pub fn provider_data(&self) -> *const c_void {
+        self.provider_data
+    }
+}
+
+/// libnvdimm's side of the ABI.
+pub trait NdCore {
+    /// The object behind a bus handle.
+    type Bus: Send + Sync;
+    /// The object behind a DIMM handle.
+    type Dimm: Send + Sync;
+    /// Registers a bus; the returned box is the handle.
+    fn bus_register(parent: &Device, desc: ProviderBus) -> Result<KBox<Self::Bus>>;
+    /// Unregisters it.
+    fn bus_unregister(bus: KBox<Self::Bus>);
+    /// Creates a DIMM on `bus`.
+    fn dimm_create(bus: &Self::Bus, desc: ProviderDimm) -> Result<*const Self::Dimm>;
+    /// Provider data of ndbusN.
+    fn bus_provider_data(dev: &Device) -> *const c_void;
+    /// Provider data of nmemN.
+    fn dimm_provider_data(dev: &Device) -> *const c_void;
+}
+
+/// Defines the exported ABI functions over an [`NdCore`] implementation.
+/// Used by libnvdimm only.
+#[macro_export]
+macro_rules! export_nd_core {
+    ($core:ty) => {
+        const _: () = {
+            use core::ffi::{c_int, c_void};
+            use $crate::glue::bindings;
+            use $crate::glue::device::Device;
+            use $crate::glue::provider_abi::{self as abi, NdCore};
+            type CoreBus = <$core as NdCore>::Bus;
+
+            #[no_mangle]
+            unsafe extern "C" fn rln_bus_register(
+                parent: *mut bindings::device,
+                desc: *const abi::RawBusDesc,
+                out: *mut *mut abi::RawBus,
+            ) -> c_int {
+                // SAFETY: the provider passes its live parent device, a valid
+                // descriptor and an out pointer (see `Bus::register`).
+                let (parent, desc) = unsafe { (Device::from_raw(parent), abi::bus_desc_from_raw(&*desc)) };
+                match <$core as NdCore>::bus_register(parent, desc) {
+                    Ok(b) => {
+                        // SAFETY: see above.
+                        unsafe { *out = kernel::alloc::KBox::into_raw(b).cast() };
+                        0
+                    }
+                    Err(e) => e.to_errno(),
+                }
+            }
+            const _: abi::signatures::BusRegister = rln_bus_register;
+
+            #[no_mangle]
+            unsafe extern "C" fn rln_bus_unregister(bus: *mut abi::RawBus) {
+                // SAFETY: `bus` came from `rln_bus_register` and the provider
+                // gives it back once.
+                <$core as NdCore>::bus_unregister(unsafe { kernel::alloc::KBox::from_raw(bus.cast()) })
+            }
+            const _: abi::signatures::BusUnregister = rln_bus_unregister;
+
+            #[no_mangle]
+            unsafe extern "C" fn rln_dimm_create(
+                bus: *mut abi::RawBus,
+                desc: *const abi::RawDimmDesc,
+                out: *mut *mut abi::RawDimm,
+            ) -> c_int {
+                // SAFETY: `bus` is a live handle from `rln_bus_register`;
+                // `desc` and `out` are valid for the call.
+                let (bus, desc) = unsafe {
+                    (&*(bus as *const CoreBus), abi::dimm_desc_from_raw(&*desc))
+                };
+                match <$core as NdCore>::dimm_create(bus, desc) {
+                    Ok(d) => {
+                        // SAFETY: see above.
+                        unsafe { *out = d as *mut abi::RawDimm };
+                        0
+                    }
+                    Err(e) => e.to_errno(),
+                }
+            }
+            const _: abi::signatures::DimmCreate = rln_dimm_create;
+
+            #[no_mangle]
+            unsafe extern "C" fn rln_bus_provider_data(dev: *const bindings::device) -> *const c_void {
+                // SAFETY: providers call this from attributes of a live device.
+                <$core as NdCore>::bus_provider_data(unsafe { Device::from_raw(dev as *mut _) })
+            }
+            const _: abi::signatures::ProviderData = rln_bus_provider_data;
+
+            #[no_mangle]
+            unsafe extern "C" fn rln_dimm_provider_data(dev: *const bindings::device) -> *const c_void {
+                // SAFETY: providers call this from attributes of a live device.
+                <$core as NdCore>::dimm_provider_data(unsafe { Device::from_raw(dev as *mut _) })
+            }
+            const _: abi::signatures::ProviderData = rln_dimm_provider_data;
+        };
+    };
+}
+
+/// Copies a provider's bus descriptor.
+///
+/// # Safety
+///
+/// `raw.provider_name` is a static NUL-terminated string.
+pub unsafe fn bus_desc_from_raw(raw: &RawBusDesc) -> ProviderBus {
+    ProviderBus {
+        // SAFETY: guaranteed by the caller.
+        provider_name: unsafe { CStr::from_ptr(raw.provider_name) },
+        cmd_mask: raw.cmd_mask as u64,
+        dimm_family_mask: raw.dimm_family_mask as u64,
+        bus_family_mask: raw.bus_family_mask as u64,
+        groups: raw.attr_groups,
+        provider_data: raw.provider_data,
+        ctl: raw.ctl,
+    }
+}
+
+/// Copies a provider's DIMM descriptor.
+pub fn dimm_desc_from_raw(raw: &RawDimmDesc) -> ProviderDimm {
+    ProviderDimm {
+        provider_data: raw.provider_data,
+        groups: raw.attr_groups,
+        flags: raw.flags as u64,
+        cmd_mask: raw.cmd_mask as u64,
+        security_flags: raw.security_flags,
+        security: Security {
+            supported: raw.security_flags.is_some(),
+            mutable: raw.security_mutable != 0,
+            freezable: raw.security_freezable != 0,
+        },
+    }
+}
