@@ -194,10 +194,15 @@ pub(crate) fn write_cmd_names(page: &mut Page, mask: u64, name: fn(u32) -> &'sta
     Ok(())
 }
 
-// ndbusN/provider: the provider's name (nfit_test.0, ACPI.NFIT).
+// ndbusN/provider: the provider's own name (ACPI.NFIT), else its device's
+// (nfit_test.0).
 fn provider_show(bus: &NdBus, page: &mut Page) -> Result {
-    let name = bus.desc.provider_name.to_str().unwrap_or("unknown");
-    let _ = writeln!(page, "{name}");
+    let name = match (bus.desc.provider_name, bus.dev.parent()) {
+        (Some(name), _) => name,
+        (None, Some(parent)) => parent.name(),
+        (None, None) => c"unknown",
+    };
+    let _ = writeln!(page, "{}", name.to_str().unwrap_or("unknown"));
     Ok(())
 }
 static PROVIDER: Attribute<NdBus> = Attribute::ro(c"provider", provider_show);

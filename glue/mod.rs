@@ -28,6 +28,7 @@ pub mod chrdev;
 pub mod device;
 pub mod ida;
 pub mod nd_driver;
+pub mod nfit_abi;
 pub mod print;
 pub mod provider_abi;
 pub mod sysfs;

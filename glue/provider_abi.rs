@@ -36,7 +36,7 @@ pub type RawSecurityFlags = unsafe extern "C" fn(dimm: *const c_void, master: c_
 /// A provider's bus, as it hands it to libnvdimm (`struct nvdimm_bus_descriptor`).
 #[repr(C)]
 pub struct RawBusDesc {
-    /// ndbusN/provider.
+    /// ndbusN/provider; null means the parent device's name.
     pub provider_name: *const c_char,
     /// The ND_CMD_* bus commands the provider implements (ndbusN/commands).
     pub cmd_mask: c_ulong,
@@ -190,8 +190,8 @@ pub struct NewDimm<D> {
 
 /// A bus as a provider describes it.
 pub struct BusDesc {
-    /// ndbusN/provider.
-    pub provider_name: &'static CStr,
+    /// ndbusN/provider; `None` shows the parent device's name.
+    pub provider_name: Option<&'static CStr>,
     /// ND_CMD_* bus commands.
     pub cmd_mask: u64,
     /// ND_CMD_CALL families for DIMMs.
@@ -219,7 +219,7 @@ impl<P: BusProvider> Bus<P> {
     pub fn register(parent: &Device, desc: BusDesc, provider: Arc<P>) -> Result<Self> {
         let groups = desc.groups;
         let desc = RawBusDesc {
-            provider_name: desc.provider_name.as_ptr(),
+            provider_name: desc.provider_name.map_or(core::ptr::null(), |n| n.as_ptr()),
             cmd_mask: desc.cmd_mask as c_ulong,
             dimm_family_mask: desc.dimm_family_mask as c_ulong,
             bus_family_mask: desc.bus_family_mask as c_ulong,
@@ -326,8 +326,8 @@ pub unsafe fn dimm_provider_data<D>(dev: &Device) -> Option<&D> {
 
 /// A bus as libnvdimm receives it from a provider.
 pub struct ProviderBus {
-    /// ndbusN/provider.
-    pub provider_name: &'static CStr,
+    /// ndbusN/provider, if the provider names itself.
+    pub provider_name: Option<&'static CStr>,
     /// Bus commands.
     pub cmd_mask: u64,
     /// ND_CMD_CALL families for DIMMs.
@@ -510,11 +510,11 @@ macro_rules! export_nd_core {
 ///
 /// # Safety
 ///
-/// `raw.provider_name` is a static NUL-terminated string.
+/// `raw.provider_name` is null or a static NUL-terminated string.
 pub unsafe fn bus_desc_from_raw(raw: &RawBusDesc) -> ProviderBus {
     ProviderBus {
         // SAFETY: guaranteed by the caller.
-        provider_name: unsafe { CStr::from_ptr(raw.provider_name) },
+        provider_name: (!raw.provider_name.is_null()).then(|| unsafe { CStr::from_ptr(raw.provider_name) }),
         cmd_mask: raw.cmd_mask as u64,
         dimm_family_mask: raw.dimm_family_mask as u64,
         bus_family_mask: raw.bus_family_mask as u64,

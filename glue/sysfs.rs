@@ -303,21 +303,51 @@ pub struct GroupArray<const N: usize>(pub [*const bindings::attribute_group; N])
 // SAFETY: it only holds pointers to static groups.
 unsafe impl<const N: usize> Sync for GroupArray<N> {}
 
-/// Parses an integer written to sysfs, the way `kstrtoul` does: optional
-/// trailing newline, base prefix with `0` for automatic base.
+/// The text of a sysfs write: up to the first NUL (ndctl writes one) and
+/// without one trailing newline, as the kernel's kstrto* helpers see it.
+pub fn input_str(input: &[u8]) -> Result<&str> {
+    let end = input.iter().position(|&b| b == 0).unwrap_or(input.len());
+    let s = core::str::from_utf8(&input[..end]).map_err(|_| Error::from_errno(-22))?;
+    Ok(s.strip_suffix('\n').unwrap_or(s))
+}
+
+/// `kstrtoull`: an unsigned integer, base 0 meaning C's prefixes
+/// (0x hex, 0 octal). EINVAL for junk, ERANGE for overflow.
 pub fn parse_u64(input: &[u8], radix: u32) -> Result<u64> {
-    let s = core::str::from_utf8(input).map_err(|_| Error::from_errno(-22))?;
-    let s = s.strip_suffix('\n').unwrap_or(s);
+    let s = input_str(input)?;
+    let s = s.strip_prefix('+').unwrap_or(s);
     let (digits, radix) = match radix {
         0 if s.starts_with("0x") || s.starts_with("0X") => (&s[2..], 16),
         0 if s.len() > 1 && s.starts_with('0') => (&s[1..], 8),
         0 => (s, 10),
+        16 => (s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s), 16),
         r => (s, r),
     };
+    if digits.is_empty() || digits.starts_with('+') || digits.starts_with('-') {
+        return Err(Error::from_errno(-22));
+    }
     u64::from_str_radix(digits, radix).map_err(|e| match e.kind() {
         core::num::IntErrorKind::PosOverflow => Error::from_errno(-34),
         _ => Error::from_errno(-22),
     })
+}
+
+/// `kstrtoll`: a signed integer, as [`parse_u64`] with an optional '-'.
+pub fn parse_i64(input: &[u8], radix: u32) -> Result<i64> {
+    let s = input_str(input)?;
+    match s.strip_prefix('-') {
+        Some(rest) => {
+            let v = parse_u64(rest.as_bytes(), radix)?;
+            if v > i64::MAX as u64 + 1 {
+                return Err(Error::from_errno(-34));
+            }
+            Ok((v as i64).wrapping_neg())
+        }
+        None => {
+            let v = parse_u64(s.as_bytes(), radix)?;
+            i64::try_from(v).map_err(|_| Error::from_errno(-34))
+        }
+    }
 }
 
 /// Declares a static attribute group of objects `$t`:

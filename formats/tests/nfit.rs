@@ -76,7 +76,11 @@ fn raw_sub(ty: u16, len: u16) -> [u8; 96] {
 
 #[test]
 fn round_trip_every_subtable_type() {
-    let spa = SpaDesc { flags: nfit::SPA_PROXIMITY_VALID, proximity_domain: 3, ..pm_spa(1) };
+    let spa = SpaDesc {
+        flags: nfit::SPA_PROXIMITY_VALID,
+        proximity_domain: 3,
+        ..pm_spa(1)
+    };
     let spa_cookie = SpaDesc {
         range_index: 2,
         flags: nfit::SPA_LOCATION_COOKIE_VALID,
@@ -96,7 +100,14 @@ fn round_trip_every_subtable_type() {
     };
     let full = dcr(1, 2);
     let short = dcr(2, 0);
-    let bdw = DataRegionDesc { region_index: 1, windows: 2, offset: 0x100, size: 0x2000, capacity: 1 << 30, start_address: 0 };
+    let bdw = DataRegionDesc {
+        region_index: 1,
+        windows: 2,
+        offset: 0x100,
+        size: 0x2000,
+        capacity: 1 << 30,
+        start_address: 0,
+    };
     let hints = [0x1000u64, 0x1040, 0x1080];
 
     let mut buf = [0u8; 1024];
@@ -110,7 +121,8 @@ fn round_trip_every_subtable_type() {
     w.control_region(&short).unwrap();
     w.data_region(&bdw).unwrap();
     w.flush_hint(DeviceHandle(0x101), &hints).unwrap();
-    w.capabilities(2, nfit::CAP_CACHE_FLUSH | nfit::CAP_MEM_FLUSH | 1 << 5).unwrap();
+    w.capabilities(2, nfit::CAP_CACHE_FLUSH | nfit::CAP_MEM_FLUSH | 1 << 5)
+        .unwrap();
     let len = w.finish(&TableInfo::DEFAULT).unwrap();
     assert_eq!(len, 40 + 56 + 64 + 48 + 28 + 13 + 80 + 32 + 40 + 40 + 16);
     assert_eq!(buf[..len].iter().fold(0u8, |s, b| s.wrapping_add(*b)), 0);
@@ -125,7 +137,10 @@ fn round_trip_every_subtable_type() {
     assert_eq!(t.spas().nth(1).unwrap().spa_type(), Some(SpaType::Volatile));
     assert_eq!(t.memdevs().next().unwrap().desc(), md);
     let idt = t.interleaves().next().unwrap();
-    assert_eq!((idt.interleave_index(), idt.line_count(), idt.line_size()), (1, 3, 256));
+    assert_eq!(
+        (idt.interleave_index(), idt.line_count(), idt.line_size()),
+        (1, 3, 256)
+    );
     assert_eq!(idt.line_offsets().collect::<Vec<_>>(), [0, 4, 8]);
     match subs[4] {
         Subtable::Smbios(s) => assert_eq!(s.data(), &[1, 2, 3, 4, 5]),
@@ -133,14 +148,26 @@ fn round_trip_every_subtable_type() {
     }
     let dcrs: Vec<DcrDesc> = t.control_regions().map(|d| d.desc()).collect();
     assert_eq!(dcrs, [full, short]);
-    assert_eq!(t.control_regions().next().unwrap().as_bytes().len(), nfit::DCR_LEN);
-    assert_eq!(t.control_regions().nth(1).unwrap().as_bytes().len(), nfit::DCR_SHORT_LEN);
+    assert_eq!(
+        t.control_regions().next().unwrap().as_bytes().len(),
+        nfit::DCR_LEN
+    );
+    assert_eq!(
+        t.control_regions().nth(1).unwrap().as_bytes().len(),
+        nfit::DCR_SHORT_LEN
+    );
     assert_eq!(t.data_regions().next().unwrap().desc(), bdw);
     let f = t.flush_hints().next().unwrap();
-    assert_eq!((f.device_handle(), f.hint_count()), (DeviceHandle(0x101), 3));
+    assert_eq!(
+        (f.device_handle(), f.hint_count()),
+        (DeviceHandle(0x101), 3)
+    );
     assert_eq!(f.hint_addresses().collect::<Vec<_>>(), hints);
     // Bits above highest_capability (2) are dropped.
-    assert_eq!(t.platform_capabilities(), Some(nfit::CAP_CACHE_FLUSH | nfit::CAP_MEM_FLUSH));
+    assert_eq!(
+        t.platform_capabilities(),
+        Some(nfit::CAP_CACHE_FLUSH | nfit::CAP_MEM_FLUSH)
+    );
 
     // Re-writing the parsed views reproduces the table byte for byte.
     let mut again = [0u8; 1024];
@@ -149,13 +176,17 @@ fn round_trip_every_subtable_type() {
         match s {
             Subtable::Spa(x) => w.spa(&x.desc()),
             Subtable::Memdev(x) => w.memdev(&x.desc()),
-            Subtable::Interleave(x) => {
-                w.interleave(x.interleave_index(), x.line_size(), &x.line_offsets().collect::<Vec<_>>())
-            }
+            Subtable::Interleave(x) => w.interleave(
+                x.interleave_index(),
+                x.line_size(),
+                &x.line_offsets().collect::<Vec<_>>(),
+            ),
             Subtable::Smbios(x) => w.smbios(x.data()),
             Subtable::ControlRegion(x) => w.control_region(&x.desc()),
             Subtable::DataRegion(x) => w.data_region(&x.desc()),
-            Subtable::FlushHint(x) => w.flush_hint(x.device_handle(), &x.hint_addresses().collect::<Vec<_>>()),
+            Subtable::FlushHint(x) => {
+                w.flush_hint(x.device_handle(), &x.hint_addresses().collect::<Vec<_>>())
+            }
             Subtable::Capabilities(x) => w.capabilities(x.highest_capability(), x.capabilities()),
             Subtable::Unknown { .. } => unreachable!(),
         }
@@ -176,23 +207,38 @@ fn header_checks() {
     assert!(Nfit::parse_table(&buf[..len + 10]).is_ok());
 
     assert_eq!(Nfit::parse_table(&buf[..39]).unwrap_err(), Error::Truncated);
-    assert_eq!(Nfit::parse_table(&buf[..len - 1]).unwrap_err(), Error::Truncated);
+    assert_eq!(
+        Nfit::parse_table(&buf[..len - 1]).unwrap_err(),
+        Error::Truncated
+    );
 
     let mut bad = buf;
     bad[0] = b'X';
-    assert_eq!(Nfit::parse_table(&bad[..len]).unwrap_err(), Error::BadSignature);
+    assert_eq!(
+        Nfit::parse_table(&bad[..len]).unwrap_err(),
+        Error::BadSignature
+    );
 
     let mut bad = buf;
     bad[50] ^= 1;
-    assert_eq!(Nfit::parse_table(&bad[..len]).unwrap_err(), Error::BadChecksum);
+    assert_eq!(
+        Nfit::parse_table(&bad[..len]).unwrap_err(),
+        Error::BadChecksum
+    );
 
     let mut bad = buf;
     bad[4..8].copy_from_slice(&36u32.to_le_bytes());
-    assert_eq!(Nfit::parse_table(&bad[..len]).unwrap_err(), Error::BadTableLength);
+    assert_eq!(
+        Nfit::parse_table(&bad[..len]).unwrap_err(),
+        Error::BadTableLength
+    );
 
     // A header-only table is an empty NFIT.
     let mut empty = [0u8; 40];
-    let n = Writer::new(&mut empty).unwrap().finish(&TableInfo::DEFAULT).unwrap();
+    let n = Writer::new(&mut empty)
+        .unwrap()
+        .finish(&TableInfo::DEFAULT)
+        .unwrap();
     let (_, t) = Nfit::parse_table(&empty[..n]).unwrap();
     assert_eq!(t.subtables().count(), 0);
 }
@@ -240,11 +286,21 @@ fn rejects_what_add_table_rejects() {
     let mut s = raw_sub(0, 56);
     s[6] = nfit::SPA_LOCATION_COOKIE_VALID as u8;
     let (buf, n) = body_with(|_| {}, &s[..56]);
-    assert!(matches!(parse_body(&buf, n), Err(Error::BadLength { ty: 0, len: 56, .. })));
+    assert!(matches!(
+        parse_body(&buf, n),
+        Err(Error::BadLength { ty: 0, len: 56, .. })
+    ));
 
     // The offset points at the bad subtable.
     let (buf, n) = body_with(|w| w.spa(&pm_spa(1)).unwrap(), &raw_sub(1, 40)[..40]);
-    assert_eq!(parse_body(&buf, n).unwrap_err(), Error::BadLength { offset: 56, ty: 1, len: 40 });
+    assert_eq!(
+        parse_body(&buf, n).unwrap_err(),
+        Error::BadLength {
+            offset: 56,
+            ty: 1,
+            len: 40
+        }
+    );
 }
 
 // C reads past these subtables; a safe parser refuses them instead.
@@ -254,31 +310,49 @@ fn rejects_what_c_would_overread() {
     let mut d = raw_sub(4, 32);
     d[30] = 1;
     let (buf, n) = body_with(|_| {}, &d[..32]);
-    assert!(matches!(parse_body(&buf, n), Err(Error::BadLength { ty: 4, .. })));
+    assert!(matches!(
+        parse_body(&buf, n),
+        Err(Error::BadLength { ty: 4, .. })
+    ));
 
     // Interleave claiming more lines than it holds.
     let mut i = raw_sub(2, 24);
     i[8] = 3;
     let (buf, n) = body_with(|_| {}, &i[..24]);
-    assert!(matches!(parse_body(&buf, n), Err(Error::BadLength { ty: 2, .. })));
+    assert!(matches!(
+        parse_body(&buf, n),
+        Err(Error::BadLength { ty: 2, .. })
+    ));
 
     // Flush hints claiming more addresses than it holds.
     let mut f = raw_sub(6, 24);
     f[8] = 2;
     let (buf, n) = body_with(|_| {}, &f[..24]);
-    assert!(matches!(parse_body(&buf, n), Err(Error::BadLength { ty: 6, .. })));
+    assert!(matches!(
+        parse_body(&buf, n),
+        Err(Error::BadLength { ty: 6, .. })
+    ));
 
     // Capabilities shorter than its 16-byte layout.
     let (buf, n) = body_with(|_| {}, &raw_sub(7, 8)[..8]);
-    assert!(matches!(parse_body(&buf, n), Err(Error::BadLength { ty: 7, .. })));
+    assert!(matches!(
+        parse_body(&buf, n),
+        Err(Error::BadLength { ty: 7, .. })
+    ));
 
     // A subtable longer than what is left of the table.
     let (buf, n) = body_with(|_| {}, &raw_sub(0, 56)[..40]);
-    assert_eq!(parse_body(&buf, n).unwrap_err(), Error::Overrun { offset: 0 });
+    assert_eq!(
+        parse_body(&buf, n).unwrap_err(),
+        Error::Overrun { offset: 0 }
+    );
 
     // Fewer than four bytes left for a header.
     let (buf, n) = body_with(|w| w.spa(&pm_spa(1)).unwrap(), &[0, 0]);
-    assert_eq!(parse_body(&buf, n).unwrap_err(), Error::HeaderOverrun { offset: 56 });
+    assert_eq!(
+        parse_body(&buf, n).unwrap_err(),
+        Error::HeaderOverrun { offset: 56 }
+    );
 }
 
 // What add_table() accepts or skips with a warning.
@@ -296,11 +370,15 @@ fn accepts_what_add_table_accepts() {
     // Reserved types are skipped ("unknown table").
     let (buf, n) = body_with(|w| w.spa(&pm_spa(1)).unwrap(), &raw_sub(8, 12)[..12]);
     let t = parse_body(&buf, n).unwrap();
-    assert!(matches!(t.subtables().nth(1), Some(Subtable::Unknown { ty: 8, bytes }) if bytes.len() == 12));
+    assert!(
+        matches!(t.subtables().nth(1), Some(Subtable::Unknown { ty: 8, bytes }) if bytes.len() == 12)
+    );
 
     // SMBIOS content is never looked at, even a bare header.
     let (buf, n) = body_with(|_| {}, &raw_sub(3, 4)[..4]);
-    assert!(matches!(parse_body(&buf, n).unwrap().subtables().next(), Some(Subtable::Smbios(s)) if s.data().is_empty()));
+    assert!(
+        matches!(parse_body(&buf, n).unwrap().subtables().next(), Some(Subtable::Smbios(s)) if s.data().is_empty())
+    );
 
     // A control region with no windows may still be full length; only 32 bytes count.
     let (buf, n) = body_with(|_| {}, &raw_sub(4, 80)[..80]);
@@ -326,7 +404,10 @@ fn missing_control_region() {
     let n = w.finish(&TableInfo::DEFAULT).unwrap();
     assert_eq!(
         parse_body(&buf, n).unwrap_err(),
-        Error::MissingDcr { range_index: 1, region_index: 3 }
+        Error::MissingDcr {
+            range_index: 1,
+            region_index: 3
+        }
     );
     assert_eq!(parse_body(&buf, n).unwrap_err().to_errno(), -19);
 
@@ -344,7 +425,11 @@ fn missing_control_region() {
     // Memdevs of ranges that make no DIMMs (here a block window) are not checked.
     let mut buf = [0u8; 512];
     let mut w = Writer::new(&mut buf).unwrap();
-    w.spa(&SpaDesc { range_guid: nfit::GUID_BDW, ..pm_spa(1) }).unwrap();
+    w.spa(&SpaDesc {
+        range_guid: nfit::GUID_BDW,
+        ..pm_spa(1)
+    })
+    .unwrap();
     w.memdev(&memdev(0, 1, 3)).unwrap();
     let n = w.finish(&TableInfo::DEFAULT).unwrap();
     let t = parse_body(&buf, n).unwrap();
@@ -355,16 +440,28 @@ fn missing_control_region() {
     let mut w = Writer::new(&mut buf).unwrap();
     w.memdev(&memdev(0, 0, 3)).unwrap();
     let n = w.finish(&TableInfo::DEFAULT).unwrap();
-    assert_eq!(parse_body(&buf, n).unwrap_err(), Error::MissingDcr { range_index: 0, region_index: 3 });
+    assert_eq!(
+        parse_body(&buf, n).unwrap_err(),
+        Error::MissingDcr {
+            range_index: 0,
+            region_index: 3
+        }
+    );
 }
 
 #[test]
 fn device_handle_fields() {
     let h = DeviceHandle::new(0x123, 0x4, 0x5, 0x6, 0x7);
     assert_eq!(h, DeviceHandle(0x0123_4567));
-    assert_eq!((h.node(), h.socket(), h.imc(), h.channel(), h.dimm()), (0x123, 4, 5, 6, 7));
+    assert_eq!(
+        (h.node(), h.socket(), h.imc(), h.channel(), h.dimm()),
+        (0x123, 4, 5, 6, 7)
+    );
     // Out-of-range parts are masked, as NFIT_DIMM_HANDLE() does.
-    assert_eq!(DeviceHandle::new(0x1fff, 0x1f, 0, 0, 0x1f), DeviceHandle(0x0fff_f00f));
+    assert_eq!(
+        DeviceHandle::new(0x1fff, 0x1f, 0, 0, 0x1f),
+        DeviceHandle(0x0fff_f00f)
+    );
 }
 
 #[test]
@@ -372,7 +469,10 @@ fn spa_types_match_c() {
     // guid_parse() byte order.
     assert_eq!(
         nfit::GUID_PM.0,
-        [0x79, 0xd3, 0xf0, 0x66, 0xf3, 0xb4, 0x74, 0x40, 0xac, 0x43, 0x0d, 0x33, 0x18, 0xb7, 0x8c, 0xdb]
+        [
+            0x79, 0xd3, 0xf0, 0x66, 0xf3, 0xb4, 0x74, 0x40, 0xac, 0x43, 0x0d, 0x33, 0x18, 0xb7,
+            0x8c, 0xdb
+        ]
     );
     let all = [
         (nfit::GUID_VOLATILE, SpaType::Volatile, 7, "volatile"),
@@ -406,7 +506,11 @@ fn dimm_id_format() {
     let mut buf = [0u8; 512];
     let mut w = Writer::new(&mut buf).unwrap();
     w.control_region(&dcr(1, 0)).unwrap();
-    w.control_region(&DcrDesc { valid_fields: 0, ..dcr(2, 0) }).unwrap();
+    w.control_region(&DcrDesc {
+        valid_fields: 0,
+        ..dcr(2, 0)
+    })
+    .unwrap();
     let n = w.finish(&TableInfo::DEFAULT).unwrap();
     let t = parse_body(&buf, n).unwrap();
     let mut ids = t.control_regions().map(|d| DimmId::new(&d));
@@ -414,7 +518,10 @@ fn dimm_id_format() {
     assert_eq!(ids.next().unwrap(), "8980-42-1118-78563412");
     assert_eq!(ids.next().unwrap().as_str(), "8980-78563412");
     let d = t.control_regions().next().unwrap();
-    assert_eq!((d.vendor_id_be(), d.device_id_be(), d.revision_id_be()), (0x8980, 0x7909, 0x0100));
+    assert_eq!(
+        (d.vendor_id_be(), d.device_id_be(), d.revision_id_be()),
+        (0x8980, 0x7909, 0x0100)
+    );
     assert_eq!(d.serial_number_be(), 0x7856_3412);
     assert_eq!(format!("{}", DimmId::new(&d)), "8980-42-1118-78563412");
 }
@@ -424,16 +531,37 @@ fn dimm_assembly_follows_nfit_mem_init() {
     let mut buf = [0u8; 1024];
     let mut w = Writer::new(&mut buf).unwrap();
     w.spa(&pm_spa(1)).unwrap();
-    w.spa(&SpaDesc { range_guid: nfit::GUID_DCR, ..pm_spa(2) }).unwrap();
+    w.spa(&SpaDesc {
+        range_guid: nfit::GUID_DCR,
+        ..pm_spa(2)
+    })
+    .unwrap();
     // DIMM 0x10 is in the PM range (pmem region 5) and the DCR range (blk region 1).
-    w.memdev(&MemdevDesc { flags: nfit::MEM_HEALTH_ENABLED, ..memdev(0x10, 1, 5) }).unwrap();
-    w.memdev(&MemdevDesc { physical_id: 9, flags: nfit::MEM_NOT_ARMED, ..memdev(0x10, 2, 1) }).unwrap();
+    w.memdev(&MemdevDesc {
+        flags: nfit::MEM_HEALTH_ENABLED,
+        ..memdev(0x10, 1, 5)
+    })
+    .unwrap();
+    w.memdev(&MemdevDesc {
+        physical_id: 9,
+        flags: nfit::MEM_NOT_ARMED,
+        ..memdev(0x10, 2, 1)
+    })
+    .unwrap();
     // DIMM 0x2 is in the PM range too.
     w.memdev(&memdev(0x2, 1, 5)).unwrap();
     // DIMM 0x1 is not mapped at all.
-    w.memdev(&MemdevDesc { flags: nfit::MEM_MAP_FAILED, ..memdev(0x1, 0, 5) }).unwrap();
+    w.memdev(&MemdevDesc {
+        flags: nfit::MEM_MAP_FAILED,
+        ..memdev(0x1, 0, 5)
+    })
+    .unwrap();
     w.control_region(&dcr(5, 0)).unwrap();
-    w.control_region(&DcrDesc { code: nfit::FIC_BLK, ..dcr(1, 1) }).unwrap();
+    w.control_region(&DcrDesc {
+        code: nfit::FIC_BLK,
+        ..dcr(1, 1)
+    })
+    .unwrap();
     w.flush_hint(DeviceHandle(0x10), &[0x5000]).unwrap();
     let n = w.finish(&TableInfo::DEFAULT).unwrap();
     let t = parse_body(&buf, n).unwrap();
@@ -444,7 +572,7 @@ fn dimm_assembly_follows_nfit_mem_init() {
 
     let d = t.dimm(DeviceHandle(0x10)).unwrap();
     // The DCR-range memdev is the DIMM's own; flags are collated.
-    assert_eq!(d.memdev().range_index(), 2);
+    assert_eq!(d.memdev.range_index(), 2);
     assert_eq!(d.physical_id(), 9);
     assert_eq!(d.memdev_pmem.unwrap().range_index(), 1);
     assert_eq!(d.flags, nfit::MEM_HEALTH_ENABLED | nfit::MEM_NOT_ARMED);
@@ -455,14 +583,19 @@ fn dimm_assembly_follows_nfit_mem_init() {
 
     let d = t.dimm(DeviceHandle(0x1)).unwrap();
     assert!(d.memdev_pmem.is_none());
-    assert_eq!(d.memdev().range_index(), 0);
+    assert_eq!(d.memdev.range_index(), 0);
     assert_eq!(d.flags, nfit::MEM_MAP_FAILED);
     assert_eq!(d.hint_count(), 0);
     assert!(t.dimm(DeviceHandle(0x99)).is_none());
 
     let pm = t.spa(1).unwrap();
     assert_eq!(t.interleave_ways(&pm), 2);
-    assert_eq!(t.mappings(&pm).map(|m| m.device_handle().0).collect::<Vec<_>>(), [0x10, 0x2]);
+    assert_eq!(
+        t.mappings(&pm)
+            .map(|m| m.device_handle().0)
+            .collect::<Vec<_>>(),
+        [0x10, 0x2]
+    );
     assert_eq!(t.memdevs_of(DeviceHandle(0x10)).count(), 2);
 }
 
@@ -470,7 +603,8 @@ fn dimm_assembly_follows_nfit_mem_init() {
 fn capability_mask() {
     let mut buf = [0u8; 256];
     let mut w = Writer::new(&mut buf).unwrap();
-    w.capabilities(0, nfit::CAP_CACHE_FLUSH | nfit::CAP_MEM_FLUSH).unwrap();
+    w.capabilities(0, nfit::CAP_CACHE_FLUSH | nfit::CAP_MEM_FLUSH)
+        .unwrap();
     w.capabilities(40, u32::MAX).unwrap();
     let n = w.finish(&TableInfo::DEFAULT).unwrap();
     let t = parse_body(&buf, n).unwrap();

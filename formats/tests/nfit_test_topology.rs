@@ -5,10 +5,10 @@
 mod formats {
     pub use nd_formats::*;
 }
-#[path = "../../test/nfit_test/topology.rs"]
-mod topology;
 #[path = "../../test/nfit_test/dsm.rs"]
 mod dsm;
+#[path = "../../test/nfit_test/topology.rs"]
+mod topology;
 
 use dsm::{DimmState, Errno, FailCmd, Outcome};
 use formats::cmd as nd;
@@ -43,7 +43,16 @@ fn write(bus: usize, hotplug: bool) -> Vec<u8> {
 type SpaRow = (u16, SpaType, u64, u64);
 
 fn spa_rows(t: &Nfit<'_>) -> Vec<SpaRow> {
-    t.spas().map(|s| (s.range_index(), s.spa_type().unwrap(), s.address(), s.length())).collect()
+    t.spas()
+        .map(|s| {
+            (
+                s.range_index(),
+                s.spa_type().unwrap(),
+                s.address(),
+                s.length(),
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -69,7 +78,10 @@ fn table_sizes_match_c_alloc() {
     assert_eq!(BUSES[1].table_len(false), 40 + spa * 2 + 48 * 2 + 32 * 2);
     assert_eq!(BUSES[1].table_len(true), BUSES[1].table_len(false));
     let mut small = vec![0u8; 100];
-    assert_eq!(BUSES[0].write_nfit(&bases(), true, &mut small).unwrap_err(), nfit::Error::NoSpace);
+    assert_eq!(
+        BUSES[0].write_nfit(&bases(), true, &mut small).unwrap_err(),
+        nfit::Error::NoSpace
+    );
 }
 
 // nfit_test0_setup(): spa0..spa9, then spa10..spa12 with setup_hotplug.
@@ -98,10 +110,27 @@ fn nfit_test0_spas() {
     assert!(t.spas().all(|s| s.as_bytes().len() == 56 && s.flags() == 0));
 
     // Interleave ways the driver counts.
-    let ways: Vec<(u16, usize)> = t.spas().map(|s| (s.range_index(), t.interleave_ways(&s))).collect();
+    let ways: Vec<(u16, usize)> = t
+        .spas()
+        .map(|s| (s.range_index(), t.interleave_ways(&s)))
+        .collect();
     assert_eq!(
         ways,
-        [(1, 2), (2, 4), (3, 1), (4, 1), (5, 1), (6, 1), (7, 1), (8, 1), (9, 1), (10, 1), (11, 1), (12, 1), (13, 1)]
+        [
+            (1, 2),
+            (2, 4),
+            (3, 1),
+            (4, 1),
+            (5, 1),
+            (6, 1),
+            (7, 1),
+            (8, 1),
+            (9, 1),
+            (10, 1),
+            (11, 1),
+            (12, 1),
+            (13, 1)
+        ]
     );
     assert_eq!(t.platform_capabilities(), Some(nfit::CAP_MEM_FLUSH));
     assert_eq!(t.zero_length_at(), None);
@@ -169,7 +198,15 @@ fn nfit_test0_control_regions_windows_flush() {
     let (_, t) = Nfit::parse_table(&table).unwrap();
     let rows: Vec<(u16, u32, u16, u16, usize)> = t
         .control_regions()
-        .map(|d| (d.region_index(), d.serial_number(), d.code(), d.windows(), d.as_bytes().len()))
+        .map(|d| {
+            (
+                d.region_index(),
+                d.serial_number(),
+                d.code(),
+                d.windows(),
+                d.as_bytes().len(),
+            )
+        })
         .collect();
     assert_eq!(
         rows,
@@ -187,15 +224,32 @@ fn nfit_test0_control_regions_windows_flush() {
         ]
     );
     for d in t.control_regions() {
-        assert_eq!((d.vendor_id(), d.device_id(), d.revision_id()), (0xabcd, 0, 1));
-        assert_eq!((d.subsystem_vendor_id(), d.subsystem_device_id(), d.subsystem_revision_id()), (0, 0, 0));
+        assert_eq!(
+            (d.vendor_id(), d.device_id(), d.revision_id()),
+            (0xabcd, 0, 1)
+        );
+        assert_eq!(
+            (
+                d.subsystem_vendor_id(),
+                d.subsystem_device_id(),
+                d.subsystem_revision_id()
+            ),
+            (0, 0, 0)
+        );
         assert_eq!((d.valid_fields(), d.manufacturing_location()), (1, 0xa));
         // cpu_to_be16(2016)
         assert_eq!(d.manufacturing_date_be(), 2016);
         assert_eq!(&d.as_bytes()[20..22], &[0x07, 0xe0]);
         if let Some(blk) = d.block() {
             assert_eq!(
-                (blk.window_size, blk.command_offset, blk.command_size, blk.status_offset, blk.status_size, blk.flags),
+                (
+                    blk.window_size,
+                    blk.command_offset,
+                    blk.command_size,
+                    blk.status_offset,
+                    blk.status_size,
+                    blk.flags
+                ),
                 (12, 0, 8, 8, 4, 0)
             );
         }
@@ -204,7 +258,14 @@ fn nfit_test0_control_regions_windows_flush() {
     assert_eq!(bdws.len(), 5);
     for (d, region) in bdws.iter().zip([1, 2, 3, 4, 9]) {
         assert_eq!(
-            (d.region_index, d.windows, d.offset, d.size, d.capacity, d.start_address),
+            (
+                d.region_index,
+                d.windows,
+                d.offset,
+                d.size,
+                d.capacity,
+                d.start_address
+            ),
             (region, 1, 0, 64 << 8, 32 * M, 0)
         );
     }
@@ -213,7 +274,10 @@ fn nfit_test0_control_regions_windows_flush() {
     for (i, f) in flushes.iter().enumerate() {
         assert_eq!(f.device_handle(), HANDLES[i]);
         let hints: Vec<u64> = f.hint_addresses().collect();
-        assert_eq!(hints, (0..8).map(|n| b.flush[i] + 8 * n).collect::<Vec<_>>());
+        assert_eq!(
+            hints,
+            (0..8).map(|n| b.flush[i] + 8 * n).collect::<Vec<_>>()
+        );
     }
 }
 
@@ -225,14 +289,41 @@ fn nfit_test1_table() {
     let (_, t) = Nfit::parse_table(&table).unwrap();
     assert_eq!(
         spa_rows(&t),
-        [(1, SpaType::Pm, b.spa_set[0], 32 * M), (0, SpaType::Vcd, b.spa_set[1], 4 * M)]
+        [
+            (1, SpaType::Pm, b.spa_set[0], 32 * M),
+            (0, SpaType::Vcd, b.spa_set[1], 4 * M)
+        ]
     );
     let vcd = t.spa(0).unwrap();
     assert_eq!(t.interleave_ways(&vcd), 0, "range index 0 never maps");
     assert_eq!(t.interleave_ways(&t.spa(1).unwrap()), 1);
-    let memdevs: Vec<_> = t.memdevs().map(|m| (m.device_handle().0, m.range_index(), m.region_index(), m.region_size(), m.flags())).collect();
-    assert_eq!(memdevs, [(0x10000, 1, 1, 32 * M, 0x1f), (0x10001, 0, 2, 32 * M, 0x40)]);
-    let dcrs: Vec<_> = t.control_regions().map(|d| (d.region_index(), d.serial_number(), d.code(), d.as_bytes().len())).collect();
+    let memdevs: Vec<_> = t
+        .memdevs()
+        .map(|m| {
+            (
+                m.device_handle().0,
+                m.range_index(),
+                m.region_index(),
+                m.region_size(),
+                m.flags(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        memdevs,
+        [(0x10000, 1, 1, 32 * M, 0x1f), (0x10001, 0, 2, 32 * M, 0x40)]
+    );
+    let dcrs: Vec<_> = t
+        .control_regions()
+        .map(|d| {
+            (
+                d.region_index(),
+                d.serial_number(),
+                d.code(),
+                d.as_bytes().len(),
+            )
+        })
+        .collect();
     assert_eq!(dcrs, [(1, !0x10000, 0x101, 32), (2, !0x10001, 0x101, 32)]);
     assert_eq!(t.flush_hints().count(), 0);
     assert_eq!(t.platform_capabilities(), None);
@@ -245,7 +336,11 @@ fn dimms_match_topology_table() {
         let table = write(bus, hotplug);
         let (_, t) = Nfit::parse_table(&table).unwrap();
         let got: Vec<_> = t.dimms().collect();
-        let want: Vec<_> = BUSES[bus].dimms().iter().filter(|d| hotplug || !d.hotplug).collect();
+        let want: Vec<_> = BUSES[bus]
+            .dimms()
+            .iter()
+            .filter(|d| hotplug || !d.hotplug)
+            .collect();
         assert_eq!(got.len(), want.len(), "bus {bus} hotplug {hotplug}");
         for (g, w) in got.iter().zip(want) {
             assert_eq!(g.handle, w.handle);
@@ -277,14 +372,28 @@ fn dimm_facts() {
             "cdab-0a-07e0-fefffeff",
         ]
     );
-    assert_eq!(DIMMS.map(|d| d.serial), [0xffffffff, 0xfffffffe, 0xfffffeff, 0xfffffefe, 0xffffefff, 0xfffeffff, 0xfffefffe]);
-    assert_eq!(DIMMS.map(|d| d.flags), [0x20, 0x20, 0x20, 0x20, 0x20, 0x1f, 0x40]);
+    assert_eq!(
+        DIMMS.map(|d| d.serial),
+        [0xffffffff, 0xfffffffe, 0xfffffeff, 0xfffffefe, 0xffffefff, 0xfffeffff, 0xfffefffe]
+    );
+    assert_eq!(
+        DIMMS.map(|d| d.flags),
+        [0x20, 0x20, 0x20, 0x20, 0x20, 0x1f, 0x40]
+    );
     assert_eq!(DIMMS.map(|d| d.physical_id), [0, 1, 2, 3, 4, 0, 0]);
     assert_eq!(DIMMS.map(|d| d.label_index), [0, 1, 2, 3, 4, 0, 1]);
     assert_eq!(DIMMS.map(|d| d.bus), [0, 0, 0, 0, 0, 1, 1]);
-    assert!(DIMMS.iter().enumerate().all(|(i, d)| d.index == i && d.family == 0));
+    assert!(DIMMS
+        .iter()
+        .enumerate()
+        .all(|(i, d)| d.index == i && d.family == 0));
     assert!(DIMMS[5].flags & nfit::MEM_NOT_ARMED != 0);
-    assert_eq!(topology::dimm_by_handle(DeviceHandle(0x10001)).unwrap().index, 6);
+    assert_eq!(
+        topology::dimm_by_handle(DeviceHandle(0x10001))
+            .unwrap()
+            .index,
+        6
+    );
     assert!(topology::dimm_by_handle(DeviceHandle(0x2)).is_none());
 }
 
@@ -297,7 +406,10 @@ fn command_masks() {
     assert_eq!((b0.bus_family_mask, b1.bus_family_mask), (0x3, 0x1));
     assert_eq!((b0.bus_dsm_mask, b1.bus_dsm_mask), (0x3a0, 0));
     assert_eq!((b0.intel_bus_dsm_mask, b1.intel_bus_dsm_mask), (0x6, 0));
-    assert_eq!((b0.dimm_cmd_force_en, b1.dimm_cmd_force_en), (0x7fff_f476, 0x470));
+    assert_eq!(
+        (b0.dimm_cmd_force_en, b1.dimm_cmd_force_en),
+        (0x7fff_f476, 0x470)
+    );
     for d in &DIMMS[..5] {
         assert_eq!((d.dsm_mask, d.cmd_mask), (0x7fff_f476, 0x476));
     }
@@ -314,7 +426,10 @@ fn command_masks() {
     // post_ars_status() in each setup covers spa_set[0].
     assert_eq!((b0.ars_length, b1.ars_length), (32 * M, 32 * M));
     // What test_alloc() reserves behind the control-region and flush ranges.
-    assert_eq!((topology::DCR_ALLOC_SIZE, topology::FLUSH_ALLOC_SIZE), (128 << 10, 4096));
+    assert_eq!(
+        (topology::DCR_ALLOC_SIZE, topology::FLUSH_ALLOC_SIZE),
+        (128 << 10, 4096)
+    );
     assert_eq!((b0.dimms().len(), b1.dimms().len()), (5, 2));
 }
 
@@ -383,7 +498,10 @@ fn get_config_data_bounds() {
     assert_eq!(dsm::get_config_data(&mut buf, &label), Ok(24));
 
     // Too short for the header.
-    assert_eq!(dsm::get_config_data(&mut [0u8; 11], &label), Err(Errno::EINVAL));
+    assert_eq!(
+        dsm::get_config_data(&mut [0u8; 11], &label),
+        Err(Errno::EINVAL)
+    );
     // Offset at or past the end of the label area.
     let mut buf = get_data(LABEL_SIZE as u32, 4, 16);
     assert_eq!(dsm::get_config_data(&mut buf, &label), Err(Errno::EINVAL));
@@ -412,15 +530,27 @@ fn set_config_data_bounds() {
     assert_eq!(&buf[12..16], &[0; 4], "status follows the data");
 
     // Too short for the header.
-    assert_eq!(dsm::set_config_data(&mut [0u8; 7], &mut label), Err(Errno::EINVAL));
+    assert_eq!(
+        dsm::set_config_data(&mut [0u8; 7], &mut label),
+        Err(Errno::EINVAL)
+    );
     // Offset past the end.
     let mut buf = get_data(LABEL_SIZE as u32, 0, 12);
-    assert_eq!(dsm::set_config_data(&mut buf, &mut label), Err(Errno::EINVAL));
+    assert_eq!(
+        dsm::set_config_data(&mut buf, &mut label),
+        Err(Errno::EINVAL)
+    );
     // Data plus status must fit.
     let mut buf = get_data(0, 5, 8 + 4 + 4);
-    assert_eq!(dsm::set_config_data(&mut buf, &mut label), Err(Errno::EINVAL));
+    assert_eq!(
+        dsm::set_config_data(&mut buf, &mut label),
+        Err(Errno::EINVAL)
+    );
     let mut buf = get_data(0, u32::MAX - 3, 16);
-    assert_eq!(dsm::set_config_data(&mut buf, &mut label), Err(Errno::EINVAL));
+    assert_eq!(
+        dsm::set_config_data(&mut buf, &mut label),
+        Err(Errno::EINVAL)
+    );
 
     // A write running off the end is silently truncated; the status still
     // lands after the full in_length.
@@ -431,7 +561,13 @@ fn set_config_data_bounds() {
     assert_eq!(&buf[12..16], &[0; 4]);
 }
 
-fn ctl(dimm: usize, state: &mut DimmState, label: &mut [u8], command: u32, buf: &mut [u8]) -> Outcome {
+fn ctl(
+    dimm: usize,
+    state: &mut DimmState,
+    label: &mut [u8],
+    command: u32,
+    buf: &mut [u8],
+) -> Outcome {
     dsm::dimm_ctl(&DIMMS[dimm], state, label, command, buf)
 }
 
@@ -449,31 +585,65 @@ fn dimm_ctl_masks_and_fail_cmd() {
     let mut label = label_pattern();
     let mut st = DimmState::new();
     let mut buf = [0u8; 12];
-    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::GET_CONFIG_SIZE, &mut buf)), 0);
+    assert_eq!(
+        rc(ctl(0, &mut st, &mut label, nd::GET_CONFIG_SIZE, &mut buf)),
+        0
+    );
     // SMART is in the command mask but nfit_test only answers it via ND_CMD_CALL.
     assert_eq!(rc(ctl(0, &mut st, &mut label, nd::SMART, &mut buf)), -25);
     // nfit_test.1 DIMMs do not have it at all.
     assert_eq!(rc(ctl(5, &mut st, &mut label, nd::SMART, &mut buf)), -25);
-    assert_eq!(rc(ctl(5, &mut st, &mut label, nd::GET_CONFIG_SIZE, &mut buf)), 0);
-    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::DIMM_FLAGS, &mut buf)), -25);
+    assert_eq!(
+        rc(ctl(5, &mut st, &mut label, nd::GET_CONFIG_SIZE, &mut buf)),
+        0
+    );
+    assert_eq!(
+        rc(ctl(0, &mut st, &mut label, nd::DIMM_FLAGS, &mut buf)),
+        -25
+    );
     assert_eq!(rc(ctl(0, &mut st, &mut label, 99, &mut buf)), -25);
 
     // fail_cmd bit 6: the write still happens, the caller sees -EIO.
-    st.fail = FailCmd { flags: 1 << nd::SET_CONFIG_DATA, code: 0 };
+    st.fail = FailCmd {
+        flags: 1 << nd::SET_CONFIG_DATA,
+        code: 0,
+    };
     let mut w = get_data(0, 4, 16);
     w[8..12].copy_from_slice(b"LBL!");
-    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::SET_CONFIG_DATA, &mut w)), -5);
+    assert_eq!(
+        rc(ctl(0, &mut st, &mut label, nd::SET_CONFIG_DATA, &mut w)),
+        -5
+    );
     assert_eq!(&label[..4], b"LBL!");
     // fail_cmd_code overrides the errno, whatever its sign.
     st.fail.code = -6;
-    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::SET_CONFIG_DATA, &mut w)), -6);
+    assert_eq!(
+        rc(ctl(0, &mut st, &mut label, nd::SET_CONFIG_DATA, &mut w)),
+        -6
+    );
     st.fail.code = 7;
-    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::SET_CONFIG_DATA, &mut w)), 7);
+    assert_eq!(
+        rc(ctl(0, &mut st, &mut label, nd::SET_CONFIG_DATA, &mut w)),
+        7
+    );
     // Other commands are unaffected; ENOTTY is never overridden.
-    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::GET_CONFIG_SIZE, &mut buf)), 0);
+    assert_eq!(
+        rc(ctl(0, &mut st, &mut label, nd::GET_CONFIG_SIZE, &mut buf)),
+        0
+    );
     st.fail.flags = !0;
-    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::DIMM_FLAGS, &mut buf)), -25);
-    assert_eq!(FailCmd { flags: 1 << 63, code: 0 }.apply(63, 0), -5);
+    assert_eq!(
+        rc(ctl(0, &mut st, &mut label, nd::DIMM_FLAGS, &mut buf)),
+        -25
+    );
+    assert_eq!(
+        FailCmd {
+            flags: 1 << 63,
+            code: 0
+        }
+        .apply(63, 0),
+        -5
+    );
     assert_eq!(FailCmd { flags: !0, code: 0 }.apply(64, 3), 3);
 }
 
@@ -508,7 +678,10 @@ fn intel_smart_calls() {
     assert_eq!(rc(ctl(0, &mut st, &mut label, nd::CALL, &mut b)), -25);
     // Security and firmware functions are the caller's.
     let mut b = pkg(0, 19, 0, 12);
-    assert_eq!(ctl(0, &mut st, &mut label, nd::CALL, &mut b), Outcome::NotEmulated { func: 19 });
+    assert_eq!(
+        ctl(0, &mut st, &mut label, nd::CALL, &mut b),
+        Outcome::NotEmulated { func: 19 }
+    );
     // A package claiming more payload than the buffer has.
     let mut b = pkg(0, 1, 0, 132);
     b.truncate(100);
@@ -523,7 +696,13 @@ fn intel_smart_calls() {
     b[p..p + 7].copy_from_slice(&[3, 0, 80, 0x80, 0x02, 0xe0, 0x01]);
     b[p + 7..p + 11].fill(0xff);
     let o = ctl(0, &mut st, &mut label, nd::CALL, &mut b);
-    assert_eq!(o, Outcome::Done { rc: 0, health_event: true });
+    assert_eq!(
+        o,
+        Outcome::Done {
+            rc: 0,
+            health_event: true
+        }
+    );
     assert_eq!(&b[p + 7..p + 11], &[0; 4]);
     assert_eq!(st.threshold.spares, 80);
     st.threshold = topology::SMART_THRESHOLD_DEFAULT;
@@ -533,12 +712,24 @@ fn intel_smart_calls() {
     b[p..p + 8].copy_from_slice(&intel::SMART_INJECT_SHUTDOWN.to_le_bytes());
     b[p + 14] = 1;
     let o = ctl(0, &mut st, &mut label, nd::CALL, &mut b);
-    assert_eq!(o, Outcome::Done { rc: 0, health_event: true });
+    assert_eq!(
+        o,
+        Outcome::Done {
+            rc: 0,
+            health_event: true
+        }
+    );
     assert_eq!((st.smart.shutdown_state, st.smart.shutdown_count), (1, 43));
     // Clearing it restores the state but not the count.
     b[p + 14] = 0;
     let o = ctl(0, &mut st, &mut label, nd::CALL, &mut b);
-    assert_eq!(o, Outcome::Done { rc: 0, health_event: false });
+    assert_eq!(
+        o,
+        Outcome::Done {
+            rc: 0,
+            health_event: false
+        }
+    );
     assert_eq!((st.smart.shutdown_state, st.smart.shutdown_count), (0, 43));
     // Inject must be exactly 19 bytes.
     let mut b = pkg(0, 18, 19, 4);
@@ -548,14 +739,29 @@ fn intel_smart_calls() {
     b[p..p + 8].copy_from_slice(&intel::SMART_INJECT_MTEMP.to_le_bytes());
     b[p + 8] = 1;
     b[p + 9..p + 11].copy_from_slice(&(50u16 * 16).to_le_bytes());
-    assert_eq!(ctl(0, &mut st, &mut label, nd::CALL, &mut b), Outcome::Done { rc: 0, health_event: true });
+    assert_eq!(
+        ctl(0, &mut st, &mut label, nd::CALL, &mut b),
+        Outcome::Done {
+            rc: 0,
+            health_event: true
+        }
+    );
     assert_eq!(st.smart.media_temperature, 800);
     b[p + 8] = 0;
-    assert_eq!(ctl(0, &mut st, &mut label, nd::CALL, &mut b), Outcome::Done { rc: 0, health_event: false });
+    assert_eq!(
+        ctl(0, &mut st, &mut label, nd::CALL, &mut b),
+        Outcome::Done {
+            rc: 0,
+            health_event: false
+        }
+    );
     assert_eq!(st.smart.media_temperature, 23 * 16);
 
     // fail_cmd applies to family functions by function number.
-    st.fail = FailCmd { flags: 1 << intel::ND_INTEL_SMART, code: 0 };
+    st.fail = FailCmd {
+        flags: 1 << intel::ND_INTEL_SMART,
+        code: 0,
+    };
     let mut b = pkg(0, 1, 0, 132);
     assert_eq!(rc(ctl(0, &mut st, &mut label, nd::CALL, &mut b)), -5);
 
@@ -580,8 +786,12 @@ fn nfit_test_tables_round_trip() {
                 Subtable::Memdev(x) => w.memdev(&x.desc()),
                 Subtable::ControlRegion(x) => w.control_region(&x.desc()),
                 Subtable::DataRegion(x) => w.data_region(&x.desc()),
-                Subtable::FlushHint(x) => w.flush_hint(x.device_handle(), &x.hint_addresses().collect::<Vec<_>>()),
-                Subtable::Capabilities(x) => w.capabilities(x.highest_capability(), x.capabilities()),
+                Subtable::FlushHint(x) => {
+                    w.flush_hint(x.device_handle(), &x.hint_addresses().collect::<Vec<_>>())
+                }
+                Subtable::Capabilities(x) => {
+                    w.capabilities(x.highest_capability(), x.capabilities())
+                }
                 other => panic!("{other:?}"),
             }
             .unwrap();
@@ -615,12 +825,58 @@ fn mutated_tables_never_panic() {
             ok += 1;
             for d in t.dimms() {
                 let _ = d.id();
-                let _ = d.memdev();
+                let _ = d.memdev;
             }
             for s in t.spas() {
                 let _ = t.interleave_ways(&s);
+                let _ = t.interleave_set(&s);
             }
         }
     }
     assert!(ok > 0);
+}
+
+// The region set_cookie values Linux 6.12's C nfit_test showed in a VM
+// (test/vm-run --stack c): with the initial "labelN" label areas there is
+// no index and sysfs shows cookie2; after `ndctl init-labels -V 1.1` it
+// shows cookie1. Also the positions of `regionN/mappingM`.
+#[test]
+fn interleave_set_cookies_match_c() {
+    let expect = [
+        (0, 1, 0x40e6_2f0c_c00f_58ac_u64),
+        (0, 2, 0xa76c_6907_811f_ae57),
+        (1, 1, 0xe03b_0a7b_e006_abd6),
+    ];
+    for (bus, range, cookie) in expect {
+        let table = write(bus, false);
+        let (_, t) = Nfit::parse_table(&table).unwrap();
+        let set = t.interleave_set(&t.spa(range).unwrap()).unwrap();
+        assert_eq!(set.cookie2, cookie, "bus {bus} range {range}");
+        assert!(set.cookie1 != set.cookie2);
+        let positions: Vec<usize> = (0..set.mappings())
+            .map(|i| set.position(i).unwrap())
+            .collect();
+        assert_eq!(
+            positions,
+            (0..t.interleave_ways(&t.spa(range).unwrap())).collect::<Vec<_>>()
+        );
+        assert_eq!(set.position(set.mappings()), None);
+    }
+    // With v1.1 label indexes (ndctl init-labels -V 1.1) sysfs shows cookie1.
+    let table = write(0, false);
+    let (_, t) = Nfit::parse_table(&table).unwrap();
+    let cookie1 = |range| t.interleave_set(&t.spa(range).unwrap()).unwrap().cookie1;
+    assert_eq!(
+        (cookie1(1), cookie1(2)),
+        (0x3fe_0000_00fe, 0x0c0f_fadb_0100_fefb)
+    );
+
+    // The virtual CD has no mappings: every cookie is 0.
+    let table = write(1, false);
+    let (_, t) = Nfit::parse_table(&table).unwrap();
+    let set = t.interleave_set(&t.spa(0).unwrap()).unwrap();
+    assert_eq!(
+        (set.cookie1, set.cookie2, set.altcookie, set.mappings()),
+        (0, 0, 0, 0)
+    );
 }

@@ -9,7 +9,9 @@
 
 use super::formats::cmd as nd;
 use super::formats::nfit::{self, intel};
-use super::topology::{DimmInfo, LABEL_SIZE, MAX_XFER, NUM_DCR, SMART_DEFAULT, SMART_THRESHOLD_DEFAULT};
+use super::topology::{
+    DimmInfo, LABEL_SIZE, MAX_XFER, NUM_DCR, SMART_DEFAULT, SMART_THRESHOLD_DEFAULT,
+};
 
 /// A (positive) errno value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,7 +119,9 @@ pub fn smart(buf: &mut [u8], smart: &intel::Smart) -> CmdResult {
 
 /// ND_INTEL_SMART_THRESHOLD: the DIMM's current thresholds, 12 bytes.
 pub fn smart_threshold(buf: &mut [u8], threshold: &intel::SmartThreshold) -> CmdResult {
-    let out = buf.get_mut(..intel::SMART_THRESHOLD_LEN).ok_or(Errno::EINVAL)?;
+    let out = buf
+        .get_mut(..intel::SMART_THRESHOLD_LEN)
+        .ok_or(Errno::EINVAL)?;
     out.copy_from_slice(&threshold.to_bytes());
     Ok(0)
 }
@@ -173,7 +177,11 @@ pub fn smart_inject(
         };
     }
     if flags & intel::SMART_INJECT_SPARE != 0 {
-        smart.spares = if buf[11] != 0 { buf[12] } else { SMART_DEFAULT.spares };
+        smart.spares = if buf[11] != 0 {
+            buf[12]
+        } else {
+            SMART_DEFAULT.spares
+        };
     }
     if flags & intel::SMART_INJECT_FATAL != 0 {
         smart.health = if buf[13] != 0 {
@@ -280,7 +288,10 @@ pub enum Outcome {
 }
 
 fn done(rc: i32) -> Outcome {
-    Outcome::Done { rc, health_event: false }
+    Outcome::Done {
+        rc,
+        health_event: false,
+    }
 }
 
 /// nfit_test_ctl() for a DIMM. `buf` is the whole command buffer (for
@@ -320,7 +331,8 @@ fn call(dimm: &DimmInfo, state: &mut DimmState, buf: &mut [u8]) -> Outcome {
     fam.copy_from_slice(&buf[nfit::dsm::PKG_FAMILY..nfit::dsm::PKG_FAMILY + 8]);
     // C keeps the low 32 bits of nd_command in an unsigned int.
     let func = get32(buf, nfit::dsm::PKG_COMMAND);
-    let payload_len = u64::from(get32(buf, nfit::dsm::PKG_SIZE_IN)) + u64::from(get32(buf, nfit::dsm::PKG_SIZE_OUT));
+    let payload_len = u64::from(get32(buf, nfit::dsm::PKG_SIZE_IN))
+        + u64::from(get32(buf, nfit::dsm::PKG_SIZE_OUT));
     if u64::from_le_bytes(fam) != u64::from(dimm.family) {
         return done(Errno::ENOTTY.to_rc());
     }
@@ -354,5 +366,8 @@ fn call(dimm: &DimmInfo, state: &mut DimmState, buf: &mut [u8]) -> Outcome {
         }
         _ => return done(Errno::ENOTTY.to_rc()),
     };
-    Outcome::Done { rc: state.fail.apply(func, to_rc(r)), health_event }
+    Outcome::Done {
+        rc: state.fail.apply(func, to_rc(r)),
+        health_event,
+    }
 }

@@ -9,8 +9,8 @@
 
 use super::formats::cmd as nd;
 use super::formats::nfit::{
-    self, intel, DataRegionDesc, DcrBlock, DcrDesc, DeviceHandle, MemdevDesc, SpaDesc,
-    SpaType, TableInfo, Writer,
+    self, intel, DataRegionDesc, DcrBlock, DcrDesc, DeviceHandle, MemdevDesc, SpaDesc, SpaType,
+    TableInfo, Writer,
 };
 
 /// Number of nfit_test platform devices (`NUM_NFITS`).
@@ -80,7 +80,12 @@ enum Base {
 /// One subtable of a bus's table, with addresses still symbolic.
 #[derive(Clone, Copy, Debug)]
 enum Entry {
-    Spa { range_index: u16, ty: SpaType, base: Base, length: u64 },
+    Spa {
+        range_index: u16,
+        ty: SpaType,
+        base: Base,
+        length: u64,
+    },
     Memdev(MemdevDesc),
     Dcr(DcrDesc),
     Bdw(DataRegionDesc),
@@ -104,7 +109,12 @@ impl Entry {
 
     fn write(&self, w: &mut Writer<'_>, bases: &Bases) -> Result<(), nfit::Error> {
         match *self {
-            Entry::Spa { range_index, ty, base, length } => w.spa(&SpaDesc {
+            Entry::Spa {
+                range_index,
+                ty,
+                base,
+                length,
+            } => w.spa(&SpaDesc {
                 range_index,
                 range_guid: ty.guid(),
                 address: match base {
@@ -131,7 +141,12 @@ impl Entry {
 }
 
 const fn spa(range_index: u16, ty: SpaType, base: Base, length: u64) -> Entry {
-    Entry::Spa { range_index, ty, base, length }
+    Entry::Spa {
+        range_index,
+        ty,
+        base,
+        length,
+    }
 }
 
 /// A memdev as nfit_test writes them: interleave index 0 throughout.
@@ -227,9 +242,31 @@ const BUS0: [Entry; 41] = [
     memdev(0, 0, 0, 1, 5, SPA0_SIZE / 2, 1, 0, 2, 0),
     memdev(1, 1, 0, 1, 6, SPA0_SIZE / 2, 1 << 8, 0, 2, HEALTH),
     // Range 2 across all four, after range 1 on dimm0/dimm1.
-    memdev(0, 0, 1, 2, 5, SPA1_SIZE / 4, 1 << 16, SPA0_SIZE / 2, 4, HEALTH),
+    memdev(
+        0,
+        0,
+        1,
+        2,
+        5,
+        SPA1_SIZE / 4,
+        1 << 16,
+        SPA0_SIZE / 2,
+        4,
+        HEALTH,
+    ),
     memdev(1, 1, 1, 2, 6, SPA1_SIZE / 4, 1 << 24, SPA0_SIZE / 2, 4, 0),
-    memdev(2, 2, 0, 2, 7, SPA1_SIZE / 4, 1 << 32, SPA0_SIZE / 2, 4, HEALTH),
+    memdev(
+        2,
+        2,
+        0,
+        2,
+        7,
+        SPA1_SIZE / 4,
+        1 << 32,
+        SPA0_SIZE / 2,
+        4,
+        HEALTH,
+    ),
     memdev(3, 3, 0, 2, 8, SPA1_SIZE / 4, 1 << 40, SPA0_SIZE / 2, 4, 0),
     // Control-region ranges.
     memdev(0, 0, 0, 3, 1, 0, 0, 0, 1, 0),
@@ -260,7 +297,7 @@ const BUS0: [Entry; 41] = [
     Entry::Caps,
 ];
 
-/// What nfit_test0_setup() appends with `setup_hotplug` (published through
+/// What nfit_test0_setup() appends with `setup_hotplug` (offered through
 /// `_FIT` right after probe): dimm4 on socket 1 with its own PM range.
 const BUS0_HOTPLUG: [Entry; 10] = [
     dcr(9, 4, nfit::FIC_BLK, true),
@@ -339,12 +376,7 @@ const BUS1_DIMM_FORCE_EN: u64 = bits(&[
 ]);
 
 /// The ARS commands both buses force on.
-const ARS_CMDS: u64 = bits(&[
-    nd::ARS_CAP,
-    nd::ARS_START,
-    nd::ARS_STATUS,
-    nd::CLEAR_ERROR,
-]);
+const ARS_CMDS: u64 = bits(&[nd::ARS_CAP, nd::ARS_START, nd::ARS_STATUS, nd::CLEAR_ERROR]);
 
 /// One nfit_test platform device and the bus it registers.
 #[derive(Clone, Copy, Debug)]
@@ -371,7 +403,10 @@ pub struct BusInfo {
     pub dimm_cmd_force_en: u64,
     /// `dimm_family_mask`: Intel only.
     pub dimm_family_mask: u64,
-    /// Whether probe publishes a second, hot-plug table through `_FIT`.
+    /// Whether probe rebuilds the table with the hot-plug DIMM and notifies
+    /// the driver (0x80) to re-read it through `_FIT`. In Linux 6.12 that
+    /// re-read fails ("failed to evaluate _FIT": the handle C passes is not
+    /// an nfit_test resource), so C's nfit_test.0 shows only dimm0..3.
     pub hotplug: bool,
     /// Initial ARS results cover `spa_set[0]` for this many bytes (post_ars_status()).
     pub ars_length: u64,
@@ -388,7 +423,8 @@ pub const BUSES: [BusInfo; NUM_BUSES] = [
         num_dcr: NUM_DCR,
         spa_set_sizes: &[SPA0_SIZE, SPA1_SIZE, SPA0_SIZE],
         cmd_mask: ARS_CMDS | 1 << nd::CALL,
-        bus_family_mask: 1 << nfit::dsm::NVDIMM_BUS_FAMILY_NFIT | 1 << nfit::dsm::NVDIMM_BUS_FAMILY_INTEL,
+        bus_family_mask: 1 << nfit::dsm::NVDIMM_BUS_FAMILY_NFIT
+            | 1 << nfit::dsm::NVDIMM_BUS_FAMILY_INTEL,
         bus_dsm_mask: bits(&[
             nfit::dsm::NFIT_CMD_TRANSLATE_SPA,
             nfit::dsm::NFIT_CMD_ARS_INJECT_SET,
@@ -439,10 +475,15 @@ impl BusInfo {
 
     /// Writes the bus's complete NFIT (header and checksum included) into
     /// `buf` and returns its length. With `hotplug`, nfit_test.0's table
-    /// includes dimm4, as after probe's `_FIT` update; nfit_test.1 has no
-    /// hot-plug part. C hands the driver only the body,
-    /// `buf[nfit::TABLE_HEADER_LEN..len]`, and has no header revision.
-    pub fn write_nfit(&self, bases: &Bases, hotplug: bool, buf: &mut [u8]) -> Result<usize, nfit::Error> {
+    /// also describes dimm4 (what probe offers through `_FIT`); nfit_test.1
+    /// has no hot-plug part. C hands the driver only the body,
+    /// `buf[nfit::TABLE_HEADER_LEN..len]`, so its bus `revision` reads 0.
+    pub fn write_nfit(
+        &self,
+        bases: &Bases,
+        hotplug: bool,
+        buf: &mut [u8],
+    ) -> Result<usize, nfit::Error> {
         let mut w = Writer::new(buf)?;
         for e in self.entries(hotplug) {
             e.write(&mut w, bases)?;
@@ -479,7 +520,8 @@ pub struct DimmInfo {
     /// Format interface code of the control region the driver picks
     /// (sysfs `nfit/format`).
     pub format: u16,
-    /// Only present after the hot-plug `_FIT` update.
+    /// Only in the hot-plug table, which C never manages to publish (see
+    /// [`BusInfo::hotplug`]); its `test_dimm` device exists regardless.
     pub hotplug: bool,
     /// DSM family (`nfit/family`): always Intel.
     pub family: u32,
@@ -489,9 +531,19 @@ pub struct DimmInfo {
     pub cmd_mask: u64,
 }
 
-const fn dimm(index: usize, physical_id: u16, id: &'static str, flags: u16, hotplug: bool) -> DimmInfo {
+const fn dimm(
+    index: usize,
+    physical_id: u16,
+    id: &'static str,
+    flags: u16,
+    hotplug: bool,
+) -> DimmInfo {
     let bus = if index < NUM_DCR { 0 } else { 1 };
-    let dsm_mask = if bus == 0 { BUS0_DIMM_FORCE_EN } else { BUS1_DIMM_FORCE_EN };
+    let dsm_mask = if bus == 0 {
+        BUS0_DIMM_FORCE_EN
+    } else {
+        BUS1_DIMM_FORCE_EN
+    };
     DimmInfo {
         index,
         bus,
@@ -502,7 +554,11 @@ const fn dimm(index: usize, physical_id: u16, id: &'static str, flags: u16, hotp
         id,
         flags,
         // nfit_test.0 DIMMs end up with their BLK region (it has windows).
-        format: if bus == 0 { nfit::FIC_BLK } else { nfit::FIC_BYTE },
+        format: if bus == 0 {
+            nfit::FIC_BLK
+        } else {
+            nfit::FIC_BYTE
+        },
         hotplug,
         family: nfit::dsm::NVDIMM_FAMILY_INTEL,
         dsm_mask,

@@ -3,7 +3,9 @@
 
 use core::fmt;
 
-use super::tables::{ControlRegion, FlushHint, Interleave, Memdev, Nfit, RawSubtables, Spa, Subtable};
+use super::tables::{
+    ControlRegion, FlushHint, Interleave, Memdev, Nfit, RawSubtables, Spa, Subtable,
+};
 use super::{DeviceHandle, Error, SpaType, DCR_MFG_INFO_VALID};
 
 /// Longest DIMM id string (`NFIT_DIMM_ID_LEN`).
@@ -95,6 +97,10 @@ impl<'a> Iterator for Visits<'a> {
 pub struct Dimm<'a> {
     /// Its device handle.
     pub handle: DeviceHandle,
+    /// The memdev C treats as the DIMM's own (`__to_nfit_memdev()`): the DCR
+    /// one if any, else the PM one. Its sysfs `handle` and `phys_id` come
+    /// from here.
+    pub memdev: Memdev<'a>,
     /// The memdev of its last visit through a DCR range, or the unmapped sweep.
     pub memdev_dcr: Option<Memdev<'a>>,
     /// The memdev of its last visit through a PM range.
@@ -115,19 +121,9 @@ pub struct Dimm<'a> {
 }
 
 impl<'a> Dimm<'a> {
-    /// The memdev C treats as the DIMM's own (`__to_nfit_memdev()`): its
-    /// sysfs `handle` and `phys_id` come from here.
-    pub fn memdev(&self) -> Memdev<'a> {
-        // Every Dimm is built from at least one visit, which sets one of the two.
-        match (self.memdev_dcr, self.memdev_pmem) {
-            (Some(m), _) | (None, Some(m)) => m,
-            (None, None) => unreachable!("a Dimm has at least one memdev"),
-        }
-    }
-
     /// SMBIOS physical id (sysfs `phys_id`).
     pub fn physical_id(&self) -> u16 {
-        self.memdev().physical_id()
+        self.memdev.physical_id()
     }
 
     /// The DIMM's id string, None without a control region.
@@ -141,8 +137,19 @@ impl<'a> Dimm<'a> {
     }
 }
 
+/// The parts of a [`Dimm`] nfit_mem_init() accumulates visit by visit.
+#[derive(Default)]
+struct Acc<'a> {
+    memdev_dcr: Option<Memdev<'a>>,
+    memdev_pmem: Option<Memdev<'a>>,
+    dcr: Option<ControlRegion<'a>>,
+    spa_dcr: Option<Spa<'a>>,
+    idt_dcr: Option<Interleave<'a>>,
+    flush: Option<FlushHint<'a>>,
+}
+
 /// Adds one visit to a DIMM under construction, as __nfit_mem_init() does.
-fn visit<'a>(nfit: &Nfit<'a>, d: &mut Dimm<'a>, v: Visit<'a>) {
+fn visit<'a>(nfit: &Nfit<'a>, d: &mut Acc<'a>, v: Visit<'a>) {
     let m = v.memdev;
     // Only the first control region with this index is considered.
     if let Some(dcr) = nfit.control_region(m.region_index()) {
@@ -152,7 +159,10 @@ fn visit<'a>(nfit: &Nfit<'a>, d: &mut Dimm<'a>, v: Visit<'a>) {
             Some(_) => {}
         }
     }
-    if let Some(f) = nfit.flush_hints().find(|f| f.device_handle() == d.handle) {
+    if let Some(f) = nfit
+        .flush_hints()
+        .find(|f| f.device_handle() == m.device_handle())
+    {
         d.flush = Some(f);
     }
     match v.spa.map(|s| (s, s.spa_type())) {
@@ -160,8 +170,9 @@ fn visit<'a>(nfit: &Nfit<'a>, d: &mut Dimm<'a>, v: Visit<'a>) {
             d.spa_dcr = Some(spa);
             d.memdev_dcr = Some(m);
             // C keeps the previous idt when none matches.
-            if let Some(idt) =
-                nfit.interleaves().find(|i| i.interleave_index() == m.interleave_index())
+            if let Some(idt) = nfit
+                .interleaves()
+                .find(|i| i.interleave_index() == m.interleave_index())
             {
                 d.idt_dcr = Some(idt);
             }
@@ -199,31 +210,31 @@ impl<'a> Nfit<'a> {
     /// The DIMM with this handle, if the driver would create one: some memdev
     /// of it maps into a PM or DCR range, or is unmapped (range index 0).
     pub fn dimm(&self, handle: DeviceHandle) -> Option<Dimm<'a>> {
-        let mut d = Dimm {
-            handle,
-            memdev_dcr: None,
-            memdev_pmem: None,
-            dcr: None,
-            spa_dcr: None,
-            idt_dcr: None,
-            flush: None,
-            flags: 0,
-        };
-        let mut seen = false;
+        let mut acc = Acc::default();
         for v in Visits::new(*self).filter(|v| v.memdev.device_handle() == handle) {
-            visit(self, &mut d, v);
-            seen = true;
+            visit(self, &mut acc, v);
         }
-        if !seen {
-            return None;
-        }
-        d.flags = self.memdevs_of(handle).fold(0, |f, m| f | m.flags());
-        Some(d)
+        // Every visit sets one of the two; no visit means no DIMM.
+        let memdev = acc.memdev_dcr.or(acc.memdev_pmem)?;
+        Some(Dimm {
+            handle,
+            memdev,
+            memdev_dcr: acc.memdev_dcr,
+            memdev_pmem: acc.memdev_pmem,
+            dcr: acc.dcr,
+            spa_dcr: acc.spa_dcr,
+            idt_dcr: acc.idt_dcr,
+            flush: acc.flush,
+            flags: self.memdevs_of(handle).fold(0, |f, m| f | m.flags()),
+        })
     }
 
     /// The driver's DIMMs in ascending handle order (nfit_mem_init() sorts them).
     pub fn dimms(&self) -> Dimms<'a> {
-        Dimms { nfit: *self, last: None }
+        Dimms {
+            nfit: *self,
+            last: None,
+        }
     }
 }
 
@@ -260,7 +271,10 @@ pub struct DimmId {
 impl DimmId {
     /// Formats the id of the DIMM `dcr` describes (acpi_nfit_add_dimm()).
     pub fn new(dcr: &ControlRegion<'_>) -> Self {
-        let mut id = DimmId { buf: [0; ID_LEN], len: 0 };
+        let mut id = DimmId {
+            buf: [0; ID_LEN],
+            len: 0,
+        };
         id.hex(u64::from(dcr.vendor_id_be()), 4);
         if dcr.valid_fields() & DCR_MFG_INFO_VALID != 0 {
             id.push(b'-');

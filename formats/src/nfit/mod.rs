@@ -9,13 +9,15 @@
 //! *body* of subtables. nfit_test and `_FIT` hand the driver a body only, so
 //! both [`Nfit::parse_table`] and [`Nfit::parse_body`] exist.
 
-pub mod dsm;
 mod dimm;
+pub mod dsm;
 pub mod intel;
+mod iset;
 mod tables;
 mod writer;
 
 pub use dimm::{Dimm, DimmId, Dimms};
+pub use iset::InterleaveSet;
 pub use tables::{
     AcpiHeader, Capabilities, ControlRegion, DataRegion, DataRegionDesc, DcrBlock, DcrDesc,
     FlushHint, Interleave, Memdev, MemdevDesc, Nfit, RawSubtables, Smbios, Spa, SpaDesc, Subtable,
@@ -141,6 +143,11 @@ pub enum Error {
         /// The control region index it names.
         region_index: u16,
     },
+    /// A range has more mappings than a region may have (-ENXIO).
+    TooManyMappings {
+        /// The SPA range index.
+        range_index: u16,
+    },
     /// The writer's buffer is full.
     NoSpace,
     /// A subtable would not fit its 16-bit length field.
@@ -150,6 +157,7 @@ pub enum Error {
 impl Error {
     /// The negative errno the C driver returns for the same table.
     pub fn to_errno(self) -> i32 {
+        const ENXIO: i32 = 6;
         const ENOMEM: i32 = 12;
         const ENODEV: i32 = 19;
         const EINVAL: i32 = 22;
@@ -157,6 +165,7 @@ impl Error {
         match self {
             Error::BadLength { .. } => -ENOMEM,
             Error::MissingDcr { .. } => -ENODEV,
+            Error::TooManyMappings { .. } => -ENXIO,
             Error::NoSpace | Error::TooLong => -ENOSPC,
             _ => -EINVAL,
         }
@@ -222,50 +231,110 @@ impl Guid {
 }
 
 /// SPA range type GUID: volatile memory.
-pub const GUID_VOLATILE: Guid =
-    Guid::from_fields(0x7305944f, 0xfdda, 0x44e3, [0xb1, 0x6c, 0x3f, 0x22, 0xd2, 0x52, 0xe5, 0xd0]);
+pub const GUID_VOLATILE: Guid = Guid::from_fields(
+    0x7305944f,
+    0xfdda,
+    0x44e3,
+    [0xb1, 0x6c, 0x3f, 0x22, 0xd2, 0x52, 0xe5, 0xd0],
+);
 /// SPA range type GUID: persistent memory.
-pub const GUID_PM: Guid =
-    Guid::from_fields(0x66f0d379, 0xb4f3, 0x4074, [0xac, 0x43, 0x0d, 0x33, 0x18, 0xb7, 0x8c, 0xdb]);
+pub const GUID_PM: Guid = Guid::from_fields(
+    0x66f0d379,
+    0xb4f3,
+    0x4074,
+    [0xac, 0x43, 0x0d, 0x33, 0x18, 0xb7, 0x8c, 0xdb],
+);
 /// SPA range type GUID: NVDIMM control region.
-pub const GUID_DCR: Guid =
-    Guid::from_fields(0x92f701f6, 0x13b4, 0x405d, [0x91, 0x0b, 0x29, 0x93, 0x67, 0xe8, 0x23, 0x4c]);
+pub const GUID_DCR: Guid = Guid::from_fields(
+    0x92f701f6,
+    0x13b4,
+    0x405d,
+    [0x91, 0x0b, 0x29, 0x93, 0x67, 0xe8, 0x23, 0x4c],
+);
 /// SPA range type GUID: NVDIMM block data window.
-pub const GUID_BDW: Guid =
-    Guid::from_fields(0x91af0530, 0x5d86, 0x470e, [0xa6, 0xb0, 0x0a, 0x2d, 0xb9, 0x40, 0x82, 0x49]);
+pub const GUID_BDW: Guid = Guid::from_fields(
+    0x91af0530,
+    0x5d86,
+    0x470e,
+    [0xa6, 0xb0, 0x0a, 0x2d, 0xb9, 0x40, 0x82, 0x49],
+);
 /// SPA range type GUID: volatile virtual disk.
-pub const GUID_VDISK: Guid =
-    Guid::from_fields(0x77ab535a, 0x45fc, 0x624b, [0x55, 0x60, 0xf7, 0xb2, 0x81, 0xd1, 0xf9, 0x6e]);
+pub const GUID_VDISK: Guid = Guid::from_fields(
+    0x77ab535a,
+    0x45fc,
+    0x624b,
+    [0x55, 0x60, 0xf7, 0xb2, 0x81, 0xd1, 0xf9, 0x6e],
+);
 /// SPA range type GUID: volatile virtual CD.
-pub const GUID_VCD: Guid =
-    Guid::from_fields(0x3d5abd30, 0x4175, 0x87ce, [0x6d, 0x64, 0xd2, 0xad, 0xe5, 0x23, 0xc4, 0xbb]);
+pub const GUID_VCD: Guid = Guid::from_fields(
+    0x3d5abd30,
+    0x4175,
+    0x87ce,
+    [0x6d, 0x64, 0xd2, 0xad, 0xe5, 0x23, 0xc4, 0xbb],
+);
 /// SPA range type GUID: persistent virtual disk.
-pub const GUID_PDISK: Guid =
-    Guid::from_fields(0x5cea02c9, 0x4d07, 0x69d3, [0x26, 0x9f, 0x44, 0x96, 0xfb, 0xe0, 0x96, 0xf9]);
+pub const GUID_PDISK: Guid = Guid::from_fields(
+    0x5cea02c9,
+    0x4d07,
+    0x69d3,
+    [0x26, 0x9f, 0x44, 0x96, 0xfb, 0xe0, 0x96, 0xf9],
+);
 /// SPA range type GUID: persistent virtual CD.
-pub const GUID_PCD: Guid =
-    Guid::from_fields(0x08018188, 0x42cd, 0xbb48, [0x10, 0x0f, 0x53, 0x87, 0xd5, 0x3d, 0xed, 0x3d]);
+pub const GUID_PCD: Guid = Guid::from_fields(
+    0x08018188,
+    0x42cd,
+    0xbb48,
+    [0x10, 0x0f, 0x53, 0x87, 0xd5, 0x3d, 0xed, 0x3d],
+);
 /// DSM GUID of the NFIT root device (`UUID_NFIT_BUS`).
-pub const GUID_NFIT_BUS: Guid =
-    Guid::from_fields(0x2f10e7a4, 0x9e91, 0x11e4, [0x89, 0xd3, 0x12, 0x3b, 0x93, 0xf7, 0x5c, 0xba]);
+pub const GUID_NFIT_BUS: Guid = Guid::from_fields(
+    0x2f10e7a4,
+    0x9e91,
+    0x11e4,
+    [0x89, 0xd3, 0x12, 0x3b, 0x93, 0xf7, 0x5c, 0xba],
+);
 /// DSM GUID of NVDIMM_FAMILY_INTEL DIMMs (`UUID_NFIT_DIMM`).
-pub const GUID_NFIT_DIMM: Guid =
-    Guid::from_fields(0x4309ac30, 0x0d11, 0x11e4, [0x91, 0x91, 0x08, 0x00, 0x20, 0x0c, 0x9a, 0x66]);
+pub const GUID_NFIT_DIMM: Guid = Guid::from_fields(
+    0x4309ac30,
+    0x0d11,
+    0x11e4,
+    [0x91, 0x91, 0x08, 0x00, 0x20, 0x0c, 0x9a, 0x66],
+);
 /// DSM GUID of NVDIMM_FAMILY_HPE1 DIMMs.
-pub const GUID_NFIT_DIMM_HPE1: Guid =
-    Guid::from_fields(0x9002c334, 0xacf3, 0x4c0e, [0x96, 0x42, 0xa2, 0x35, 0xf0, 0xd5, 0x3b, 0xc6]);
+pub const GUID_NFIT_DIMM_HPE1: Guid = Guid::from_fields(
+    0x9002c334,
+    0xacf3,
+    0x4c0e,
+    [0x96, 0x42, 0xa2, 0x35, 0xf0, 0xd5, 0x3b, 0xc6],
+);
 /// DSM GUID of NVDIMM_FAMILY_HPE2 DIMMs.
-pub const GUID_NFIT_DIMM_HPE2: Guid =
-    Guid::from_fields(0x5008664b, 0xb758, 0x41a0, [0xa0, 0x3c, 0x27, 0xc2, 0xf2, 0xd0, 0x4f, 0x7e]);
+pub const GUID_NFIT_DIMM_HPE2: Guid = Guid::from_fields(
+    0x5008664b,
+    0xb758,
+    0x41a0,
+    [0xa0, 0x3c, 0x27, 0xc2, 0xf2, 0xd0, 0x4f, 0x7e],
+);
 /// DSM GUID of NVDIMM_FAMILY_MSFT DIMMs.
-pub const GUID_NFIT_DIMM_MSFT: Guid =
-    Guid::from_fields(0x1ee68b36, 0xd4bd, 0x4a1a, [0x9a, 0x16, 0x4f, 0x8e, 0x53, 0xd4, 0x6e, 0x05]);
+pub const GUID_NFIT_DIMM_MSFT: Guid = Guid::from_fields(
+    0x1ee68b36,
+    0xd4bd,
+    0x4a1a,
+    [0x9a, 0x16, 0x4f, 0x8e, 0x53, 0xd4, 0x6e, 0x05],
+);
 /// DSM GUID of NVDIMM_FAMILY_HYPERV DIMMs.
-pub const GUID_NFIT_DIMM_HYPERV: Guid =
-    Guid::from_fields(0x5746c5f2, 0xa9a2, 0x4264, [0xad, 0x0e, 0xe4, 0xdd, 0xc9, 0xe0, 0x9e, 0x80]);
+pub const GUID_NFIT_DIMM_HYPERV: Guid = Guid::from_fields(
+    0x5746c5f2,
+    0xa9a2,
+    0x4264,
+    [0xad, 0x0e, 0xe4, 0xdd, 0xc9, 0xe0, 0x9e, 0x80],
+);
 /// DSM GUID of the Intel root-device command family (`UUID_INTEL_BUS`).
-pub const GUID_INTEL_BUS: Guid =
-    Guid::from_fields(0xc7d8acd4, 0x2df8, 0x4b82, [0x9f, 0x65, 0xa3, 0x25, 0x33, 0x5a, 0xf1, 0x49]);
+pub const GUID_INTEL_BUS: Guid = Guid::from_fields(
+    0xc7d8acd4,
+    0x2df8,
+    0x4b82,
+    [0x9f, 0x65, 0xa3, 0x25, 0x33, 0x5a, 0xf1, 0x49],
+);
 
 /// C's `nfit_uuid[]`, indexed by `enum nfit_uuids`. Index 5
 /// (NVDIMM_FAMILY_PAPR) is never parsed in C and so stays all-zero.
@@ -353,7 +422,10 @@ impl SpaType {
     /// Virtual disk/CD ranges (`nfit_spa_is_virtual()`): registered as pmem
     /// regions even with range index 0.
     pub fn is_virtual(self) -> bool {
-        matches!(self, SpaType::VDisk | SpaType::Vcd | SpaType::PDisk | SpaType::Pcd)
+        matches!(
+            self,
+            SpaType::VDisk | SpaType::Vcd | SpaType::PDisk | SpaType::Pcd
+        )
     }
 
     /// Ranges registered as volatile regions (`nfit_spa_is_volatile()`).
@@ -365,7 +437,10 @@ impl SpaType {
 /// C's `nfit_spa_type()`: the index of `guid` in the driver's whole GUID
 /// table, or -1. Non-SPA GUIDs give indices below 7; an all-zero GUID gives 5.
 pub fn nfit_spa_type(guid: &Guid) -> i32 {
-    NFIT_UUIDS.iter().position(|g| g == guid).map_or(-1, |i| i as i32)
+    NFIT_UUIDS
+        .iter()
+        .position(|g| g == guid)
+        .map_or(-1, |i| i as i32)
 }
 
 // Little-endian field access at fixed offsets. Callers have checked the

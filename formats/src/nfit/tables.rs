@@ -100,7 +100,11 @@ impl AcpiHeader {
         info.oem_revision = le32(b, 24);
         info.creator_id.copy_from_slice(&b[28..32]);
         info.creator_revision = le32(b, 32);
-        AcpiHeader { length: le32(b, 4), checksum: byte(b, 9), info }
+        AcpiHeader {
+            length: le32(b, 4),
+            checksum: byte(b, 9),
+            info,
+        }
     }
 }
 
@@ -602,7 +606,9 @@ impl<'a> Capabilities<'a> {
     /// are masked off (add_platform_cap()).
     pub fn effective(&self) -> u32 {
         // C shifts an int by highest+1, undefined from 31 up; every bit counts then.
-        let mask = 1u64.checked_shl(u32::from(self.highest_capability()) + 1).unwrap_or(0);
+        let mask = 1u64
+            .checked_shl(u32::from(self.highest_capability()) + 1)
+            .unwrap_or(0);
         self.capabilities() & (mask.wrapping_sub(1) as u32)
     }
 }
@@ -657,8 +663,14 @@ fn decode(body: &[u8], off: usize) -> Result<Step<'_>, Error> {
         // C: dev_warn("found a zero length table") and stop, successfully.
         return Ok(Step::ZeroLength);
     }
-    let sub = rest.get(..usize::from(len)).ok_or(Error::Overrun { offset: off })?;
-    let bad = Error::BadLength { offset: off, ty, len };
+    let sub = rest
+        .get(..usize::from(len))
+        .ok_or(Error::Overrun { offset: off })?;
+    let bad = Error::BadLength {
+        offset: off,
+        ty,
+        len,
+    };
     // `need` is how many bytes C copies for this subtable; it must equal or
     // fit in the claimed length, per type.
     let entry = match SubtableType::from_u16(ty) {
@@ -683,7 +695,11 @@ fn decode(body: &[u8], off: usize) -> Result<Step<'_>, Error> {
             if sub.len() < DCR_SHORT_LEN {
                 return Err(bad);
             }
-            let need = if le16(sub, 30) != 0 { DCR_LEN } else { DCR_SHORT_LEN };
+            let need = if le16(sub, 30) != 0 {
+                DCR_LEN
+            } else {
+                DCR_SHORT_LEN
+            };
             Subtable::ControlRegion(ControlRegion(sub.get(..need).ok_or(bad)?))
         }
         Some(SubtableType::DataRegion) => {
@@ -734,7 +750,12 @@ pub struct RawSubtables<'a> {
 impl<'a> RawSubtables<'a> {
     /// Starts at the first subtable of `body`.
     pub fn new(body: &'a [u8]) -> Self {
-        RawSubtables { body, off: 0, zero_length_at: None, done: false }
+        RawSubtables {
+            body,
+            off: 0,
+            zero_length_at: None,
+            done: false,
+        }
     }
     /// Where a zero-length subtable stopped the walk (C warns there).
     pub fn zero_length_at(&self) -> Option<usize> {
@@ -787,7 +808,10 @@ impl<'a> Nfit<'a> {
         for sub in &mut it {
             sub?;
         }
-        let nfit = Nfit { body, zero_length_at: it.zero_length_at() };
+        let nfit = Nfit {
+            body,
+            zero_length_at: it.zero_length_at(),
+        };
         nfit.check_dimms()?;
         Ok(nfit)
     }
@@ -894,14 +918,16 @@ impl<'a> Nfit<'a> {
 
     /// The first control region with this index (the one C's lookups find).
     pub fn control_region(&self, region_index: u16) -> Option<ControlRegion<'a>> {
-        self.control_regions().find(|d| d.region_index() == region_index)
+        self.control_regions()
+            .find(|d| d.region_index() == region_index)
     }
 
     /// The memdevs that map into `spa`, in table order: the region's
     /// mappings. Index 0 on either side never matches.
     pub fn mappings(&self, spa: &Spa<'_>) -> impl Iterator<Item = Memdev<'a>> + 'a {
         let index = spa.range_index();
-        self.memdevs().filter(move |m| index != 0 && m.range_index() == index)
+        self.memdevs()
+            .filter(move |m| index != 0 && m.range_index() == index)
     }
 
     /// Interleave ways of a region: how many memdevs map into `spa`.

@@ -21,7 +21,10 @@ impl<'a> Writer<'a> {
     pub fn new(buf: &'a mut [u8]) -> Result<Self, Error> {
         let head = buf.get_mut(..TABLE_HEADER_LEN).ok_or(Error::NoSpace)?;
         head.fill(0);
-        Ok(Writer { buf, pos: TABLE_HEADER_LEN })
+        Ok(Writer {
+            buf,
+            pos: TABLE_HEADER_LEN,
+        })
     }
 
     /// Bytes written so far, header included.
@@ -50,7 +53,10 @@ impl<'a> Writer<'a> {
     /// Appends bytes verbatim (for building malformed tables in tests).
     pub fn raw(&mut self, bytes: &[u8]) -> Result<(), Error> {
         let end = self.pos.checked_add(bytes.len()).ok_or(Error::NoSpace)?;
-        self.buf.get_mut(self.pos..end).ok_or(Error::NoSpace)?.copy_from_slice(bytes);
+        self.buf
+            .get_mut(self.pos..end)
+            .ok_or(Error::NoSpace)?
+            .copy_from_slice(bytes);
         self.pos = end;
         Ok(())
     }
@@ -95,7 +101,10 @@ impl<'a> Writer<'a> {
     /// Appends an interleave description with its line offsets.
     pub fn interleave(&mut self, index: u16, line_size: u32, lines: &[u32]) -> Result<(), Error> {
         let count = u32::try_from(lines.len()).map_err(|_| Error::TooLong)?;
-        let len = lines.len().checked_mul(4).and_then(|n| n.checked_add(INTERLEAVE_LEN));
+        let len = lines
+            .len()
+            .checked_mul(4)
+            .and_then(|n| n.checked_add(INTERLEAVE_LEN));
         let s = self.subtable(SubtableType::Interleave, len.ok_or(Error::TooLong)?)?;
         put16(s, 4, index);
         put32(s, 8, count);
@@ -117,7 +126,11 @@ impl<'a> Writer<'a> {
     /// Appends a control region: full length (80) if `d.block` is set, else
     /// truncated before the block-window fields (32).
     pub fn control_region(&mut self, d: &DcrDesc) -> Result<(), Error> {
-        let len = if d.block.is_some() { DCR_LEN } else { DCR_SHORT_LEN };
+        let len = if d.block.is_some() {
+            DCR_LEN
+        } else {
+            DCR_SHORT_LEN
+        };
         let s = self.subtable(SubtableType::ControlRegion, len)?;
         put16(s, 4, d.region_index);
         put16(s, 6, d.vendor_id);

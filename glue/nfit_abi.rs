@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The C ABI between nfit and an emulated NFIT platform (nfit_test).
+//!
+//! As in Linux, nfit_test hands nfit a synthetic NFIT plus a command handler
+//! that stands in for the firmware's _DSM methods; nfit then parses the table
+//! and drives libnvdimm exactly as it does for a real ACPI NFIT.
+
+use core::ffi::{c_int, c_uint, c_ulong, c_void};
+use core::ptr::NonNull;
+
+use kernel::error::{to_result, Result};
+use kernel::prelude::*;
+
+use super::bindings;
+use super::device::Device;
+
+/// `ctl` of an emulated platform: runs ND command `cmd` on the bus
+/// (`dimm` = 0) or on the DIMM with NFIT device handle `handle`.
+pub type RawPlatformCtl = unsafe extern "C" fn(
+    ctx: *const c_void,
+    dimm: c_int,
+    handle: u32,
+    cmd: c_uint,
+    buf: *mut u8,
+    len: c_uint,
+    cmd_rc: *mut c_int,
+) -> c_int;
+
+/// An emulated platform (`struct acpi_nfit_desc` fields nfit_test sets).
+#[repr(C)]
+pub struct RawPlatform {
+    /// The NFIT: a whole ACPI table, or only its subtables as C's nfit_test
+    /// passes them (the NFIT revision then reads 0).
+    pub table: *const u8,
+    /// Its length.
+    pub table_len: usize,
+    /// Passed back to `ctl`.
+    pub ctx: *const c_void,
+    /// The command handler.
+    pub ctl: Option<RawPlatformCtl>,
+    /// DIMM DSM functions the platform implements (dimm_cmd_force_en).
+    pub dimm_dsm_mask: c_ulong,
+    /// Bus ND_CMD_* commands the platform implements (bus_cmd_force_en).
+    pub bus_cmd_mask: c_ulong,
+    /// Bus DSM functions, nfit/dsm_mask (bus_dsm_mask).
+    pub bus_dsm_mask: c_ulong,
+    /// Bus functions of the Intel bus family (family_dsm_mask[INTEL]).
+    pub bus_intel_dsm_mask: c_ulong,
+}
+
+/// Opaque handle of an NFIT instance.
+#[repr(C)]
+pub struct RawNfit {
+    _private: [u8; 0],
+}
+
+// Exported by nfit; `export_nfit!` checks its definitions against these.
+#[allow(improper_ctypes)]
+extern "C" {
+    fn rln_nfit_register(parent: *mut bindings::device, platform: *const RawPlatform, out: *mut *mut RawNfit) -> c_int;
+    fn rln_nfit_unregister(nfit: *mut RawNfit);
+}
+
+/// Signature types, for `export_nfit!`'s checks.
+pub mod signatures {
+    use super::*;
+    /// `rln_nfit_register`
+    pub type Register = unsafe extern "C" fn(*mut bindings::device, *const RawPlatform, *mut *mut RawNfit) -> c_int;
+    /// `rln_nfit_unregister`
+    pub type Unregister = unsafe extern "C" fn(*mut RawNfit);
+}
+
+// ---------------------------------------------------------------------------
+// Platform side (nfit_test).
+
+/// What an emulated platform implements.
+pub trait Platform: Send + Sync + 'static {
+    /// Runs ND command `cmd` on the bus (`handle` = None) or a DIMM, in place
+    /// on `buf`; `Ok` carries the firmware status.
+    fn ctl(&self, handle: Option<u32>, cmd: u32, buf: &mut [u8]) -> Result<i32>;
+}
+
+/// Masks an emulated platform declares (see [`RawPlatform`]).
+pub struct PlatformMasks {
+    /// dimm_cmd_force_en.
+    pub dimm_dsm_mask: u64,
+    /// bus_cmd_force_en.
+    pub bus_cmd_mask: u64,
+    /// bus_dsm_mask.
+    pub bus_dsm_mask: u64,
+    /// family_dsm_mask[NVDIMM_BUS_FAMILY_INTEL].
+    pub bus_intel_dsm_mask: u64,
+}
+
+unsafe extern "C" fn platform_ctl_raw<P: Platform>(
+    ctx: *const c_void,
+    dimm: c_int,
+    handle: u32,
+    cmd: c_uint,
+    buf: *mut u8,
+    len: c_uint,
+    cmd_rc: *mut c_int,
+) -> c_int {
+    // SAFETY: nfit passes back the `ctx` that `Nfit::register` gave it, which
+    // the `Nfit` keeps alive until after unregistration, and a buffer of
+    // `len` bytes for this call only.
+    let (p, buf) = unsafe { (&*(ctx as *const P), core::slice::from_raw_parts_mut(buf, len as usize)) };
+    match p.ctl((dimm != 0).then_some(handle), cmd, buf) {
+        Ok(rc) => {
+            if !cmd_rc.is_null() {
+                // SAFETY: a non-null `cmd_rc` points to an int of the caller.
+                unsafe { *cmd_rc = rc };
+            }
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// An NFIT instance created from an emulated platform; torn down on drop.
+pub struct Nfit<P: Platform> {
+    raw: NonNull<RawNfit>,
+    platform: Pin<KBox<P>>,
+}
+
+// SAFETY: the handle is only passed back to nfit.
+unsafe impl<P: Platform> Send for Nfit<P> {}
+// SAFETY: see `Send`.
+unsafe impl<P: Platform> Sync for Nfit<P> {}
+
+impl<P: Platform> Nfit<P> {
+    /// Parses `table` and registers its bus under `parent`. nfit copies the
+    /// table; `platform` answers commands until the `Nfit` drops.
+    pub fn register(parent: &Device, table: &[u8], masks: PlatformMasks, platform: Pin<KBox<P>>) -> Result<Self> {
+        let raw = RawPlatform {
+            table: table.as_ptr(),
+            table_len: table.len(),
+            ctx: &*platform as *const P as *const c_void,
+            ctl: Some(platform_ctl_raw::<P>),
+            dimm_dsm_mask: masks.dimm_dsm_mask as c_ulong,
+            bus_cmd_mask: masks.bus_cmd_mask as c_ulong,
+            bus_dsm_mask: masks.bus_dsm_mask as c_ulong,
+            bus_intel_dsm_mask: masks.bus_intel_dsm_mask as c_ulong,
+        };
+        let mut out = core::ptr::null_mut();
+        // SAFETY: `parent` is live; `raw` and the table are valid for the
+        // call (nfit copies them); the platform outlives the registration.
+        to_result(unsafe { rln_nfit_register(parent.as_raw(), &raw, &mut out) })?;
+        Ok(Self { raw: NonNull::new(out).ok_or(EINVAL)?, platform })
+    }
+
+    /// The platform.
+    pub fn platform(&self) -> &P {
+        &self.platform
+    }
+}
+
+impl<P: Platform> Drop for Nfit<P> {
+    fn drop(&mut self) {
+        // SAFETY: registered in `register`; after this returns nfit makes no
+        // more calls into the platform.
+        unsafe { rln_nfit_unregister(self.raw.as_ptr()) };
+    }
+}
+
+// ---------------------------------------------------------------------------
+// nfit side.
+
+/// An emulated platform as nfit receives it.
+pub struct PlatformHandle {
+    ctx: *const c_void,
+    ctl: RawPlatformCtl,
+    /// The masks it declared.
+    pub masks: PlatformMasks,
+}
+
+// SAFETY: the platform is `Send + Sync` on its side (`Platform`).
+unsafe impl Send for PlatformHandle {}
+// SAFETY: see `Send`.
+unsafe impl Sync for PlatformHandle {}
+
+impl PlatformHandle {
+    /// Runs a command on the emulated platform.
+    pub fn ctl(&self, handle: Option<u32>, cmd: u32, buf: &mut [u8]) -> Result<i32> {
+        let mut cmd_rc: c_int = 0;
+        // SAFETY: the platform keeps `ctx` valid until it unregisters, and
+        // nfit stops calling before `rln_nfit_unregister` returns.
+        let rc = unsafe {
+            (self.ctl)(
+                self.ctx,
+                handle.is_some() as c_int,
+                handle.unwrap_or(0),
+                cmd,
+                buf.as_mut_ptr(),
+                buf.len() as c_uint,
+                &mut cmd_rc,
+            )
+        };
+        to_result(rc).map(|()| cmd_rc)
+    }
+}
+
+/// nfit's side of the ABI.
+pub trait NfitCore {
+    /// The object behind a handle.
+    type Nfit: Send + Sync;
+    /// Parses `table` and registers its bus, driven by `platform`.
+    fn register(parent: &Device, table: &[u8], platform: PlatformHandle) -> Result<KBox<Self::Nfit>>;
+    /// Tears it down.
+    fn unregister(nfit: KBox<Self::Nfit>);
+}
+
+/// Defines nfit's exported functions over an [`NfitCore`].
+#[macro_export]
+macro_rules! export_nfit {
+    ($core:ty) => {
+        const _: () = {
+            use core::ffi::c_int;
+            use $crate::glue::bindings;
+            use $crate::glue::device::Device;
+            use $crate::glue::nfit_abi::{self as abi, NfitCore};
+
+            #[no_mangle]
+            unsafe extern "C" fn rln_nfit_register(
+                parent: *mut bindings::device,
+                platform: *const abi::RawPlatform,
+                out: *mut *mut abi::RawNfit,
+            ) -> c_int {
+                // SAFETY: the platform passes a live parent, a valid
+                // descriptor whose table spans `table_len` bytes, and an out
+                // pointer (see `Nfit::register`).
+                let (parent, raw) = unsafe { (Device::from_raw(parent), &*platform) };
+                let Some(ctl) = raw.ctl else { return kernel::error::code::EINVAL.to_errno() };
+                // SAFETY: see above.
+                let table = unsafe { core::slice::from_raw_parts(raw.table, raw.table_len) };
+                let handle = abi::platform_handle(raw, ctl);
+                match <$core as NfitCore>::register(parent, table, handle) {
+                    Ok(n) => {
+                        // SAFETY: see above.
+                        unsafe { *out = kernel::alloc::KBox::into_raw(n).cast() };
+                        0
+                    }
+                    Err(e) => e.to_errno(),
+                }
+            }
+            const _: abi::signatures::Register = rln_nfit_register;
+
+            #[no_mangle]
+            unsafe extern "C" fn rln_nfit_unregister(nfit: *mut abi::RawNfit) {
+                // SAFETY: `nfit` came from `rln_nfit_register` and is given back once.
+                <$core as NfitCore>::unregister(unsafe { kernel::alloc::KBox::from_raw(nfit.cast()) })
+            }
+            const _: abi::signatures::Unregister = rln_nfit_unregister;
+        };
+    };
+}
+
+/// Wraps a platform descriptor for nfit.
+pub fn platform_handle(raw: &RawPlatform, ctl: RawPlatformCtl) -> PlatformHandle {
+    PlatformHandle {
+        ctx: raw.ctx,
+        ctl,
+        masks: PlatformMasks {
+            dimm_dsm_mask: raw.dimm_dsm_mask as u64,
+            bus_cmd_mask: raw.bus_cmd_mask as u64,
+            bus_dsm_mask: raw.bus_dsm_mask as u64,
+            bus_intel_dsm_mask: raw.bus_intel_dsm_mask as u64,
+        },
+    }
+}

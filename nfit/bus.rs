@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0
+//! An NFIT turned into an nd bus: the provider object, its nfit/ attributes
+//! on ndbusN, and how commands reach the platform.
+
+use core::ffi::CStr;
+use core::fmt::Write;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use kernel::prelude::*;
+use kernel::sync::Arc;
+
+use crate::dimm::{self, NfitDimm};
+use crate::formats::cmd;
+use crate::formats::nfit::dsm::{NVDIMM_BUS_FAMILY_INTEL, NVDIMM_BUS_FAMILY_NFIT};
+use crate::formats::nfit::Nfit;
+use crate::glue::device::Device;
+use crate::glue::nfit_abi::{NfitCore, PlatformHandle};
+use crate::glue::provider_abi::{Bus, BusDesc, BusProvider};
+use crate::glue::sysfs::{self, Attribute, Page};
+use crate::{attribute_group, bus_provider_attrs, dev_dbg, dev_err, group_list};
+
+/// Intel bus-family functions needed for firmware activation
+/// (NVDIMM_BUS_INTEL_FW_ACTIVATE_CMDMASK).
+const BUS_INTEL_FW_ACTIVATE_CMDMASK: u64 = 0xf << 1;
+
+/// How commands reach the firmware.
+pub(crate) enum Transport {
+    /// An emulated platform (nfit_test) answers ND commands itself.
+    Emulated(PlatformHandle),
+    /// ACPI _DSM methods of the NFIT root device and its DIMM children.
+    Acpi(crate::acpi::Dsm),
+}
+
+impl Transport {
+    /// Runs ND command `cmd` on the bus or on `dimm`, in place on `buf`.
+    pub(crate) fn ctl(&self, dimm: Option<&NfitDimm>, cmd: u32, buf: &mut [u8]) -> Result<i32> {
+        match self {
+            Transport::Emulated(p) => p.ctl(dimm.map(|d| d.handle()), cmd, buf),
+            Transport::Acpi(dsm) => dsm.ctl(dimm, cmd, buf),
+        }
+    }
+}
+
+/// ndbusN's provider (`struct acpi_nfit_desc`).
+pub(crate) struct NfitBus {
+    transport: Arc<Transport>,
+    /// ACPI header revision of the NFIT.
+    revision: u8,
+    /// Root DSM functions beyond the ND commands (nfit/dsm_mask).
+    bus_dsm_mask: u64,
+    /// ND commands on the bus.
+    cmd_mask: u64,
+    /// ND_CMD_CALL families on the bus.
+    bus_family_mask: u64,
+    /// Intel bus-family functions.
+    bus_intel_mask: u64,
+    /// nfit/hw_error_scrub: scrub the whole range on a memory error (1) or not (0).
+    hw_error_scrub: AtomicU32,
+}
+
+impl BusProvider for NfitBus {
+    type Dimm = NfitDimm;
+
+    fn ctl(&self, dimm: Option<&NfitDimm>, cmd: u32, buf: &mut [u8]) -> Result<i32> {
+        self.transport.ctl(dimm, cmd, buf)
+    }
+
+    fn security_flags(dimm: &NfitDimm, master: bool) -> u64 {
+        crate::intel::security_flags(dimm, master)
+    }
+}
+
+bus_provider_attrs!(NfitBus);
+
+impl NfitBus {
+    fn ars_supported(&self) -> bool {
+        let ars = 1 << cmd::ARS_CAP | 1 << cmd::ARS_START | 1 << cmd::ARS_STATUS;
+        self.cmd_mask & ars == ars
+    }
+
+    fn fwa_supported(&self) -> bool {
+        self.bus_family_mask & (1 << NVDIMM_BUS_FAMILY_INTEL) != 0 && self.bus_intel_mask == BUS_INTEL_FW_ACTIVATE_CMDMASK
+    }
+}
+
+// nfit/revision: the NFIT's ACPI revision.
+fn revision_show(bus: &NfitBus, page: &mut Page) -> Result {
+    let _ = writeln!(page, "{}", bus.revision);
+    Ok(())
+}
+static REVISION: Attribute<NfitBus> = Attribute::ro(c"revision", revision_show);
+
+// nfit/dsm_mask: root DSM functions.
+fn dsm_mask_show(bus: &NfitBus, page: &mut Page) -> Result {
+    let _ = writeln!(page, "{:#x}", bus.bus_dsm_mask);
+    Ok(())
+}
+static DSM_MASK: Attribute<NfitBus> = Attribute::ro(c"dsm_mask", dsm_mask_show);
+
+// nfit/hw_error_scrub: 0 (default) only records a memory error's address;
+// 1 scrubs the whole range. Other values are EINVAL.
+fn hw_error_scrub_show(bus: &NfitBus, page: &mut Page) -> Result {
+    let _ = writeln!(page, "{}", bus.hw_error_scrub.load(Ordering::Relaxed));
+    Ok(())
+}
+fn hw_error_scrub_store(bus: &NfitBus, input: &[u8]) -> Result {
+    match sysfs::parse_i64(input, 0)? {
+        v @ (0 | 1) => {
+            bus.hw_error_scrub.store(v as u32, Ordering::Relaxed);
+            Ok(())
+        }
+        _ => Err(EINVAL),
+    }
+}
+static HW_ERROR_SCRUB: Attribute<NfitBus> = Attribute::rw(c"hw_error_scrub", hw_error_scrub_show, hw_error_scrub_store);
+
+// nfit/scrub: completed address range scrubs, "+" while one runs. Only
+// visible when the platform implements ARS. Scrubbing itself comes with
+// regions: until then none has run and none is running.
+fn scrub_show(_bus: &NfitBus, page: &mut Page) -> Result {
+    let _ = writeln!(page, "0");
+    Ok(())
+}
+fn scrub_store(_bus: &NfitBus, input: &[u8]) -> Result {
+    if sysfs::parse_i64(input, 0)? != 1 {
+        return Err(EINVAL);
+    }
+    // No SPA range is registered for scrubbing yet, so a rescan has
+    // nothing to do (C returns 0 when no range needs ARS).
+    Ok(())
+}
+static SCRUB: Attribute<NfitBus> = Attribute::rw(c"scrub", scrub_show, scrub_store).visible_if(scrub_visible);
+
+fn scrub_visible(bus: &NfitBus, attr: &'static Attribute<NfitBus>) -> Option<u16> {
+    bus.ars_supported().then(|| attr.mode())
+}
+
+// nfit/firmware_activate_noidle: whether firmware activation may skip
+// quiescing; the module default is N.
+fn fwa_noidle_show(_bus: &NfitBus, page: &mut Page) -> Result {
+    let _ = writeln!(page, "N");
+    Ok(())
+}
+static FWA_NOIDLE: Attribute<NfitBus> = Attribute::ro(c"firmware_activate_noidle", fwa_noidle_show).visible_if(fwa_visible);
+
+fn fwa_visible(bus: &NfitBus, attr: &'static Attribute<NfitBus>) -> Option<u16> {
+    bus.fwa_supported().then(|| attr.mode())
+}
+
+attribute_group!(static NFIT_BUS_GROUP: NfitBus, dir = Some(c"nfit"), [REVISION, SCRUB, HW_ERROR_SCRUB, DSM_MASK, FWA_NOIDLE]);
+group_list!(static NFIT_BUS_GROUPS = [NFIT_BUS_GROUP]);
+
+/// The masks that shape a bus: from the root device's _DSM on ACPI, from
+/// the platform's declaration when emulated.
+pub(crate) struct BusMasks {
+    /// ND commands on the bus (ND_CMD_CALL included).
+    pub(crate) cmd_mask: u64,
+    /// nfit/dsm_mask.
+    pub(crate) bus_dsm_mask: u64,
+    /// Intel bus-family functions.
+    pub(crate) bus_intel_mask: u64,
+}
+
+/// Parses `table` and registers its bus and DIMMs with libnvdimm.
+pub(crate) fn register(
+    parent: &Device,
+    table: &[u8],
+    transport: Transport,
+    masks: BusMasks,
+    provider_name: Option<&'static CStr>,
+) -> Result<Bus<NfitBus>> {
+    // Firmware hands over the whole table; emulated platforms, like C's
+    // nfit_test, may pass just the subtables, which leaves the revision 0.
+    let parsed = if table.starts_with(&crate::formats::nfit::SIGNATURE) {
+        Nfit::parse_table(table).map(|(h, n)| (h.info.revision, n))
+    } else {
+        Nfit::parse_body(table).map(|n| (0, n))
+    };
+    let (revision, nfit) = parsed.map_err(|e| {
+        dev_err!(parent, "NFIT rejected: {:?}\n", e);
+        Error::from_errno(-e.to_errno())
+    })?;
+    let transport = Arc::new(transport, GFP_KERNEL)?;
+
+    let mut bus_family_mask = 1 << NVDIMM_BUS_FAMILY_NFIT;
+    if masks.bus_intel_mask != 0 {
+        bus_family_mask |= 1 << NVDIMM_BUS_FAMILY_INTEL;
+    }
+    let provider = NfitBus {
+        transport: transport.clone(),
+        revision,
+        bus_dsm_mask: masks.bus_dsm_mask,
+        cmd_mask: masks.cmd_mask,
+        bus_family_mask,
+        bus_intel_mask: masks.bus_intel_mask,
+        hw_error_scrub: AtomicU32::new(0),
+    };
+
+    // DIMMs first, so that the bus learns the DIMM families before it registers.
+    let mut dimms = KVec::new();
+    let mut dimm_family_mask = 0u64;
+    for d in nfit.dimms() {
+        match dimm::assemble(&nfit, &d, &transport) {
+            Ok(new) => {
+                if let Some(f) = new.family() {
+                    dimm_family_mask |= 1 << f;
+                }
+                dimm_family_mask |= new.family_mask();
+                dimms.push(new, GFP_KERNEL)?;
+            }
+            Err(e) => dev_dbg!(parent, "DIMM {:#x} skipped: {:?}\n", d.handle.0, e.to_errno()),
+        }
+    }
+
+    let desc = BusDesc {
+        provider_name,
+        cmd_mask: masks.cmd_mask,
+        dimm_family_mask,
+        bus_family_mask,
+        groups: &NFIT_BUS_GROUPS,
+    };
+    let mut bus = Bus::register(parent, desc, Arc::new(provider, GFP_KERNEL)?)?;
+    for d in dimms {
+        bus.add_dimm(d.into_desc()?)?;
+    }
+    Ok(bus)
+}
+
+/// The emulated-platform entry point (nfit_test).
+pub(crate) struct Emulated;
+
+impl NfitCore for Emulated {
+    type Nfit = Bus<NfitBus>;
+
+    fn register(parent: &Device, table: &[u8], platform: PlatformHandle) -> Result<KBox<Bus<NfitBus>>> {
+        let m = &platform.masks;
+        // The platform's bus commands replace what a root _DSM would offer.
+        let masks = BusMasks {
+            cmd_mask: if m.bus_cmd_mask != 0 { m.bus_cmd_mask } else { 1 << cmd::CALL },
+            bus_dsm_mask: m.bus_dsm_mask,
+            bus_intel_mask: m.bus_intel_dsm_mask,
+        };
+        let bus = register(parent, table, Transport::Emulated(platform), masks, None)?;
+        Ok(KBox::new(bus, GFP_KERNEL)?)
+    }
+
+    fn unregister(nfit: KBox<Bus<NfitBus>>) {
+        drop(nfit);
+    }
+}

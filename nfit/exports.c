@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Exports of nfit's ABI for emulated platforms (glue/nfit_abi.rs). The
+ * functions are Rust; only C can export them.
+ */
+#include <linux/export.h>
+
+extern char rln_nfit_register[], rln_nfit_unregister[];
+
+EXPORT_SYMBOL_GPL(rln_nfit_register);
+EXPORT_SYMBOL_GPL(rln_nfit_unregister);
