@@ -323,10 +323,11 @@ fn read_labels(dimm: &Dimm) -> Result<LabelData> {
         data[off..off + len].copy_from_slice(&buf[CONFIG_DATA_HDR..]);
         off += len;
     }
-    // Without a valid index C counts slots as if labels were 128 bytes.
+    // Without a valid index C counts slots at the label size it tried
+    // last, 256 bytes.
     let (has_index, nfree) = match LabelArea::parse(&data) {
         Ok(area) => (true, area.nslot() - area.index().used_slots().count() as u32),
-        Err(_) => (false, label::num_label_slots(config_size, label::LabelSize::Bytes128)),
+        Err(_) => (false, label::num_label_slots(config_size, label::LabelSize::Bytes256)),
     };
     Ok(LabelData { config_size, max_xfer, data, nfree, has_index })
 }

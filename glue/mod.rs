@@ -23,12 +23,15 @@ pub mod bindings {
     include!("bindings_generated.rs");
 }
 
+pub mod acpi;
 pub mod bus;
 pub mod chrdev;
+pub mod class_device;
 pub mod device;
 pub mod ida;
 pub mod nd_driver;
 pub mod nfit_abi;
+pub mod platform;
 pub mod print;
 pub mod provider_abi;
 pub mod sysfs;

@@ -11,6 +11,7 @@ use crate::bus::Transport;
 use crate::formats::nfit::dsm::{dimm_cmd_mask, NVDIMM_FAMILY_INTEL};
 use crate::formats::nfit::intel::{NVDIMM_INTEL_FREEZE_LOCK, NVDIMM_INTEL_GET_SECURITY_STATE};
 use crate::formats::nfit::{self, Dimm, DimmId, Nfit};
+use crate::glue::acpi::Handle;
 use crate::glue::provider_abi::{NewDimm, Security};
 use crate::glue::sysfs::{Attribute, Page};
 use crate::{attribute_group, dimm_provider_attrs, group_list};
@@ -48,6 +49,8 @@ pub(crate) struct NfitDimm {
     family_mask: u64,
     /// DSM functions implemented in `family`.
     pub(crate) dsm_mask: u64,
+    /// The DIMM's ACPI companion (ACPI only).
+    acpi: Option<Handle>,
     /// Label commands through _LSI/_LSR/_LSW (ACPI only).
     lsr: bool,
     lsw: bool,
@@ -75,8 +78,22 @@ impl NfitDimm {
         &self.transport
     }
 
-    /// The descriptor libnvdimm creates nmemN from.
-    pub(crate) fn into_desc(self) -> Result<NewDimm<NfitDimm>> {
+    pub(crate) fn acpi(&self) -> Option<Handle> {
+        self.acpi
+    }
+
+    pub(crate) fn lsr(&self) -> bool {
+        self.lsr
+    }
+
+    pub(crate) fn lsw(&self) -> bool {
+        self.lsw
+    }
+
+    /// The ND commands libnvdimm may send (`acpi_nfit_register_dimms`):
+    /// ND_CMD_CALL, the standard commands of an Intel-family DSM, and the
+    /// label commands when the label methods carry them.
+    pub(crate) fn cmd_mask(&self) -> u64 {
         let mut cmd_mask = match self.family {
             Some(f) => dimm_cmd_mask(f, self.dsm_mask),
             None => 1 << crate::formats::cmd::CALL,
@@ -87,6 +104,12 @@ impl NfitDimm {
         if self.lsw {
             cmd_mask |= 1 << crate::formats::cmd::SET_CONFIG_DATA;
         }
+        cmd_mask
+    }
+
+    /// The descriptor libnvdimm creates nmemN from.
+    pub(crate) fn into_desc(self) -> Result<NewDimm<NfitDimm>> {
+        let cmd_mask = self.cmd_mask();
         let flags = if self.mem_flags & nfit::MEM_NOT_ARMED != 0 { NDD_UNARMED } else { 0 };
         let intel = self.family == Some(NVDIMM_FAMILY_INTEL);
         let security = Security {
@@ -123,6 +146,7 @@ pub(crate) fn assemble(nfit: &Nfit<'_>, d: &Dimm<'_>, transport: &Arc<Transport>
         family: Some(NVDIMM_FAMILY_INTEL),
         family_mask: 1 << NVDIMM_FAMILY_INTEL,
         dsm_mask: 0,
+        acpi: None,
         lsr: false,
         lsw: false,
         dirty: false,
@@ -148,6 +172,7 @@ pub(crate) struct DsmFacts {
     pub(crate) dsm_mask: u64,
     pub(crate) lsr: bool,
     pub(crate) lsw: bool,
+    pub(crate) acpi: Option<Handle>,
 }
 
 impl NfitDimm {
@@ -158,6 +183,7 @@ impl NfitDimm {
         self.dsm_mask = f.dsm_mask;
         self.lsr = f.lsr;
         self.lsw = f.lsw;
+        self.acpi = f.acpi;
     }
 }
 

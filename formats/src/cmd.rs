@@ -158,8 +158,13 @@ impl CmdError {
     }
 }
 
+/// A little-endian u32 at `off`, 0 past the end (a short buffer reads as
+/// zero-filled, as C's zeroed envelopes do).
 fn le32(b: &[u8], off: usize) -> u32 {
-    u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
+    match b.get(off..off + 4) {
+        Some(v) => u32::from_le_bytes([v[0], v[1], v[2], v[3]]),
+        None => 0,
+    }
 }
 
 fn le64(b: &[u8], off: usize) -> u64 {
@@ -231,46 +236,16 @@ pub fn payload_len(
 
     let mut in_env = [0u8; MAX_ENVELOPE];
     let mut in_len: u32 = 0;
-    for (i, &fixed) in desc.ins.iter().enumerate() {
-        let size = if fixed != DYN {
-            fixed
-        } else {
-            match (cmd, i) {
-                // set_config / vendor headers: in_length at byte 4.
-                (SET_CONFIG_DATA, 2) | (VENDOR, 2) if target.dimm => le32(&in_env, 4),
-                (CALL, _) => le32(&in_env, 16), // nd_size_in
-                _ => return Err(CmdError::UnknownInSize),
-            }
-        };
+    for i in 0..desc.ins.len() {
+        let size = in_size(target.dimm, cmd, i, &in_env).ok_or(CmdError::UnknownInSize)?;
         copy_envelope(&mut in_env, in_len, size, 0, peek)?;
         in_len = in_len.wrapping_add(size);
     }
 
     let mut out_env = [0u8; MAX_ENVELOPE];
     let mut out_len: u32 = 0;
-    for (i, &fixed) in desc.outs.iter().enumerate() {
-        let size = if fixed != DYN {
-            fixed
-        } else {
-            match (cmd, i) {
-                (GET_CONFIG_DATA, 1) if target.dimm => le32(&in_env, 4), // in_length
-                (VENDOR, 2) if target.dimm => le32(&out_env, 4),         // out_length
-                (ARS_STATUS, 2) if !target.dimm => {
-                    // The output length counts itself and the status: what
-                    // follows is 8 bytes shorter. C's u32 arithmetic wraps.
-                    let size = le32(&out_env, 4);
-                    if size < 4 {
-                        0
-                    } else if size - 4 == 0 {
-                        0
-                    } else {
-                        size.wrapping_sub(8)
-                    }
-                }
-                (CALL, _) => le32(&in_env, 20), // nd_size_out
-                _ => return Err(CmdError::UnknownOutSize),
-            }
-        };
+    for i in 0..desc.outs.len() {
+        let size = out_size(target.dimm, cmd, i, &in_env, &out_env, 0).ok_or(CmdError::UnknownOutSize)?;
         copy_envelope(&mut out_env, out_len, size, in_len as u64, peek)?;
         out_len = out_len.wrapping_add(size);
     }
@@ -280,6 +255,58 @@ pub fn payload_len(
         return Err(CmdError::TooLong);
     }
     Ok(payload)
+}
+
+/// Number of input and output fields of a command, None if unknown.
+pub fn field_counts(dimm: bool, cmd: u32) -> Option<(usize, usize)> {
+    let d = if dimm { dimm_desc(cmd) } else { bus_desc(cmd) }?;
+    Some((d.ins.len(), d.outs.len()))
+}
+
+/// Size of input field `idx` (`nd_cmd_in_size`); `inputs` is the payload
+/// so far, from which variable sizes are read.
+pub fn in_size(dimm: bool, cmd: u32, idx: usize, inputs: &[u8]) -> Option<u32> {
+    let d = if dimm { dimm_desc(cmd) } else { bus_desc(cmd) }?;
+    let fixed = *d.ins.get(idx)?;
+    if fixed != DYN {
+        return Some(fixed);
+    }
+    match (cmd, idx) {
+        // set_config / vendor headers: in_length at byte 4.
+        (SET_CONFIG_DATA, 2) | (VENDOR, 2) if dimm => Some(le32(inputs, 4)),
+        (CALL, _) => Some(le32(inputs, 16)), // nd_size_in
+        _ => None,
+    }
+}
+
+/// Size of output field `idx` (`nd_cmd_out_size`): `inputs` is the input
+/// part of the payload, `outputs` the output fields so far, `remainder` what
+/// the firmware returned past them (used only by ARS status).
+pub fn out_size(dimm: bool, cmd: u32, idx: usize, inputs: &[u8], outputs: &[u8], remainder: u32) -> Option<u32> {
+    let d = if dimm { dimm_desc(cmd) } else { bus_desc(cmd) }?;
+    let fixed = *d.outs.get(idx)?;
+    if fixed != DYN {
+        return Some(fixed);
+    }
+    match (cmd, idx) {
+        (GET_CONFIG_DATA, 1) if dimm => Some(le32(inputs, 4)), // in_length
+        (VENDOR, 2) if dimm => Some(le32(outputs, 4)),         // out_length
+        (ARS_STATUS, 2) if !dimm => {
+            // The output length counts itself and the status: what follows
+            // is 8 bytes shorter, unless it overshoots the remainder by
+            // exactly the status. C's u32 arithmetic wraps.
+            let size = le32(outputs, 4);
+            Some(if size < 4 {
+                0
+            } else if size - 4 == remainder {
+                remainder
+            } else {
+                size.wrapping_sub(8)
+            })
+        }
+        (CALL, _) => Some(le32(inputs, 20)), // nd_size_out
+        _ => None,
+    }
 }
 
 /// Copies the part of field `[at, at + size)` that falls inside the envelope.

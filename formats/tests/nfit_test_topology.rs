@@ -676,11 +676,11 @@ fn intel_smart_calls() {
     assert_eq!(rc(ctl(5, &mut st, &mut label, nd::CALL, &mut b)), -22);
     let mut b = pkg(0, 3, 0, 132);
     assert_eq!(rc(ctl(0, &mut st, &mut label, nd::CALL, &mut b)), -25);
-    // Security and firmware functions are the caller's.
-    let mut b = pkg(0, 19, 0, 12);
+    // Passphrase and firmware functions are the caller's.
+    let mut b = pkg(0, 20, 0, 12);
     assert_eq!(
         ctl(0, &mut st, &mut label, nd::CALL, &mut b),
-        Outcome::NotEmulated { func: 19 }
+        Outcome::NotEmulated { func: 20 }
     );
     // A package claiming more payload than the buffer has.
     let mut b = pkg(0, 1, 0, 132);
@@ -879,4 +879,136 @@ fn interleave_set_cookies_match_c() {
         (set.cookie1, set.cookie2, set.altcookie, set.mappings()),
         (0, 0, 0, 0)
     );
+}
+
+// nd_intel_test_cmd_security_status(), nfit_security_init() and
+// lock_dimm_store().
+#[test]
+fn intel_security_state() {
+    let mut label = label_pattern();
+    let mut st = DimmState::new();
+    let p = nd::PKG_HEADER;
+    let get = |st: &mut DimmState, label: &mut Vec<u8>| {
+        let mut b = pkg(0, 19, 0, 12);
+        b[p..].fill(0xee);
+        assert_eq!(rc(ctl(0, st, label, nd::CALL, &mut b)), 0);
+        b[p..].to_vec()
+    };
+    // Module load: all zero.
+    assert_eq!(get(&mut st, &mut label), [0, 0, 0, 0, 0, 0xee, 0xee, 0xee, 0, 0xee, 0xee, 0xee]);
+    // Probe enables the master passphrase on nfit_test.0 DIMMs only.
+    st.probe(&DIMMS[0]);
+    assert_eq!(st.security.ext_state, dsm::SEC_ESTATE_ENABLED);
+    let mut st5 = DimmState::new();
+    st5.probe(&DIMMS[5]);
+    assert_eq!(st5.security.ext_state, 0);
+    let out = get(&mut st, &mut label);
+    assert_eq!((out[4], out[8]), (1, 0));
+    // lock_dimm: enabled and locked, and it survives a re-probe.
+    st.security.lock();
+    st.probe(&DIMMS[0]);
+    let out = get(&mut st, &mut label);
+    assert_eq!((out[4], out[8]), (1, 0x06));
+    // Probe resets health but keeps failure injection.
+    st.smart.spares = 1;
+    st.fail.flags = 1;
+    st.probe(&DIMMS[0]);
+    assert_eq!((st.smart, st.fail.flags), (topology::SMART_DEFAULT, 1));
+    // fail_cmd applies; a short payload is refused.
+    st.fail.flags = 1 << 19;
+    let mut b = pkg(0, 19, 0, 12);
+    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::CALL, &mut b)), -5);
+    st.fail.flags = 0;
+    let mut b = pkg(0, 19, 0, 8);
+    assert_eq!(rc(ctl(0, &mut st, &mut label, nd::CALL, &mut b)), -22);
+}
+
+// gen_pool_add(nfit_pool, SZ_4G, SZ_4G) and test_alloc()'s 128M alignment,
+// in nfit_test0_alloc() then nfit_test1_alloc() order.
+#[test]
+fn c_bases_follow_the_pool() {
+    let [b0, b1] = topology::c_bases();
+    assert_eq!(b0.spa_set, [4 << 30, (4 << 30) + 128 * M, (4 << 30) + 256 * M]);
+    for i in 0..5 {
+        assert_eq!(b0.dimm[i], (4 << 30) + (384 + 128 * i as u64) * M);
+        assert!(b0.flush[i] >= 8 << 30 && b0.dcr[i] >= 8 << 30);
+    }
+    assert_eq!(b1.spa_set[0], 5 << 30);
+    assert!(b1.spa_set[1] >= 8 << 30);
+    // Small buffers never overlap.
+    let mut small: Vec<(u64, u64)> = (0..5)
+        .flat_map(|i| [(b0.flush[i], 4096), (b0.dcr[i], LABEL_SIZE as u64)])
+        .chain([(b1.spa_set[1], topology::SPA_VCD_SIZE)])
+        .collect();
+    small.sort();
+    for w in small.windows(2) {
+        assert!(w[0].0 + w[0].1 <= w[1].0);
+    }
+}
+
+fn ars_buf(len: usize) -> Vec<u8> {
+    vec![0xaa; len]
+}
+
+// nfit_test_cmd_ars_cap(), _ars_start(), _ars_status(), _clear_error() and
+// the bus command mask check.
+#[test]
+fn bus_ars() {
+    use dsm::{Ars, BusOutcome};
+    let bus = &BUSES[0];
+    let mut ars = Ars::post(4 << 30, topology::SPA0_SIZE, 1000);
+    let ok = BusOutcome { rc: 0, cmd_rc: 0 };
+    let busy = BusOutcome { rc: 0, cmd_rc: -16 };
+
+    let mut b = ars_buf(32);
+    assert_eq!(dsm::bus_ctl(bus, &mut ars, nd::ARS_CAP, &mut b, 1000), ok);
+    assert_eq!(&b[16..28], &[0, 0, 3, 0, 0x20, 0x10, 0, 0, 0, 1, 0, 0]);
+    assert_eq!(&b[0..16], &[0xaa; 16]);
+    let mut b = ars_buf(31);
+    assert_eq!(dsm::bus_ctl(bus, &mut ars, nd::ARS_CAP, &mut b, 1000).rc, -22);
+
+    // The scrub probe posted runs for a second.
+    let mut b = ars_buf(48);
+    assert_eq!(dsm::bus_ctl(bus, &mut ars, nd::ARS_STATUS, &mut b, 1999), busy);
+    let mut want = vec![0u8; 48];
+    want[2] = 1;
+    want[4] = 48;
+    assert_eq!(b, want);
+    let mut b = ars_buf(47);
+    assert_eq!(dsm::bus_ctl(bus, &mut ars, nd::ARS_STATUS, &mut b, 1999).rc, -22);
+    let mut b = ars_buf(32);
+    assert_eq!(dsm::bus_ctl(bus, &mut ars, nd::ARS_START, &mut b, 1999), busy);
+    assert_eq!(&b[24..28], &[6, 0, 0, 0]);
+
+    let mut b = ars_buf(64);
+    assert_eq!(dsm::bus_ctl(bus, &mut ars, nd::ARS_STATUS, &mut b, 2000), ok);
+    assert_eq!(&b[0..8], &[0, 0, 0, 0, 48, 0, 0, 0]);
+    assert_eq!(b[8..16], (4u64 << 30).to_le_bytes());
+    assert_eq!(b[16..24], topology::SPA0_SIZE.to_le_bytes());
+    assert_eq!(&b[40..48], &[2, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(&b[48..], &[0xaa; 16]);
+
+    // A new scrub of another range.
+    let mut b = ars_buf(32);
+    b[0..8].copy_from_slice(&0x1000u64.to_le_bytes());
+    b[8..16].copy_from_slice(&0x2000u64.to_le_bytes());
+    assert_eq!(dsm::bus_ctl(bus, &mut ars, nd::ARS_START, &mut b, 5000), ok);
+    assert_eq!(&b[24..32], &[0, 0, 0, 0, 1, 0, 0, 0]);
+    assert_eq!(ars, Ars::post(0x1000, 0x2000, 5000));
+
+    // Clear error: 256-byte units.
+    let mut b = ars_buf(32);
+    b[0..8].copy_from_slice(&0x100u64.to_le_bytes());
+    b[8..16].copy_from_slice(&0x200u64.to_le_bytes());
+    assert_eq!(dsm::bus_ctl(bus, &mut ars, nd::CLEAR_ERROR, &mut b, 0), ok);
+    assert_eq!(&b[16..20], &[0; 4]);
+    assert_eq!(b[24..32], 0x200u64.to_le_bytes());
+    b[8] = 1;
+    assert_eq!(dsm::bus_ctl(bus, &mut ars, nd::CLEAR_ERROR, &mut b, 0).rc, -22);
+
+    // Not in the bus mask, or a family call: ENOTTY.
+    let mut b = ars_buf(64);
+    for cmd in [0, 5, nd::CALL, 64] {
+        assert_eq!(dsm::bus_ctl(bus, &mut ars, cmd, &mut b, 0).rc, -25);
+    }
 }

@@ -6,11 +6,13 @@
 //! written at byte offsets. A handler returns what C's returns: the number of
 //! output bytes left unfilled, or an errno. The includer declares
 //! `mod formats` and `mod topology` next to this module.
+//!
+//! The bus half (address range scrub) is at the end: [`bus_ctl`].
 
 use super::formats::cmd as nd;
 use super::formats::nfit::{self, intel};
 use super::topology::{
-    DimmInfo, LABEL_SIZE, MAX_XFER, NUM_DCR, SMART_DEFAULT, SMART_THRESHOLD_DEFAULT,
+    BusInfo, DimmInfo, LABEL_SIZE, MAX_XFER, NUM_DCR, SMART_DEFAULT, SMART_THRESHOLD_DEFAULT,
 };
 
 /// A (positive) errno value.
@@ -24,6 +26,8 @@ impl Errno {
     pub const EINVAL: Errno = Errno(22);
     /// Command not supported.
     pub const ENOTTY: Errno = Errno(25);
+    /// A scrub is still running.
+    pub const EBUSY: Errno = Errno(16);
 
     /// The negative value a C `int rc` carries.
     pub fn to_rc(self) -> i32 {
@@ -49,6 +53,16 @@ fn get32(b: &[u8], off: usize) -> u32 {
 
 fn put32(b: &mut [u8], off: usize, v: u32) {
     b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+fn get64(b: &[u8], off: usize) -> u64 {
+    let mut v = [0u8; 8];
+    v.copy_from_slice(&b[off..off + 8]);
+    u64::from_le_bytes(v)
+}
+
+fn put64(b: &mut [u8], off: usize, v: u64) {
+    b[off..off + 8].copy_from_slice(&v.to_le_bytes());
 }
 
 /// ND_CMD_GET_CONFIG_SIZE: status 0, a 128 KiB label area, 4 KiB transfers.
@@ -213,6 +227,45 @@ pub fn enable_lss_status(buf: &mut [u8]) -> CmdResult {
     Ok(0)
 }
 
+/// ND_INTEL_SEC_STATE_ENABLED: a user passphrase is set.
+pub const SEC_STATE_ENABLED: u8 = 0x02;
+/// ND_INTEL_SEC_STATE_LOCKED: the DIMM is locked.
+pub const SEC_STATE_LOCKED: u8 = 0x04;
+/// ND_INTEL_SEC_ESTATE_ENABLED: the master passphrase is enabled.
+pub const SEC_ESTATE_ENABLED: u8 = 0x01;
+/// `struct nd_intel_get_security_state`: status, extended_state at 4,
+/// state at 8.
+pub const SECURITY_STATE_LEN: usize = 12;
+
+/// A DIMM's security state (C's `dimm_sec_info[]`, without passphrases:
+/// the commands that set them are not emulated). All zero, "disabled",
+/// until probe or `lock_dimm` change it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Security {
+    /// ND_INTEL_SEC_STATE_* bits.
+    pub state: u8,
+    /// ND_INTEL_SEC_ESTATE_* bits.
+    pub ext_state: u8,
+}
+
+impl Security {
+    /// The `test_dimmN/lock_dimm` attribute: passphrase set and locked.
+    pub fn lock(&mut self) {
+        self.state = SEC_STATE_ENABLED | SEC_STATE_LOCKED;
+    }
+}
+
+/// NVDIMM_INTEL_GET_SECURITY_STATE: status 0 and the two state bytes; the
+/// reserved bytes are left as they were. C does not check the length
+/// (libnvdimm always passes 12 bytes); a shorter payload is EINVAL here.
+pub fn get_security_state(buf: &mut [u8], sec: &Security) -> CmdResult {
+    let out = buf.get_mut(..SECURITY_STATE_LEN).ok_or(Errno::EINVAL)?;
+    put32(out, 0, 0);
+    out[4] = sec.ext_state;
+    out[8] = sec.state;
+    Ok(0)
+}
+
 /// A `test_dimmN`'s failure injection: the `fail_cmd` and `fail_cmd_code`
 /// sysfs attributes (stored with kstrtol(); shown as `%#lx` and `%d`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -248,15 +301,34 @@ pub struct DimmState {
     pub threshold: intel::SmartThreshold,
     /// Failure injection.
     pub fail: FailCmd,
+    /// Security state.
+    pub security: Security,
 }
 
 impl DimmState {
-    /// The state after smart_init(), with no failure injected.
+    /// The state after smart_init(), with no failure injected and
+    /// security all zero (C's statics at module load).
     pub const fn new() -> Self {
         DimmState {
             smart: SMART_DEFAULT,
             threshold: SMART_THRESHOLD_DEFAULT,
             fail: FailCmd { flags: 0, code: 0 },
+            security: Security {
+                state: 0,
+                ext_state: 0,
+            },
+        }
+    }
+
+    /// What a probe of the DIMM's bus resets: health and thresholds
+    /// (smart_init()) and, on nfit_test.0, the master passphrase state
+    /// (nfit_security_init()). Failure injection and the security state
+    /// are C statics and survive re-probes.
+    pub fn probe(&mut self, dimm: &DimmInfo) {
+        self.smart = SMART_DEFAULT;
+        self.threshold = SMART_THRESHOLD_DEFAULT;
+        if dimm.index < NUM_DCR {
+            self.security.ext_state = SEC_ESTATE_ENABLED;
         }
     }
 }
@@ -278,8 +350,8 @@ pub enum Outcome {
         /// A health notification is due.
         health_event: bool,
     },
-    /// A family function nfit_test emulates with timers and security state
-    /// (firmware update and activation, security): left to the caller, who
+    /// A family function nfit_test emulates with timers and passphrases
+    /// (firmware update and activation, security changes): left to the caller, who
     /// must also apply `FailCmd::apply(func, rc)` to its result.
     NotEmulated {
         /// The Intel function number.
@@ -360,8 +432,9 @@ fn call(dimm: &DimmInfo, state: &mut DimmState, buf: &mut [u8]) -> Outcome {
             Err(e) => (Err(e), false),
         },
         intel::ND_INTEL_ENABLE_LSS_STATUS => (enable_lss_status(p), false),
+        intel::NVDIMM_INTEL_GET_SECURITY_STATE => (get_security_state(p, &state.security), false),
         intel::ND_INTEL_FW_GET_INFO..=intel::ND_INTEL_FW_FINISH_QUERY
-        | intel::NVDIMM_INTEL_GET_SECURITY_STATE..=intel::NVDIMM_INTEL_FW_ACTIVATE_ARM => {
+        | intel::NVDIMM_INTEL_SET_PASSPHRASE..=intel::NVDIMM_INTEL_FW_ACTIVATE_ARM => {
             return Outcome::NotEmulated { func };
         }
         _ => return done(Errno::ENOTTY.to_rc()),
@@ -369,5 +442,167 @@ fn call(dimm: &DimmInfo, state: &mut DimmState, buf: &mut [u8]) -> Outcome {
     Outcome::Done {
         rc: state.fail.apply(func, to_rc(r)),
         health_event,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The bus half of nfit_test_ctl(): address range scrub.
+
+/// `struct nd_cmd_ars_cap`: address, length, then status at 16,
+/// max_ars_out at 20, clear_err_unit at 24.
+pub const ARS_CAP_LEN: usize = 32;
+/// `struct nd_cmd_ars_start`: address, length, type, flags, then status at
+/// 24 and scrub_time at 28.
+pub const ARS_START_LEN: usize = 32;
+/// `struct nd_cmd_ars_status` without its records.
+pub const ARS_STATUS_LEN: usize = 48;
+/// `struct nd_ars_record`.
+pub const ARS_RECORD_LEN: usize = 24;
+/// `struct nd_cmd_clear_error`: address, length, status at 16, cleared at 24.
+pub const CLEAR_ERROR_LEN: usize = 32;
+/// NFIT_TEST_CLEAR_ERR_UNIT: clear_error works in 256-byte units.
+pub const CLEAR_ERR_UNIT: u64 = 256;
+/// How long a scrub runs (C: one second of jiffies).
+pub const ARS_DURATION_MS: u64 = 1000;
+/// ND_ARS_VOLATILE and ND_ARS_PERSISTENT.
+const ND_ARS_VOLATILE: u32 = 1;
+const ND_ARS_PERSISTENT: u16 = 2;
+/// NFIT_ARS_START_BUSY and NFIT_ARS_STATUS_BUSY.
+const ARS_START_BUSY: u32 = 6;
+const ARS_STATUS_BUSY: u32 = 1 << 16;
+
+/// A bus's scrub (C's `struct ars_state`): the result the last scrub
+/// posts, available once `deadline_ms` has passed. Injected errors
+/// (NFIT_CMD_ARS_INJECT_*) are not emulated, so a scrub never finds any
+/// and the result has no records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ars {
+    /// Range scrubbed.
+    pub address: u64,
+    /// Its length.
+    pub length: u64,
+    /// Until when (caller's monotonic milliseconds) the scrub runs.
+    pub deadline_ms: u64,
+}
+
+impl Ars {
+    /// post_ars_status(): a scrub of `address..+length` starting at `now_ms`.
+    /// Probe posts one over the bus's first PM range.
+    pub fn post(address: u64, length: u64, now_ms: u64) -> Self {
+        Ars {
+            address,
+            length,
+            deadline_ms: now_ms.saturating_add(ARS_DURATION_MS),
+        }
+    }
+
+    fn busy(&self, now_ms: u64) -> bool {
+        now_ms < self.deadline_ms
+    }
+
+    /// `out_length` of the posted result.
+    pub fn out_length(&self) -> u32 {
+        ARS_STATUS_LEN as u32
+    }
+}
+
+/// What a command returns to libnvdimm: C's return value and `*cmd_rc`
+/// (the firmware status, e.g. -EBUSY while a scrub runs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BusOutcome {
+    /// Unfilled output bytes, or a negative errno.
+    pub rc: i32,
+    /// The command's own status.
+    pub cmd_rc: i32,
+}
+
+fn bus_done(rc: i32) -> BusOutcome {
+    BusOutcome { rc, cmd_rc: 0 }
+}
+
+/// ND_CMD_ARS_CAP: persistent and volatile scrubs, results up to 4 KiB of
+/// records, 256-byte clear unit.
+pub fn ars_cap(buf: &mut [u8]) -> CmdResult {
+    if buf.len() < ARS_CAP_LEN {
+        return Err(Errno::EINVAL);
+    }
+    let records = 4096 / ARS_RECORD_LEN;
+    put32(buf, 16, (ND_ARS_PERSISTENT as u32 | ND_ARS_VOLATILE) << 16);
+    put32(buf, 20, (ARS_STATUS_LEN + records * ARS_RECORD_LEN) as u32);
+    put32(buf, 24, CLEAR_ERR_UNIT as u32);
+    Ok(0)
+}
+
+/// ND_CMD_ARS_START: busy (status 6, -EBUSY) while the last scrub runs,
+/// otherwise starts a one-second scrub of the requested range.
+pub fn ars_start(buf: &mut [u8], ars: &mut Ars, now_ms: u64) -> BusOutcome {
+    if buf.len() < ARS_START_LEN {
+        return bus_done(Errno::EINVAL.to_rc());
+    }
+    if ars.busy(now_ms) {
+        put32(buf, 24, ARS_START_BUSY);
+        return BusOutcome {
+            rc: 0,
+            cmd_rc: Errno::EBUSY.to_rc(),
+        };
+    }
+    put32(buf, 24, 0);
+    put32(buf, 28, 1);
+    *ars = Ars::post(get64(buf, 0), get64(buf, 8), now_ms);
+    bus_done(0)
+}
+
+/// ND_CMD_ARS_STATUS: while busy, a zeroed buffer with status busy and
+/// -EBUSY; then the posted result.
+pub fn ars_status(buf: &mut [u8], ars: &Ars, now_ms: u64) -> BusOutcome {
+    if buf.len() < ars.out_length() as usize {
+        return bus_done(Errno::EINVAL.to_rc());
+    }
+    if ars.busy(now_ms) {
+        buf.fill(0);
+        put32(buf, 0, ARS_STATUS_BUSY);
+        put32(buf, 4, ARS_STATUS_LEN as u32);
+        return BusOutcome {
+            rc: 0,
+            cmd_rc: Errno::EBUSY.to_rc(),
+        };
+    }
+    let out = &mut buf[..ARS_STATUS_LEN];
+    out.fill(0);
+    put32(out, 4, ars.out_length());
+    put64(out, 8, ars.address);
+    put64(out, 16, ars.length);
+    out[40..42].copy_from_slice(&ND_ARS_PERSISTENT.to_le_bytes());
+    // num_records stays 0: no errors to report.
+    bus_done(0)
+}
+
+/// ND_CMD_CLEAR_ERROR: address and length must be multiples of the clear
+/// unit; everything asked for is cleared.
+pub fn clear_error(buf: &mut [u8]) -> BusOutcome {
+    if buf.len() < CLEAR_ERROR_LEN {
+        return bus_done(Errno::EINVAL.to_rc());
+    }
+    let (address, length) = (get64(buf, 0), get64(buf, 8));
+    if (address | length) & (CLEAR_ERR_UNIT - 1) != 0 {
+        return bus_done(Errno::EINVAL.to_rc());
+    }
+    put32(buf, 16, 0);
+    put64(buf, 24, length);
+    bus_done(0)
+}
+
+/// nfit_test_ctl() for the bus. ND_CMD_CALL functions (translate SPA,
+/// error injection, firmware activation) are not emulated: ENOTTY.
+pub fn bus_ctl(bus: &BusInfo, ars: &mut Ars, command: u32, buf: &mut [u8], now_ms: u64) -> BusOutcome {
+    if command == nd::CALL || command >= 64 || (bus.cmd_mask >> command) & 1 == 0 {
+        return bus_done(Errno::ENOTTY.to_rc());
+    }
+    match command {
+        nd::ARS_CAP => bus_done(to_rc(ars_cap(buf))),
+        nd::ARS_START => ars_start(buf, ars, now_ms),
+        nd::ARS_STATUS => ars_status(buf, ars, now_ms),
+        nd::CLEAR_ERROR => clear_error(buf),
+        _ => bus_done(Errno::ENOTTY.to_rc()),
     }
 }

@@ -69,6 +69,65 @@ pub struct Bases {
     pub flush: [u64; NUM_DCR],
 }
 
+/// Start of the address window C's `nfit_pool` hands out (gen_pool_add(SZ_4G, SZ_4G)).
+pub const POOL_BASE: u64 = 4 << 30;
+/// Its size.
+pub const POOL_SIZE: u64 = 4 << 30;
+/// Alignment of every pool allocation (test_alloc()'s `genpool_data_align`).
+pub const POOL_ALIGN: u64 = 128 << 20;
+/// C vmallocs buffers smaller than [`DIMM_SIZE`] (control regions, flush
+/// hints, the virtual CD) and publishes their kernel virtual address,
+/// which changes every boot. We place them instead at consecutive pages
+/// from here, just above the pool.
+pub const SMALL_BASE: u64 = POOL_BASE + POOL_SIZE;
+
+/// test_alloc()'s address choice, for one module load: nothing is freed
+/// while both buses are bound, so first fit is a bump allocator.
+struct Pool {
+    next: u64,
+    next_small: u64,
+}
+
+impl Pool {
+    fn take(&mut self, size: u64) -> u64 {
+        if size >= DIMM_SIZE {
+            let at = self.next;
+            self.next += size.div_ceil(POOL_ALIGN) * POOL_ALIGN;
+            at
+        } else {
+            let at = self.next_small;
+            self.next_small += size.div_ceil(4096) * 4096;
+            at
+        }
+    }
+}
+
+/// The bases C's probes end up with, nfit_test.0 probing first: its three
+/// PM ranges, then one block-window aperture per DIMM, all from the pool;
+/// then nfit_test.1's PM range. Flush pages, control regions and the
+/// virtual CD come from [`SMALL_BASE`] in the same order.
+pub fn c_bases() -> [Bases; NUM_BUSES] {
+    let mut pool = Pool {
+        next: POOL_BASE,
+        next_small: SMALL_BASE,
+    };
+    let mut b0 = Bases::default();
+    for (base, size) in b0.spa_set.iter_mut().zip(BUSES[0].spa_set_sizes) {
+        *base = pool.take(*size);
+    }
+    for i in 0..NUM_DCR {
+        b0.dimm[i] = pool.take(DIMM_SIZE);
+        b0.flush[i] = pool.take(FLUSH_ALLOC_SIZE);
+    }
+    for i in 0..NUM_DCR {
+        b0.dcr[i] = pool.take(DCR_ALLOC_SIZE);
+    }
+    let mut b1 = Bases::default();
+    b1.spa_set[0] = pool.take(SPA2_SIZE);
+    b1.spa_set[1] = pool.take(SPA_VCD_SIZE);
+    [b0, b1]
+}
+
 /// Which of [`Bases`] a SPA range points at.
 #[derive(Clone, Copy, Debug)]
 enum Base {

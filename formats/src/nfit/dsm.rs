@@ -94,3 +94,158 @@ pub const SET_DATA_IN_OFFSET: usize = 0;
 pub const SET_DATA_IN_LENGTH: usize = 4;
 /// `nd_cmd_set_config_hdr`: the data follows the header, then a u32 status.
 pub const SET_DATA_IN_BUF: usize = 8;
+
+/// Errno values the status translation returns (negative, as C does).
+mod errno {
+    pub(super) const EIO: i32 = -5;
+    pub(super) const EAGAIN: i32 = -11;
+    pub(super) const EACCES: i32 = -13;
+    pub(super) const EBUSY: i32 = -16;
+    pub(super) const ENOTTY: i32 = -25;
+    pub(super) const ENOSPC: i32 = -28;
+}
+
+/// ARS capabilities: no scrub supported.
+const ARS_CAP_NONE: u32 = 1;
+/// ARS start: a scrub is already running.
+const ARS_START_BUSY: u32 = 6;
+/// ARS status extended codes (upper half of the status word).
+const ARS_STATUS_DONE: u32 = 0;
+const ARS_STATUS_BUSY: u32 = 1 << 16;
+const ARS_STATUS_NONE: u32 = 2 << 16;
+const ARS_STATUS_INTR: u32 = 3 << 16;
+/// ARS status flag: the record list overflowed.
+const ARS_F_OVERFLOW: u16 = 1;
+/// Label method status: labels locked.
+const ACPI_LABELS_LOCKED: u32 = 3;
+
+fn le32_at(b: &[u8], off: usize) -> u32 {
+    b.get(off..off + 4).map_or(0, |v| u32::from_le_bytes([v[0], v[1], v[2], v[3]]))
+}
+
+fn le64_at(b: &[u8], off: usize) -> u64 {
+    b.get(off..off + 8).map_or(0, |v| {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(v);
+        u64::from_le_bytes(a)
+    })
+}
+
+/// The errno (or, for a partial clear, the bytes cleared) that a bus
+/// command's firmware status means (`xlat_bus_status`). `payload` is the
+/// whole ND payload, inputs then outputs, after the firmware filled it.
+pub fn xlat_bus_status(payload: &[u8], cmd: u32, status: u32) -> i32 {
+    let low = status & 0xffff;
+    match cmd {
+        nd::ARS_CAP => {
+            if low == ARS_CAP_NONE {
+                errno::ENOTTY
+            } else if low != 0 {
+                errno::EIO
+            } else if (status >> 16) & 0x3 == 0 {
+                // Neither persistent nor volatile scrubs are supported.
+                errno::ENOTTY
+            } else {
+                0
+            }
+        }
+        nd::ARS_START => match low {
+            ARS_START_BUSY => errno::EBUSY,
+            0 => 0,
+            _ => errno::EIO,
+        },
+        nd::ARS_STATUS => {
+            if low != 0 {
+                return errno::EIO;
+            }
+            match status {
+                ARS_STATUS_DONE => 0,
+                ARS_STATUS_BUSY => errno::EBUSY,
+                ARS_STATUS_NONE => errno::EAGAIN,
+                ARS_STATUS_INTR => {
+                    // nd_cmd_ars_status: out_length at 4, flags (u16) at 42.
+                    let out_length = le32_at(payload, 4);
+                    let flags = payload.get(42..44).map_or(0, |v| u16::from_le_bytes([v[0], v[1]]));
+                    if out_length >= 40 && flags & ARS_F_OVERFLOW != 0 {
+                        errno::ENOSPC
+                    } else {
+                        0
+                    }
+                }
+                _ if status >> 16 != 0 => errno::EIO,
+                _ => 0,
+            }
+        }
+        nd::CLEAR_ERROR => {
+            // nd_cmd_clear_error: address, length, status, reserved, cleared.
+            let (length, cleared) = (le64_at(payload, 8), le64_at(payload, 24));
+            if low != 0 || cleared == 0 {
+                errno::EIO
+            } else if length > cleared {
+                cleared as i32
+            } else {
+                0
+            }
+        }
+        _ if status != 0 => errno::EIO,
+        _ => 0,
+    }
+}
+
+/// The errno a DIMM command's firmware status means (`xlat_nvdimm_status`).
+/// `lsr`/`lsw`: labels go through _LSR/_LSW rather than _DSM.
+pub fn xlat_dimm_status(cmd: u32, status: u32, lsr: bool, lsw: bool) -> i32 {
+    match cmd {
+        nd::GET_CONFIG_SIZE if !lsr && (status >> 16) & 1 != 0 => return errno::EACCES,
+        nd::GET_CONFIG_DATA if lsr && status == ACPI_LABELS_LOCKED => return errno::EACCES,
+        nd::SET_CONFIG_DATA if lsw && status == ACPI_LABELS_LOCKED => return errno::EACCES,
+        _ => {}
+    }
+    if status != 0 {
+        errno::EIO
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod xlat_tests {
+    use super::*;
+
+    #[test]
+    fn ars_cap_needs_a_scrub_type() {
+        assert_eq!(xlat_bus_status(&[], nd::ARS_CAP, 1), errno::ENOTTY);
+        assert_eq!(xlat_bus_status(&[], nd::ARS_CAP, 0), errno::ENOTTY);
+        assert_eq!(xlat_bus_status(&[], nd::ARS_CAP, 2 << 16), 0);
+        assert_eq!(xlat_bus_status(&[], nd::ARS_CAP, (2 << 16) | 4), errno::EIO);
+    }
+
+    #[test]
+    fn ars_status_states() {
+        assert_eq!(xlat_bus_status(&[0; 64], nd::ARS_STATUS, 1 << 16), errno::EBUSY);
+        assert_eq!(xlat_bus_status(&[0; 64], nd::ARS_STATUS, 2 << 16), errno::EAGAIN);
+        let mut p = [0u8; 64];
+        p[4..8].copy_from_slice(&40u32.to_le_bytes());
+        p[42] = 1;
+        assert_eq!(xlat_bus_status(&p, nd::ARS_STATUS, 3 << 16), errno::ENOSPC);
+        assert_eq!(xlat_bus_status(&p, nd::ARS_STATUS, 4 << 16), errno::EIO);
+    }
+
+    #[test]
+    fn partial_clear_reports_bytes_cleared() {
+        let mut p = [0u8; 32];
+        p[8..16].copy_from_slice(&4096u64.to_le_bytes());
+        p[24..32].copy_from_slice(&512u64.to_le_bytes());
+        assert_eq!(xlat_bus_status(&p, nd::CLEAR_ERROR, 0), 512);
+        p[24..32].copy_from_slice(&4096u64.to_le_bytes());
+        assert_eq!(xlat_bus_status(&p, nd::CLEAR_ERROR, 0), 0);
+    }
+
+    #[test]
+    fn locked_labels() {
+        assert_eq!(xlat_dimm_status(nd::GET_CONFIG_SIZE, 1 << 16, false, false), errno::EACCES);
+        assert_eq!(xlat_dimm_status(nd::GET_CONFIG_SIZE, 1 << 16, true, true), errno::EIO);
+        assert_eq!(xlat_dimm_status(nd::GET_CONFIG_DATA, 3, true, true), errno::EACCES);
+        assert_eq!(xlat_dimm_status(nd::SMART, 0, false, false), 0);
+    }
+}

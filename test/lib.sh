@@ -1,0 +1,327 @@
+# Helpers shared by the VM tests (test/vm/*.sh). Sourced on the host and, via the
+# host filesystem virtme-ng shares, inside the guest.
+#
+# A VM test is one file that plays two parts:
+#   host:  bash test/vm/NAME.sh          boots each stack, compares the results
+#   guest: bash test/vm/NAME.sh --guest OUTDIR ARGS...   (run by t_guest in a VM)
+# The guest part writes its results as files under OUTDIR (build/vm/NAME/SIDE,
+# writable from inside the VM); the host part compares SIDE=ref (always the C
+# stack) with SIDE=cand (the stack under test).
+#
+# Environment knobs (host side):
+#   RLN_TEST_CANDIDATE=rust|c  stack under test (default rust; c = C-vs-C sanity)
+#   RLN_TEST_TAMPER=GLOB       honesty check: after the candidate's boot, corrupt
+#                              its result files whose name matches GLOB ("all" =
+#                              every file); the test must then FAIL
+
+RLN_TOP=${RLN_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+NDIOCTL="python3 $RLN_TOP/test/tools/ndioctl.py"
+# Lines of dmesg that mean the kernel is unhappy.
+T_DMESG_BAD='WARNING:|BUG:|BUG |Oops|general protection|Call Trace|kernel BUG|leak|UBSAN|KASAN|refcount_t:|list_add corruption|list_del corruption|use-after-free|double free|RIP:|Kernel panic|unreferenced object|hung_task|blocked for more than|soft lockup'
+
+# ============================================================ host side
+
+# t_init NAME: start a test. Sets T_NAME, T_DIR, T_REF/T_CAND (stacks), T_FAILS.
+t_init() {
+	T_NAME=$1
+	T_DIR=$RLN_TOP/build/vm/$T_NAME
+	T_REF=c
+	T_CAND=${RLN_TEST_CANDIDATE:-rust}
+	T_FAILS=0
+	T_SELF=$(readlink -f "${BASH_SOURCE[1]}")
+	mkdir -p "$T_DIR"
+	rm -rf "$T_DIR"/ref* "$T_DIR"/cand*
+	echo "== $T_NAME: reference stack=$T_REF, candidate stack=$T_CAND"
+}
+
+# t_stack SIDE: the stack a side boots.
+# Sides named ref* boot the C reference stack, all others the candidate.
+t_stack() { case "$1" in ref*) echo "$T_REF" ;; *) echo "$T_CAND" ;; esac; }
+
+# t_fail MSG...: record a failure and say why.
+t_fail() {
+	T_FAILS=$((T_FAILS + 1))
+	echo "FAIL: $*"
+}
+
+# t_guest SIDE [vm-run options...] [-- GUEST_ARGS...]: boot SIDE's stack and run this
+# test's guest part with OUTDIR=$T_DIR/SIDE (wiped first). VM console output goes to
+# $T_DIR/SIDE.vm.log. Returns 0 if the guest part ran to the end (the file `done`
+# exists); otherwise prints why and returns 1.
+t_guest() {
+	local side=$1 out stack rc=0 opts=() start
+	shift
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
+	out=$T_DIR/$side
+	stack=$(t_stack "$side")
+	rm -rf "$out"
+	mkdir -p "$out"
+	start=$SECONDS
+	"$RLN_TOP/test/vm-run" --stack "$stack" "${opts[@]}" -- \
+		bash "$T_SELF" --guest "$out" "$@" >"$T_DIR/$side.vm.log" 2>&1 || rc=$?
+	echo "   $side ($stack): guest exit $rc after $((SECONDS - start))s"
+	case "$side" in cand*) [ -z "${RLN_TEST_TAMPER:-}" ] || t_tamper "$out" ;; esac
+	if [ -s "$out/FATAL" ]; then
+		t_fail "$side ($stack): $(cat "$out/FATAL")"
+		return 1
+	fi
+	if [ ! -e "$out/done" ]; then
+		t_fail "$side ($stack): the guest part did not finish (exit $rc); last lines of $T_DIR/$side.vm.log:"
+		tail -n 15 "$T_DIR/$side.vm.log" | sed 's/^/     | /'
+		return 1
+	fi
+	return 0
+}
+
+# t_tamper DIR: the honesty check of RLN_TEST_TAMPER; corrupts matching result files.
+t_tamper() {
+	local f base pat=${RLN_TEST_TAMPER}
+	[ "$pat" = 1 ] || [ "$pat" = all ] && pat='*'
+	while IFS= read -r -d '' f; do
+		base=${f##*/}
+		# shellcheck disable=SC2254
+		case "$base" in done|FATAL|modules.txt) continue ;; $pat) ;; *) continue ;; esac
+		case "$base" in
+		dmesg.txt) echo "[   99.999999] WARNING: CPU: 0 PID: 1 at tampered" >>"$f" ;;
+		*.bin) python3 - "$f" <<-'EOF'
+			import sys
+			p = sys.argv[1]
+			d = bytearray(open(p, 'rb').read())
+			if d:
+			    d[len(d) // 2] ^= 0xff
+			else:
+			    d = bytearray(b'\x01')
+			open(p, 'wb').write(d)
+		EOF
+		;;
+		*) if grep -q '[0-9]' "$f"; then
+			perl -0pi -e 's/(\d)/($1+1)%10/e' "$f"
+		else
+			echo tampered >>"$f"
+		fi ;;
+		esac
+		echo "   tamper: corrupted cand/$base"
+	done < <(find "$1" -type f -print0)
+}
+
+# t_norm_json FILE: canonical JSON for comparison: keys sorted, every array of
+# objects that all have "dev" sorted by dev. Non-JSON input is passed through.
+t_norm_json() {
+	jq -S 'walk(if type == "array" and length > 0 and all(.[]; type == "object" and has("dev"))
+		then sort_by(.dev) else . end)' "$1" 2>/dev/null || cat "$1"
+}
+
+# t_cmp_json A B LABEL: compare two `ndctl list`-style JSON files ordering aside.
+t_cmp_json() {
+	local a=$1 b=$2 label=$3
+	if [ ! -e "$a" ] || [ ! -e "$b" ]; then
+		t_fail "$label: missing $([ -e "$a" ] || echo "$a ")$([ -e "$b" ] || echo "$b")"
+		return 1
+	fi
+	if ! diff -u --label "$label (C reference)" --label "$label ($T_CAND)" \
+		<(t_norm_json "$a") <(t_norm_json "$b") >"$T_DIR/diff.tmp"; then
+		t_fail "$label differs:"
+		head -n 60 "$T_DIR/diff.tmp" | sed 's/^/     /'
+		return 1
+	fi
+}
+
+# t_cmp_text A B LABEL: exact comparison of two text files.
+t_cmp_text() {
+	local a=$1 b=$2 label=$3
+	if [ ! -e "$a" ] || [ ! -e "$b" ]; then
+		t_fail "$label: missing $([ -e "$a" ] || echo "$a ")$([ -e "$b" ] || echo "$b")"
+		return 1
+	fi
+	if ! diff -u --label "$label (C reference)" --label "$label ($T_CAND)" \
+		"$a" "$b" >"$T_DIR/diff.tmp"; then
+		t_fail "$label differs:"
+		head -n 60 "$T_DIR/diff.tmp" | sed 's/^/     /'
+		return 1
+	fi
+}
+
+# t_cmp_bin A B LABEL: byte-exact comparison; on mismatch print sizes and the
+# first differing bytes (offset: reference candidate, octal as cmp prints them).
+t_cmp_bin() {
+	local a=$1 b=$2 label=$3 n
+	if [ ! -e "$a" ] || [ ! -e "$b" ]; then
+		t_fail "$label: missing $([ -e "$a" ] || echo "$a ")$([ -e "$b" ] || echo "$b")"
+		return 1
+	fi
+	if ! cmp -s "$a" "$b"; then
+		n=$(cmp -l "$a" "$b" 2>/dev/null | wc -l)
+		t_fail "$label differs: sizes $(stat -c %s "$a") vs $(stat -c %s "$b"), $n bytes differ; first (offset ref cand, octal):"
+		cmp -l "$a" "$b" 2>&1 | head -n 8 | sed 's/^/     /'
+		return 1
+	fi
+}
+
+# t_cmp_file A B LABEL: dispatch on the file name.
+t_cmp_file() {
+	case "$1" in
+	*.json) t_cmp_json "$@" ;;
+	*.bin) t_cmp_bin "$@" ;;
+	*) t_cmp_text "$@" ;;
+	esac
+}
+
+# t_cmp_sides [DIR_A DIR_B]: compare every result file of ref with cand (default
+# $T_DIR/ref and $T_DIR/cand), both ways round so a file only one side made counts.
+# Skips the per-boot files dmesg.txt, modules.txt, done.
+t_cmp_sides() {
+	local a=${1:-$T_DIR/ref} b=${2:-$T_DIR/cand} f rel
+	while IFS= read -r rel; do
+		case "${rel##*/}" in dmesg.txt|modules.txt|done|FATAL) continue ;; esac
+		if [ ! -e "$a/$rel" ]; then
+			t_fail "$rel: only the $T_CAND stack produced it"
+		elif [ ! -e "$b/$rel" ]; then
+			t_fail "$rel: the $T_CAND stack did not produce it"
+		else
+			t_cmp_file "$a/$rel" "$b/$rel" "$rel"
+		fi
+	done < <( (cd "$a" && find . -type f; cd "$b" && find . -type f) | sed 's|^\./||' | sort -u)
+}
+
+# t_dmesg_bad FILE: print the lines of a dmesg dump that mean trouble.
+t_dmesg_bad() {
+	grep -E "$T_DMESG_BAD" "$1" 2>/dev/null | grep -v -E 'Command line|command line' || true
+}
+
+# t_check_dmesg SIDE: fail if SIDE's dmesg.txt has WARN/BUG/Oops/leak lines.
+t_check_dmesg() {
+	local side=$1 f=$T_DIR/$1/dmesg.txt bad
+	if [ ! -e "$f" ]; then
+		t_fail "$side ($(t_stack "$side")): no dmesg.txt"
+		return 1
+	fi
+	bad=$(t_dmesg_bad "$f")
+	if [ -n "$bad" ]; then
+		t_fail "$side ($(t_stack "$side")): kernel log has WARN/BUG/Oops/leak lines:"
+		echo "$bad" | head -n 20 | sed 's/^/     /'
+		return 1
+	fi
+}
+
+# t_done: print the verdict, exit 0 on pass.
+t_done() {
+	if [ "$T_FAILS" = 0 ]; then
+		echo "PASS: $T_NAME (candidate $T_CAND matches the C stack)"
+		exit 0
+	fi
+	echo "FAIL: $T_NAME: $T_FAILS check(s) failed (results in $T_DIR)"
+	exit 1
+}
+
+# ============================================================ guest side
+
+# g_begin OUTDIR: start the guest part. Leaves no module loaded: virtme's udev
+# coldplug loads the in-tree C nfit/libnvdimm for a QEMU NVDIMM before vm-run's
+# bind mount swaps in the stack under test, so they must go before anything runs.
+g_begin() {
+	mkdir -p "$1" || exit 1
+	G_OUT=$(cd "$1" && pwd)
+	cd "$G_OUT" || exit 1
+	udevadm settle -t 30 2>/dev/null
+	g_unload_all || g_fatal "could not unload the modules loaded at boot: $(lsmod | awk 'NR>1{print $1}' | tr '\n' ' ')"
+}
+
+# g_fatal MSG: give up; the host prints MSG as the reason.
+g_fatal() {
+	echo "$*" >"$G_OUT/FATAL"
+	dmesg >"$G_OUT/dmesg.txt" 2>/dev/null
+	exit 1
+}
+
+# g_modprobe MODULE...: load modules, check each loaded module is an out-of-tree
+# build (taint O: the C stack's updates/ or our extra/), or give up with the reason.
+g_modprobe() {
+	local m out
+	for m in "$@"; do
+		out=$(modprobe "$m" 2>&1) || g_fatal "modprobe $m failed: $(echo "$out" | grep -v -e 'No TPM handle' -e 'nvdimm-master.blob' | tr '\n' ' ')"
+	done
+	udevadm settle -t 60 2>/dev/null
+	g_check_modules
+}
+
+# g_check_modules: every loaded module must be out of tree (see g_modprobe).
+g_check_modules() {
+	local m
+	lsmod | awk 'NR>1{print $1}' | sort >"$G_OUT/modules.txt"
+	while read -r m; do
+		grep -q O "/sys/module/$m/taint" 2>/dev/null ||
+			g_fatal "module $m is an in-tree build, not the stack under test ($(modinfo -n "$m" 2>&1))"
+	done <"$G_OUT/modules.txt"
+}
+
+# g_unload_all: unload every loaded module, leaves first. Returns 1 if some stay.
+g_unload_all() {
+	local pass m progress
+	for pass in $(seq 1 20); do
+		progress=0
+		for m in $(lsmod | awk 'NR>1 && $3 == 0 {print $1}'); do
+			rmmod "$m" 2>/dev/null && progress=1
+		done
+		[ "$(lsmod | wc -l)" -le 1 ] && return 0
+		# Enabled regions pin their bus provider module (K: to_bus_provider).
+		for m in /sys/bus/nd/drivers/*/region*; do
+			[ -e "$m" ] && echo "${m##*/}" >"${m%/*}/unbind" 2>/dev/null && progress=1
+		done
+		[ $progress = 1 ] || udevadm settle -t 10 2>/dev/null || sleep 1
+	done
+	return 1
+}
+
+# g_wait_scrub: wait (at most 120 s) until no bus has an address range scrub in
+# flight, so "scrub_state" does not depend on timing.
+g_wait_scrub() {
+	local i f busy
+	ndctl wait-scrub >/dev/null 2>&1
+	for i in $(seq 1 240); do
+		busy=0
+		for f in /sys/class/nd/ndctl*/device/nfit/scrub; do
+			[ -e "$f" ] || continue
+			case "$(cat "$f" 2>/dev/null)" in *+*) busy=1 ;; esac
+		done
+		[ $busy = 0 ] && break
+		sleep 0.5
+	done
+	udevadm settle -t 30 2>/dev/null
+}
+
+# g_run NAME CMD...: run CMD, keep NAME.out (stdout; NAME.json if NAME ends in .json),
+# NAME.err (stderr) and NAME.rc (exit status). Returns CMD's status.
+g_run() {
+	local name=$1 rc=0 out
+	shift
+	case "$name" in *.json) out=$name ;; *) out=$name.out ;; esac
+	"$@" >"$G_OUT/$out" 2>"$G_OUT/${name%.json}.err" || rc=$?
+	echo "$rc" >"$G_OUT/${name%.json}.rc"
+	return "$rc"
+}
+
+# g_bus_by_provider PROVIDER: the ndbusN of the bus with that provider.
+g_bus_by_provider() {
+	local c
+	for c in /sys/class/nd/ndctl*; do
+		[ "$(cat "$c/device/provider" 2>/dev/null)" = "$1" ] && basename "$(readlink -f "$c/device")" && return 0
+	done
+	return 1
+}
+
+# g_dimm_by_handle BUS HANDLE: the nmemN on BUS whose nfit/handle is HANDLE.
+g_dimm_by_handle() {
+	local d
+	for d in /sys/bus/nd/devices/"$1"/nmem*; do
+		[ -e "$d/nfit/handle" ] || continue
+		[ $(($(cat "$d/nfit/handle"))) = $(($2)) ] && basename "$d" && return 0
+	done
+	return 1
+}
+
+# g_end: save the kernel log and mark the guest part finished.
+g_end() {
+	dmesg >"$G_OUT/dmesg.txt"
+	touch "$G_OUT/done"
+}

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: GPL-2.0
+//! nfit_test: the two emulated NFIT platforms of Linux's
+//! tools/testing/nvdimm/test/nfit.c, so that the stack and ndctl's tests
+//! run without NVDIMM hardware.
+//!
+//! Platform devices nfit_test.0 and nfit_test.1 probe into the NFIT that
+//! topology.rs describes, which nfit registers as a bus. The bus's commands
+//! come back here and are answered by the emulated firmware of dsm.rs.
+//! Every DIMM also shows up as /sys/class/nfit_test_dimm/test_dimmN, where
+//! tests inject command failures.
+
+use core::fmt::Write;
+
+use kernel::new_mutex;
+use kernel::prelude::*;
+use kernel::sync::{Arc, Mutex};
+use kernel::time::Ktime;
+
+#[path = "../../glue/mod.rs"]
+mod glue;
+
+#[path = "../../formats/src/lib.rs"]
+#[allow(unused_attributes, unused_imports, dead_code, unreachable_pub)]
+mod formats;
+
+#[allow(dead_code, unreachable_pub)]
+mod dsm;
+#[allow(dead_code, unreachable_pub)]
+mod topology;
+
+use dsm::{Ars, DimmState, Errno, Outcome};
+use glue::bus::{Class, ClassRegistration};
+use glue::class_device::DataClassDevice;
+use glue::device::Device;
+use glue::nfit_abi::{Nfit, Platform, PlatformMasks};
+use glue::platform::{PlatformDevice, PlatformDriver, PlatformDriverOps};
+use glue::sysfs::{self, Attribute, Page};
+use topology::{BusInfo, DimmInfo, BUSES, DIMMS, LABEL_SIZE};
+
+module! {
+    type: NfitTest,
+    name: "nfit_test",
+    author: "rust-libnvdimm developers",
+    description: "Emulated ACPI NFIT platforms for libnvdimm tests, in Rust",
+    license: "GPL v2",
+}
+
+/// One DIMM of either platform: what its emulated firmware keeps, and the
+/// object behind test_dimmN. Lives as long as the module, as C's statics
+/// do; a probe of its bus resets what C allocates per probe.
+#[pin_data]
+struct TestDimm {
+    info: &'static DimmInfo,
+    /// Commands can run concurrently with each other and with sysfs.
+    #[pin]
+    state: Mutex<DimmData>,
+}
+
+struct DimmData {
+    dsm: DimmState,
+    /// The label area.
+    label: VVec<u8>,
+}
+
+impl TestDimm {
+    fn new(info: &'static DimmInfo) -> Result<Arc<Self>> {
+        let label = VVec::from_elem(0u8, LABEL_SIZE, GFP_KERNEL)?;
+        Arc::pin_init(
+            pin_init!(TestDimm { info, state <- new_mutex!(DimmData { dsm: DimmState::new(), label }) }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// A fresh label area ("labelN") and health; failure injection and
+    /// security state carry over.
+    fn probe(&self) {
+        let mut data = self.state.lock();
+        topology::init_label(self.info, &mut data.label);
+        data.dsm.probe(self.info);
+    }
+}
+
+crate::class_device_data!(TestDimm);
+
+/// /sys/class/nfit_test_dimm.
+static NFIT_TEST_DIMM: Class = Class::new(c"nfit_test_dimm");
+
+// test_dimmN/handle: the NFIT device handle.
+fn handle_show(dimm: &TestDimm, page: &mut Page) -> Result {
+    let _ = writeln!(page, "{:#x}", dimm.info.handle.0);
+    Ok(())
+}
+static HANDLE: Attribute<TestDimm> = Attribute::ro(c"handle", handle_show);
+
+// test_dimmN/fail_cmd: bit N makes command (or Intel function) N fail.
+// Written as a signed long, any base.
+fn fail_cmd_show(dimm: &TestDimm, page: &mut Page) -> Result {
+    let _ = writeln!(page, "{:#x}", dimm.state.lock().dsm.fail.flags);
+    Ok(())
+}
+fn fail_cmd_store(dimm: &TestDimm, input: &[u8]) -> Result {
+    let flags = sysfs::parse_i64(input, 0)? as u64;
+    dimm.state.lock().dsm.fail.flags = flags;
+    Ok(())
+}
+static FAIL_CMD: Attribute<TestDimm> = Attribute::rw(c"fail_cmd", fail_cmd_show, fail_cmd_store);
+
+// test_dimmN/fail_cmd_code: what a failed command returns; 0 means -EIO.
+// C parses a long and keeps an int.
+fn fail_cmd_code_show(dimm: &TestDimm, page: &mut Page) -> Result {
+    let _ = writeln!(page, "{}", dimm.state.lock().dsm.fail.code);
+    Ok(())
+}
+fn fail_cmd_code_store(dimm: &TestDimm, input: &[u8]) -> Result {
+    let code = sysfs::parse_i64(input, 0)? as i32;
+    dimm.state.lock().dsm.fail.code = code;
+    Ok(())
+}
+static FAIL_CMD_CODE: Attribute<TestDimm> = Attribute::rw(c"fail_cmd_code", fail_cmd_code_show, fail_cmd_code_store);
+
+// test_dimmN/lock_dimm: any write locks the DIMM's security state.
+fn lock_dimm_store(dimm: &TestDimm, _input: &[u8]) -> Result {
+    dimm.state.lock().dsm.security.lock();
+    Ok(())
+}
+static LOCK_DIMM: Attribute<TestDimm> = Attribute::wo(c"lock_dimm", lock_dimm_store);
+
+attribute_group!(static TEST_DIMM_GROUP: TestDimm, dir = None, [FAIL_CMD, FAIL_CMD_CODE, HANDLE, LOCK_DIMM]);
+group_list!(static TEST_DIMM_GROUPS = [TEST_DIMM_GROUP]);
+
+/// Monotonic milliseconds, the clock of a scrub's duration.
+fn now_ms() -> u64 {
+    Ktime::ktime_get().to_ms() as u64
+}
+
+/// Folds C's (return value, *cmd_rc) into the ABI's `Result`: positive
+/// return values (unfilled output bytes) have no channel and are dropped.
+fn ctl_result(rc: i32, cmd_rc: i32) -> Result<i32> {
+    match rc {
+        0.. => Ok(cmd_rc),
+        // fail_cmd_code may hold any int; only errnos cross the ABI.
+        -4095..=-1 => Err(Error::from_errno(rc)),
+        _ => Err(EINVAL),
+    }
+}
+
+/// The emulated firmware of one platform, answering its bus's commands.
+#[pin_data]
+struct Firmware {
+    bus: &'static BusInfo,
+    dimms: KVec<Arc<TestDimm>>,
+    #[pin]
+    ars: Mutex<Ars>,
+}
+
+impl Platform for Firmware {
+    fn ctl(&self, handle: Option<u32>, cmd: u32, buf: &mut [u8]) -> Result<i32> {
+        let Some(handle) = handle else {
+            let o = dsm::bus_ctl(self.bus, &mut self.ars.lock(), cmd, buf, now_ms());
+            return ctl_result(o.rc, o.cmd_rc);
+        };
+        let dimm = self.dimms.iter().find(|d| d.info.handle.0 == handle).ok_or(ENXIO)?;
+        let mut data = dimm.state.lock();
+        let DimmData { dsm, label } = &mut *data;
+        // Health events (smart_notify()) have no path to nfit yet.
+        let rc = match dsm::dimm_ctl(dimm.info, dsm, label, cmd, buf) {
+            Outcome::Done { rc, .. } => rc,
+            Outcome::NotEmulated { func } => dsm.fail.apply(func, Errno::ENOTTY.to_rc()),
+        };
+        ctl_result(rc, 0)
+    }
+}
+
+/// What a bound nfit_test.N keeps. Fields drop in order: the bus goes
+/// before the test_dimm devices, as C's devm actions unwind.
+struct Bound {
+    _nfit: Nfit<Firmware>,
+    _test_dimms: KVec<DataClassDevice<TestDimm>>,
+}
+
+/// The nfit_test platform driver, holding every DIMM.
+struct Driver {
+    /// Indexed like `DIMMS`.
+    dimms: KVec<Arc<TestDimm>>,
+}
+
+impl PlatformDriverOps for Driver {
+    type Data = Bound;
+
+    fn probe(&self, dev: &Device, id: i32) -> Result<Bound> {
+        let bus = usize::try_from(id).ok().and_then(|i| BUSES.get(i)).ok_or(ENODEV)?;
+        let bases = topology::c_bases()[bus.id];
+
+        let mut dimms = KVec::new();
+        let mut test_dimms = KVec::new();
+        for info in bus.dimms() {
+            let dimm = self.dimms[info.index].clone();
+            dimm.probe();
+            let name = format_args!("test_dimm{}", info.index);
+            let test_dimm = DataClassDevice::new(&NFIT_TEST_DIMM, dev, dimm.clone(), &TEST_DIMM_GROUPS, name)?;
+            test_dimms.push(test_dimm, GFP_KERNEL)?;
+            dimms.push(dimm, GFP_KERNEL)?;
+        }
+
+        // nfit_test.0's hot-plugged DIMM never reaches nfit in 6.12 (its
+        // _FIT re-read fails), so the table is the one before hot-plug.
+        let mut table = KVec::from_elem(0u8, topology::MAX_TABLE_LEN, GFP_KERNEL)?;
+        let len = bus.write_nfit(&bases, false, &mut table).map_err(|_| EINVAL)?;
+        let firmware = KBox::pin_init(
+            try_pin_init!(Firmware {
+                bus,
+                dimms,
+                // Probe starts a scrub of the first PM range (post_ars_status()).
+                ars <- new_mutex!(Ars::post(bases.spa_set[0], bus.ars_length, now_ms())),
+            }? Error),
+            GFP_KERNEL,
+        )?;
+        let masks = PlatformMasks {
+            dimm_dsm_mask: bus.dimm_cmd_force_en,
+            bus_cmd_mask: bus.cmd_mask,
+            bus_dsm_mask: bus.bus_dsm_mask,
+            bus_intel_dsm_mask: bus.intel_bus_dsm_mask,
+        };
+        // Like C, hand nfit the subtables without the ACPI header.
+        let body = &table[formats::nfit::TABLE_HEADER_LEN..len];
+        let nfit = Nfit::register(dev, body, masks, firmware)?;
+        Ok(Bound { _nfit: nfit, _test_dimms: test_dimms })
+    }
+}
+
+/// The module's registrations. Fields drop in order: the devices go first
+/// (unbinding each bus), then the driver, then the class.
+struct NfitTest {
+    _devices: KVec<PlatformDevice>,
+    _driver: PlatformDriver<Driver>,
+    _class: ClassRegistration,
+}
+
+impl kernel::Module for NfitTest {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let class = NFIT_TEST_DIMM.register()?;
+        let mut dimms = KVec::new();
+        for info in &DIMMS {
+            dimms.push(TestDimm::new(info)?, GFP_KERNEL)?;
+        }
+        let driver = PlatformDriver::register(c"nfit_test", Driver { dimms }, module)?;
+        let mut devices = KVec::new();
+        for bus in &BUSES {
+            devices.push(PlatformDevice::register(c"nfit_test", bus.id as i32)?, GFP_KERNEL)?;
+        }
+        Ok(Self { _devices: devices, _driver: driver, _class: class })
+    }
+}
