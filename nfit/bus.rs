@@ -12,16 +12,13 @@ use kernel::sync::Arc;
 use crate::dimm::{self, NfitDimm};
 use crate::formats::cmd;
 use crate::formats::nfit::dsm::{NVDIMM_BUS_FAMILY_INTEL, NVDIMM_BUS_FAMILY_NFIT};
+use crate::formats::nfit::intel::NVDIMM_BUS_INTEL_FW_ACTIVATE_CMDMASK;
 use crate::formats::nfit::Nfit;
 use crate::glue::device::Device;
 use crate::glue::nfit_abi::{NfitCore, PlatformHandle};
 use crate::glue::provider_abi::{Bus, BusDesc, BusProvider};
 use crate::glue::sysfs::{self, Attribute, Page};
 use crate::{attribute_group, bus_provider_attrs, dev_dbg, dev_err, group_list};
-
-/// Intel bus-family functions needed for firmware activation
-/// (NVDIMM_BUS_INTEL_FW_ACTIVATE_CMDMASK).
-const BUS_INTEL_FW_ACTIVATE_CMDMASK: u64 = 0xf << 1;
 
 /// How commands reach the firmware.
 pub(crate) enum Transport {
@@ -79,7 +76,7 @@ impl NfitBus {
     }
 
     fn fwa_supported(&self) -> bool {
-        self.bus_family_mask & (1 << NVDIMM_BUS_FAMILY_INTEL) != 0 && self.bus_intel_mask == BUS_INTEL_FW_ACTIVATE_CMDMASK
+        self.bus_family_mask & (1 << NVDIMM_BUS_FAMILY_INTEL) != 0 && self.bus_intel_mask == NVDIMM_BUS_INTEL_FW_ACTIVATE_CMDMASK
     }
 }
 
