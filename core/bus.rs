@@ -19,7 +19,7 @@ use crate::glue::chrdev::{Chrdev, ChrdevRegistration};
 use crate::glue::device::{ARef, ClassDevice, Device, DeviceType, Placement, Registration};
 use crate::glue::ida::{Id, IdaKind};
 use crate::glue::nd_driver::{NdDriver, NdDriverOps, NdDriverRegistration};
-use crate::glue::provider_abi::{NdCore, ProviderBus, ProviderDimm};
+use crate::glue::provider_abi::{Completion, NdCore, ProviderBus, ProviderDimm};
 use crate::glue::sysfs::{Attribute, GroupList, Page};
 use crate::{attribute_group, dev_dbg, device_object, export_nd_core, group_list};
 
@@ -148,7 +148,7 @@ impl NdBus {
 
     /// Runs `cmd` through the provider under the bus lock; `ENXIO` once the
     /// provider has gone.
-    pub(crate) fn ctl(&self, dimm: Option<&ProviderDimm>, cmd: u32, buf: &mut [u8]) -> Result<i32> {
+    pub(crate) fn ctl(&self, dimm: Option<&ProviderDimm>, cmd: u32, buf: &mut [u8]) -> Result<Completion> {
         let state = self.state.lock();
         if state.dead {
             return Err(ENXIO);

@@ -29,8 +29,6 @@ pub(crate) static NVDIMM_DRIVER: NdDriver = NdDriver::new::<NvdimmDriver>(c"nvdi
 
 /// NDD_* flag bits a provider passes.
 pub(crate) mod ndd {
-    /// The DIMM is not armed to save: its labels are read-only.
-    pub(crate) const UNARMED: u32 = 1;
     /// Locked by security.
     pub(crate) const LOCKED: u32 = 2;
     /// The DIMM has a valid label index (set by the nvdimm driver).
@@ -47,6 +45,9 @@ mod sec {
 }
 
 /// The label area as the nvdimm driver read it (`nvdimm_drvdata` in C).
+/// Regions and namespaces (the next layer up) read the data and transfer
+/// size; only the slot count is shown so far.
+#[allow(dead_code)]
 pub(crate) struct LabelData {
     /// ND_CMD_GET_CONFIG_SIZE: area size.
     pub(crate) config_size: u32,
@@ -120,8 +121,13 @@ impl Dimm {
     }
 
     /// Runs a command on this DIMM through the provider.
-    fn ctl(&self, cmd: u32, buf: &mut [u8]) -> Result<i32> {
-        self.bus().ctl(Some(&self.desc), cmd, buf)
+    /// Runs a command on this DIMM; a firmware failure is an error too.
+    fn ctl(&self, cmd: u32, buf: &mut [u8]) -> Result {
+        let c = self.bus().ctl(Some(&self.desc), cmd, buf)?;
+        if c.cmd_rc < 0 {
+            return Err(Error::from_errno(c.cmd_rc));
+        }
+        Ok(())
     }
 }
 
@@ -298,10 +304,7 @@ fn le32(b: &[u8], off: usize) -> u32 {
 /// Reads the whole label area in `max_xfer` chunks and parses its index.
 fn read_labels(dimm: &Dimm) -> Result<LabelData> {
     let mut size = [0u8; CONFIG_SIZE_LEN];
-    let rc = dimm.ctl(cmd::GET_CONFIG_SIZE, &mut size)?;
-    if rc < 0 {
-        return Err(Error::from_errno(rc));
-    }
+    dimm.ctl(cmd::GET_CONFIG_SIZE, &mut size)?;
     let (status, config_size, max_xfer) = (le32(&size, 0), le32(&size, 4), le32(&size, 8));
     if status != 0 || max_xfer == 0 || config_size == 0 {
         dev_dbg!(&dimm.dev, "failed to init config data area: ({}:{})\n", max_xfer, config_size);
@@ -316,10 +319,7 @@ fn read_labels(dimm: &Dimm) -> Result<LabelData> {
         let buf = &mut cmd_buf[..CONFIG_DATA_HDR + len];
         buf[0..4].copy_from_slice(&(off as u32).to_le_bytes());
         buf[4..8].copy_from_slice(&(len as u32).to_le_bytes());
-        let rc = dimm.ctl(cmd::GET_CONFIG_DATA, buf)?;
-        if rc < 0 {
-            return Err(Error::from_errno(rc));
-        }
+        dimm.ctl(cmd::GET_CONFIG_DATA, buf)?;
         data[off..off + len].copy_from_slice(&buf[CONFIG_DATA_HDR..]);
         off += len;
     }

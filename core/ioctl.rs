@@ -65,7 +65,8 @@ fn nd_ioctl(bus: &NdBus, dimm: Option<&Dimm>, read_only: bool, ioctl_cmd: u32, a
             return Err(EBUSY);
         }
     }
-    bus.ctl(dimm.map(|d| d.desc()), nr, &mut buf)?;
+    // A positive return (output left unfilled) reaches user space, as in C.
+    let done = bus.ctl(dimm.map(|d| d.desc()), nr, &mut buf)?;
     writer.write_slice(&buf)?;
-    Ok(0)
+    Ok(done.rc as i64)
 }

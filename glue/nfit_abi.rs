@@ -13,6 +13,7 @@ use kernel::prelude::*;
 
 use super::bindings;
 use super::device::Device;
+use super::provider_abi::Completion;
 
 /// `ctl` of an emulated platform: runs ND command `cmd` on the bus
 /// (`dimm` = 0) or on the DIMM with NFIT device handle `handle`.
@@ -76,8 +77,8 @@ pub mod signatures {
 /// What an emulated platform implements.
 pub trait Platform: Send + Sync + 'static {
     /// Runs ND command `cmd` on the bus (`handle` = None) or a DIMM, in place
-    /// on `buf`; `Ok` carries the firmware status.
-    fn ctl(&self, handle: Option<u32>, cmd: u32, buf: &mut [u8]) -> Result<i32>;
+    /// on `buf`; `Err` is what C's handler returns as a negative errno.
+    fn ctl(&self, handle: Option<u32>, cmd: u32, buf: &mut [u8]) -> Result<Completion>;
 }
 
 /// Masks an emulated platform declares (see [`RawPlatform`]).
@@ -106,12 +107,12 @@ unsafe extern "C" fn platform_ctl_raw<P: Platform>(
     // `len` bytes for this call only.
     let (p, buf) = unsafe { (&*(ctx as *const P), core::slice::from_raw_parts_mut(buf, len as usize)) };
     match p.ctl((dimm != 0).then_some(handle), cmd, buf) {
-        Ok(rc) => {
+        Ok(c) => {
             if !cmd_rc.is_null() {
                 // SAFETY: a non-null `cmd_rc` points to an int of the caller.
-                unsafe { *cmd_rc = rc };
+                unsafe { *cmd_rc = c.cmd_rc };
             }
-            0
+            c.rc.max(0)
         }
         Err(e) => e.to_errno(),
     }
@@ -181,7 +182,7 @@ unsafe impl Sync for PlatformHandle {}
 
 impl PlatformHandle {
     /// Runs a command on the emulated platform.
-    pub fn ctl(&self, handle: Option<u32>, cmd: u32, buf: &mut [u8]) -> Result<i32> {
+    pub fn ctl(&self, handle: Option<u32>, cmd: u32, buf: &mut [u8]) -> Result<Completion> {
         let mut cmd_rc: c_int = 0;
         // SAFETY: the platform keeps `ctx` valid until it unregisters, and
         // nfit stops calling before `rln_nfit_unregister` returns.
@@ -196,7 +197,8 @@ impl PlatformHandle {
                 &mut cmd_rc,
             )
         };
-        to_result(rc).map(|()| cmd_rc)
+        to_result(rc.min(0))?;
+        Ok(Completion { rc, cmd_rc })
     }
 }
 

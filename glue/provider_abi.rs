@@ -108,6 +108,24 @@ pub mod signatures {
     pub type ProviderData = unsafe extern "C" fn(*const bindings::device) -> *const c_void;
 }
 
+/// How a command ran. `rc` is what C's `ndctl()` returns and the ioctl
+/// hands to user space: 0, or a positive count (output bytes the firmware
+/// left unfilled). `cmd_rc` is the firmware status as an errno (0 = success).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Completion {
+    /// Non-negative return value.
+    pub rc: i32,
+    /// Translated firmware status.
+    pub cmd_rc: i32,
+}
+
+impl Completion {
+    /// A fully completed command with firmware status `cmd_rc`.
+    pub const fn status(cmd_rc: i32) -> Self {
+        Self { rc: 0, cmd_rc }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Provider side.
 
@@ -116,9 +134,9 @@ pub trait BusProvider: Send + Sync + 'static {
     /// The provider's per-DIMM data.
     type Dimm: Send + Sync + 'static;
 
-    /// Runs `cmd` on the bus or on `dimm`, in place on `buf`. `Ok` carries
-    /// the command's firmware status (`cmd_rc`), `Err` a transport failure.
-    fn ctl(&self, dimm: Option<&Self::Dimm>, cmd: u32, buf: &mut [u8]) -> Result<i32>;
+    /// Runs `cmd` on the bus or on `dimm`, in place on `buf`; `Err` is a
+    /// transport failure.
+    fn ctl(&self, dimm: Option<&Self::Dimm>, cmd: u32, buf: &mut [u8]) -> Result<Completion>;
 
     /// The NVDIMM_SECURITY_* flags of `dimm`, for DIMMs registered with
     /// security support.
@@ -147,12 +165,12 @@ unsafe extern "C" fn ctl_raw<P: BusProvider>(
         )
     };
     match p.ctl(d, cmd, buf) {
-        Ok(rc) => {
+        Ok(c) => {
             if !cmd_rc.is_null() {
                 // SAFETY: a non-null `cmd_rc` points to an int of the caller.
-                unsafe { *cmd_rc = rc };
+                unsafe { *cmd_rc = c.cmd_rc };
             }
-            0
+            c.rc.max(0)
         }
         Err(e) => e.to_errno(),
     }
@@ -347,9 +365,8 @@ unsafe impl Send for ProviderBus {}
 unsafe impl Sync for ProviderBus {}
 
 impl ProviderBus {
-    /// Runs a command through the provider. `buf` is the whole in/out
-    /// payload; returns the firmware status.
-    pub fn ctl(&self, dimm: Option<&ProviderDimm>, cmd: u32, buf: &mut [u8]) -> Result<i32> {
+    /// Runs a command through the provider. `buf` is the whole in/out payload.
+    pub fn ctl(&self, dimm: Option<&ProviderDimm>, cmd: u32, buf: &mut [u8]) -> Result<Completion> {
         let ctl = self.ctl.ok_or(ENOTTY)?;
         let mut cmd_rc: c_int = 0;
         // SAFETY: the provider guaranteed its data valid until it unregisters
@@ -365,7 +382,10 @@ impl ProviderBus {
                 &mut cmd_rc,
             )
         };
-        to_result(rc).map(|()| cmd_rc)
+        if rc < 0 {
+            return Err(kernel::error::Error::from_errno(rc));
+        }
+        Ok(Completion { rc, cmd_rc })
     }
 
     /// The raw provider data, for `rln_bus_provider_data`.

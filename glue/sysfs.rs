@@ -316,20 +316,37 @@ pub fn input_str(input: &[u8]) -> Result<&str> {
 pub fn parse_u64(input: &[u8], radix: u32) -> Result<u64> {
     let s = input_str(input)?;
     let s = s.strip_prefix('+').unwrap_or(s);
-    let (digits, radix) = match radix {
-        0 if s.starts_with("0x") || s.starts_with("0X") => (&s[2..], 16),
-        0 if s.len() > 1 && s.starts_with('0') => (&s[1..], 8),
-        0 => (s, 10),
-        16 => (s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s), 16),
-        r => (s, r),
+    let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"));
+    let (digits, radix) = match (radix, hex) {
+        (0 | 16, Some(rest)) => (rest, 16),
+        (0, None) => match s.strip_prefix('0') {
+            Some(rest) if !rest.is_empty() => (rest, 8),
+            _ => (s, 10),
+        },
+        (r @ 2..=36, _) => (s, r),
+        _ => return Err(Error::from_errno(-22)),
     };
-    if digits.is_empty() || digits.starts_with('+') || digits.starts_with('-') {
+    if digits.is_empty() {
         return Err(Error::from_errno(-22));
     }
-    u64::from_str_radix(digits, radix).map_err(|e| match e.kind() {
-        core::num::IntErrorKind::PosOverflow => Error::from_errno(-34),
-        _ => Error::from_errno(-22),
-    })
+    // By hand rather than from_str_radix: no panic path in the kernel.
+    let mut v: u64 = 0;
+    for b in digits.bytes() {
+        let d = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'z' => b - b'a' + 10,
+            b'A'..=b'Z' => b - b'A' + 10,
+            _ => 36,
+        } as u32;
+        if d >= radix {
+            return Err(Error::from_errno(-22));
+        }
+        v = v
+            .checked_mul(radix as u64)
+            .and_then(|v| v.checked_add(d as u64))
+            .ok_or(Error::from_errno(-34))?;
+    }
+    Ok(v)
 }
 
 /// `kstrtoll`: a signed integer, as [`parse_u64`] with an optional '-'.

@@ -12,7 +12,7 @@ use crate::formats::nfit::dsm::*;
 use crate::formats::nfit::intel::{NVDIMM_INTEL_CMDMASK, NVDIMM_INTEL_FW_ACTIVATE_ARM, ND_INTEL_GET_MODES};
 use crate::formats::nfit::{Guid, Nfit, TABLE_HEADER_LEN};
 use crate::glue::acpi::{AcpiDevice, AcpiDriver, AcpiDriverOps, AcpiDriverRegistration, Handle, Table, Value};
-use crate::glue::provider_abi::Bus;
+use crate::glue::provider_abi::{Bus, Completion};
 use crate::{dev_dbg, dev_err};
 
 static NFIT_DRIVER: AcpiDriver = AcpiDriver::new::<NfitAcpi>("nfit", "ACPI0012");
@@ -197,7 +197,7 @@ impl Dsm {
     }
 
     /// Runs ND command `cmd` through the firmware (`acpi_nfit_ctl`).
-    pub(crate) fn ctl(&self, dimm: Option<&NfitDimm>, cmd_nr: u32, buf: &mut [u8]) -> Result<i32> {
+    pub(crate) fn ctl(&self, dimm: Option<&NfitDimm>, cmd_nr: u32, buf: &mut [u8]) -> Result<Completion> {
         let call = cmd_nr == cmd::CALL;
         if call && buf.len() < cmd::PKG_HEADER {
             return Err(EINVAL);
@@ -292,7 +292,7 @@ impl Dsm {
             let n = out.len().min(size_out);
             let at = cmd::PKG_HEADER + in_len;
             buf.get_mut(at..at + n).ok_or(EINVAL)?.copy_from_slice(&out[..n]);
-            return Ok(0);
+            return Ok(Completion::status(0));
         }
 
         // Copy the output fields the firmware filled.
@@ -309,15 +309,26 @@ impl Dsm {
             offset += size;
             filled = i + 1;
         }
-        let status = if filled >= 1 && out.len() >= 4 { le32(&out, 0) } else { 0 };
-        if offset + in_len < buf.len() && filled == 0 {
-            dev_err_underrun(cmd_nr);
-            return Err(ENXIO);
-        }
-        Ok(match dimm {
+        // The status word of commands with a known format.
+        let known = match dimm {
+            Some(_) => (cmd::SMART..=cmd::VENDOR).contains(&cmd_nr),
+            None => (cmd::ARS_CAP..=cmd::CLEAR_ERROR).contains(&cmd_nr),
+        };
+        let status = if filled >= 1 && known { le32(&out, 0) } else { 0 };
+        let cmd_rc = match dimm {
             Some(d) => xlat_dimm_status(cmd_nr, status, d.lsr(), d.lsw()),
             None => xlat_bus_status(buf, cmd_nr, status),
-        })
+        };
+        let used = offset + in_len;
+        if used < buf.len() {
+            if filled == 0 {
+                dev_err_underrun(cmd_nr);
+                return Err(ENXIO);
+            }
+            // Output left unfilled: C returns its size.
+            return Ok(Completion { rc: (buf.len() - used) as i32, cmd_rc });
+        }
+        Ok(Completion::status(cmd_rc))
     }
 }
 

@@ -16,7 +16,7 @@ use crate::formats::nfit::intel::NVDIMM_BUS_INTEL_FW_ACTIVATE_CMDMASK;
 use crate::formats::nfit::Nfit;
 use crate::glue::device::Device;
 use crate::glue::nfit_abi::{NfitCore, PlatformHandle};
-use crate::glue::provider_abi::{Bus, BusDesc, BusProvider};
+use crate::glue::provider_abi::{Bus, BusDesc, BusProvider, Completion};
 use crate::glue::sysfs::{self, Attribute, Page};
 use crate::{attribute_group, bus_provider_attrs, dev_dbg, dev_err, group_list};
 
@@ -30,7 +30,7 @@ pub(crate) enum Transport {
 
 impl Transport {
     /// Runs ND command `cmd` on the bus or on `dimm`, in place on `buf`.
-    pub(crate) fn ctl(&self, dimm: Option<&NfitDimm>, cmd: u32, buf: &mut [u8]) -> Result<i32> {
+    pub(crate) fn ctl(&self, dimm: Option<&NfitDimm>, cmd: u32, buf: &mut [u8]) -> Result<Completion> {
         match self {
             Transport::Emulated(p) => p.ctl(dimm.map(|d| d.handle()), cmd, buf),
             Transport::Acpi(dsm) => dsm.ctl(dimm, cmd, buf),
@@ -58,7 +58,7 @@ pub(crate) struct NfitBus {
 impl BusProvider for NfitBus {
     type Dimm = NfitDimm;
 
-    fn ctl(&self, dimm: Option<&NfitDimm>, cmd: u32, buf: &mut [u8]) -> Result<i32> {
+    fn ctl(&self, dimm: Option<&NfitDimm>, cmd: u32, buf: &mut [u8]) -> Result<Completion> {
         self.transport.ctl(dimm, cmd, buf)
     }
 

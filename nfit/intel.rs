@@ -36,7 +36,7 @@ fn call<const N: usize>(dimm: &NfitDimm, func: u32) -> Option<[u8; N]> {
     buf[PKG_SIZE_OUT..PKG_SIZE_OUT + 4].copy_from_slice(&(N as u32).to_le_bytes());
     buf[PKG_FW_SIZE..PKG_FW_SIZE + 4].copy_from_slice(&(N as u32).to_le_bytes());
     match dimm.transport().ctl(Some(dimm), cmd::CALL, buf) {
-        Ok(rc) if rc >= 0 => {
+        Ok(c) if c.cmd_rc >= 0 => {
             let mut out = [0u8; N];
             out.copy_from_slice(&buf[cmd::PKG_HEADER..]);
             Some(out)

@@ -30,6 +30,12 @@ t_init() {
 	T_FAILS=0
 	T_SELF=$(readlink -f "${BASH_SOURCE[1]}")
 	mkdir -p "$T_DIR"
+	# Two runs of one test would overwrite each other's results: take turns.
+	exec 8>"$T_DIR.lock"
+	if ! flock -n 8; then
+		echo "   (waiting for another run of $T_NAME to finish)"
+		flock 8
+	fi
 	rm -rf "$T_DIR"/ref* "$T_DIR"/cand*
 	echo "== $T_NAME: reference stack=$T_REF, candidate stack=$T_CAND"
 }
@@ -58,8 +64,12 @@ t_guest() {
 	rm -rf "$out"
 	mkdir -p "$out"
 	start=$SECONDS
-	"$RLN_TOP/test/vm-run" --stack "$stack" "${opts[@]}" -- \
-		bash "$T_SELF" --guest "$out" "$@" >"$T_DIR/$side.vm.log" 2>&1 || rc=$?
+	# One VM at a time (2 cores): every test's boots take turns on one lock.
+	(
+		flock 9
+		exec "$RLN_TOP/test/vm-run" --stack "$stack" "${opts[@]}" -- \
+			bash "$T_SELF" --guest "$out" "$@"
+	) 9>"$RLN_TOP/build/vm/.vm.lock" >"$T_DIR/$side.vm.log" 2>&1 || rc=$?
 	echo "   $side ($stack): guest exit $rc after $((SECONDS - start))s"
 	case "$side" in cand*) [ -z "${RLN_TEST_TAMPER:-}" ] || t_tamper "$out" ;; esac
 	if [ -s "$out/FATAL" ]; then
@@ -298,6 +308,20 @@ g_run() {
 	case "$name" in *.json) out=$name ;; *) out=$name.out ;; esac
 	"$@" >"$G_OUT/$out" 2>"$G_OUT/${name%.json}.err" || rc=$?
 	echo "$rc" >"$G_OUT/${name%.json}.rc"
+	return "$rc"
+}
+
+# g_run_v NAME NDCTL_CMD...: g_run for an ndctl DIMM command with -v added (debug
+# log: each ioctl's status and errno, "do_cmd: ... status: -5 ... (Input/output
+# error)"), minus libndctl's sysfs-walk chatter, which the list tests cover, and
+# the timing-dependent "ndctl_bus_wait_probe: waited N milliseconds" lines.
+g_run_v() {
+	local name=$1 rc=0
+	shift
+	g_run "$name" "$1" "$2" -v "${@:3}" || rc=$?
+	grep -v -E 'libndctl: (__sysfs_device_parse|__sysfs_read_attr|parse_dimm_flags|parse_nfit_mem_flags|__util_modalias_to_module|add_dimm|add_bus|add_region|ndctl_new|ndctl_bus_wait_probe):' \
+		"$G_OUT/${name%.json}.err" >"$G_OUT/${name%.json}.err.tmp"
+	mv "$G_OUT/${name%.json}.err.tmp" "$G_OUT/${name%.json}.err"
 	return "$rc"
 }
 

@@ -895,7 +895,10 @@ fn intel_security_state() {
         b[p..].to_vec()
     };
     // Module load: all zero.
-    assert_eq!(get(&mut st, &mut label), [0, 0, 0, 0, 0, 0xee, 0xee, 0xee, 0, 0xee, 0xee, 0xee]);
+    assert_eq!(
+        get(&mut st, &mut label),
+        [0, 0, 0, 0, 0, 0xee, 0xee, 0xee, 0, 0xee, 0xee, 0xee]
+    );
     // Probe enables the master passphrase on nfit_test.0 DIMMs only.
     st.probe(&DIMMS[0]);
     assert_eq!(st.security.ext_state, dsm::SEC_ESTATE_ENABLED);
@@ -928,7 +931,10 @@ fn intel_security_state() {
 #[test]
 fn c_bases_follow_the_pool() {
     let [b0, b1] = topology::c_bases();
-    assert_eq!(b0.spa_set, [4 << 30, (4 << 30) + 128 * M, (4 << 30) + 256 * M]);
+    assert_eq!(
+        b0.spa_set,
+        [4 << 30, (4 << 30) + 128 * M, (4 << 30) + 256 * M]
+    );
     for i in 0..5 {
         assert_eq!(b0.dimm[i], (4 << 30) + (384 + 128 * i as u64) * M);
         assert!(b0.flush[i] >= 8 << 30 && b0.dcr[i] >= 8 << 30);
@@ -965,23 +971,38 @@ fn bus_ars() {
     assert_eq!(&b[16..28], &[0, 0, 3, 0, 0x20, 0x10, 0, 0, 0, 1, 0, 0]);
     assert_eq!(&b[0..16], &[0xaa; 16]);
     let mut b = ars_buf(31);
-    assert_eq!(dsm::bus_ctl(bus, &mut ars, nd::ARS_CAP, &mut b, 1000).rc, -22);
+    assert_eq!(
+        dsm::bus_ctl(bus, &mut ars, nd::ARS_CAP, &mut b, 1000).rc,
+        -22
+    );
 
     // The scrub probe posted runs for a second.
     let mut b = ars_buf(48);
-    assert_eq!(dsm::bus_ctl(bus, &mut ars, nd::ARS_STATUS, &mut b, 1999), busy);
+    assert_eq!(
+        dsm::bus_ctl(bus, &mut ars, nd::ARS_STATUS, &mut b, 1999),
+        busy
+    );
     let mut want = vec![0u8; 48];
     want[2] = 1;
     want[4] = 48;
     assert_eq!(b, want);
     let mut b = ars_buf(47);
-    assert_eq!(dsm::bus_ctl(bus, &mut ars, nd::ARS_STATUS, &mut b, 1999).rc, -22);
+    assert_eq!(
+        dsm::bus_ctl(bus, &mut ars, nd::ARS_STATUS, &mut b, 1999).rc,
+        -22
+    );
     let mut b = ars_buf(32);
-    assert_eq!(dsm::bus_ctl(bus, &mut ars, nd::ARS_START, &mut b, 1999), busy);
+    assert_eq!(
+        dsm::bus_ctl(bus, &mut ars, nd::ARS_START, &mut b, 1999),
+        busy
+    );
     assert_eq!(&b[24..28], &[6, 0, 0, 0]);
 
     let mut b = ars_buf(64);
-    assert_eq!(dsm::bus_ctl(bus, &mut ars, nd::ARS_STATUS, &mut b, 2000), ok);
+    assert_eq!(
+        dsm::bus_ctl(bus, &mut ars, nd::ARS_STATUS, &mut b, 2000),
+        ok
+    );
     assert_eq!(&b[0..8], &[0, 0, 0, 0, 48, 0, 0, 0]);
     assert_eq!(b[8..16], (4u64 << 30).to_le_bytes());
     assert_eq!(b[16..24], topology::SPA0_SIZE.to_le_bytes());
@@ -1004,7 +1025,10 @@ fn bus_ars() {
     assert_eq!(&b[16..20], &[0; 4]);
     assert_eq!(b[24..32], 0x200u64.to_le_bytes());
     b[8] = 1;
-    assert_eq!(dsm::bus_ctl(bus, &mut ars, nd::CLEAR_ERROR, &mut b, 0).rc, -22);
+    assert_eq!(
+        dsm::bus_ctl(bus, &mut ars, nd::CLEAR_ERROR, &mut b, 0).rc,
+        -22
+    );
 
     // Not in the bus mask, or a family call: ENOTTY.
     let mut b = ars_buf(64);

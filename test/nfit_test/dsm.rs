@@ -594,7 +594,13 @@ pub fn clear_error(buf: &mut [u8]) -> BusOutcome {
 
 /// nfit_test_ctl() for the bus. ND_CMD_CALL functions (translate SPA,
 /// error injection, firmware activation) are not emulated: ENOTTY.
-pub fn bus_ctl(bus: &BusInfo, ars: &mut Ars, command: u32, buf: &mut [u8], now_ms: u64) -> BusOutcome {
+pub fn bus_ctl(
+    bus: &BusInfo,
+    ars: &mut Ars,
+    command: u32,
+    buf: &mut [u8],
+    now_ms: u64,
+) -> BusOutcome {
     if command == nd::CALL || command >= 64 || (bus.cmd_mask >> command) & 1 == 0 {
         return bus_done(Errno::ENOTTY.to_rc());
     }

@@ -33,6 +33,7 @@ use glue::bus::{Class, ClassRegistration};
 use glue::class_device::DataClassDevice;
 use glue::device::Device;
 use glue::nfit_abi::{Nfit, Platform, PlatformMasks};
+use glue::provider_abi::Completion;
 use glue::platform::{PlatformDevice, PlatformDriver, PlatformDriverOps};
 use glue::sysfs::{self, Attribute, Page};
 use topology::{BusInfo, DimmInfo, BUSES, DIMMS, LABEL_SIZE};
@@ -133,11 +134,11 @@ fn now_ms() -> u64 {
     Ktime::ktime_get().to_ms() as u64
 }
 
-/// Folds C's (return value, *cmd_rc) into the ABI's `Result`: positive
-/// return values (unfilled output bytes) have no channel and are dropped.
-fn ctl_result(rc: i32, cmd_rc: i32) -> Result<i32> {
+/// Folds C's (return value, *cmd_rc) into the ABI: a non-negative return
+/// (unfilled output bytes, or a positive fail_cmd_code) goes to user space.
+fn ctl_result(rc: i32, cmd_rc: i32) -> Result<Completion> {
     match rc {
-        0.. => Ok(cmd_rc),
+        0.. => Ok(Completion { rc, cmd_rc }),
         // fail_cmd_code may hold any int; only errnos cross the ABI.
         -4095..=-1 => Err(Error::from_errno(rc)),
         _ => Err(EINVAL),
@@ -154,7 +155,7 @@ struct Firmware {
 }
 
 impl Platform for Firmware {
-    fn ctl(&self, handle: Option<u32>, cmd: u32, buf: &mut [u8]) -> Result<i32> {
+    fn ctl(&self, handle: Option<u32>, cmd: u32, buf: &mut [u8]) -> Result<Completion> {
         let Some(handle) = handle else {
             let o = dsm::bus_ctl(self.bus, &mut self.ars.lock(), cmd, buf, now_ms());
             return ctl_result(o.rc, o.cmd_rc);

@@ -1,0 +1,39 @@
+#!/bin/bash
+# load-unload: `modprobe nfit_test`, then unload everything it pulled in (what lsmod
+# shows: nfit_test nfit libnvdimm on our stack, plus nd_pmem, dax_pmem, ... on the
+# C stack), 50 times in one boot. Every load and unload must succeed, no module
+# may stay behind, and dmesg must have no WARN/BUG/Oops/leak lines. Not a
+# comparison: each stack must pass on its own (the C stack proves the test sane).
+. "$(dirname "$0")/../lib.sh"
+ROUNDS=${RLN_LOAD_UNLOAD_ROUNDS:-50}
+
+if [ "${1:-}" = --guest ]; then
+	g_begin "$2"
+	rounds=$3
+	for i in $(seq 1 "$rounds"); do
+		out=$(modprobe nfit_test 2>&1) ||
+			g_fatal "round $i: modprobe nfit_test failed: $(echo "$out" | grep -v -e 'No TPM handle' -e 'nvdimm-master.blob' | tr '\n' ' ')"
+		udevadm settle -t 60
+		[ "$i" = 1 ] && g_check_modules && cp modules.txt loaded.txt
+		lsmod | awk 'NR>1{print $1}' | sort >>loaded-all.txt
+		g_unload_all ||
+			g_fatal "round $i: modules stay loaded: $(lsmod | awk 'NR>1{print $1 "(" $3 ")"}' | tr '\n' ' ')"
+		echo "$i" >rounds.out
+	done
+	lsmod | awk 'NR>1{print $1}' >left.txt
+	g_end
+	exit 0
+fi
+
+t_init load-unload
+for side in ref cand; do
+	t_guest "$side" -- "$ROUNDS" || continue
+	stack=$(t_stack "$side")
+	[ "$(cat "$T_DIR/$side/rounds.out")" = "$ROUNDS" ] ||
+		t_fail "$side ($stack): only $(cat "$T_DIR/$side/rounds.out") of $ROUNDS rounds"
+	[ -s "$T_DIR/$side/left.txt" ] &&
+		t_fail "$side ($stack): modules still loaded at the end: $(tr '\n' ' ' <"$T_DIR/$side/left.txt")"
+	t_check_dmesg "$side"
+	echo "   $side ($stack): loaded $(tr '\n' ' ' <"$T_DIR/$side/loaded.txt")"
+done
+t_done
