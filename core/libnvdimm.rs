@@ -24,7 +24,7 @@ module! {
     author: "rust-libnvdimm developers",
     description: "NVDIMM (Non-Volatile Memory Device) core, in Rust",
     license: "GPL v2",
-    alias: ["nd:t0"],
+    alias: ["nd:t1*"],
 }
 
 /// The module's registrations, torn down in reverse order on unload.
