@@ -34,7 +34,8 @@ pub(crate) mod nd_type {
 pub(crate) static ND_BUS: BusType = BusType::new::<NdBusOps>(c"nd", &GroupList::EMPTY);
 pub(crate) static ND_CLASS: Class = Class::new(c"nd");
 pub(crate) static NDCTL: Chrdev = Chrdev::new::<crate::ioctl::BusIoctl>(c"ndctl");
-static ND_BUS_DRIVER: NdDriver = NdDriver::new::<NdBusDriver>(c"nd_bus", 1 << nd_type::BUS);
+// Unbinding nd_bus would tear the bus down under its provider.
+static ND_BUS_DRIVER: NdDriver = NdDriver::new_unbindable::<NdBusDriver>(c"nd_bus", 1 << nd_type::BUS);
 
 /// Everything libnvdimm registers at load; dropped in reverse on unload.
 pub(crate) struct Core {

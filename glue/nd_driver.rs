@@ -40,9 +40,20 @@ unsafe impl Sync for NdDriver {}
 impl NdDriver {
     /// A driver named `name` for nd device types in `type_mask`.
     pub const fn new<O: NdDriverOps>(name: &'static CStr, type_mask: u64) -> Self {
+        Self::build::<O>(name, type_mask, false)
+    }
+
+    /// The same, without `bind`/`unbind` files in sysfs: for drivers that
+    /// must stay bound while their device exists (nd_bus).
+    pub const fn new_unbindable<O: NdDriverOps>(name: &'static CStr, type_mask: u64) -> Self {
+        Self::build::<O>(name, type_mask, true)
+    }
+
+    const fn build<O: NdDriverOps>(name: &'static CStr, type_mask: u64, suppress_bind_attrs: bool) -> Self {
         Self {
             drv: UnsafeCell::new(bindings::device_driver {
                 name: name.as_ptr(),
+                suppress_bind_attrs,
                 // SAFETY: every other field is optional or owned by the core.
                 ..unsafe { core::mem::zeroed() }
             }),

@@ -236,8 +236,12 @@ pub fn payload_len(
 
     let mut in_env = [0u8; MAX_ENVELOPE];
     let mut in_len: u32 = 0;
+    // A size of u32::MAX, even one read from the payload, means "unknown"
+    // to C, which refuses it.
     for i in 0..desc.ins.len() {
-        let size = in_size(target.dimm, cmd, i, &in_env).ok_or(CmdError::UnknownInSize)?;
+        let size = in_size(target.dimm, cmd, i, &in_env)
+            .filter(|&s| s != DYN)
+            .ok_or(CmdError::UnknownInSize)?;
         copy_envelope(&mut in_env, in_len, size, 0, peek)?;
         in_len = in_len.wrapping_add(size);
     }
@@ -245,7 +249,9 @@ pub fn payload_len(
     let mut out_env = [0u8; MAX_ENVELOPE];
     let mut out_len: u32 = 0;
     for i in 0..desc.outs.len() {
-        let size = out_size(target.dimm, cmd, i, &in_env, &out_env, 0).ok_or(CmdError::UnknownOutSize)?;
+        let size = out_size(target.dimm, cmd, i, &in_env, &out_env, 0)
+            .filter(|&s| s != DYN)
+            .ok_or(CmdError::UnknownOutSize)?;
         copy_envelope(&mut out_env, out_len, size, in_len as u64, peek)?;
         out_len = out_len.wrapping_add(size);
     }
@@ -408,6 +414,21 @@ mod tests {
         // 5 - 8 wraps, and so does the u32 total in C: 8 + (5 - 8) = 5.
         u[4..8].copy_from_slice(&5u32.to_le_bytes());
         assert_eq!(run(&bus, ARS_STATUS, &u).unwrap().len(), 5);
+    }
+
+    #[test]
+    fn a_length_of_u32_max_is_an_unknown_size() {
+        let mut u = [0u8; 512];
+        u[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        // get_config_data: the output size is unknown, EFAULT.
+        assert_eq!(run(&DIMM, GET_CONFIG_DATA, &u), Err(CmdError::UnknownOutSize));
+        assert_eq!(CmdError::UnknownOutSize.errno(), 14);
+        // set_config_data: the input size is unknown, ENXIO.
+        assert_eq!(run(&DIMM, SET_CONFIG_DATA, &u), Err(CmdError::UnknownInSize));
+        assert_eq!(CmdError::UnknownInSize.errno(), 6);
+        // One less is a size like any other: it wraps and is passed on.
+        u[4..8].copy_from_slice(&(u32::MAX - 1).to_le_bytes());
+        assert!(run(&DIMM, GET_CONFIG_DATA, &u).is_ok());
     }
 
     #[test]
