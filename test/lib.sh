@@ -9,7 +9,9 @@
 # stack) with SIDE=cand (the stack under test).
 #
 # Environment knobs (host side):
-#   RLN_TEST_CANDIDATE=rust|c  stack under test (default rust; c = C-vs-C sanity)
+#   RLN_TEST_CANDIDATE=STACK   stack under test: rust (default), or ref = the test's
+#                              own reference stack (C-vs-C sanity: must pass), or
+#                              any other vm-run stack (c, c-intree)
 #   RLN_TEST_TAMPER=GLOB       honesty check: after the candidate's boot, corrupt
 #                              its result files whose name matches GLOB ("all" =
 #                              every file); the test must then FAIL
@@ -21,12 +23,16 @@ T_DMESG_BAD='WARNING:|BUG:|BUG |Oops|general protection|Call Trace|kernel BUG|le
 
 # ============================================================ host side
 
-# t_init NAME: start a test. Sets T_NAME, T_DIR, T_REF/T_CAND (stacks), T_FAILS.
+# t_init NAME [REF_STACK]: start a test. Sets T_NAME, T_DIR, T_FAILS and the stacks
+# T_REF (default c: Linux's C modules + C nfit_test, i.e. the tools/testing/nvdimm
+# test build; QEMU-NVDIMM-only tests pass c-intree, the C modules as shipped, since
+# the test build of nfit fakes some firmware answers) and T_CAND.
 t_init() {
 	T_NAME=$1
 	T_DIR=$RLN_TOP/build/vm/$T_NAME
-	T_REF=c
+	T_REF=${2:-c}
 	T_CAND=${RLN_TEST_CANDIDATE:-rust}
+	[ "$T_CAND" = ref ] && T_CAND=$T_REF
 	T_FAILS=0
 	T_SELF=$(readlink -f "${BASH_SOURCE[1]}")
 	mkdir -p "$T_DIR"
@@ -40,8 +46,8 @@ t_init() {
 	echo "== $T_NAME: reference stack=$T_REF, candidate stack=$T_CAND"
 }
 
-# t_stack SIDE: the stack a side boots.
-# Sides named ref* boot the C reference stack, all others the candidate.
+# t_stack SIDE: the stack a side boots: sides named ref* boot T_REF (a test may
+# change T_REF between boots), all others T_CAND.
 t_stack() { case "$1" in ref*) echo "$T_REF" ;; *) echo "$T_CAND" ;; esac; }
 
 # t_fail MSG...: record a failure and say why.
@@ -68,7 +74,7 @@ t_guest() {
 	(
 		flock 9
 		exec "$RLN_TOP/test/vm-run" --stack "$stack" "${opts[@]}" -- \
-			bash "$T_SELF" --guest "$out" "$@"
+			env RLN_GUEST_STACK="$stack" bash "$T_SELF" --guest "$out" "$@"
 	) 9>"$RLN_TOP/build/vm/.vm.lock" >"$T_DIR/$side.vm.log" 2>&1 || rc=$?
 	echo "   $side ($stack): guest exit $rc after $((SECONDS - start))s"
 	case "$side" in cand*) [ -z "${RLN_TEST_TAMPER:-}" ] || t_tamper "$out" ;; esac
@@ -94,6 +100,7 @@ t_tamper() {
 		case "$base" in done|FATAL|modules.txt) continue ;; $pat) ;; *) continue ;; esac
 		case "$base" in
 		dmesg.txt) echo "[   99.999999] WARNING: CPU: 0 PID: 1 at tampered" >>"$f" ;;
+		kmemleak.txt) echo "unreferenced object 0xff11000000000000 (size 64):" >>"$f" ;;
 		*.bin) python3 - "$f" <<-'EOF'
 			import sys
 			p = sys.argv[1]
@@ -129,7 +136,7 @@ t_cmp_json() {
 		t_fail "$label: missing $([ -e "$a" ] || echo "$a ")$([ -e "$b" ] || echo "$b")"
 		return 1
 	fi
-	if ! diff -u --label "$label (C reference)" --label "$label ($T_CAND)" \
+	if ! diff -u --label "$label ($T_REF)" --label "$label ($T_CAND)" \
 		<(t_norm_json "$a") <(t_norm_json "$b") >"$T_DIR/diff.tmp"; then
 		t_fail "$label differs:"
 		head -n 60 "$T_DIR/diff.tmp" | sed 's/^/     /'
@@ -144,7 +151,7 @@ t_cmp_text() {
 		t_fail "$label: missing $([ -e "$a" ] || echo "$a ")$([ -e "$b" ] || echo "$b")"
 		return 1
 	fi
-	if ! diff -u --label "$label (C reference)" --label "$label ($T_CAND)" \
+	if ! diff -u --label "$label ($T_REF)" --label "$label ($T_CAND)" \
 		"$a" "$b" >"$T_DIR/diff.tmp"; then
 		t_fail "$label differs:"
 		head -n 60 "$T_DIR/diff.tmp" | sed 's/^/     /'
@@ -179,24 +186,27 @@ t_cmp_file() {
 
 # t_cmp_sides [DIR_A DIR_B]: compare every result file of ref with cand (default
 # $T_DIR/ref and $T_DIR/cand), both ways round so a file only one side made counts.
-# Skips the per-boot files dmesg.txt, modules.txt, done.
+# Skips the per-boot files dmesg.txt, modules.txt, kmemleak.txt, done.
 t_cmp_sides() {
-	local a=${1:-$T_DIR/ref} b=${2:-$T_DIR/cand} f rel
+	local a=${1:-$T_DIR/ref} b=${2:-$T_DIR/cand} rel pre=
+	[ $# -gt 0 ] && pre="${b##*/}/"
 	while IFS= read -r rel; do
-		case "${rel##*/}" in dmesg.txt|modules.txt|done|FATAL) continue ;; esac
+		case "${rel##*/}" in dmesg.txt|modules.txt|kmemleak.txt|done|FATAL) continue ;; esac
 		if [ ! -e "$a/$rel" ]; then
-			t_fail "$rel: only the $T_CAND stack produced it"
+			t_fail "$pre$rel: only the $T_CAND stack produced it"
 		elif [ ! -e "$b/$rel" ]; then
-			t_fail "$rel: the $T_CAND stack did not produce it"
+			t_fail "$pre$rel: the $T_CAND stack did not produce it"
 		else
-			t_cmp_file "$a/$rel" "$b/$rel" "$rel"
+			t_cmp_file "$a/$rel" "$b/$rel" "$pre$rel"
 		fi
 	done < <( (cd "$a" && find . -type f; cd "$b" && find . -type f) | sed 's|^\./||' | sort -u)
 }
 
-# t_dmesg_bad FILE: print the lines of a dmesg dump that mean trouble.
+# t_dmesg_bad FILE: print the lines of a dmesg dump that mean trouble. kmemleak's
+# own summary line is left to t_cmp_kmemleak, which knows what C leaks too.
 t_dmesg_bad() {
-	grep -E "$T_DMESG_BAD" "$1" 2>/dev/null | grep -v -E 'Command line|command line' || true
+	grep -E "$T_DMESG_BAD" "$1" 2>/dev/null |
+		grep -v -E 'Command line|command line|kmemleak: (Kernel memory leak detector (disabled|initialized)|[0-9]+ new suspected memory leaks)' || true
 }
 
 # t_check_dmesg SIDE: fail if SIDE's dmesg.txt has WARN/BUG/Oops/leak lines.
@@ -210,6 +220,32 @@ t_check_dmesg() {
 	if [ -n "$bad" ]; then
 		t_fail "$side ($(t_stack "$side")): kernel log has WARN/BUG/Oops/leak lines:"
 		echo "$bad" | head -n 20 | sed 's/^/     /'
+		return 1
+	fi
+}
+
+# t_kmemleak_sizes FILE: "COUNT size N" per object size of a kmemleak report.
+t_kmemleak_sizes() {
+	sed -n 's/^unreferenced object .* (size \([0-9]*\)):$/\1/p' "$1" | sort -n | uniq -c |
+		awk '{print $1, "x size", $2}'
+}
+
+# t_cmp_kmemleak: fail if the candidate's kmemleak.txt reports more unreferenced
+# objects of some size than the reference's does (the C stack is not leak free:
+# C nfit_test leaks one 32-byte object per load). Needs both boots run with
+# kmemleak=on and the guest to save /sys/kernel/debug/kmemleak as kmemleak.txt.
+t_cmp_kmemleak() {
+	local r=$T_DIR/ref/kmemleak.txt c=$T_DIR/cand/kmemleak.txt more
+	[ -e "$r" ] && [ -e "$c" ] || { t_fail "kmemleak.txt missing"; return 1; }
+	more=$(awk 'FNR == 1 {side++} {n[side, $4] = $1; sizes[$4] = 1}
+		END {for (s in sizes) if (n[2, s] + 0 > n[1, s] + 0)
+			print "size " s ": " n[1, s] + 0 " on C, " n[2, s] + 0 " on cand"}' \
+		<(t_kmemleak_sizes "$r") <(t_kmemleak_sizes "$c"))
+	echo "   kmemleak C: $(t_kmemleak_sizes "$r" | tr '\n' ' ')"
+	echo "   kmemleak $T_CAND: $(t_kmemleak_sizes "$c" | tr '\n' ' ')"
+	if [ -n "$more" ]; then
+		t_fail "the $T_CAND stack leaks more than C (kmemleak): $(echo "$more" | tr '\n' ';')"
+		grep -m1 -A 18 '^unreferenced object' "$c" | sed 's/^/     /'
 		return 1
 	fi
 }
@@ -255,13 +291,20 @@ g_modprobe() {
 	g_check_modules
 }
 
-# g_check_modules: every loaded module must be out of tree (see g_modprobe).
+# g_check_modules: every loaded module must come from the stack under test
+# (RLN_GUEST_STACK, set by t_guest): out of tree (taint O: the C test build under
+# updates/, or our extra/) for c and rust, in tree (no O) for c-intree.
 g_check_modules() {
 	local m
 	lsmod | awk 'NR>1{print $1}' | sort >"$G_OUT/modules.txt"
 	while read -r m; do
-		grep -q O "/sys/module/$m/taint" 2>/dev/null ||
-			g_fatal "module $m is an in-tree build, not the stack under test ($(modinfo -n "$m" 2>&1))"
+		if [ "${RLN_GUEST_STACK:-}" = c-intree ]; then
+			! grep -q O "/sys/module/$m/taint" 2>/dev/null ||
+				g_fatal "module $m is an out-of-tree build, not Linux's as shipped ($(modinfo -n "$m" 2>&1))"
+		else
+			grep -q O "/sys/module/$m/taint" 2>/dev/null ||
+				g_fatal "module $m is an in-tree build, not the stack under test ($(modinfo -n "$m" 2>&1))"
+		fi
 	done <"$G_OUT/modules.txt"
 }
 

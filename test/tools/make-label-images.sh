@@ -1,7 +1,7 @@
 #!/bin/bash
 # Produce label-area test data for the host tests with Linux's C stack: boot
-# --stack c with a fresh QEMU NVDIMM (1 GiB, 128 KiB label area), disable its
-# region, then `ndctl init-labels` (v1.1) and, after zero-labels, `init-labels
+# --stack c-intree (the C modules as shipped) with a fresh QEMU NVDIMM (1 GiB,
+# 128 KiB label area), disable its region, then `ndctl init-labels` (v1.1) and, after zero-labels, `init-labels
 # -V 1.2`, saving each raw label area (`ndctl read-labels -o`) as
 #   formats/testdata/c-init-v1.1.bin  formats/testdata/c-init-v1.2.bin
 . "$(dirname "$0")/../lib.sh"
@@ -25,7 +25,8 @@ fi
 out=$RLN_TOP/build/vm/make-label-images
 img=$out.img
 rm -rf "$out" "$img"
-"$RLN_TOP/test/vm-run" --stack c --nvdimm "$img:1G:128K" -- bash "$(readlink -f "$0")" --guest "$out"
+"$RLN_TOP/test/vm-run" --stack c-intree --nvdimm "$img:1G:128K" -- \
+	env RLN_GUEST_STACK=c-intree bash "$(readlink -f "$0")" --guest "$out"
 rm -f "$img"
 if [ -s "$out/FATAL" ] || [ ! -e "$out/done" ]; then
 	echo "make-label-images: the guest failed: $(cat "$out/FATAL" 2>/dev/null)" >&2

@@ -66,7 +66,7 @@ if [ "${1:-}" = --guest ]; then
 	exit 0
 fi
 
-t_init labels-roundtrip
+t_init labels-roundtrip c-intree
 imgc=$T_DIR/nvdimm-c.img
 imgr=$T_DIR/nvdimm-cand.img
 rm -f "$imgc" "$imgr"

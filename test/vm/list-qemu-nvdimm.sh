@@ -15,7 +15,7 @@ if [ "${1:-}" = --guest ]; then
 	exit 0
 fi
 
-t_init list-qemu-nvdimm
+t_init list-qemu-nvdimm c-intree
 img=$T_DIR/nvdimm.img
 rm -f "$img"
 t_guest ref --nvdimm "$img:1G:128K" || t_done
