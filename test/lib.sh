@@ -33,7 +33,8 @@ t_init() {
 	T_REF=${2:-c}
 	T_CAND=${RLN_TEST_CANDIDATE:-rust}
 	[ "$T_CAND" = ref ] && T_CAND=$T_REF
-	T_FAILS=0
+	T_FAILS=0 T_SKIPS=0
+	T_PENDING=()
 	T_SELF=$(readlink -f "${BASH_SOURCE[1]}")
 	mkdir -p "$T_DIR"
 	# Two runs of one test would overwrite each other's results: take turns.
@@ -44,6 +45,28 @@ t_init() {
 	fi
 	rm -rf "$T_DIR"/ref* "$T_DIR"/cand*
 	echo "== $T_NAME: reference stack=$T_REF, candidate stack=$T_CAND"
+}
+
+# What the Rust stack does not implement yet. Checks that need it are reported
+# as SKIP on the Rust stack (never on C) and run again once the entry goes.
+RUST_PENDING_REGIONS="regions and namespaces (the regions/pmem issue)"
+RUST_PENDING_FIRMWARE="firmware activation attributes (ndbusN/firmware, nmemN/firmware)"
+RUST_PENDING_SECURITY="security management (writes to nmemN/security)"
+
+# t_pending_file GLOB REASON: skip comparing result files matching GLOB on the
+# Rust stack. t_pending_lines GLOB REGEX REASON: drop the lines matching REGEX
+# from both sides of files matching GLOB before comparing them.
+t_pending_file() { [ "$T_CAND" = rust ] && T_PENDING+=("$1||$2"); return 0; }
+t_pending_lines() { [ "$T_CAND" = rust ] && T_PENDING+=("$1|$2|$3"); return 0; }
+
+# t_pending_match REL: the pending entries that apply to result file REL.
+t_pending_match() {
+	local e glob
+	for e in "${T_PENDING[@]}"; do
+		glob=${e%%|*}
+		# shellcheck disable=SC2053
+		[[ $1 == $glob || ${1##*/} == $glob ]] && echo "$e"
+	done
 }
 
 # t_stack SIDE: the stack a side boots: sides named ref* boot T_REF (a test may
@@ -144,15 +167,23 @@ t_cmp_json() {
 	fi
 }
 
-# t_cmp_text A B LABEL: exact comparison of two text files.
+# t_cmp_text A B LABEL: exact comparison of two text files, less the lines
+# that pending entries drop (each drop is reported).
 t_cmp_text() {
-	local a=$1 b=$2 label=$3
+	local a=$1 b=$2 label=$3 e rest regex reason drop=
 	if [ ! -e "$a" ] || [ ! -e "$b" ]; then
 		t_fail "$label: missing $([ -e "$a" ] || echo "$a ")$([ -e "$b" ] || echo "$b")"
 		return 1
 	fi
+	while IFS= read -r e; do
+		rest=${e#*|} regex=${rest%%|*} reason=${rest#*|}
+		[ -n "$regex" ] || continue
+		drop="${drop:+$drop|}$regex"
+		echo "   SKIP lines /$regex/ of $label (pending on $T_CAND: $reason)"
+		T_SKIPS=$((T_SKIPS + 1))
+	done < <(t_pending_match "$label")
 	if ! diff -u --label "$label ($T_REF)" --label "$label ($T_CAND)" \
-		"$a" "$b" >"$T_DIR/diff.tmp"; then
+		<(grep -v -E "${drop:-^\b\B$}" "$a") <(grep -v -E "${drop:-^\b\B$}" "$b") >"$T_DIR/diff.tmp"; then
 		t_fail "$label differs:"
 		head -n 60 "$T_DIR/diff.tmp" | sed 's/^/     /'
 		return 1
@@ -192,6 +223,13 @@ t_cmp_sides() {
 	[ $# -gt 0 ] && pre="${b##*/}/"
 	while IFS= read -r rel; do
 		case "${rel##*/}" in dmesg.txt|modules.txt|kmemleak.txt|done|FATAL) continue ;; esac
+		local p
+		p=$(t_pending_match "$rel" | grep -m1 '^[^|]*||') || true
+		if [ -n "$p" ]; then
+			echo "   SKIP $pre$rel (pending on $T_CAND: ${p#*||})"
+			T_SKIPS=$((T_SKIPS + 1))
+			continue
+		fi
 		if [ ! -e "$a/$rel" ]; then
 			t_fail "$pre$rel: only the $T_CAND stack produced it"
 		elif [ ! -e "$b/$rel" ]; then
@@ -253,7 +291,9 @@ t_cmp_kmemleak() {
 # t_done: print the verdict, exit 0 on pass.
 t_done() {
 	if [ "$T_FAILS" = 0 ]; then
-		echo "PASS: $T_NAME (candidate $T_CAND matches the C stack)"
+		local skipped=
+		[ "$T_SKIPS" -gt 0 ] && skipped="; $T_SKIPS pending check(s) skipped"
+		echo "PASS: $T_NAME (candidate $T_CAND matches the C stack$skipped)"
 		exit 0
 	fi
 	echo "FAIL: $T_NAME: $T_FAILS check(s) failed (results in $T_DIR)"

@@ -61,6 +61,13 @@ if [ "${1:-}" = --guest ]; then
 fi
 
 t_init bad-input
+# Not built yet on the Rust stack: with no regions no DIMM is ever busy.
+t_pending_file dimm-active.out "$RUST_PENDING_REGIONS"
+t_pending_file 'disable-region.*' "$RUST_PENDING_REGIONS"
+t_pending_lines sysfs-dimm-ro.out '^firmware/' "$RUST_PENDING_FIRMWARE"
+t_pending_lines sysfs-bus-ro.out '^firmware/' "$RUST_PENDING_FIRMWARE"
+t_pending_lines sysfs-dimm-ro.out '^security:' "$RUST_PENDING_SECURITY"
+t_pending_lines sysfs-dimm-rw.out '^security:' "$RUST_PENDING_SECURITY"
 img=$T_DIR/nvdimm.img
 for part in t:nfit_test:c q:qemu:c-intree; do
 	IFS=: read -r tag what T_REF <<<"$part"
