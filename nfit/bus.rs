@@ -122,9 +122,9 @@ fn scrub_store(_bus: &NfitBus, input: &[u8]) -> Result {
     if sysfs::parse_i64(input, 0)? != 1 {
         return Err(EINVAL);
     }
-    // No SPA range is registered for scrubbing yet, so a rescan has
-    // nothing to do (C returns 0 when no range needs ARS).
-    Ok(())
+    // No range is registered for scrubbing until regions exist, and C's
+    // acpi_nfit_ars_rescan() answers ENOTTY when it has nothing to scan.
+    Err(ENOTTY)
 }
 static SCRUB: Attribute<NfitBus> = Attribute::rw(c"scrub", scrub_show, scrub_store).visible_if(scrub_visible);
 
