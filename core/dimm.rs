@@ -15,6 +15,7 @@ use kernel::new_mutex;
 
 use crate::bus::{self, nd_type, NdBus, ND_BUS};
 use crate::formats::cmd;
+use crate::formats::le::u32_at as le32;
 use crate::formats::label::{self, LabelArea};
 use crate::glue::chrdev::Chrdev;
 use crate::glue::device::{Device, DeviceType, Placement, Registration};
@@ -297,9 +298,6 @@ const CONFIG_SIZE_LEN: usize = 12;
 /// ND_CMD_GET_CONFIG_DATA header: in_offset, in_length, then status.
 const CONFIG_DATA_HDR: usize = 12;
 
-fn le32(b: &[u8], off: usize) -> u32 {
-    u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
-}
 
 /// Reads the whole label area in `max_xfer` chunks and parses its index.
 fn read_labels(dimm: &Dimm) -> Result<LabelData> {

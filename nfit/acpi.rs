@@ -8,6 +8,7 @@ use kernel::prelude::*;
 use crate::bus::{self, BusMasks, NfitBus, Transport};
 use crate::dimm::{DsmFacts, NfitDimm};
 use crate::formats::cmd;
+use crate::formats::le::{u32_at as le32, u64_at as le64};
 use crate::formats::nfit::dsm::*;
 use crate::formats::nfit::intel::{NVDIMM_INTEL_CMDMASK, NVDIMM_INTEL_FW_ACTIVATE_ARM, ND_INTEL_GET_MODES};
 use crate::formats::nfit::{Guid, Nfit, TABLE_HEADER_LEN};
@@ -202,12 +203,6 @@ impl Dsm {
         if call && buf.len() < cmd::PKG_HEADER {
             return Err(EINVAL);
         }
-        let le32 = |b: &[u8], o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
-        let le64 = |b: &[u8], o: usize| {
-            let mut v = [0u8; 8];
-            v.copy_from_slice(&b[o..o + 8]);
-            u64::from_le_bytes(v)
-        };
 
         // Which function of which _DSM.
         let (handle, guid, func, dsm_mask, revid) = match dimm {

@@ -197,7 +197,7 @@ pub(crate) fn register(
     let mut dimms = KVec::new();
     let mut dimm_family_mask = 0u64;
     for d in nfit.dimms() {
-        match dimm::assemble(&nfit, &d, &transport) {
+        match dimm::assemble(&d, &transport) {
             Ok(new) => {
                 if let Some(f) = new.family() {
                     dimm_family_mask |= 1 << f;

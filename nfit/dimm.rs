@@ -10,7 +10,7 @@ use kernel::sync::Arc;
 use crate::bus::Transport;
 use crate::formats::nfit::dsm::{dimm_cmd_mask, NVDIMM_FAMILY_INTEL};
 use crate::formats::nfit::intel::{NVDIMM_INTEL_FREEZE_LOCK, NVDIMM_INTEL_GET_SECURITY_STATE};
-use crate::formats::nfit::{self, Dimm, DimmId, Nfit};
+use crate::formats::nfit::{self, Dimm, DimmId};
 use crate::glue::acpi::Handle;
 use crate::glue::provider_abi::{NewDimm, Security};
 use crate::glue::sysfs::{Attribute, Page};
@@ -123,7 +123,7 @@ impl NfitDimm {
 
 /// Builds a DIMM's description from the table, then asks the firmware
 /// which commands it speaks (`acpi_nfit_add_dimm`).
-pub(crate) fn assemble(nfit: &Nfit<'_>, d: &Dimm<'_>, transport: &Arc<Transport>) -> Result<NfitDimm> {
+pub(crate) fn assemble(d: &Dimm<'_>, transport: &Arc<Transport>) -> Result<NfitDimm> {
     let dcr = d.dcr.map(|c| DcrInfo {
         vendor: c.vendor_id_be(),
         device: c.device_id_be(),
@@ -134,7 +134,6 @@ pub(crate) fn assemble(nfit: &Nfit<'_>, d: &Dimm<'_>, transport: &Arc<Transport>
         serial: c.serial_number_be(),
         format: c.code(),
     });
-    let _ = nfit;
     let mut dimm = NfitDimm {
         transport: transport.clone(),
         handle: d.handle.0,

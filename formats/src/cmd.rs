@@ -158,20 +158,8 @@ impl CmdError {
     }
 }
 
-/// A little-endian u32 at `off`, 0 past the end (a short buffer reads as
-/// zero-filled, as C's zeroed envelopes do).
-fn le32(b: &[u8], off: usize) -> u32 {
-    match b.get(off..off + 4) {
-        Some(v) => u32::from_le_bytes([v[0], v[1], v[2], v[3]]),
-        None => 0,
-    }
-}
-
-fn le64(b: &[u8], off: usize) -> u64 {
-    let mut v = [0u8; 8];
-    v.copy_from_slice(&b[off..off + 8]);
-    u64::from_le_bytes(v)
-}
+// A short buffer reads as zero-filled, as C's zeroed envelopes do.
+use super::le::{u32_at as le32, u64_at as le64};
 
 /// What the caller knows about the target of an ioctl.
 pub struct Target {

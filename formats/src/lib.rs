@@ -8,4 +8,5 @@
 pub mod cmd;
 pub mod fletcher;
 pub mod label;
+pub mod le;
 pub mod nfit;

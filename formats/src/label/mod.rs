@@ -26,7 +26,7 @@ mod area;
 mod geometry;
 mod index;
 pub mod layout;
-mod le;
+use super::le;
 mod nslabel;
 
 pub use area::{ActiveLabels, LabelArea, LabelAreaMut, LabelSlots};

@@ -119,17 +119,7 @@ const ARS_F_OVERFLOW: u16 = 1;
 /// Label method status: labels locked.
 const ACPI_LABELS_LOCKED: u32 = 3;
 
-fn le32_at(b: &[u8], off: usize) -> u32 {
-    b.get(off..off + 4).map_or(0, |v| u32::from_le_bytes([v[0], v[1], v[2], v[3]]))
-}
-
-fn le64_at(b: &[u8], off: usize) -> u64 {
-    b.get(off..off + 8).map_or(0, |v| {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(v);
-        u64::from_le_bytes(a)
-    })
-}
+use super::super::le::{u32_at as le32_at, u64_at as le64_at};
 
 /// The errno (or, for a partial clear, the bytes cleared) that a bus
 /// command's firmware status means (`xlat_bus_status`). `payload` is the

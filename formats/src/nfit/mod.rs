@@ -445,26 +445,7 @@ pub fn nfit_spa_type(guid: &Guid) -> i32 {
 
 // Little-endian field access at fixed offsets. Callers have checked the
 // length; an out-of-range read yields 0 rather than a panic.
-fn le16(b: &[u8], off: usize) -> u16 {
-    match b.get(off..off + 2) {
-        Some(s) => u16::from_le_bytes([s[0], s[1]]),
-        None => 0,
-    }
-}
-
-fn le32(b: &[u8], off: usize) -> u32 {
-    match b.get(off..off + 4) {
-        Some(s) => u32::from_le_bytes([s[0], s[1], s[2], s[3]]),
-        None => 0,
-    }
-}
-
-fn le64(b: &[u8], off: usize) -> u64 {
-    match b.get(off..off + 8) {
-        Some(s) => u64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]),
-        None => 0,
-    }
-}
+use super::le::{u16_at as le16, u32_at as le32, u64_at as le64};
 
 fn byte(b: &[u8], off: usize) -> u8 {
     b.get(off).copied().unwrap_or(0)

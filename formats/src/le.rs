@@ -4,7 +4,7 @@
 //! panic, so a missed check reads zero or drops a write instead of taking
 //! down the kernel.
 
-pub(super) fn bytes<const N: usize>(b: &[u8], off: usize) -> [u8; N] {
+pub fn bytes<const N: usize>(b: &[u8], off: usize) -> [u8; N] {
     let mut out = [0u8; N];
     if let Some(src) = off.checked_add(N).and_then(|end| b.get(off..end)) {
         out.copy_from_slice(src);
@@ -12,19 +12,19 @@ pub(super) fn bytes<const N: usize>(b: &[u8], off: usize) -> [u8; N] {
     out
 }
 
-pub(super) fn u16_at(b: &[u8], off: usize) -> u16 {
+pub fn u16_at(b: &[u8], off: usize) -> u16 {
     u16::from_le_bytes(bytes(b, off))
 }
 
-pub(super) fn u32_at(b: &[u8], off: usize) -> u32 {
+pub fn u32_at(b: &[u8], off: usize) -> u32 {
     u32::from_le_bytes(bytes(b, off))
 }
 
-pub(super) fn u64_at(b: &[u8], off: usize) -> u64 {
+pub fn u64_at(b: &[u8], off: usize) -> u64 {
     u64::from_le_bytes(bytes(b, off))
 }
 
-pub(super) fn put(b: &mut [u8], off: usize, src: &[u8]) {
+pub fn put(b: &mut [u8], off: usize, src: &[u8]) {
     if let Some(dst) = off
         .checked_add(src.len())
         .and_then(|end| b.get_mut(off..end))
@@ -33,14 +33,14 @@ pub(super) fn put(b: &mut [u8], off: usize, src: &[u8]) {
     }
 }
 
-pub(super) fn put_u16(b: &mut [u8], off: usize, v: u16) {
+pub fn put_u16(b: &mut [u8], off: usize, v: u16) {
     put(b, off, &v.to_le_bytes());
 }
 
-pub(super) fn put_u32(b: &mut [u8], off: usize, v: u32) {
+pub fn put_u32(b: &mut [u8], off: usize, v: u32) {
     put(b, off, &v.to_le_bytes());
 }
 
-pub(super) fn put_u64(b: &mut [u8], off: usize, v: u64) {
+pub fn put_u64(b: &mut [u8], off: usize, v: u64) {
     put(b, off, &v.to_le_bytes());
 }
