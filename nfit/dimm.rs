@@ -12,7 +12,7 @@ use crate::formats::nfit::dsm::{dimm_cmd_mask, NVDIMM_FAMILY_INTEL};
 use crate::formats::nfit::intel::{NVDIMM_INTEL_FREEZE_LOCK, NVDIMM_INTEL_GET_SECURITY_STATE};
 use crate::formats::nfit::{self, Dimm, DimmId};
 use crate::glue::acpi::Handle;
-use crate::glue::provider_abi::{NewDimm, Security};
+use crate::glue::provider_abi::{FlushHints, NewDimm, Security};
 use crate::glue::sysfs::{Attribute, Page};
 use crate::{attribute_group, dimm_provider_attrs, group_list};
 
@@ -117,7 +117,14 @@ impl NfitDimm {
             mutable: false,
             freezable: intel && self.dsm_mask & (1 << NVDIMM_INTEL_FREEZE_LOCK) != 0,
         };
-        Ok(NewDimm { data: Arc::new(self, GFP_KERNEL)?, groups: &NFIT_DIMM_GROUPS, flags, cmd_mask, security })
+        Ok(NewDimm {
+            data: Arc::new(self, GFP_KERNEL)?,
+            groups: &NFIT_DIMM_GROUPS,
+            flags,
+            cmd_mask,
+            security,
+            flush_hints: FlushHints::NONE,
+        })
     }
 }
 
