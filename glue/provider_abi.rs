@@ -266,13 +266,12 @@ pub struct NewDimm<D> {
     pub cmd_mask: u64,
     /// Security support.
     pub security: Security,
-    /// Flush hints, mapped by the provider and kept valid by `data`.
-    pub flush_hints: FlushHints,
+    /// Flush hints, mapped by the provider; the bus keeps them.
+    pub flush_hints: FlushHintMap,
 }
 
-/// A DIMM's flush hints (`flush_wpq`): addresses in the memory controller
-/// whose write drains its queues to the media. The provider maps them and
-/// keeps them mapped while the DIMM exists.
+/// A DIMM's flush hints (`flush_wpq`) as libnvdimm uses them: addresses
+/// in the memory controller whose write drains its queues to the media.
 #[derive(Clone, Copy)]
 pub struct FlushHints {
     ptr: *const *mut u64,
@@ -289,16 +288,6 @@ impl FlushHints {
     /// No hints: the platform drains writes by itself.
     pub const NONE: Self = Self { ptr: core::ptr::null(), len: 0 };
 
-    /// Hints at `addrs`, which the caller keeps alive, with each pointer
-    /// mapped, for as long as the DIMM exists.
-    ///
-    /// # Safety
-    ///
-    /// See above.
-    pub unsafe fn new(addrs: &[*mut u64]) -> Self {
-        Self { ptr: addrs.as_ptr(), len: addrs.len() }
-    }
-
     /// How many.
     pub fn len(&self) -> usize {
         self.len
@@ -314,9 +303,83 @@ impl FlushHints {
         if self.len == 0 {
             return;
         }
-        // SAFETY: by `new`'s contract the array and each address stay valid
-        // while the DIMM exists, and libnvdimm only flushes live DIMMs.
+        // SAFETY: the array and each address come from a `FlushHintMap`
+        // that the provider's `Bus` keeps until the DIMM is gone, and
+        // libnvdimm only flushes live DIMMs.
         unsafe { core::ptr::write_volatile(*self.ptr.add(i % self.len), 1) };
+    }
+}
+
+/// A provider's mappings of one DIMM's flush hints.
+pub struct FlushHintMap {
+    addrs: KVec<*mut u64>,
+    /// Pages this map ioremapped, unmapped on drop.
+    io: KVec<*mut c_void>,
+}
+
+// SAFETY: see `FlushHints`.
+unsafe impl Send for FlushHintMap {}
+// SAFETY: see `FlushHints`.
+unsafe impl Sync for FlushHintMap {}
+
+impl FlushHintMap {
+    /// No hints yet.
+    pub fn new() -> Self {
+        Self { addrs: KVec::new(), io: KVec::new() }
+    }
+
+    /// Maps a firmware flush hint at physical address `phys`
+    /// (`devm_nvdimm_ioremap`).
+    pub fn map_io(&mut self, phys: u64) -> Result {
+        self.addrs.reserve(1, GFP_KERNEL)?;
+        self.io.reserve(1, GFP_KERNEL)?;
+        // SAFETY: mapping a hint's 8 bytes has no side effect; the mapping
+        // is unmapped in `drop`.
+        let virt = unsafe { bindings::ioremap(phys, 8) };
+        if virt.is_null() {
+            return Err(ENXIO);
+        }
+        self.io.push(virt, GFP_KERNEL)?;
+        self.addrs.push(virt.cast(), GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// A hint at `phys` inside memory an emulated platform backs its
+    /// ranges with; EINVAL if no range holds it.
+    pub fn map_platform(&mut self, ranges: impl Iterator<Item = super::nfit_abi::Range>, phys: u64) -> Result {
+        for r in ranges {
+            if phys >= r.start && phys.checked_add(8).is_some_and(|end| end <= r.start + r.len) {
+                // In bounds by the check above; the platform keeps the
+                // memory until after the bus (and so this DIMM) is gone.
+                let addr = r.ptr.as_ptr().wrapping_add((phys - r.start) as usize);
+                self.addrs.push(addr.cast(), GFP_KERNEL)?;
+                return Ok(());
+            }
+        }
+        Err(EINVAL)
+    }
+
+    fn hints(&self) -> FlushHints {
+        if self.addrs.is_empty() {
+            FlushHints::NONE
+        } else {
+            FlushHints { ptr: self.addrs.as_ptr(), len: self.addrs.len() }
+        }
+    }
+}
+
+impl Default for FlushHintMap {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for FlushHintMap {
+    fn drop(&mut self) {
+        for &virt in self.io.iter() {
+            // SAFETY: mapped by `map_io`; the DIMM using it is gone.
+            unsafe { bindings::iounmap(virt) };
+        }
     }
 }
 
@@ -395,6 +458,7 @@ pub struct Bus<P: BusProvider> {
     provider: Arc<P>,
     dimms: KVec<Arc<P::Dimm>>,
     regions: KVec<Arc<P::Region>>,
+    hints: KVec<KBox<FlushHintMap>>,
 }
 
 // SAFETY: the handle is only passed back to libnvdimm, which locks internally.
@@ -421,7 +485,7 @@ impl<P: BusProvider> Bus<P> {
         // provider data outlives the bus: `Self` holds the `Arc` and drops it
         // only after unregistering.
         to_result(unsafe { rln_bus_register(parent.as_raw(), &desc, &mut raw) })?;
-        Ok(Self { raw: NonNull::new(raw).ok_or(EINVAL)?, provider, dimms: KVec::new(), regions: KVec::new() })
+        Ok(Self { raw: NonNull::new(raw).ok_or(EINVAL)?, provider, dimms: KVec::new(), regions: KVec::new(), hints: KVec::new() })
     }
 
     /// The provider behind this bus.
@@ -432,6 +496,8 @@ impl<P: BusProvider> Bus<P> {
     /// Creates nmemN on this bus (`nvdimm_create`).
     pub fn add_dimm(&mut self, desc: NewDimm<P::Dimm>) -> Result<DimmRef> {
         self.dimms.push(desc.data.clone(), GFP_KERNEL)?;
+        let hints = desc.flush_hints.hints();
+        self.hints.push(KBox::new(desc.flush_hints, GFP_KERNEL)?, GFP_KERNEL)?;
         let raw = RawDimmDesc {
             provider_data: &*desc.data as *const P::Dimm as *const c_void,
             attr_groups: desc.groups.as_raw(),
@@ -440,8 +506,8 @@ impl<P: BusProvider> Bus<P> {
             security_flags: if desc.security.supported { Some(security_raw::<P>) } else { None },
             security_mutable: desc.security.mutable as c_int,
             security_freezable: desc.security.freezable as c_int,
-            flush_hints: desc.flush_hints.ptr,
-            num_flush: desc.flush_hints.len as c_uint,
+            flush_hints: hints.ptr,
+            num_flush: hints.len as c_uint,
         };
         let mut out = core::ptr::null_mut();
         // SAFETY: the bus is registered; `raw` is valid for the call; the

@@ -229,6 +229,10 @@ impl PlatformDriverOps for Driver {
         for (&base, &size) in bases.spa_set.iter().zip(bus.spa_set_sizes) {
             backing.push((base, VVec::from_elem(0u8, size as usize, GFP_KERNEL)?), GFP_KERNEL)?;
         }
+        // So are the DIMMs' flush hints, which nfit writes to flush.
+        for &base in bases.flush.iter().filter(|&&b| b != 0) {
+            backing.push((base, VVec::from_elem(0u8, topology::FLUSH_ALLOC_SIZE as usize, GFP_KERNEL)?), GFP_KERNEL)?;
+        }
         // Like C, hand nfit the subtables without the ACPI header.
         let body = &table[formats::nfit::TABLE_HEADER_LEN..len];
         let nfit = Nfit::register(dev, body, masks, backing, firmware)?;
