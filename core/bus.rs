@@ -21,6 +21,7 @@ use crate::glue::ida::{Id, IdaKind};
 use crate::glue::nd_driver::{NdDriver, NdDriverOps, NdDriverRegistration};
 use crate::glue::provider_abi::{Completion, ModuleRef, NdCore, ProviderBus, ProviderDimm, ProviderRegion};
 use crate::namespace;
+use crate::personality::Personality;
 use crate::region::{self, Region};
 use crate::glue::sysfs::{Attribute, GroupList, Page};
 use crate::{attribute_group, dev_dbg, device_object, export_nd_core, group_list};
@@ -37,6 +38,8 @@ pub(crate) mod nd_type {
     pub(crate) const NAMESPACE_IO: u32 = 4;
     /// Labeled namespace (ND_DEVICE_NAMESPACE_PMEM).
     pub(crate) const NAMESPACE_PMEM: u32 = 5;
+    /// daxN.M (ND_DEVICE_DAX_PMEM).
+    pub(crate) const DAX_PMEM: u32 = 7;
 }
 
 pub(crate) static ND_BUS: BusType = BusType::new::<NdBusOps>(c"nd", &GroupList::EMPTY);
@@ -92,9 +95,20 @@ pub(crate) fn nd_device_type(dev: &Device) -> u32 {
         nd_type::REGION_PMEM
     } else if let Some(t) = namespace::nd_type_of(dev) {
         t
+    } else if let Some(p) = Personality::of(dev) {
+        p.nd_type()
     } else {
         u32::MAX
     }
+}
+
+/// The provider module stays loaded while its regions are enabled
+/// (`to_bus_provider`); other devices pin nothing.
+fn provider_pin(dev: &Device) -> ModuleRef {
+    if !region::is_region(dev) {
+        return ModuleRef::NONE;
+    }
+    NdBus::of_device(dev).map_or(ModuleRef::NONE, |b| b.desc.module())
 }
 
 struct NdBusOps;
@@ -111,9 +125,7 @@ impl BusOps for NdBusOps {
 
     fn probe(dev: &Device) -> Result {
         let drv = dev.driver().ok_or(ENODEV)?;
-        // The provider module stays loaded while anything on its bus is
-        // bound (`nvdimm_bus_probe`).
-        let pin = NdBus::of_device(dev).map(|b| b.desc.module()).unwrap_or(ModuleRef::NONE);
+        let pin = provider_pin(dev);
         if !pin.get() {
             return Err(ENXIO);
         }
@@ -134,9 +146,7 @@ impl BusOps for NdBusOps {
         if let Some(drv) = dev.driver() {
             NdDriver::of(drv).remove(dev);
         }
-        if let Some(b) = NdBus::of_device(dev) {
-            b.desc.module().put();
-        }
+        provider_pin(dev).put();
     }
 }
 

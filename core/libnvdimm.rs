@@ -21,6 +21,7 @@ mod bus;
 mod dimm;
 mod ioctl;
 mod namespace;
+mod personality;
 mod region;
 
 module! {

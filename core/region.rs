@@ -23,6 +23,7 @@ use crate::glue::nd_driver::{NdDriver, NdDriverOps};
 use crate::glue::provider_abi::{Cookies, ProviderData, ProviderMemory, ProviderRegion};
 use crate::glue::sysfs::{self, Attribute, Page};
 use crate::namespace::{self, Namespace};
+use crate::personality::{self, Personality};
 use crate::{attribute_group, dev_dbg, dev_err, device_object, group_list};
 
 pub(crate) static ND_REGION_DRIVER: NdDriver = NdDriver::new::<NdRegionDriver>(c"nd_region", 1 << nd_type::REGION_PMEM);
@@ -56,6 +57,8 @@ struct Bound {
     ns_seed: Option<ARef<Namespace>>,
     /// Pmem namespace ids (namespaceN.M's M) in use.
     ns_ids: u64,
+    /// The idle btt, pfn and dax devices offered for configuration.
+    personalities: KVec<Registration<Personality>>,
 }
 
 /// regionN (`struct nd_region`).
@@ -345,14 +348,20 @@ fn namespace_seed_show(r: &Region, page: &mut Page) -> Result {
 }
 static NAMESPACE_SEED: Attribute<Region> = Attribute::ro(c"namespace_seed", namespace_seed_show);
 
-// Sector-mode, fsdax and devdax personalities come with their drivers
-// (nd_btt, the pfn and dax devices); until then no seed is offered.
-fn no_seed_show(_r: &Region, page: &mut Page) -> Result {
-    seed_show(page, None)
+fn personality_seed_show(r: &Region, page: &mut Page, kind: personality::Kind) -> Result {
+    let state = r.state.lock();
+    let seed = state
+        .as_ref()
+        .and_then(|b| b.personalities.iter().find(|p| p.get().kind() == kind))
+        .map(|p| p.get().device());
+    seed_show(page, seed)
 }
-static BTT_SEED: Attribute<Region> = Attribute::ro(c"btt_seed", no_seed_show);
-static PFN_SEED: Attribute<Region> = Attribute::ro(c"pfn_seed", no_seed_show).visible_if(memory_visible);
-static DAX_SEED: Attribute<Region> = Attribute::ro(c"dax_seed", no_seed_show).visible_if(memory_visible);
+static BTT_SEED: Attribute<Region> =
+    Attribute::ro(c"btt_seed", |r, page| personality_seed_show(r, page, personality::Kind::Btt));
+static PFN_SEED: Attribute<Region> =
+    Attribute::ro(c"pfn_seed", |r, page| personality_seed_show(r, page, personality::Kind::Pfn)).visible_if(memory_visible);
+static DAX_SEED: Attribute<Region> =
+    Attribute::ro(c"dax_seed", |r, page| personality_seed_show(r, page, personality::Kind::Dax)).visible_if(memory_visible);
 
 // Every region here is a memory region (pmem or volatile); C hides these
 // on the block-window regions it no longer creates.
@@ -608,7 +617,7 @@ impl NdDriverOps for NdRegionDriver {
         for m in region.mappings.iter() {
             m.dimm.get_busy();
         }
-        *region.state.lock() = Some(Bound { ns_active: 0, ns_count: 0, namespaces: KVec::new(), ns_seed: None, ns_ids: 0 });
+        *region.state.lock() = Some(Bound { ns_active: 0, ns_count: 0, namespaces: KVec::new(), ns_seed: None, ns_ids: 0, personalities: KVec::new() });
 
         let found = namespace::scan(region);
         let news = match found {
@@ -648,6 +657,14 @@ impl NdDriverOps for NdRegionDriver {
         if seed_bound && region.nstype() == nd_type::NAMESPACE_PMEM {
             region.create_seed()?;
         }
+        for kind in [personality::Kind::Btt, personality::Kind::Pfn, personality::Kind::Dax] {
+            // Seed creation failures are not fatal: provisioning that
+            // personality is just unavailable, as in C.
+            match personality::create_seed(region, kind, 0) {
+                Ok(reg) => region.with_bound(|b| b.personalities.push(reg, GFP_KERNEL))??,
+                Err(e) => dev_err!(dev, "failed to create seed: {:?}\n", e.to_errno()),
+            }
+        }
         if active < total {
             dev_err!(dev, "failed to register {} namespace{}, continuing...\n", total - active,
                 if total - active == 1 { "" } else { "s" });
@@ -669,6 +686,7 @@ fn release(region: &Region) {
     let bound = region.state.lock().take();
     if let Some(b) = bound {
         drop(b.ns_seed);
+        drop(b.personalities);
         drop(b.namespaces);
         for m in region.mappings.iter() {
             m.dimm.put_busy();
