@@ -21,7 +21,8 @@
 #                   (dimm,dpa start,dpa size,position), plus config_size
 #   namespaces.txt  per namespace, tab-separated: its sysfs uuid, alt_name,
 #                   size, resource, sector_size, holder_class, dpa_extents, mode
-#   list.json       `ndctl list -RNv` for humans
+#   list.json       `ndctl list -RNv` for humans (the btt/pfn uuids in it are
+#                   random; everything else regenerates byte for byte)
 #   nfit.bin        (QEMU) the ACPI NFIT, for the interleave-set cookies
 . "$(dirname "$0")/../lib.sh"
 set -u
@@ -156,7 +157,7 @@ for src in "$out"/qemu-v* "$out-nfit-test"/nfit-test-v*; do
 	rm -rf "$dst"
 	mkdir -p "$dst"
 	cp "$src"/*.txt "$src"/list.json "$dst/"
-	[ ! -e "$src/nfit.bin" ] || cp "$src/nfit.bin" "$dst/"
+	[ ! -e "$src/nfit.bin" ] || install -m 644 "$src/nfit.bin" "$dst/"
 	for bin in "$src"/nmem*.bin; do
 		# Label areas are mostly zero: keep them up to their last non-zero byte.
 		python3 -c 'import sys; d = open(sys.argv[1], "rb").read(); open(sys.argv[2], "wb").write(d.rstrip(b"\0"))' \
