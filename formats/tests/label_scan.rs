@@ -833,3 +833,33 @@ fn messages_name_the_uuid() {
         "position 3: missing label for 5c000000-0000-0000-0000-000000000001"
     );
 }
+
+#[test]
+fn labels_with_uuid_is_labels_filtered_by_uuid() {
+    use label_common::{random_label, Rng};
+    let mut rng = Rng::new(7);
+    for round in 0..40 {
+        let size = LabelSize::PROBE_ORDER[round % 2];
+        // Labels of three uuids, some of them then damaged.
+        let labels: Vec<NamespaceLabel> = (0..12)
+            .map(|_| {
+                let mut l = random_label(&mut rng, size);
+                l.uuid = uuid(rng.below(3) as u8);
+                l
+            })
+            .collect();
+        let mut data = area(size, &labels);
+        let geo = *LabelArea::parse(&data).unwrap().geometry();
+        for _ in 0..4 {
+            let slot = geo.slot_range(rng.below(12) as u32).unwrap();
+            let at = slot.start + rng.below(size.bytes() as u64) as usize;
+            data[at] ^= 1 << rng.below(8);
+        }
+        let area = LabelArea::parse(&data).unwrap();
+        for n in 0..4 {
+            let want: Vec<(u32, NamespaceLabel)> =
+                area.labels().filter(|(_, l)| l.uuid == uuid(n)).collect();
+            assert_eq!(area.labels_with_uuid(&uuid(n)).collect::<Vec<_>>(), want);
+        }
+    }
+}
