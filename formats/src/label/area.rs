@@ -4,7 +4,7 @@
 use super::index::{
     inc_seq, select_current, write_index, FreeMap, IndexWrite, NamespaceIndex, UsedSlots,
 };
-use super::layout::index_field;
+use super::layout::{index_field, label_field, NSLABEL_UUID_LEN};
 use super::le;
 use super::{Geometry, IndexCopy, LabelError, LabelSize, LabelVersion, NamespaceLabel};
 use core::ops::Range;
@@ -130,6 +130,18 @@ impl<'a> LabelArea<'a> {
         }
     }
 
+    /// The valid labels of in-use slots whose namespace UUID is `uuid`,
+    /// as `(slot, label)`, ascending: `labels()` filtered by UUID, but only
+    /// the matching slots are decoded and checksummed.
+    pub fn labels_with_uuid(&self, uuid: &[u8; NSLABEL_UUID_LEN]) -> LabelsWithUuid<'a> {
+        LabelsWithUuid {
+            area: self.area,
+            geo: self.geo,
+            used: self.index.used_slots(),
+            uuid: *uuid,
+        }
+    }
+
     /// Number of valid labels (C: `nd_label_active_count`).
     pub fn active_count(&self) -> usize {
         self.labels().count()
@@ -174,6 +186,34 @@ impl Iterator for ActiveLabels<'_> {
     fn next(&mut self) -> Option<Self::Item> {
         self.slots
             .find_map(|(slot, label)| label.ok().map(|l| (slot, l)))
+    }
+}
+
+/// Iterator over the valid labels of one namespace UUID: `(slot, label)`.
+#[derive(Clone, Debug)]
+pub struct LabelsWithUuid<'a> {
+    area: &'a [u8],
+    geo: Geometry,
+    used: UsedSlots<'a>,
+    uuid: [u8; NSLABEL_UUID_LEN],
+}
+
+impl Iterator for LabelsWithUuid<'_> {
+    type Item = (u32, NamespaceLabel);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let uuid = label_field::UUID..label_field::UUID + NSLABEL_UUID_LEN;
+        let size = self.geo.label_size();
+        let (area, geo, want) = (self.area, self.geo, self.uuid);
+        self.used.find_map(|slot| {
+            let raw = area.get(geo.slot_range(slot)?)?;
+            if raw.get(uuid.clone())? != want {
+                return None;
+            }
+            NamespaceLabel::validate(raw, size, slot)
+                .ok()
+                .map(|l| (slot, l))
+        })
     }
 }
 

@@ -19,6 +19,8 @@
 //!   probe: which index is current, label size, version, slots, labels.
 //! - [`LabelAreaMut`] stages updates like the kernel's in-memory copy and
 //!   reports which byte ranges must be written back.
+//! - [`PmemRegion::scan`] finds the namespaces a region's labels describe,
+//!   as the region driver does at probe.
 //! - [`Geometry`], [`NamespaceIndex`], [`FreeMap`], [`NamespaceLabel`] and
 //!   the sequence helpers are the building blocks, usable on their own.
 
@@ -28,8 +30,9 @@ mod index;
 pub mod layout;
 use super::le;
 mod nslabel;
+mod scan;
 
-pub use area::{ActiveLabels, LabelArea, LabelAreaMut, LabelSlots};
+pub use area::{ActiveLabels, LabelArea, LabelAreaMut, LabelSlots, LabelsWithUuid};
 pub use geometry::{num_label_slots, sizeof_namespace_index, Geometry};
 pub use index::{
     best_seq, inc_seq, select_current, write_index, FreeMap, IndexHeader, IndexWrite,
@@ -41,6 +44,10 @@ pub use layout::{
 pub use nslabel::{
     label_id, ClaimClass, LabelId, NamespaceLabel, NVDIMM_BTT2_GUID, NVDIMM_BTT_GUID,
     NVDIMM_DAX_GUID, NVDIMM_PFN_GUID,
+};
+pub use scan::{
+    DimmLabels, InterleaveSetId, Mapping, MappingLabel, Namespace, PmemRegion, ScanError, ScanNote,
+    ND_MAX_MAPPINGS,
 };
 
 use core::fmt;
