@@ -11,30 +11,18 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use kernel::prelude::*;
 
+use kernel::alloc::KVVec;
+
 use crate::bus::{nd_type, ND_BUS};
+use crate::dimm::ndd;
+use crate::formats::label::{self as scan, DimmLabels, InterleaveSetId, PmemRegion};
+use crate::formats::label::LabelArea;
 use crate::formats::label::layout::NSLABEL_NAME_LEN;
 use crate::formats::label::ClaimClass;
 use crate::glue::device::{Device, DeviceType, Placement, Registration};
 use crate::glue::sysfs::{self, Attribute, Page};
 use crate::region::{self, Region};
-use crate::{attribute_group, dev_dbg, device_object, group_list};
-
-/// A label set found on the region's DIMMs.
-#[derive(Clone)]
-pub(crate) struct FoundNamespace {
-    offset: u64,
-    size: u64,
-    uuid: [u8; 16],
-    name: [u8; NSLABEL_NAME_LEN],
-    lbasize: u64,
-    claim_class: ClaimClass,
-    extents: u32,
-}
-
-/// The label sets of a labeled region.
-fn labeled(_region: &Region) -> Result<KVec<FoundNamespace>> {
-    Ok(KVec::new())
-}
+use crate::{attribute_group, dev_dbg, dev_err, device_object, group_list};
 
 /// Which flavour of namespace.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -80,7 +68,7 @@ impl NewNamespace {
         Self { kind: Kind::Io, size, ..Self::seed(0) }
     }
 
-    fn from_labels(id: u32, found: &FoundNamespace) -> Self {
+    fn from_labels(id: u32, found: &scan::Namespace) -> Self {
         Self {
             kind: Kind::Pmem,
             id,
@@ -90,7 +78,7 @@ impl NewNamespace {
             name: found.name,
             lbasize: found.lbasize,
             claim_class: found.claim_class,
-            extents: found.extents,
+            extents: found.labels().len() as u32,
         }
     }
 }
@@ -356,18 +344,55 @@ pub(crate) fn register(region: &Region, new: NewNamespace) -> Result<Registratio
 
 /// The namespaces a region's DIMMs describe (`nd_region_register_namespaces`):
 /// one io namespace without labels; with labels, one pmem namespace per
-/// label set, sorted by address, or an idle seed when there is none.
+/// label set, in C's order, or an idle seed when there is none.
 pub(crate) fn scan(region: &Region) -> Result<KVec<NewNamespace>> {
     let mut out = KVec::new();
-    let (_, size) = region.range();
+    let (start, size) = region.range();
     if region.nstype() == nd_type::NAMESPACE_IO {
         out.push(NewNamespace::io(size), GFP_KERNEL)?;
         return Ok(out);
     }
 
-    let mut found = labeled(region)?;
-    // Registered in address order, as C sorts them.
-    found.sort_unstable_by_key(|f: &FoundNamespace| f.offset);
+    // A snapshot of every DIMM's label area (None: the DIMM is disabled),
+    // scanned together under the bus lock like C's mapping locks.
+    let found = region.bus().with_lock(|| -> Result<KVec<scan::Namespace>> {
+        let mut areas: KVec<Option<KVec<u8>>> = KVec::new();
+        for m in region.mappings() {
+            areas.push(m.dimm.label_snapshot().ok(), GFP_KERNEL)?;
+        }
+        let mut mappings = KVec::new();
+        for (m, data) in region.mappings().iter().zip(areas.iter()) {
+            let dimm = match data {
+                Some(d) => DimmLabels::Enabled(LabelArea::parse(d).ok()),
+                None => DimmLabels::Disabled {
+                    locked: m.dimm.test_flag(ndd::LOCKED),
+                    labeling: m.dimm.test_flag(ndd::LABELING),
+                },
+            };
+            mappings.push(scan::Mapping { dimm, start: m.start, size: m.size }, GFP_KERNEL)?;
+        }
+        let cookies = region.cookies().ok_or(ENXIO)?;
+        let set = InterleaveSetId {
+            cookie1: cookies.cookie1,
+            cookie2: cookies.cookie2,
+            altcookie: cookies.altcookie,
+            type_guid: cookies.type_guid,
+        };
+        let pmem = PmemRegion { set, start, mappings: &mappings };
+        let mut buf = KVVec::from_elem(scan::Namespace::EMPTY, pmem.max_namespaces(), GFP_KERNEL)?;
+        let found = match pmem.scan(&mut buf, |note| dev_dbg!(region.device(), "{}\n", note)) {
+            Ok(found) => found,
+            Err(e) => {
+                dev_err!(region.device(), "{}\n", e);
+                return Err(Error::from_errno(-e.probe_errno()));
+            }
+        };
+        let mut list = KVec::with_capacity(found.len(), GFP_KERNEL)?;
+        for ns in found.iter() {
+            list.push(*ns, GFP_KERNEL)?;
+        }
+        Ok(list)
+    })?;
     for f in found.iter() {
         let id = region.alloc_ns_id()?;
         out.push(NewNamespace::from_labels(id, f), GFP_KERNEL)?;

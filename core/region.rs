@@ -141,7 +141,7 @@ impl Region {
         dev.parent().and_then(of)
     }
 
-    fn bus(&self) -> &NdBus {
+    pub(crate) fn bus(&self) -> &NdBus {
         NdBus::of_child(&self.dev).expect("regionN without its ndbusN")
     }
 

@@ -125,6 +125,8 @@ pub struct RawRegionDesc {
     pub cookie2: u64,
     /// v1.1 cookie as old kernels computed it.
     pub altcookie: u64,
+    /// Address range type GUID, which v1.2 labels repeat.
+    pub type_guid: [u8; 16],
     /// NUMA node of the range's memory and its target node.
     pub numa_node: c_int,
     /// See `numa_node`.
@@ -424,6 +426,8 @@ pub struct Cookies {
     pub cookie2: u64,
     /// v1.1, as old kernels computed it.
     pub altcookie: u64,
+    /// The range's type GUID (v1.2 labels must carry it).
+    pub type_guid: [u8; 16],
 }
 
 /// A region as a provider describes it.
@@ -527,7 +531,7 @@ impl<P: BusProvider> Bus<P> {
                 GFP_KERNEL,
             )?;
         }
-        let cookies = desc.cookies.unwrap_or(Cookies { cookie1: 0, cookie2: 0, altcookie: 0 });
+        let cookies = desc.cookies.unwrap_or(Cookies { cookie1: 0, cookie2: 0, altcookie: 0, type_guid: [0; 16] });
         let raw = RawRegionDesc {
             start: desc.start,
             size: desc.size,
@@ -538,6 +542,7 @@ impl<P: BusProvider> Bus<P> {
             cookie1: cookies.cookie1,
             cookie2: cookies.cookie2,
             altcookie: cookies.altcookie,
+            type_guid: cookies.type_guid,
             numa_node: desc.numa_node,
             target_node: desc.target_node,
             flags: desc.flags as c_ulong,
@@ -845,6 +850,7 @@ impl<'a, D: 'a> ProviderRegion<'a, D> {
             cookie1: self.raw.cookie1,
             cookie2: self.raw.cookie2,
             altcookie: self.raw.altcookie,
+            type_guid: self.raw.type_guid,
         })
     }
     /// NUMA node.

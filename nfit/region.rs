@@ -111,7 +111,12 @@ fn register(
         size,
         mapping,
         mappings: &mappings,
-        cookies: Some(Cookies { cookie1: iset.cookie1, cookie2: iset.cookie2, altcookie: iset.altcookie }),
+        cookies: Some(Cookies {
+            cookie1: iset.cookie1,
+            cookie2: iset.cookie2,
+            altcookie: iset.altcookie,
+            type_guid: spa.range_guid().0,
+        }),
         numa_node: NODE_WITHOUT_NUMA,
         target_node: NODE_WITHOUT_NUMA,
         flags,
