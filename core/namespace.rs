@@ -313,6 +313,7 @@ pub(crate) static IO_TYPE: DeviceType<Namespace> = DeviceType::new(c"nd_namespac
 pub(crate) static PMEM_TYPE: DeviceType<Namespace> = DeviceType::new(c"nd_namespace_pmem", &NAMESPACE_GROUPS);
 
 /// Registers namespace`region`.`id` on the nd bus.
+#[inline(never)]
 pub(crate) fn register(region: &Region, new: NewNamespace) -> Result<Registration<Namespace>> {
     let (rstart, _) = region.range();
     let ty = match new.kind {
@@ -343,8 +344,11 @@ pub(crate) fn register(region: &Region, new: NewNamespace) -> Result<Registratio
 }
 
 /// The namespaces a region's DIMMs describe (`nd_region_register_namespaces`):
+/// Not inlined: its temporaries would sit in the probe's frame while the
+/// namespaces register and their drivers probe, deep in the stack.
 /// one io namespace without labels; with labels, one pmem namespace per
 /// label set, in C's order, or an idle seed when there is none.
+#[inline(never)]
 pub(crate) fn scan(region: &Region) -> Result<KVec<NewNamespace>> {
     let mut out = KVec::new();
     let (start, size) = region.range();

@@ -164,6 +164,7 @@ static PFN_TYPE: DeviceType<Personality> = DeviceType::new(c"nd_pfn", &PFN_GROUP
 static DAX_TYPE: DeviceType<Personality> = DeviceType::new(c"nd_dax", &PFN_GROUPS);
 
 /// Registers the idle `kind` seed `id` of `region` (btt`R`.`id`, ...).
+#[inline(never)]
 pub(crate) fn create_seed(region: &Region, kind: Kind, id: u32) -> Result<Registration<Personality>> {
     let (ty, prefix) = match kind {
         Kind::Btt => (&BTT_TYPE, "btt"),

@@ -82,6 +82,14 @@ pub(crate) fn register_all(
     Ok(())
 }
 
+/// The range's interleave set, computed in a frame of its own: the cookie
+/// records are kilobytes of stack, and region registration goes on to
+/// probe drivers several calls deeper.
+#[inline(never)]
+fn interleave_set(table: &Nfit<'_>, spa: &Spa<'_>) -> Result<nfit::InterleaveSet> {
+    table.interleave_set(spa).map_err(|e| Error::from_errno(-e.to_errno()))
+}
+
 fn register(
     table: &Nfit<'_>,
     spa: &Spa<'_>,
@@ -91,7 +99,7 @@ fn register(
     dimms: &[(u32, DimmRef)],
     backing: &[Backing],
 ) -> Result {
-    let iset = table.interleave_set(spa).map_err(|e| Error::from_errno(-e.to_errno()))?;
+    let iset = interleave_set(table, spa)?;
     let mut mappings = KVec::new();
     for (i, memdev) in table.mappings(spa).enumerate() {
         let handle = memdev.device_handle().0;

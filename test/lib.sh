@@ -96,7 +96,9 @@ t_guest() {
 	# One VM at a time (2 cores): every test's boots take turns on one lock.
 	(
 		flock 9
-		exec "$RLN_TOP/test/vm-run" --stack "$stack" "${opts[@]}" -- \
+		# The kernel console goes to the log too, so a guest crash shows
+		# its oops in the failure report.
+		RLN_VM_VERBOSE=1 exec "$RLN_TOP/test/vm-run" --stack "$stack" "${opts[@]}" -- \
 			env RLN_GUEST_STACK="$stack" bash "$T_SELF" --guest "$out" "$@"
 	) 9>"$RLN_TOP/build/vm/.vm.lock" >"$T_DIR/$side.vm.log" 2>&1 || rc=$?
 	echo "   $side ($stack): guest exit $rc after $((SECONDS - start))s"

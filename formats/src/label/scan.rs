@@ -468,8 +468,18 @@ impl<'a> PmemRegion<'a> {
         }
         let found = out.get_mut(..count).unwrap_or(&mut []);
         // C sorts by memcmp() of the start addresses, which on a
-        // little-endian machine compares their low bytes first.
-        found.sort_unstable_by_key(|ns| ns.resource(self.start).to_le_bytes());
+        // little-endian machine compares their low bytes first. In place,
+        // by swaps: the slice's own sort keeps scratch copies of these
+        // 880-byte entries on the stack, tens of KiB, too much for a kernel
+        // stack.
+        let key = |ns: &Namespace| ns.resource(self.start).to_le_bytes();
+        for i in 1..found.len() {
+            let mut j = i;
+            while j > 0 && key(&found[j]) < key(&found[j - 1]) {
+                found.swap(j, j - 1);
+                j -= 1;
+            }
+        }
         Ok(found)
     }
 
