@@ -62,8 +62,6 @@ if [ "${1:-}" = --guest ]; then
 fi
 
 t_init fail-cmd
-t_pending_file 'disable-region.*' "$RUST_PENDING_REGIONS"
-t_pending_lines '*.err' 'region' "$RUST_PENDING_REGIONS"
 t_guest ref || t_done
 t_check_dmesg ref
 if t_guest cand; then

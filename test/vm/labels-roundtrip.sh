@@ -67,7 +67,6 @@ if [ "${1:-}" = --guest ]; then
 fi
 
 t_init labels-roundtrip c-intree
-t_pending_file 'disable-region.*' "$RUST_PENDING_REGIONS"
 imgc=$T_DIR/nvdimm-c.img
 imgr=$T_DIR/nvdimm-cand.img
 rm -f "$imgc" "$imgr"
