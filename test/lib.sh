@@ -51,6 +51,7 @@ t_init() {
 # as SKIP on the Rust stack (never on C) and run again once the entry goes.
 RUST_PENDING_FIRMWARE="firmware activation attributes (ndbusN/firmware, nmemN/firmware)"
 RUST_PENDING_SECURITY="security management (writes to nmemN/security)"
+RUST_PENDING_CLAIM_SEEDS="btt, pfn and dax seed devices (the nd_btt, pfn and dax issues)"
 
 # t_pending_file GLOB REASON: skip comparing result files matching GLOB on the
 # Rust stack. t_pending_lines GLOB REGEX REASON: drop the lines matching REGEX
@@ -426,6 +427,24 @@ g_dimm_by_handle() {
 		[ $(($(cat "$d/nfit/handle"))) = $(($2)) ] && basename "$d" && return 0
 	done
 	return 1
+}
+
+# g_nd_dump PREFIX: what sysfs shows of regions, namespaces and pmem disks, as
+# PREFIX-regions.out, PREFIX-devices.out and PREFIX-block.out (test/tools/ndsysfs.py
+# says what is in them and the little it normalises).
+g_nd_dump() {
+	udevadm settle -t 30 2>/dev/null
+	python3 "$RLN_TOP/test/tools/ndsysfs.py" dump "$G_OUT/$1" ||
+		g_fatal "ndsysfs.py dump $1 failed"
+}
+
+# g_nd_view PREFIX: g_nd_dump plus ndctl's view: `ndctl list -RNi` (regions and
+# namespaces, idle ones too) and -RNDiu (with DIMMs, human units), as
+# PREFIX-list-*.json with .err and .rc.
+g_nd_view() {
+	g_run "$1-list-RNi.json" ndctl list -RNi
+	g_run "$1-list-RNDiu.json" ndctl list -RNDiu
+	g_nd_dump "$1"
 }
 
 # g_end: save the kernel log and mark the guest part finished.

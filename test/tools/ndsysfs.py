@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Dump what sysfs shows of nd regions, namespaces and pmem disks, for comparing stacks.
+
+    ndsysfs.py dump PREFIX      writes PREFIX-regions.out, PREFIX-devices.out, PREFIX-block.out
+    ndsysfs.py attrs DIR LABEL  prints the attribute lines of one sysfs device
+
+One process does it all: under TCG every fork of cat or stat costs tens of ms.
+
+Attribute lines are `LABEL/NAME MODE: VALUE` (octal mode as stat prints it; one
+line per line of a multi-line value; `<read error: MSG>` when the read fails; no
+value for a file without read bits). Attribute groups (nfit/, dax/, queue/) are
+walked; child devices (directories with a uevent) and symlinks are not. Kernel
+virtual addresses (nfit_test.1 backs a region with vmalloc memory, whose address
+differs between boots and stacks) print as 0x<kernel-address>; nothing else is
+normalised.
+
+  PREFIX-regions.out   the attributes of every regionN and namespaceN.M
+  PREFIX-devices.out   every device on the nd bus with the driver it is bound
+                       to, and the /dev/pmem* and /dev/dax* nodes
+  PREFIX-block.out     the attributes of every /sys/block/pmem* less BLOCK_SKIP
+"""
+import os
+import re
+import stat
+import sys
+
+ND = '/sys/bus/nd/devices'
+KADDR = re.compile(r'0xff[0-9a-f]{14}')
+# Left out of the block dump: how the disk takes I/O (blk-mq or bio-based
+# submission, an implementation choice of nd_pmem, see Documentation/pmem.md),
+# I/O statistics, and diskseq (a global count of the disks ever allocated, also
+# in the uevent).
+BLOCK_SKIP = re.compile(r'^pmem[^/ ]*/(stat|inflight|diskseq|uevent [0-7]+: DISKSEQ=|mq/|'
+                        r'queue/(scheduler|nr_requests|rq_affinity|wbt_lat_usec|io_timeout|iosched/))')
+
+
+def natural(name):
+    return [int(t) if t.isdigit() else t for t in re.split(r'(\d+)', name)]
+
+
+def attrs(path, label, out):
+    try:
+        names = sorted(os.listdir(path))
+    except OSError as e:
+        out.append('%s <list error: %s>' % (label, e.strerror))
+        return
+    for name in names:
+        f = os.path.join(path, name)
+        lab = '%s/%s' % (label, name)
+        if os.path.islink(f):
+            continue
+        if os.path.isdir(f):
+            if not os.path.exists(os.path.join(f, 'uevent')):
+                attrs(f, lab, out)
+            continue
+        mode = stat.S_IMODE(os.stat(f).st_mode)
+        head = '%s %o:' % (lab, mode)
+        if not mode & 0o444:
+            out.append(head)
+            continue
+        try:
+            with open(f, 'rb') as fh:
+                val = fh.read().decode('utf-8', 'backslashreplace')
+        except OSError as e:
+            out.append('%s <read error: %s>' % (head, e.strerror))
+            continue
+        lines = val.split('\n')
+        if lines and lines[-1] == '':
+            lines.pop()
+        if not lines:
+            out.append(head)
+        for line in lines:
+            out.append(KADDR.sub('0x<kernel-address>', '%s %s' % (head, line)) if line else head)
+
+
+def dump(prefix):
+    devs = sorted(os.listdir(ND), key=natural)
+    out = []
+    for d in devs:
+        if re.match(r'(region|namespace)\d', d):
+            attrs(os.path.join(ND, d), d, out)
+    write(prefix + '-regions.out', out)
+
+    out = []
+    for d in devs:
+        drv = os.path.join(ND, d, 'driver')
+        out.append('%s driver=%s' % (d, os.path.basename(os.readlink(drv)))
+                   if os.path.islink(drv) else d)
+    out += ['/dev/' + n for n in sorted(os.listdir('/dev'), key=natural)
+            if re.match(r'(pmem|dax)\d', n)]
+    write(prefix + '-devices.out', out)
+
+    out = []
+    for d in sorted(os.listdir('/sys/block'), key=natural):
+        if d.startswith('pmem'):
+            lines = []
+            attrs(os.path.join('/sys/block', d), d, lines)
+            out += [line for line in lines if not BLOCK_SKIP.match(line)]
+    write(prefix + '-block.out', out)
+
+
+def write(path, lines):
+    with open(path, 'w') as fh:
+        fh.write(''.join(line + '\n' for line in lines))
+
+
+def main(argv):
+    if len(argv) == 2 and argv[0] == 'dump':
+        dump(argv[1])
+    elif len(argv) == 3 and argv[0] == 'attrs':
+        out = []
+        attrs(argv[1], argv[2], out)
+        sys.stdout.write(''.join(line + '\n' for line in out))
+    else:
+        sys.stderr.write(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
