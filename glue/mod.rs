@@ -29,6 +29,7 @@ pub mod chrdev;
 pub mod class_device;
 pub mod device;
 pub mod ida;
+pub mod iomem;
 pub mod nd_driver;
 pub mod nfit_abi;
 pub mod platform;

@@ -11,9 +11,10 @@ use kernel::sync::Arc;
 use crate::bus::NfitBus;
 use crate::formats::nfit::{self, Nfit, Spa, SpaType};
 use crate::glue::device::Device;
+use crate::glue::iomem::IomemRange;
 use crate::glue::provider_abi::{Bus, Cookies, DimmRef, NewMapping, NewRegion};
 use crate::glue::sysfs::{Attribute, Page};
-use crate::{attribute_group, dev_dbg, dev_err, group_list, region_provider_attrs};
+use crate::{attribute_group, dev_dbg, dev_err, dev_warn, group_list, region_provider_attrs};
 
 /// ND_REGION_PERSIST_CACHE and ND_REGION_PERSIST_MEMCTRL.
 const ND_REGION_PERSIST_CACHE: u64 = 1 << 1;
@@ -24,6 +25,9 @@ const NODE_WITHOUT_NUMA: i32 = 0;
 /// regionN's provider data (`struct nfit_spa`).
 pub(crate) struct NfitRegion {
     range_index: u16,
+    /// The range in /proc/iomem, for persistent memory that firmware did
+    /// not already publish; removed when the bus goes.
+    _iomem: Option<IomemRange>,
 }
 
 region_provider_attrs!(NfitRegion);
@@ -74,7 +78,7 @@ pub(crate) fn register_all(
             dev_dbg!(parent, "detected invalid spa index\n");
             continue;
         }
-        if let Err(e) = register(table, &spa, ty, flags, bus, dimms, backing) {
+        if let Err(e) = register(parent, table, &spa, ty, flags, bus, dimms, backing) {
             dev_err!(parent, "failed to register spa range {}\n", spa.range_index());
             return Err(e);
         }
@@ -91,6 +95,7 @@ fn interleave_set(table: &Nfit<'_>, spa: &Spa<'_>) -> Result<nfit::InterleaveSet
 }
 
 fn register(
+    parent: &Device,
     table: &Nfit<'_>,
     spa: &Spa<'_>,
     ty: SpaType,
@@ -112,8 +117,20 @@ fn register(
     }
     let (start, size) = (spa.address(), spa.length());
     let mapping = backing.iter().find(|b| b.start == start && b.len >= size).map(|b| b.ptr);
+    // Emulated ranges are platform memory, not physical address space.
+    let iomem = if ty == SpaType::Pm && mapping.is_none() {
+        match IomemRange::insert_persistent(c"Persistent Memory", start, size) {
+            Ok(r) => r,
+            Err(e) => {
+                dev_warn!(parent, "failed to insert pmem resource to iomem: {:?}\n", e.to_errno());
+                return Err(e);
+            }
+        }
+    } else {
+        None
+    };
     bus.add_region(NewRegion {
-        data: Arc::new(NfitRegion { range_index: spa.range_index() }, GFP_KERNEL)?,
+        data: Arc::new(NfitRegion { range_index: spa.range_index(), _iomem: iomem }, GFP_KERNEL)?,
         groups: &NFIT_REGION_GROUPS,
         start,
         size,
