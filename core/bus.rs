@@ -19,7 +19,9 @@ use crate::glue::chrdev::{Chrdev, ChrdevRegistration};
 use crate::glue::device::{ARef, ClassDevice, Device, DeviceType, Placement, Registration};
 use crate::glue::ida::{Id, IdaKind};
 use crate::glue::nd_driver::{NdDriver, NdDriverOps, NdDriverRegistration};
-use crate::glue::provider_abi::{Completion, NdCore, ProviderBus, ProviderDimm};
+use crate::glue::provider_abi::{Completion, ModuleRef, NdCore, ProviderBus, ProviderDimm, ProviderRegion};
+use crate::namespace;
+use crate::region::{self, Region};
 use crate::glue::sysfs::{Attribute, GroupList, Page};
 use crate::{attribute_group, dev_dbg, device_object, export_nd_core, group_list};
 
@@ -29,6 +31,12 @@ pub(crate) mod nd_type {
     pub(crate) const BUS: u32 = 0;
     /// nmemN (ND_DEVICE_DIMM).
     pub(crate) const DIMM: u32 = 1;
+    /// regionN over persistent or volatile memory (ND_DEVICE_REGION_PMEM).
+    pub(crate) const REGION_PMEM: u32 = 2;
+    /// Label-less namespace (ND_DEVICE_NAMESPACE_IO).
+    pub(crate) const NAMESPACE_IO: u32 = 4;
+    /// Labeled namespace (ND_DEVICE_NAMESPACE_PMEM).
+    pub(crate) const NAMESPACE_PMEM: u32 = 5;
 }
 
 pub(crate) static ND_BUS: BusType = BusType::new::<NdBusOps>(c"nd", &GroupList::EMPTY);
@@ -41,6 +49,7 @@ static ND_BUS_DRIVER: NdDriver = NdDriver::new_unbindable::<NdBusDriver>(c"nd_bu
 pub(crate) struct Core {
     // Field order is drop order: drivers before the bus, the bus before the
     // class and the majors its devices use.
+    _region_driver: NdDriverRegistration,
     _dimm_driver: NdDriverRegistration,
     _bus_driver: NdDriverRegistration,
     _bus: BusRegistration,
@@ -57,8 +66,10 @@ impl Core {
         let bus = ND_BUS.register()?;
         let bus_driver = ND_BUS_DRIVER.register(&ND_BUS, module)?;
         let dimm_driver = dimm::NVDIMM_DRIVER.register(&ND_BUS, module)?;
+        let region_driver = region::ND_REGION_DRIVER.register(&ND_BUS, module)?;
         Ok(KBox::pin(
             Self {
+                _region_driver: region_driver,
                 _dimm_driver: dimm_driver,
                 _bus_driver: bus_driver,
                 _bus: bus,
@@ -77,6 +88,10 @@ pub(crate) fn nd_device_type(dev: &Device) -> u32 {
         nd_type::BUS
     } else if dev.is_type(&dimm::NVDIMM_TYPE) {
         nd_type::DIMM
+    } else if region::is_region(dev) {
+        nd_type::REGION_PMEM
+    } else if let Some(t) = namespace::nd_type_of(dev) {
+        t
     } else {
         u32::MAX
     }
@@ -96,14 +111,31 @@ impl BusOps for NdBusOps {
 
     fn probe(dev: &Device) -> Result {
         let drv = dev.driver().ok_or(ENODEV)?;
+        // The provider module stays loaded while anything on its bus is
+        // bound (`nvdimm_bus_probe`).
+        let pin = NdBus::of_device(dev).map(|b| b.desc.module()).unwrap_or(ModuleRef::NONE);
+        if !pin.get() {
+            return Err(ENXIO);
+        }
         let rc = NdDriver::of(drv).probe(dev);
+        if rc.is_ok() || rc.err().map(|e| e.to_errno()) == Some(-95) {
+            if let Some(region) = Region::of_child(dev) {
+                region.advance_seeds(dev);
+            }
+        }
         dev_dbg!(dev, "probe: {:?}\n", rc.err().map(|e| e.to_errno()));
+        if rc.is_err() {
+            pin.put();
+        }
         rc
     }
 
     fn remove(dev: &Device) {
         if let Some(drv) = dev.driver() {
             NdDriver::of(drv).remove(dev);
+        }
+        if let Some(b) = NdBus::of_device(dev) {
+            b.desc.module().put();
         }
     }
 }
@@ -114,6 +146,8 @@ pub(crate) struct BusState {
     ndctl: Option<ClassDevice>,
     /// The DIMMs the provider created, unregistered with the bus.
     dimms: KVec<Registration<Dimm>>,
+    /// Its regions, unregistered before the DIMMs they use.
+    regions: KVec<Registration<Region>>,
     /// Set when the provider unregisters; no provider call happens after.
     dead: bool,
 }
@@ -157,6 +191,31 @@ impl NdBus {
         let rc = self.desc.ctl(dimm, cmd, buf);
         drop(state);
         rc
+    }
+
+    /// Runs `f` under the bus lock, which orders configuration changes.
+    pub(crate) fn with_lock<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _state = self.state.lock();
+        f()
+    }
+
+    /// The bus any device on it belongs to: itself, or its nearest ndbusN
+    /// ancestor.
+    pub(crate) fn of_device(dev: &Device) -> Option<&NdBus> {
+        let mut cur = Some(dev);
+        while let Some(d) = cur {
+            if let Some(b) = NDBUS_TYPE.downcast(d) {
+                return Some(b);
+            }
+            cur = d.parent();
+        }
+        None
+    }
+
+    /// Keeps a new region's registration until the bus goes.
+    pub(crate) fn adopt_region(&self, region: Registration<Region>) -> Result {
+        self.state.lock().regions.push(region, GFP_KERNEL)?;
+        Ok(())
     }
 
     /// Keeps a new DIMM's registration until the bus goes.
@@ -240,10 +299,15 @@ impl NdDriverOps for NdBusDriver {
         let Some(bus) = NDBUS_TYPE.downcast(dev) else { return };
         // Children go first. They are dropped outside the bus lock: their
         // sysfs readers may be waiting for it, and unregistering waits for them.
-        let (dimms, ndctl) = {
+        let (regions, dimms, ndctl) = {
             let mut state = bus.state.lock();
-            (core::mem::replace(&mut state.dimms, KVec::new()), state.ndctl.take())
+            (
+                core::mem::replace(&mut state.regions, KVec::new()),
+                core::mem::replace(&mut state.dimms, KVec::new()),
+                state.ndctl.take(),
+            )
         };
+        drop(regions);
         drop(dimms);
         drop(ndctl);
     }
@@ -259,7 +323,7 @@ pub(crate) struct ProviderAbi;
 
 impl NdCore for ProviderAbi {
     type Bus = BusHandle;
-    type Dimm = c_void;
+    type Dimm = Dimm;
 
     fn bus_register(parent: &Device, desc: ProviderBus) -> Result<KBox<BusHandle>> {
         let id = Id::alloc(IdaKind::Bus)?;
@@ -269,7 +333,7 @@ impl NdCore for ProviderAbi {
             dev: Device::zeroed(),
             id,
             desc,
-            state <- new_mutex!(BusState { ndctl: None, dimms: KVec::new(), dead: false }),
+            state <- new_mutex!(BusState { ndctl: None, dimms: KVec::new(), regions: KVec::new(), dead: false }),
         }? Error);
         let place = Placement { parent: Some(parent), ty: &NDBUS_TYPE, bus: Some(&ND_BUS), groups, devt: 0 };
         let reg = Registration::new(init, place, format_args!("ndbus{n}"))?;
@@ -285,8 +349,18 @@ impl NdCore for ProviderAbi {
         bus.state.lock().dead = true;
     }
 
-    fn dimm_create(bus: &BusHandle, desc: ProviderDimm) -> Result<*const c_void> {
+    fn dimm_create(bus: &BusHandle, desc: ProviderDimm) -> Result<*const Dimm> {
         dimm::create(bus.reg.get(), desc)
+    }
+
+    fn region_create(bus: &BusHandle, desc: ProviderRegion<'_, Dimm>) -> Result {
+        let bus = bus.reg.get();
+        let reg = region::create(bus, desc)?;
+        bus.adopt_region(reg)
+    }
+
+    fn region_provider_data(dev: &Device) -> *const c_void {
+        region::of(dev).map_or(core::ptr::null(), |r| r.provider_data().as_ptr())
     }
 
     fn bus_provider_data(dev: &Device) -> *const c_void {

@@ -5,7 +5,6 @@
 //! driver binds it, reads the label area through the provider and keeps
 //! what regions and namespaces will need; available_slots reads from that.
 
-use core::ffi::c_void;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -15,6 +14,7 @@ use kernel::new_mutex;
 
 use crate::bus::{self, nd_type, NdBus, ND_BUS};
 use crate::formats::cmd;
+use crate::formats::dpa::Extent;
 use crate::formats::le::u32_at as le32;
 use crate::formats::label::{self, LabelArea};
 use crate::glue::chrdev::Chrdev;
@@ -30,6 +30,8 @@ pub(crate) static NVDIMM_DRIVER: NdDriver = NdDriver::new::<NvdimmDriver>(c"nvdi
 
 /// NDD_* flag bits a provider passes.
 pub(crate) mod ndd {
+    /// Not armed to save data on power loss: regions over it are read-only.
+    pub(crate) const UNARMED: u32 = 1;
     /// Locked by security.
     pub(crate) const LOCKED: u32 = 2;
     /// The DIMM has a valid label index (set by the nvdimm driver).
@@ -72,6 +74,8 @@ pub(crate) struct Dimm {
     flags: AtomicU32,
     /// Regions using this DIMM (`state` is "active" while non-zero).
     busy: AtomicU32,
+    /// Spreads flushes over the hints.
+    flush_idx: AtomicU32,
     /// Set while the nvdimm driver is bound.
     #[pin]
     labels: Mutex<Option<LabelData>>,
@@ -96,7 +100,7 @@ impl Dimm {
         self.busy.load(Ordering::Relaxed) != 0
     }
 
-    fn test_flag(&self, bit: u32) -> bool {
+    pub(crate) fn test_flag(&self, bit: u32) -> bool {
         self.flags.load(Ordering::Relaxed) & (1 << bit) != 0
     }
 
@@ -105,6 +109,61 @@ impl Dimm {
             self.flags.fetch_or(1 << bit, Ordering::Relaxed);
         } else {
             self.flags.fetch_and(!(1 << bit), Ordering::Relaxed);
+        }
+    }
+
+    /// A region starts using the DIMM.
+    pub(crate) fn get_busy(&self) {
+        self.busy.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A region stops using it.
+    pub(crate) fn put_busy(&self) {
+        self.busy.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Whether the nvdimm driver read the label area (`to_ndd()` non-null).
+    pub(crate) fn has_label_data(&self) -> bool {
+        self.labels.lock().is_some()
+    }
+
+    /// Runs `f` on the label area while the nvdimm driver holds it.
+    pub(crate) fn with_labels<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        self.labels.lock().as_ref().map(|l| f(&l.data))
+    }
+
+    /// A copy of the label area; ENXIO while the nvdimm driver is unbound.
+    pub(crate) fn label_snapshot(&self) -> Result<KVec<u8>> {
+        let labels = self.labels.lock();
+        let data = &labels.as_ref().ok_or(ENXIO)?.data;
+        let mut copy = KVec::with_capacity(data.len(), GFP_KERNEL)?;
+        copy.extend_from_slice(data, GFP_KERNEL)?;
+        Ok(copy)
+    }
+
+    /// Runs `f` on the DPA extents the DIMM's labels hold, sorted; None
+    /// while the nvdimm driver is unbound (the DIMM is disabled).
+    pub(crate) fn with_extents<R>(&self, f: impl FnOnce(&[Extent]) -> R) -> Option<R> {
+        let labels = self.labels.lock();
+        let data = &labels.as_ref()?.data;
+        let mut extents = KVec::new();
+        if crate::region::label_extents(data, &mut extents).is_err() {
+            return None;
+        }
+        Some(f(&extents))
+    }
+
+    /// How many flush hints the provider mapped for the DIMM.
+    pub(crate) fn num_flush(&self) -> usize {
+        self.desc.flush_hints().len()
+    }
+
+    /// Writes one of the DIMM's flush hints (`generic_nvdimm_flush`).
+    pub(crate) fn write_flush_hint(&self) {
+        let hints = self.desc.flush_hints();
+        if !hints.is_empty() {
+            let i = self.flush_idx.fetch_add(1, Ordering::Relaxed) as usize % hints.len();
+            hints.write(i);
         }
     }
 
@@ -230,7 +289,7 @@ pub(crate) static NVDIMM_TYPE: DeviceType<Dimm> = DeviceType::new(c"nvdimm", &NV
 
 /// Creates nmemN on `bus` (`nvdimm_create` in C). The nvdimm driver, if
 /// loaded, binds before this returns.
-pub(crate) fn create(bus: &NdBus, desc: ProviderDimm) -> Result<*const c_void> {
+pub(crate) fn create(bus: &NdBus, desc: ProviderDimm) -> Result<*const Dimm> {
     let id = Id::alloc(IdaKind::Dimm)?;
     let n = id.get();
     let groups = desc.groups;
@@ -241,6 +300,7 @@ pub(crate) fn create(bus: &NdBus, desc: ProviderDimm) -> Result<*const c_void> {
         desc,
         flags: AtomicU32::new(flags),
         busy: AtomicU32::new(0),
+        flush_idx: AtomicU32::new(0),
         labels <- new_mutex!(None),
     }? Error);
     let place = Placement {
@@ -251,7 +311,7 @@ pub(crate) fn create(bus: &NdBus, desc: ProviderDimm) -> Result<*const c_void> {
         devt: DIMMCTL.devt(n),
     };
     let reg = Registration::new(init, place, format_args!("nmem{n}"))?;
-    let handle = reg.get() as *const Dimm as *const c_void;
+    let handle = reg.get() as *const Dimm;
     bus.adopt_dimm(reg)?;
     Ok(handle)
 }

@@ -2,8 +2,11 @@
 //! libnvdimm: the nd bus core.
 //!
 //! Bus "nd" and class "nd"; ndbusN for each provider, with /dev/ndctlN;
-//! nmemN for each DIMM, with /dev/nmemN; the nd_bus and nvdimm drivers.
+//! nmemN for each DIMM, with /dev/nmemN; regionN and namespaceN.M; the
+//! nd_bus, nvdimm and nd_region drivers.
 //! Providers (nfit) reach it through the C ABI in glue/provider_abi.rs.
+
+#![recursion_limit = "256"]
 
 use kernel::prelude::*;
 
@@ -17,6 +20,8 @@ mod formats;
 mod bus;
 mod dimm;
 mod ioctl;
+mod namespace;
+mod region;
 
 module! {
     type: LibNvdimm,
@@ -24,7 +29,7 @@ module! {
     author: "rust-libnvdimm developers",
     description: "NVDIMM (Non-Volatile Memory Device) core, in Rust",
     license: "GPL v2",
-    alias: ["nd:t1*"],
+    alias: ["nd:t1*", "nd:t2*"],
 }
 
 /// The module's registrations, torn down in reverse order on unload.

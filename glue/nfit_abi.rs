@@ -9,6 +9,7 @@ use core::ffi::{c_int, c_uint, c_ulong, c_void};
 use core::ptr::NonNull;
 
 use kernel::error::{to_result, Result};
+use kernel::alloc::VVec;
 use kernel::prelude::*;
 
 use super::bindings;
@@ -47,6 +48,23 @@ pub struct RawPlatform {
     pub bus_dsm_mask: c_ulong,
     /// Bus functions of the Intel bus family (family_dsm_mask[INTEL]).
     pub bus_intel_dsm_mask: c_ulong,
+    /// Memory backing the platform's address ranges, `nranges` of them.
+    pub ranges: *const RawRange,
+    /// How many.
+    pub nranges: c_uint,
+}
+
+/// Memory an emulated platform backs one of its SPA ranges with (C's
+/// nfit_test redirects memremap to such buffers instead).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct RawRange {
+    /// The range's system physical address, as the NFIT states it.
+    pub start: u64,
+    /// Its length.
+    pub len: u64,
+    /// The memory.
+    pub ptr: *mut u8,
 }
 
 /// Opaque handle of an NFIT instance.
@@ -79,6 +97,16 @@ pub trait Platform: Send + Sync + 'static {
     /// Runs ND command `cmd` on the bus (`handle` = None) or a DIMM, in place
     /// on `buf`; `Err` is what C's handler returns as a negative errno.
     fn ctl(&self, handle: Option<u32>, cmd: u32, buf: &mut [u8]) -> Result<Completion>;
+}
+
+/// A range backed by platform memory, as nfit sees it.
+pub struct Range {
+    /// System physical address.
+    pub start: u64,
+    /// Length.
+    pub len: u64,
+    /// The memory.
+    pub ptr: NonNull<u8>,
 }
 
 /// Masks an emulated platform declares (see [`RawPlatform`]).
@@ -122,6 +150,9 @@ unsafe extern "C" fn platform_ctl_raw<P: Platform>(
 pub struct Nfit<P: Platform> {
     raw: NonNull<RawNfit>,
     platform: Pin<KBox<P>>,
+    // Dropped after `raw` is unregistered (see `Drop`), in this order.
+    _ranges: KVec<RawRange>,
+    _backing: KVec<(u64, VVec<u8>)>,
 }
 
 // SAFETY: the handle is only passed back to nfit.
@@ -132,7 +163,21 @@ unsafe impl<P: Platform> Sync for Nfit<P> {}
 impl<P: Platform> Nfit<P> {
     /// Parses `table` and registers its bus under `parent`. nfit copies the
     /// table; `platform` answers commands until the `Nfit` drops.
-    pub fn register(parent: &Device, table: &[u8], masks: PlatformMasks, platform: Pin<KBox<P>>) -> Result<Self> {
+    ///
+    /// `backing` is the memory behind the platform's ranges, by system
+    /// physical address: it becomes the storage of their namespaces, so the
+    /// `Nfit` owns it until it drops.
+    pub fn register(
+        parent: &Device,
+        table: &[u8],
+        masks: PlatformMasks,
+        mut backing: KVec<(u64, VVec<u8>)>,
+        platform: Pin<KBox<P>>,
+    ) -> Result<Self> {
+        let mut ranges = KVec::with_capacity(backing.len(), GFP_KERNEL)?;
+        for (start, mem) in backing.iter_mut() {
+            ranges.push(RawRange { start: *start, len: mem.len() as u64, ptr: mem.as_mut_ptr() }, GFP_KERNEL)?;
+        }
         let raw = RawPlatform {
             table: table.as_ptr(),
             table_len: table.len(),
@@ -142,12 +187,14 @@ impl<P: Platform> Nfit<P> {
             bus_cmd_mask: masks.bus_cmd_mask as c_ulong,
             bus_dsm_mask: masks.bus_dsm_mask as c_ulong,
             bus_intel_dsm_mask: masks.bus_intel_dsm_mask as c_ulong,
+            ranges: ranges.as_ptr(),
+            nranges: ranges.len() as c_uint,
         };
         let mut out = core::ptr::null_mut();
         // SAFETY: `parent` is live; `raw` and the table are valid for the
         // call (nfit copies them); the platform outlives the registration.
         to_result(unsafe { rln_nfit_register(parent.as_raw(), &raw, &mut out) })?;
-        Ok(Self { raw: NonNull::new(out).ok_or(EINVAL)?, platform })
+        Ok(Self { raw: NonNull::new(out).ok_or(EINVAL)?, platform, _ranges: ranges, _backing: backing })
     }
 
     /// The platform.
@@ -173,6 +220,8 @@ pub struct PlatformHandle {
     ctl: RawPlatformCtl,
     /// The masks it declared.
     pub masks: PlatformMasks,
+    ranges: *const RawRange,
+    nranges: usize,
 }
 
 // SAFETY: the platform is `Send + Sync` on its side (`Platform`).
@@ -181,6 +230,18 @@ unsafe impl Send for PlatformHandle {}
 unsafe impl Sync for PlatformHandle {}
 
 impl PlatformHandle {
+    /// The memory behind the platform's ranges.
+    pub fn ranges(&self) -> impl Iterator<Item = Range> + '_ {
+        let raw = if self.ranges.is_null() || self.nranges == 0 {
+            &[][..]
+        } else {
+            // SAFETY: the platform's `Nfit` owns the array (and the memory
+            // it points to) until after nfit unregisters the bus.
+            unsafe { core::slice::from_raw_parts(self.ranges, self.nranges) }
+        };
+        raw.iter().filter_map(|r| Some(Range { start: r.start, len: r.len, ptr: NonNull::new(r.ptr)? }))
+    }
+
     /// Runs a command on the emulated platform.
     pub fn ctl(&self, handle: Option<u32>, cmd: u32, buf: &mut [u8]) -> Result<Completion> {
         let mut cmd_rc: c_int = 0;
@@ -268,5 +329,7 @@ pub fn platform_handle(raw: &RawPlatform, ctl: RawPlatformCtl) -> PlatformHandle
             bus_dsm_mask: raw.bus_dsm_mask as u64,
             bus_intel_dsm_mask: raw.bus_intel_dsm_mask as u64,
         },
+        ranges: raw.ranges,
+        nranges: raw.nranges as usize,
     }
 }

@@ -8,6 +8,7 @@
 //! checked against the same `#[repr(C)]` descriptors and signatures here.
 
 use core::ffi::{c_char, c_int, c_uint, c_ulong, c_void, CStr};
+use core::marker::PhantomData;
 use core::ptr::NonNull;
 
 use kernel::error::{to_result, Result};
@@ -50,6 +51,8 @@ pub struct RawBusDesc {
     pub provider_data: *const c_void,
     /// Command dispatch.
     pub ctl: Option<RawCtl>,
+    /// The provider's module, pinned while devices of the bus are bound.
+    pub owner: *mut bindings::module,
 }
 
 /// A provider's DIMM (`nvdimm_create()`'s arguments).
@@ -69,6 +72,10 @@ pub struct RawDimmDesc {
     pub security_mutable: c_int,
     /// Whether the security state can be frozen (nmemN/frozen shown).
     pub security_freezable: c_int,
+    /// Mapped flush hint addresses (`num_flush` of them), or null.
+    pub flush_hints: *const *mut u64,
+    /// How many.
+    pub num_flush: c_uint,
 }
 
 /// Opaque handle of a registered bus.
@@ -83,6 +90,55 @@ pub struct RawDimm {
     _private: [u8; 0],
 }
 
+/// One DIMM's part of a region (`struct nd_mapping_desc`).
+#[repr(C)]
+pub struct RawMappingDesc {
+    /// The DIMM, as `rln_dimm_create` returned it.
+    pub dimm: *mut RawDimm,
+    /// DIMM physical address where the mapping starts.
+    pub start: u64,
+    /// Its length.
+    pub size: u64,
+    /// Position in the interleave set.
+    pub position: c_int,
+}
+
+/// A region as a provider describes it (`struct nd_region_desc`).
+#[repr(C)]
+pub struct RawRegionDesc {
+    /// System physical address range.
+    pub start: u64,
+    /// Its length.
+    pub size: u64,
+    /// The provider's kernel mapping of the range, or null: drivers then
+    /// map it themselves. Emulated platforms back their ranges with memory.
+    pub virt: *mut c_void,
+    /// The mappings, `num_mappings` of them.
+    pub mappings: *const RawMappingDesc,
+    /// How many.
+    pub num_mappings: c_uint,
+    /// Whether the interleave-set cookies below are valid.
+    pub has_iset: c_int,
+    /// Cookie of v1.1 labels.
+    pub cookie1: u64,
+    /// Cookie of v1.2 labels.
+    pub cookie2: u64,
+    /// v1.1 cookie as old kernels computed it.
+    pub altcookie: u64,
+    /// NUMA node of the range's memory and its target node.
+    pub numa_node: c_int,
+    /// See `numa_node`.
+    pub target_node: c_int,
+    /// ND_REGION_* flags.
+    pub flags: c_ulong,
+    /// Volatile memory (`nd_volatile` region) rather than persistent.
+    pub volatile: c_int,
+    /// Provider attribute groups for regionN (nfit/), NULL-terminated, or null.
+    pub attr_groups: *const *const bindings::attribute_group,
+    /// Found from regionN by `rln_region_provider_data`.
+    pub provider_data: *const c_void,
+}
+
 // The functions libnvdimm exports to providers. Signatures are stated once;
 // `export_nd_core!` checks libnvdimm's definitions against these.
 // `struct device` holds lock types bindgen makes opaque; only pointers pass.
@@ -91,6 +147,8 @@ extern "C" {
     fn rln_bus_register(parent: *mut bindings::device, desc: *const RawBusDesc, out: *mut *mut RawBus) -> c_int;
     fn rln_bus_unregister(bus: *mut RawBus);
     fn rln_dimm_create(bus: *mut RawBus, desc: *const RawDimmDesc, out: *mut *mut RawDimm) -> c_int;
+    fn rln_region_create(bus: *mut RawBus, desc: *const RawRegionDesc) -> c_int;
+    fn rln_region_provider_data(dev: *const bindings::device) -> *const c_void;
     fn rln_bus_provider_data(dev: *const bindings::device) -> *const c_void;
     fn rln_dimm_provider_data(dev: *const bindings::device) -> *const c_void;
 }
@@ -104,7 +162,9 @@ pub mod signatures {
     pub type BusUnregister = unsafe extern "C" fn(*mut RawBus);
     /// `rln_dimm_create`
     pub type DimmCreate = unsafe extern "C" fn(*mut RawBus, *const RawDimmDesc, *mut *mut RawDimm) -> c_int;
-    /// `rln_bus_provider_data`, `rln_dimm_provider_data`
+    /// `rln_region_create`
+    pub type RegionCreate = unsafe extern "C" fn(*mut RawBus, *const RawRegionDesc) -> c_int;
+    /// `rln_bus_provider_data`, `rln_dimm_provider_data`, `rln_region_provider_data`
     pub type ProviderData = unsafe extern "C" fn(*const bindings::device) -> *const c_void;
 }
 
@@ -133,6 +193,8 @@ impl Completion {
 pub trait BusProvider: Send + Sync + 'static {
     /// The provider's per-DIMM data.
     type Dimm: Send + Sync + 'static;
+    /// The provider's per-region data.
+    type Region: Send + Sync + 'static;
 
     /// Runs `cmd` on the bus or on `dimm`, in place on `buf`; `Err` is a
     /// transport failure.
@@ -204,6 +266,121 @@ pub struct NewDimm<D> {
     pub cmd_mask: u64,
     /// Security support.
     pub security: Security,
+    /// Flush hints, mapped by the provider; the bus keeps them.
+    pub flush_hints: FlushHintMap,
+}
+
+/// A DIMM's flush hints (`flush_wpq`) as libnvdimm uses them: addresses
+/// in the memory controller whose write drains its queues to the media.
+#[derive(Clone, Copy)]
+pub struct FlushHints {
+    ptr: *const *mut u64,
+    len: usize,
+}
+
+// SAFETY: the addresses are device registers or memory the provider keeps
+// mapped; writing them from any CPU is what they are for.
+unsafe impl Send for FlushHints {}
+// SAFETY: see `Send`.
+unsafe impl Sync for FlushHints {}
+
+impl FlushHints {
+    /// No hints: the platform drains writes by itself.
+    pub const NONE: Self = Self { ptr: core::ptr::null(), len: 0 };
+
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Writes hint `i` (modulo the count), which flushes the queues.
+    pub fn write(&self, i: usize) {
+        if self.len == 0 {
+            return;
+        }
+        // SAFETY: the array and each address come from a `FlushHintMap`
+        // that the provider's `Bus` keeps until the DIMM is gone, and
+        // libnvdimm only flushes live DIMMs.
+        unsafe { core::ptr::write_volatile(*self.ptr.add(i % self.len), 1) };
+    }
+}
+
+/// A provider's mappings of one DIMM's flush hints.
+pub struct FlushHintMap {
+    addrs: KVec<*mut u64>,
+    /// Pages this map ioremapped, unmapped on drop.
+    io: KVec<*mut c_void>,
+}
+
+// SAFETY: see `FlushHints`.
+unsafe impl Send for FlushHintMap {}
+// SAFETY: see `FlushHints`.
+unsafe impl Sync for FlushHintMap {}
+
+impl FlushHintMap {
+    /// No hints yet.
+    pub fn new() -> Self {
+        Self { addrs: KVec::new(), io: KVec::new() }
+    }
+
+    /// Maps a firmware flush hint at physical address `phys`
+    /// (`devm_nvdimm_ioremap`).
+    pub fn map_io(&mut self, phys: u64) -> Result {
+        self.addrs.reserve(1, GFP_KERNEL)?;
+        self.io.reserve(1, GFP_KERNEL)?;
+        // SAFETY: mapping a hint's 8 bytes has no side effect; the mapping
+        // is unmapped in `drop`.
+        let virt = unsafe { bindings::ioremap(phys, 8) };
+        if virt.is_null() {
+            return Err(ENXIO);
+        }
+        self.io.push(virt, GFP_KERNEL)?;
+        self.addrs.push(virt.cast(), GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// A hint at `phys` inside memory an emulated platform backs its
+    /// ranges with; EINVAL if no range holds it.
+    pub fn map_platform(&mut self, ranges: impl Iterator<Item = super::nfit_abi::Range>, phys: u64) -> Result {
+        for r in ranges {
+            if phys >= r.start && phys.checked_add(8).is_some_and(|end| end <= r.start + r.len) {
+                // In bounds by the check above; the platform keeps the
+                // memory until after the bus (and so this DIMM) is gone.
+                let addr = r.ptr.as_ptr().wrapping_add((phys - r.start) as usize);
+                self.addrs.push(addr.cast(), GFP_KERNEL)?;
+                return Ok(());
+            }
+        }
+        Err(EINVAL)
+    }
+
+    fn hints(&self) -> FlushHints {
+        if self.addrs.is_empty() {
+            FlushHints::NONE
+        } else {
+            FlushHints { ptr: self.addrs.as_ptr(), len: self.addrs.len() }
+        }
+    }
+}
+
+impl Default for FlushHintMap {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for FlushHintMap {
+    fn drop(&mut self) {
+        for &virt in self.io.iter() {
+            // SAFETY: mapped by `map_io`; the DIMM using it is gone.
+            unsafe { bindings::iounmap(virt) };
+        }
+    }
 }
 
 /// A bus as a provider describes it.
@@ -218,6 +395,61 @@ pub struct BusDesc {
     pub bus_family_mask: u64,
     /// Provider attribute groups for ndbusN.
     pub groups: &'static GroupList,
+    /// The provider's module.
+    pub owner: &'static kernel::ThisModule,
+}
+
+/// A DIMM created on a [`Bus`], for naming it in region mappings.
+#[derive(Clone, Copy)]
+pub struct DimmRef(NonNull<RawDimm>);
+
+/// One DIMM's part of a region.
+pub struct NewMapping {
+    /// The DIMM.
+    pub dimm: DimmRef,
+    /// DIMM physical address where the mapping starts.
+    pub start: u64,
+    /// Its length.
+    pub size: u64,
+    /// Position in the interleave set.
+    pub position: u32,
+}
+
+/// Interleave-set cookies of a region (see `formats::nfit::InterleaveSet`).
+#[derive(Clone, Copy)]
+pub struct Cookies {
+    /// v1.1 labels.
+    pub cookie1: u64,
+    /// v1.2 labels.
+    pub cookie2: u64,
+    /// v1.1, as old kernels computed it.
+    pub altcookie: u64,
+}
+
+/// A region as a provider describes it.
+pub struct NewRegion<'a, R> {
+    /// The provider's data, kept alive by the bus for the region's lifetime.
+    pub data: Arc<R>,
+    /// Provider attribute groups for regionN.
+    pub groups: &'static GroupList,
+    /// System physical address range.
+    pub start: u64,
+    /// Its length.
+    pub size: u64,
+    /// The provider's own mapping of the range, if it backs it with memory.
+    pub mapping: Option<NonNull<u8>>,
+    /// The DIMMs behind it.
+    pub mappings: &'a [NewMapping],
+    /// The interleave set's cookies.
+    pub cookies: Option<Cookies>,
+    /// NUMA node and target node (-1: none).
+    pub numa_node: i32,
+    /// See `numa_node`.
+    pub target_node: i32,
+    /// ND_REGION_* flags.
+    pub flags: u64,
+    /// Volatile rather than persistent memory.
+    pub volatile: bool,
 }
 
 /// A bus registered with libnvdimm; unregistered (DIMMs and all) on drop.
@@ -225,6 +457,8 @@ pub struct Bus<P: BusProvider> {
     raw: NonNull<RawBus>,
     provider: Arc<P>,
     dimms: KVec<Arc<P::Dimm>>,
+    regions: KVec<Arc<P::Region>>,
+    hints: KVec<KBox<FlushHintMap>>,
 }
 
 // SAFETY: the handle is only passed back to libnvdimm, which locks internally.
@@ -244,13 +478,14 @@ impl<P: BusProvider> Bus<P> {
             attr_groups: groups.as_raw(),
             provider_data: &*provider as *const P as *const c_void,
             ctl: Some(ctl_raw::<P>),
+            owner: desc.owner.as_ptr().cast(),
         };
         let mut raw = core::ptr::null_mut();
         // SAFETY: `desc` is valid for the call; libnvdimm copies it. The
         // provider data outlives the bus: `Self` holds the `Arc` and drops it
         // only after unregistering.
         to_result(unsafe { rln_bus_register(parent.as_raw(), &desc, &mut raw) })?;
-        Ok(Self { raw: NonNull::new(raw).ok_or(EINVAL)?, provider, dimms: KVec::new() })
+        Ok(Self { raw: NonNull::new(raw).ok_or(EINVAL)?, provider, dimms: KVec::new(), regions: KVec::new(), hints: KVec::new() })
     }
 
     /// The provider behind this bus.
@@ -259,8 +494,10 @@ impl<P: BusProvider> Bus<P> {
     }
 
     /// Creates nmemN on this bus (`nvdimm_create`).
-    pub fn add_dimm(&mut self, desc: NewDimm<P::Dimm>) -> Result {
+    pub fn add_dimm(&mut self, desc: NewDimm<P::Dimm>) -> Result<DimmRef> {
         self.dimms.push(desc.data.clone(), GFP_KERNEL)?;
+        let hints = desc.flush_hints.hints();
+        self.hints.push(KBox::new(desc.flush_hints, GFP_KERNEL)?, GFP_KERNEL)?;
         let raw = RawDimmDesc {
             provider_data: &*desc.data as *const P::Dimm as *const c_void,
             attr_groups: desc.groups.as_raw(),
@@ -269,11 +506,51 @@ impl<P: BusProvider> Bus<P> {
             security_flags: if desc.security.supported { Some(security_raw::<P>) } else { None },
             security_mutable: desc.security.mutable as c_int,
             security_freezable: desc.security.freezable as c_int,
+            flush_hints: hints.ptr,
+            num_flush: hints.len as c_uint,
         };
         let mut out = core::ptr::null_mut();
         // SAFETY: the bus is registered; `raw` is valid for the call; the
         // DIMM data is kept alive by `self.dimms` until after unregistration.
-        to_result(unsafe { rln_dimm_create(self.raw.as_ptr(), &raw, &mut out) })
+        to_result(unsafe { rln_dimm_create(self.raw.as_ptr(), &raw, &mut out) })?;
+        Ok(DimmRef(NonNull::new(out).ok_or(EINVAL)?))
+    }
+
+    /// Creates regionN on this bus (`nvdimm_pmem_region_create`,
+    /// `nvdimm_volatile_region_create`).
+    pub fn add_region(&mut self, desc: NewRegion<'_, P::Region>) -> Result {
+        self.regions.push(desc.data.clone(), GFP_KERNEL)?;
+        let mut mappings = KVec::with_capacity(desc.mappings.len(), GFP_KERNEL)?;
+        for m in desc.mappings {
+            mappings.push(
+                RawMappingDesc { dimm: m.dimm.0.as_ptr(), start: m.start, size: m.size, position: m.position as c_int },
+                GFP_KERNEL,
+            )?;
+        }
+        let cookies = desc.cookies.unwrap_or(Cookies { cookie1: 0, cookie2: 0, altcookie: 0 });
+        let raw = RawRegionDesc {
+            start: desc.start,
+            size: desc.size,
+            virt: desc.mapping.map_or(core::ptr::null_mut(), |p| p.as_ptr().cast()),
+            mappings: mappings.as_ptr(),
+            num_mappings: mappings.len() as c_uint,
+            has_iset: desc.cookies.is_some() as c_int,
+            cookie1: cookies.cookie1,
+            cookie2: cookies.cookie2,
+            altcookie: cookies.altcookie,
+            numa_node: desc.numa_node,
+            target_node: desc.target_node,
+            flags: desc.flags as c_ulong,
+            volatile: desc.volatile as c_int,
+            attr_groups: desc.groups.as_raw(),
+            provider_data: &*desc.data as *const P::Region as *const c_void,
+        };
+        // SAFETY: the bus is registered and every `DimmRef` came from its
+        // `add_dimm`; `raw` and `mappings` are valid for the call (libnvdimm
+        // copies them); the region data lives in `self.regions` until after
+        // unregistration; the provider keeps `mapping` valid as long. Regions
+        // go with their bus, so there is no handle to keep.
+        to_result(unsafe { rln_region_create(self.raw.as_ptr(), &raw) })
     }
 }
 
@@ -318,6 +595,32 @@ macro_rules! dimm_provider_attrs {
     };
 }
 
+/// Implements `FromDevice` for a provider's region type `R`, so that
+/// attribute groups of `R` can sit on regionN.
+#[macro_export]
+macro_rules! region_provider_attrs {
+    ($r:ty) => {
+        // SAFETY: groups of `$r` are only handed to libnvdimm in the
+        // descriptor of a region whose provider data is a `$r`.
+        unsafe impl $crate::glue::sysfs::FromDevice for $r {
+            unsafe fn from_device(dev: &$crate::glue::device::Device) -> Option<&Self> {
+                // SAFETY: see above.
+                unsafe { $crate::glue::provider_abi::region_provider_data::<$r>(dev) }
+            }
+        }
+    };
+}
+
+/// The provider data of regionN.
+///
+/// # Safety
+///
+/// `dev` is a regionN whose provider data is an `R`.
+pub unsafe fn region_provider_data<R>(dev: &Device) -> Option<&R> {
+    // SAFETY: as in `bus_provider_data`.
+    unsafe { (rln_region_provider_data(dev.as_raw()) as *const R).as_ref() }
+}
+
 /// The provider data of ndbusN.
 ///
 /// # Safety
@@ -356,6 +659,37 @@ pub struct ProviderBus {
     pub groups: *const *const bindings::attribute_group,
     provider_data: *const c_void,
     ctl: Option<RawCtl>,
+    owner: ModuleRef,
+}
+
+/// A module that may be pinned (`try_module_get`/`module_put`); none for
+/// built-in providers.
+#[derive(Clone, Copy)]
+pub struct ModuleRef(*mut bindings::module);
+
+// SAFETY: module reference counts are atomic.
+unsafe impl Send for ModuleRef {}
+// SAFETY: see `Send`.
+unsafe impl Sync for ModuleRef {}
+
+impl ModuleRef {
+    /// No module.
+    pub const NONE: Self = Self(core::ptr::null_mut());
+
+    /// Takes a reference; false when the module is going away.
+    pub fn get(&self) -> bool {
+        // SAFETY: a provider's module outlives its bus, and libnvdimm only
+        // pins it while the bus exists; null is allowed (built-in).
+        self.0.is_null() || unsafe { bindings::try_module_get(self.0) }
+    }
+
+    /// Drops a reference taken by [`ModuleRef::get`].
+    pub fn put(&self) {
+        if !self.0.is_null() {
+            // SAFETY: paired with a successful `get`.
+            unsafe { bindings::module_put(self.0) };
+        }
+    }
 }
 
 // SAFETY: the provider data is `Send + Sync` on the provider side
@@ -388,6 +722,11 @@ impl ProviderBus {
         Ok(Completion { rc, cmd_rc })
     }
 
+    /// The provider's module.
+    pub fn module(&self) -> ModuleRef {
+        self.owner
+    }
+
     /// The raw provider data, for `rln_bus_provider_data`.
     pub fn provider_data(&self) -> *const c_void {
         self.provider_data
@@ -406,6 +745,7 @@ pub struct ProviderDimm {
     security_flags: Option<RawSecurityFlags>,
     /// Security capabilities.
     pub security: Security,
+    flush_hints: FlushHints,
 }
 
 // SAFETY: as for `ProviderBus`.
@@ -421,6 +761,11 @@ impl ProviderDimm {
             Some(f) => (unsafe { f(self.provider_data, master as c_int) }) as u64,
             None => 0,
         }
+    }
+
+    /// The DIMM's flush hints.
+    pub fn flush_hints(&self) -> FlushHints {
+        self.flush_hints
     }
 
     /// The raw provider data, for `rln_dimm_provider_data`.
@@ -445,6 +790,121 @@ pub trait NdCore {
     fn bus_provider_data(dev: &Device) -> *const c_void;
     /// Provider data of nmemN.
     fn dimm_provider_data(dev: &Device) -> *const c_void;
+    /// Creates a region on `bus`.
+    fn region_create(bus: &Self::Bus, desc: ProviderRegion<'_, Self::Dimm>) -> Result;
+    /// Provider data of regionN.
+    fn region_provider_data(dev: &Device) -> *const c_void;
+}
+
+/// One mapping of a region as libnvdimm receives it.
+pub struct ProviderMapping<'a, D> {
+    /// The DIMM, as `dimm_create` returned it.
+    pub dimm: &'a D,
+    /// DIMM physical address where the mapping starts.
+    pub start: u64,
+    /// Its length.
+    pub size: u64,
+    /// Position in the interleave set.
+    pub position: u32,
+}
+
+/// A region as libnvdimm receives it from a provider.
+pub struct ProviderRegion<'a, D> {
+    raw: &'a RawRegionDesc,
+    mappings: &'a [RawMappingDesc],
+    _dimm: PhantomData<D>,
+}
+
+impl<'a, D: 'a> ProviderRegion<'a, D> {
+    /// System physical start.
+    pub fn start(&self) -> u64 {
+        self.raw.start
+    }
+    /// Length.
+    pub fn size(&self) -> u64 {
+        self.raw.size
+    }
+    /// The provider's mapping of the range, if any.
+    pub fn mapping(&self) -> Option<ProviderMemory> {
+        NonNull::new(self.raw.virt.cast()).map(ProviderMemory)
+    }
+    /// The mappings in the provider's order.
+    pub fn mappings(&self) -> impl Iterator<Item = ProviderMapping<'a, D>> + 'a {
+        self.mappings.iter().map(|m| ProviderMapping {
+            // SAFETY: the provider passes DIMM handles that `dimm_create`
+            // returned for this bus, which outlive the bus's regions.
+            dimm: unsafe { &*(m.dimm as *const D) },
+            start: m.start,
+            size: m.size,
+            position: m.position.max(0) as u32,
+        })
+    }
+    /// The interleave-set cookies, if the provider computed them.
+    pub fn cookies(&self) -> Option<Cookies> {
+        (self.raw.has_iset != 0).then(|| Cookies {
+            cookie1: self.raw.cookie1,
+            cookie2: self.raw.cookie2,
+            altcookie: self.raw.altcookie,
+        })
+    }
+    /// NUMA node.
+    pub fn numa_node(&self) -> i32 {
+        self.raw.numa_node
+    }
+    /// Target node.
+    pub fn target_node(&self) -> i32 {
+        self.raw.target_node
+    }
+    /// ND_REGION_* flags.
+    pub fn flags(&self) -> u64 {
+        self.raw.flags as u64
+    }
+    /// Volatile region.
+    pub fn is_volatile(&self) -> bool {
+        self.raw.volatile != 0
+    }
+    /// Provider groups, passed on as they are.
+    pub fn groups(&self) -> *const *const bindings::attribute_group {
+        self.raw.attr_groups
+    }
+    /// Provider data, for `rln_region_provider_data`.
+    pub fn provider_data(&self) -> ProviderData {
+        ProviderData(self.raw.provider_data)
+    }
+}
+
+/// A provider's opaque data pointer, kept to hand back.
+#[derive(Clone, Copy)]
+pub struct ProviderData(*const c_void);
+
+// SAFETY: provider data is `Send + Sync` on the provider side.
+unsafe impl Send for ProviderData {}
+// SAFETY: see `Send`.
+unsafe impl Sync for ProviderData {}
+
+impl ProviderData {
+    /// The raw pointer.
+    pub fn as_ptr(&self) -> *const c_void {
+        self.0
+    }
+}
+
+/// Memory a provider backs a region with (emulated platforms), valid
+/// until the provider unregisters its bus.
+#[derive(Clone, Copy)]
+pub struct ProviderMemory(NonNull<u8>);
+
+// SAFETY: plain memory, valid while the bus is registered; users
+// synchronise access to its contents themselves (it is storage).
+unsafe impl Send for ProviderMemory {}
+// SAFETY: see `Send`.
+unsafe impl Sync for ProviderMemory {}
+
+impl ProviderMemory {
+    /// The start of the mapping.
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.0.as_ptr()
+    }
 }
 
 /// Defines the exported ABI functions over an [`NdCore`] implementation.
@@ -522,6 +982,25 @@ macro_rules! export_nd_core {
                 <$core as NdCore>::dimm_provider_data(unsafe { Device::from_raw(dev as *mut _) })
             }
             const _: abi::signatures::ProviderData = rln_dimm_provider_data;
+
+            #[no_mangle]
+            unsafe extern "C" fn rln_region_create(bus: *mut abi::RawBus, desc: *const abi::RawRegionDesc) -> c_int {
+                // SAFETY: `bus` is a live handle from `rln_bus_register`;
+                // `desc` and its mappings are valid for the call.
+                let (bus, desc) = unsafe { (&*(bus as *const CoreBus), abi::region_desc_from_raw(&*desc)) };
+                match <$core as NdCore>::region_create(bus, desc) {
+                    Ok(()) => 0,
+                    Err(e) => e.to_errno(),
+                }
+            }
+            const _: abi::signatures::RegionCreate = rln_region_create;
+
+            #[no_mangle]
+            unsafe extern "C" fn rln_region_provider_data(dev: *const bindings::device) -> *const c_void {
+                // SAFETY: providers call this from attributes of a live device.
+                <$core as NdCore>::region_provider_data(unsafe { Device::from_raw(dev as *mut _) })
+            }
+            const _: abi::signatures::ProviderData = rln_region_provider_data;
         };
     };
 }
@@ -541,7 +1020,24 @@ pub unsafe fn bus_desc_from_raw(raw: &RawBusDesc) -> ProviderBus {
         groups: raw.attr_groups,
         provider_data: raw.provider_data,
         ctl: raw.ctl,
+        owner: ModuleRef(raw.owner),
     }
+}
+
+/// Borrows a provider's region descriptor.
+///
+/// # Safety
+///
+/// `raw.mappings` points to `raw.num_mappings` descriptors (or is null with
+/// none), valid for `'a`.
+pub unsafe fn region_desc_from_raw<'a, D>(raw: &'a RawRegionDesc) -> ProviderRegion<'a, D> {
+    let mappings = if raw.mappings.is_null() || raw.num_mappings == 0 {
+        &[][..]
+    } else {
+        // SAFETY: guaranteed by the caller.
+        unsafe { core::slice::from_raw_parts(raw.mappings, raw.num_mappings as usize) }
+    };
+    ProviderRegion { raw, mappings, _dimm: PhantomData }
 }
 
 /// Copies a provider's DIMM descriptor.
@@ -556,6 +1052,11 @@ pub fn dimm_desc_from_raw(raw: &RawDimmDesc) -> ProviderDimm {
             supported: raw.security_flags.is_some(),
             mutable: raw.security_mutable != 0,
             freezable: raw.security_freezable != 0,
+        },
+        flush_hints: if raw.flush_hints.is_null() {
+            FlushHints::NONE
+        } else {
+            FlushHints { ptr: raw.flush_hints, len: raw.num_flush as usize }
         },
     }
 }

@@ -58,12 +58,20 @@ impl Page {
     }
 }
 
+impl Page {
+    /// Appends raw bytes (text that need not be UTF-8, like `%s` of a
+    /// label's name), cut at the end of the page.
+    pub fn write_bytes(&mut self, b: &[u8]) {
+        let n = b.len().min(PAGE - 1 - self.len);
+        // SAFETY: `buf` is a page; `len + n < PAGE` by the min above.
+        unsafe { core::ptr::copy_nonoverlapping(b.as_ptr(), self.buf.add(self.len), n) };
+        self.len += n;
+    }
+}
+
 impl fmt::Write for Page {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let n = s.len().min(PAGE - 1 - self.len);
-        // SAFETY: `buf` is a page; `len + n < PAGE` by the min above.
-        unsafe { core::ptr::copy_nonoverlapping(s.as_ptr(), self.buf.add(self.len), n) };
-        self.len += n;
+        self.write_bytes(s.as_bytes());
         Ok(())
     }
 }
@@ -347,6 +355,18 @@ pub fn parse_u64(input: &[u8], radix: u32) -> Result<u64> {
             .ok_or(Error::from_errno(-34))?;
     }
     Ok(v)
+}
+
+/// `kstrtobool`: y/Y/t/T/1 or "on" are true, n/N/f/F/0 or "off" false;
+/// only the leading characters count, as in C. EINVAL otherwise.
+pub fn parse_bool(input: &[u8]) -> Result<bool> {
+    match input {
+        [b'y' | b'Y' | b't' | b'T' | b'1', ..] => Ok(true),
+        [b'n' | b'N' | b'f' | b'F' | b'0', ..] => Ok(false),
+        [b'o' | b'O', b'n' | b'N', ..] => Ok(true),
+        [b'o' | b'O', b'f' | b'F', ..] => Ok(false),
+        _ => Err(Error::from_errno(-22)),
+    }
 }
 
 /// `kstrtoll`: a signed integer, as [`parse_u64`] with an optional '-'.

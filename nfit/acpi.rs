@@ -76,7 +76,7 @@ impl AcpiDriverOps for NfitAcpi {
 
         let dsm = Dsm::new(adev, &image)?;
         let masks = dsm.bus_masks();
-        let bus = bus::register(dev, &image, Transport::Acpi(dsm), masks, Some(c"ACPI.NFIT"))?;
+        let bus = bus::register(dev, &image, Transport::Acpi(dsm), masks, Some(c"ACPI.NFIT"), &[])?;
         Ok(KBox::new(Some(bus), GFP_KERNEL)?)
     }
 

@@ -10,6 +10,7 @@ use kernel::prelude::*;
 use kernel::sync::Arc;
 
 use crate::dimm::{self, NfitDimm};
+use crate::region::Backing;
 use crate::formats::cmd;
 use crate::formats::nfit::dsm::{NVDIMM_BUS_FAMILY_INTEL, NVDIMM_BUS_FAMILY_NFIT};
 use crate::formats::nfit::intel::NVDIMM_BUS_INTEL_FW_ACTIVATE_CMDMASK;
@@ -57,6 +58,7 @@ pub(crate) struct NfitBus {
 
 impl BusProvider for NfitBus {
     type Dimm = NfitDimm;
+    type Region = crate::region::NfitRegion;
 
     fn ctl(&self, dimm: Option<&NfitDimm>, cmd: u32, buf: &mut [u8]) -> Result<Completion> {
         self.transport.ctl(dimm, cmd, buf)
@@ -165,6 +167,7 @@ pub(crate) fn register(
     transport: Transport,
     masks: BusMasks,
     provider_name: Option<&'static CStr>,
+    backing: &[Backing],
 ) -> Result<Bus<NfitBus>> {
     // Firmware hands over the whole table; emulated platforms, like C's
     // nfit_test, may pass just the subtables, which leaves the revision 0.
@@ -215,11 +218,15 @@ pub(crate) fn register(
         dimm_family_mask,
         bus_family_mask,
         groups: &NFIT_BUS_GROUPS,
+        owner: &crate::THIS_MODULE,
     };
     let mut bus = Bus::register(parent, desc, Arc::new(provider, GFP_KERNEL)?)?;
+    let mut refs = KVec::with_capacity(dimms.len(), GFP_KERNEL)?;
     for d in dimms {
-        bus.add_dimm(d.into_desc()?)?;
+        let handle = d.handle();
+        refs.push((handle, bus.add_dimm(d.into_desc()?)?), GFP_KERNEL)?;
     }
+    crate::region::register_all(parent, &nfit, &mut bus, &refs, backing)?;
     Ok(bus)
 }
 
@@ -237,7 +244,11 @@ impl NfitCore for Emulated {
             bus_dsm_mask: m.bus_dsm_mask,
             bus_intel_mask: m.bus_intel_dsm_mask,
         };
-        let bus = register(parent, table, Transport::Emulated(platform), masks, None)?;
+        let mut backing = KVec::new();
+        for r in platform.ranges() {
+            backing.push(Backing { start: r.start, len: r.len, ptr: r.ptr }, GFP_KERNEL)?;
+        }
+        let bus = register(parent, table, Transport::Emulated(platform), masks, None, &backing)?;
         Ok(KBox::new(bus, GFP_KERNEL)?)
     }
 

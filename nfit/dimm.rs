@@ -12,7 +12,7 @@ use crate::formats::nfit::dsm::{dimm_cmd_mask, NVDIMM_FAMILY_INTEL};
 use crate::formats::nfit::intel::{NVDIMM_INTEL_FREEZE_LOCK, NVDIMM_INTEL_GET_SECURITY_STATE};
 use crate::formats::nfit::{self, Dimm, DimmId};
 use crate::glue::acpi::Handle;
-use crate::glue::provider_abi::{NewDimm, Security};
+use crate::glue::provider_abi::{FlushHintMap, NewDimm, Security};
 use crate::glue::sysfs::{Attribute, Page};
 use crate::{attribute_group, dimm_provider_attrs, group_list};
 
@@ -58,6 +58,8 @@ pub(crate) struct NfitDimm {
     dirty: bool,
     /// Dirty shutdown count, when the firmware reports one.
     dirty_shutdown: Option<u32>,
+    /// Physical addresses of its flush hints.
+    hints: KVec<u64>,
 }
 
 impl NfitDimm {
@@ -109,6 +111,15 @@ impl NfitDimm {
 
     /// The descriptor libnvdimm creates nmemN from.
     pub(crate) fn into_desc(self) -> Result<NewDimm<NfitDimm>> {
+        // Mapped for the DIMM's lifetime (C maps them when a region
+        // activates; the DIMM is what they belong to).
+        let mut flush_hints = FlushHintMap::new();
+        for &addr in self.hints.iter() {
+            match &*self.transport {
+                Transport::Acpi(_) => flush_hints.map_io(addr)?,
+                Transport::Emulated(p) => flush_hints.map_platform(p.ranges(), addr)?,
+            }
+        }
         let cmd_mask = self.cmd_mask();
         let flags = if self.mem_flags & nfit::MEM_NOT_ARMED != 0 { NDD_UNARMED } else { 0 };
         let intel = self.family == Some(NVDIMM_FAMILY_INTEL);
@@ -117,7 +128,14 @@ impl NfitDimm {
             mutable: false,
             freezable: intel && self.dsm_mask & (1 << NVDIMM_INTEL_FREEZE_LOCK) != 0,
         };
-        Ok(NewDimm { data: Arc::new(self, GFP_KERNEL)?, groups: &NFIT_DIMM_GROUPS, flags, cmd_mask, security })
+        Ok(NewDimm {
+            data: Arc::new(self, GFP_KERNEL)?,
+            groups: &NFIT_DIMM_GROUPS,
+            flags,
+            cmd_mask,
+            security,
+            flush_hints,
+        })
     }
 }
 
@@ -150,7 +168,13 @@ pub(crate) fn assemble(d: &Dimm<'_>, transport: &Arc<Transport>) -> Result<NfitD
         lsw: false,
         dirty: false,
         dirty_shutdown: None,
+        hints: KVec::new(),
     };
+    if let Some(f) = d.flush {
+        for addr in f.hint_addresses() {
+            dimm.hints.push(addr, GFP_KERNEL)?;
+        }
+    }
     match &**transport {
         Transport::Emulated(p) => dimm.dsm_mask = p.masks.dimm_dsm_mask,
         Transport::Acpi(dsm) => dsm.probe_dimm(&mut dimm)?,

@@ -19,6 +19,7 @@ mod acpi;
 mod bus;
 mod dimm;
 mod intel;
+mod region;
 
 module! {
     type: NfitModule,

@@ -6,6 +6,7 @@
 #![no_std]
 
 pub mod cmd;
+pub mod dpa;
 pub mod fletcher;
 pub mod label;
 pub mod le;

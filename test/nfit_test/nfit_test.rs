@@ -12,6 +12,7 @@
 use core::fmt::Write;
 
 use kernel::new_mutex;
+use kernel::alloc::VVec;
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 use kernel::time::Ktime;
@@ -222,9 +223,19 @@ impl PlatformDriverOps for Driver {
             bus_dsm_mask: bus.bus_dsm_mask,
             bus_intel_dsm_mask: bus.intel_bus_dsm_mask,
         };
+        // The PM and virtual-CD ranges are backed by memory, as C backs
+        // them with vmalloc() buffers; nfit's regions use it as their media.
+        let mut backing = KVec::new();
+        for (&base, &size) in bases.spa_set.iter().zip(bus.spa_set_sizes) {
+            backing.push((base, VVec::from_elem(0u8, size as usize, GFP_KERNEL)?), GFP_KERNEL)?;
+        }
+        // So are the DIMMs' flush hints, which nfit writes to flush.
+        for &base in bases.flush.iter().filter(|&&b| b != 0) {
+            backing.push((base, VVec::from_elem(0u8, topology::FLUSH_ALLOC_SIZE as usize, GFP_KERNEL)?), GFP_KERNEL)?;
+        }
         // Like C, hand nfit the subtables without the ACPI header.
         let body = &table[formats::nfit::TABLE_HEADER_LEN..len];
-        let nfit = Nfit::register(dev, body, masks, firmware)?;
+        let nfit = Nfit::register(dev, body, masks, backing, firmware)?;
         Ok(Bound { _nfit: nfit, _test_dimms: test_dimms })
     }
 }

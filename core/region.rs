@@ -1,0 +1,696 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Regions: regionN, one per persistent (or volatile) memory range a
+//! provider describes, its attributes, and the nd_region driver.
+//!
+//! A region spans one range of system physical addresses, backed by slices
+//! ("mappings") of one or more DIMMs. Binding nd_region reads the DIMMs'
+//! labels and registers the region's namespaces (namespace.rs).
+
+use core::fmt::Write;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use kernel::prelude::*;
+use kernel::sync::Mutex;
+use kernel::new_mutex;
+
+use crate::bus::{nd_type, NdBus, ND_BUS};
+use crate::dimm::{Dimm, ndd};
+use crate::formats::dpa::{self, Extent};
+use crate::formats::label::{LabelArea, LabelVersion};
+use crate::glue::device::{ARef, Device, DeviceType, Placement, Registration};
+use crate::glue::ida::{Id, IdaKind};
+use crate::glue::nd_driver::{NdDriver, NdDriverOps};
+use crate::glue::provider_abi::{Cookies, ProviderData, ProviderMemory, ProviderRegion};
+use crate::glue::sysfs::{self, Attribute, Page};
+use crate::namespace::{self, Namespace};
+use crate::{attribute_group, dev_dbg, dev_err, device_object, group_list};
+
+pub(crate) static ND_REGION_DRIVER: NdDriver = NdDriver::new::<NdRegionDriver>(c"nd_region", 1 << nd_type::REGION_PMEM);
+
+/// ND_REGION_* flag bits.
+pub(crate) mod flag {
+    /// Namespaces may be mapped with struct pages (e820, of_pmem).
+    pub(crate) const PAGEMAP: u32 = 0;
+    /// CPU caches are flushed on power loss.
+    pub(crate) const PERSIST_CACHE: u32 = 1;
+    /// The memory controller's queues are flushed on power loss.
+    pub(crate) const PERSIST_MEMCTRL: u32 = 2;
+}
+
+/// One DIMM's slice of the region (`struct nd_mapping`).
+pub(crate) struct Mapping {
+    pub(crate) dimm: ARef<Dimm>,
+    /// DIMM physical address of the slice.
+    pub(crate) start: u64,
+    pub(crate) size: u64,
+    pub(crate) position: u32,
+}
+
+/// What exists only while nd_region is bound, under the region lock.
+struct Bound {
+    /// Namespaces registered by the last probe (`init_namespaces`).
+    ns_active: u32,
+    ns_count: u32,
+    namespaces: KVec<Registration<Namespace>>,
+    /// The idle namespace offered for configuration.
+    ns_seed: Option<ARef<Namespace>>,
+    /// Pmem namespace ids (namespaceN.M's M) in use.
+    ns_ids: u64,
+}
+
+/// regionN (`struct nd_region`).
+#[pin_data]
+pub(crate) struct Region {
+    dev: Device,
+    id: Id,
+    start: u64,
+    size: u64,
+    memory: Option<ProviderMemory>,
+    mappings: KVec<Mapping>,
+    cookies: Option<Cookies>,
+    numa_node: i32,
+    target_node: i32,
+    flags: u64,
+    volatile: bool,
+    provider_data: ProviderData,
+    read_only: AtomicBool,
+    align: AtomicU64,
+    /// Children and seeds; `None` while unbound.
+    #[pin]
+    state: Mutex<Option<Bound>>,
+}
+
+device_object!(Region, dev);
+
+impl Region {
+    pub(crate) fn id(&self) -> u32 {
+        self.id.get()
+    }
+
+    pub(crate) fn device(&self) -> &Device {
+        &self.dev
+    }
+
+    /// System physical start and size.
+    pub(crate) fn range(&self) -> (u64, u64) {
+        (self.start, self.size)
+    }
+
+    pub(crate) fn mappings(&self) -> &[Mapping] {
+        &self.mappings
+    }
+
+    /// The provider's memory behind the range, if it supplies one.
+    pub(crate) fn memory(&self) -> Option<ProviderMemory> {
+        self.memory
+    }
+
+    pub(crate) fn numa_node(&self) -> i32 {
+        self.numa_node
+    }
+
+    pub(crate) fn target_node(&self) -> i32 {
+        self.target_node
+    }
+
+    pub(crate) fn flags(&self) -> u64 {
+        self.flags
+    }
+
+    pub(crate) fn test_flag(&self, bit: u32) -> bool {
+        self.flags & (1 << bit) != 0
+    }
+
+    pub(crate) fn is_read_only(&self) -> bool {
+        self.read_only.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn cookies(&self) -> Option<Cookies> {
+        self.cookies
+    }
+
+    pub(crate) fn provider_data(&self) -> ProviderData {
+        self.provider_data
+    }
+
+    /// The region a namespace (or other child) sits on.
+    pub(crate) fn of_child(dev: &Device) -> Option<&Region> {
+        dev.parent().and_then(of)
+    }
+
+    fn bus(&self) -> &NdBus {
+        NdBus::of_child(&self.dev).expect("regionN without its ndbusN")
+    }
+
+    /// The namespace type this region hosts (`nd_region_to_nstype`): pmem
+    /// when a DIMM has labels, otherwise label-less io.
+    pub(crate) fn nstype(&self) -> u32 {
+        if self.mappings.iter().any(|m| m.dimm.test_flag(ndd::LABELING)) {
+            nd_type::NAMESPACE_PMEM
+        } else {
+            nd_type::NAMESPACE_IO
+        }
+    }
+
+    /// `nvdimm_has_flush`: 1 when some DIMM has flush hints, 0 when none
+    /// does (the platform persists writes by itself), None without DIMMs.
+    pub(crate) fn has_flush(&self) -> Option<bool> {
+        if self.mappings.is_empty() {
+            return None;
+        }
+        Some(self.mappings.iter().any(|m| m.dimm.num_flush() > 0))
+    }
+
+    /// `nvdimm_has_cache`: whether writes pass through CPU caches that are
+    /// not flushed on power loss.
+    pub(crate) fn has_cache(&self) -> bool {
+        !self.volatile && !self.test_flag(flag::PERSIST_CACHE)
+    }
+
+    /// `nvdimm_flush`: orders prior writes to the media, then writes each
+    /// DIMM's flush hint so the memory controller drains its queues.
+    pub(crate) fn flush(&self) -> Result {
+        kernel_barrier::wmb();
+        for m in self.mappings.iter() {
+            m.dimm.write_flush_hint();
+        }
+        kernel_barrier::wmb();
+        Ok(())
+    }
+
+    /// The per-DIMM allocation unit (`dpa_align`), 0 when misconfigured.
+    fn dpa_align(&self) -> u64 {
+        let align = self.align.load(Ordering::Relaxed);
+        match dpa::dpa_align(align, self.mappings.len() as u32) {
+            Some(a) => a,
+            None => {
+                dev_dbg!(&self.dev, "align {:#x} is not a multiple of the {} mappings\n", align, self.mappings.len());
+                0
+            }
+        }
+    }
+
+    /// `nd_region_available_dpa`: free DPA summed over the mappings; 0 when
+    /// a DIMM is not enabled.
+    fn available_dpa(&self) -> u64 {
+        let align = self.dpa_align();
+        let mut total = 0;
+        for m in self.mappings.iter() {
+            let Some(free) = m.dimm.with_extents(|ext| dpa::available(m.start, m.size, ext.iter().copied(), align))
+            else {
+                return 0;
+            };
+            total += free;
+        }
+        total
+    }
+
+    /// `nd_region_allocatable_dpa`: the smallest non-zero largest free
+    /// extent over the mappings, times the ways.
+    fn allocatable_dpa(&self) -> u64 {
+        let align = self.dpa_align();
+        let mut min = 0u64;
+        for m in self.mappings.iter() {
+            let max = m
+                .dimm
+                .with_extents(|ext| dpa::max_contiguous(m.start, m.size, ext.iter().copied(), align))
+                .unwrap_or(0);
+            if max != 0 && (min == 0 || max < min) {
+                min = max;
+            }
+        }
+        min * self.mappings.len() as u64
+    }
+
+    /// Runs `f` on the bound state; ENXIO while nd_region is not bound.
+    fn with_bound<R>(&self, f: impl FnOnce(&mut Bound) -> R) -> Result<R> {
+        let mut state = self.state.lock();
+        Ok(f(state.as_mut().ok_or(ENXIO)?))
+    }
+
+    /// Allocates the lowest free pmem namespace id.
+    pub(crate) fn alloc_ns_id(&self) -> Result<u32> {
+        self.with_bound(|b| {
+            let id = (!b.ns_ids).trailing_zeros();
+            if id >= 64 {
+                return Err(ENOSPC);
+            }
+            b.ns_ids |= 1 << id;
+            Ok(id)
+        })?
+    }
+
+    /// Called after a driver bound `child`: when it was the seed, offer a
+    /// new idle namespace (`nd_region_advance_seeds`).
+    pub(crate) fn advance_seeds(&self, child: &Device) {
+        let was_seed = self
+            .with_bound(|b| b.ns_seed.as_ref().is_some_and(|s| core::ptr::eq(s.device(), child)))
+            .unwrap_or(false);
+        if was_seed && self.nstype() == nd_type::NAMESPACE_PMEM {
+            if let Err(e) = self.create_seed() {
+                dev_err!(&self.dev, "failed to create namespace: {:?}\n", e.to_errno());
+            }
+        }
+    }
+
+    /// Registers a new idle pmem namespace and makes it the seed.
+    fn create_seed(&self) -> Result {
+        let id = self.alloc_ns_id()?;
+        let reg = namespace::register(self, namespace::NewNamespace::seed(id))?;
+        let seed = ARef::new(reg.get());
+        self.with_bound(move |b| {
+            b.ns_seed = Some(seed);
+            b.namespaces.push(reg, GFP_KERNEL)
+        })??;
+        Ok(())
+    }
+}
+
+/// Memory barriers around flush-hint writes.
+mod kernel_barrier {
+    /// Orders earlier stores before later ones (`wmb`, an sfence on x86,
+    /// which also drains the non-temporal stores of pmem writes).
+    pub(super) fn wmb() {
+        core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn modalias_show(_r: &Region, page: &mut Page) -> Result {
+    let _ = writeln!(page, "nd:t{}", nd_type::REGION_PMEM);
+    Ok(())
+}
+static MODALIAS: Attribute<Region> = Attribute::ro(c"modalias", modalias_show);
+
+fn devtype_show(r: &Region, page: &mut Page) -> Result {
+    let _ = writeln!(page, "{}", if r.volatile { "nd_volatile" } else { "nd_pmem" });
+    Ok(())
+}
+static DEVTYPE: Attribute<Region> = Attribute::ro(c"devtype", devtype_show);
+
+attribute_group!(static ND_DEVICE_GROUP: Region, dir = None, [MODALIAS, DEVTYPE]);
+
+fn size_show(r: &Region, page: &mut Page) -> Result {
+    let _ = writeln!(page, "{}", r.size);
+    Ok(())
+}
+static SIZE: Attribute<Region> = Attribute::ro(c"size", size_show);
+
+// align: the unit namespaces are sized in; a power of two per DIMM, at
+// least a page, dividing evenly across the ways.
+fn align_show(r: &Region, page: &mut Page) -> Result {
+    let _ = writeln!(page, "{:#x}", r.align.load(Ordering::Relaxed));
+    Ok(())
+}
+fn align_store(r: &Region, input: &[u8]) -> Result {
+    let val = sysfs::parse_u64(input, 0)?;
+    let ways = (r.mappings.len() as u64).max(1);
+    let per_dimm = val / ways;
+    if !per_dimm.is_power_of_two() || per_dimm < dpa::PAGE_SIZE || val > r.size || val % ways != 0 {
+        dev_dbg!(&r.dev, "align {:#x} rejected\n", val);
+        return Err(EINVAL);
+    }
+    // Allocation reads it several times: change it under the bus lock.
+    r.bus().with_lock(|| r.align.store(val, Ordering::Relaxed));
+    Ok(())
+}
+static ALIGN: Attribute<Region> = Attribute::rw(c"align", align_show, align_store);
+
+fn nstype_show(r: &Region, page: &mut Page) -> Result {
+    let _ = writeln!(page, "{}", r.nstype());
+    Ok(())
+}
+static NSTYPE: Attribute<Region> = Attribute::ro(c"nstype", nstype_show);
+
+fn mappings_show(r: &Region, page: &mut Page) -> Result {
+    let _ = writeln!(page, "{}", r.mappings.len());
+    Ok(())
+}
+static MAPPINGS: Attribute<Region> = Attribute::ro(c"mappings", mappings_show);
+
+fn seed_show(page: &mut Page, seed: Option<&Device>) -> Result {
+    match seed {
+        Some(dev) => {
+            let _ = writeln!(page, "{}", dev.name().to_str().unwrap_or(""));
+        }
+        None => {
+            let _ = writeln!(page);
+        }
+    }
+    Ok(())
+}
+
+fn namespace_seed_show(r: &Region, page: &mut Page) -> Result {
+    let state = r.state.lock();
+    seed_show(page, state.as_ref().and_then(|b| b.ns_seed.as_ref()).map(|s| s.device()))
+}
+static NAMESPACE_SEED: Attribute<Region> = Attribute::ro(c"namespace_seed", namespace_seed_show);
+
+// Sector-mode, fsdax and devdax personalities come with their drivers
+// (nd_btt, the pfn and dax devices); until then no seed is offered.
+fn no_seed_show(_r: &Region, page: &mut Page) -> Result {
+    seed_show(page, None)
+}
+static BTT_SEED: Attribute<Region> = Attribute::ro(c"btt_seed", no_seed_show);
+static PFN_SEED: Attribute<Region> = Attribute::ro(c"pfn_seed", no_seed_show).visible_if(memory_visible);
+static DAX_SEED: Attribute<Region> = Attribute::ro(c"dax_seed", no_seed_show).visible_if(memory_visible);
+
+// Every region here is a memory region (pmem or volatile); C hides these
+// on the block-window regions it no longer creates.
+fn memory_visible(_r: &Region, attr: &'static Attribute<Region>) -> Option<u16> {
+    Some(attr.mode())
+}
+
+// deep_flush: 1 when writes need an explicit flush to reach the media
+// (flush hints), 0 when the platform persists them; writing 1 flushes.
+// Hidden when the region has no DIMMs to tell.
+fn deep_flush_show(r: &Region, page: &mut Page) -> Result {
+    let _ = writeln!(page, "{}", r.has_flush().ok_or(ENXIO)? as u32);
+    Ok(())
+}
+fn deep_flush_store(r: &Region, input: &[u8]) -> Result {
+    if !sysfs::parse_bool(input)? {
+        return Err(EINVAL);
+    }
+    r.flush()
+}
+static DEEP_FLUSH: Attribute<Region> =
+    Attribute::rw(c"deep_flush", deep_flush_show, deep_flush_store).visible_if(deep_flush_visible);
+
+fn deep_flush_visible(r: &Region, attr: &'static Attribute<Region>) -> Option<u16> {
+    match r.has_flush()? {
+        true => Some(attr.mode()),
+        false => Some(0o444),
+    }
+}
+
+fn read_only_show(r: &Region, page: &mut Page) -> Result {
+    let _ = writeln!(page, "{}", r.is_read_only() as u32);
+    Ok(())
+}
+fn read_only_store(r: &Region, input: &[u8]) -> Result {
+    let ro = sysfs::parse_bool(input)?;
+    r.read_only.store(ro, Ordering::Relaxed);
+    // Namespaces' block devices pick the change up (NVDIMM_REVALIDATE_REGION).
+    r.dev.for_each_child(|child| {
+        namespace::revalidate(child);
+        Ok(())
+    })
+}
+static READ_ONLY: Attribute<Region> = Attribute::rw(c"read_only", read_only_show, read_only_store);
+
+// set_cookie: the interleave-set cookie of the label version in use: v1.1
+// labels use cookie1, anything else (v1.2, or a DIMM without an index)
+// cookie2; without label data, cookie1.
+fn set_cookie_show(r: &Region, page: &mut Page) -> Result {
+    let cookies = r.cookies.ok_or(ENXIO)?;
+    let _guard = r.dev.lock();
+    let version = r.mappings.first().and_then(|m| {
+        m.dimm.with_labels(|data| match LabelArea::parse(data) {
+            Ok(area) => Some(area.version()),
+            Err(_) => None,
+        })
+    });
+    let cookie = match version {
+        Some(Some(v)) if v == LabelVersion::V1_1 => cookies.cookie1,
+        Some(_) => cookies.cookie2,
+        None => cookies.cookie1,
+    };
+    let _ = writeln!(page, "{:#x}", cookie);
+    Ok(())
+}
+static SET_COOKIE: Attribute<Region> = Attribute::ro(c"set_cookie", set_cookie_show).visible_if(set_cookie_visible);
+
+fn set_cookie_visible(r: &Region, attr: &'static Attribute<Region>) -> Option<u16> {
+    r.cookies.is_some().then(|| attr.mode())
+}
+
+fn available_size_show(r: &Region, page: &mut Page) -> Result {
+    let _guard = r.dev.lock();
+    let avail = r.bus().with_lock(|| r.available_dpa());
+    let _ = writeln!(page, "{}", avail);
+    Ok(())
+}
+static AVAILABLE_SIZE: Attribute<Region> =
+    Attribute::ro(c"available_size", available_size_show).visible_if(available_size_visible);
+
+fn available_size_visible(r: &Region, attr: &'static Attribute<Region>) -> Option<u16> {
+    (r.nstype() == nd_type::NAMESPACE_PMEM || r.cookies.is_some()).then(|| attr.mode())
+}
+
+fn max_available_extent_show(r: &Region, page: &mut Page) -> Result {
+    let _guard = r.dev.lock();
+    let avail = r.bus().with_lock(|| r.allocatable_dpa());
+    let _ = writeln!(page, "{}", avail);
+    Ok(())
+}
+static MAX_AVAILABLE_EXTENT: Attribute<Region> = Attribute::ro(c"max_available_extent", max_available_extent_show);
+
+// init_namespaces: "active/total" namespaces the last probe registered.
+fn init_namespaces_show(r: &Region, page: &mut Page) -> Result {
+    let (active, count) = r.with_bound(|b| (b.ns_active, b.ns_count))?;
+    let _ = writeln!(page, "{}/{}", active, count);
+    Ok(())
+}
+static INIT_NAMESPACES: Attribute<Region> = Attribute::ro(c"init_namespaces", init_namespaces_show);
+
+// badblocks: known-bad sectors of the range, none until a scrub reports
+// some; ENXIO while unbound.
+fn badblocks_show(r: &Region, _page: &mut Page) -> Result {
+    let _guard = r.dev.lock();
+    if !r.dev.has_driver() {
+        return Err(ENXIO);
+    }
+    Ok(())
+}
+static BADBLOCKS: Attribute<Region> = Attribute::ro(c"badblocks", badblocks_show).visible_if(memory_visible);
+
+fn resource_show(r: &Region, page: &mut Page) -> Result {
+    let _ = writeln!(page, "{:#x}", r.start);
+    Ok(())
+}
+static RESOURCE: Attribute<Region> = Attribute::admin_ro(c"resource", resource_show).visible_if(memory_visible);
+
+fn persistence_domain_show(r: &Region, page: &mut Page) -> Result {
+    let domain = if r.test_flag(flag::PERSIST_CACHE) {
+        "cpu_cache"
+    } else if r.test_flag(flag::PERSIST_MEMCTRL) {
+        "memory_controller"
+    } else {
+        ""
+    };
+    let _ = writeln!(page, "{domain}");
+    Ok(())
+}
+static PERSISTENCE_DOMAIN: Attribute<Region> =
+    Attribute::ro(c"persistence_domain", persistence_domain_show).visible_if(persistence_visible);
+
+fn persistence_visible(r: &Region, attr: &'static Attribute<Region>) -> Option<u16> {
+    (r.test_flag(flag::PERSIST_CACHE) || r.test_flag(flag::PERSIST_MEMCTRL)).then(|| attr.mode())
+}
+
+attribute_group!(static REGION_GROUP: Region, dir = None, [
+    SIZE, ALIGN, NSTYPE, MAPPINGS, BTT_SEED, PFN_SEED, DAX_SEED, DEEP_FLUSH, READ_ONLY,
+    SET_COOKIE, AVAILABLE_SIZE, MAX_AVAILABLE_EXTENT, NAMESPACE_SEED, INIT_NAMESPACES,
+    BADBLOCKS, RESOURCE, PERSISTENCE_DOMAIN
+]);
+
+// mappingN: "nmemX,start,size,position" for each DIMM slice, N < mappings.
+fn mapping_show(r: &Region, n: usize, page: &mut Page) -> Result {
+    let m = r.mappings.get(n).ok_or(ENXIO)?;
+    let _ = writeln!(page, "{},{},{},{}", m.dimm.device().name().to_str().unwrap_or(""), m.start, m.size, m.position);
+    Ok(())
+}
+
+macro_rules! mapping_attrs {
+    ($($n:literal => $attr:ident, $name:literal;)*) => {
+        $(
+            static $attr: Attribute<Region> = Attribute::ro($name, |r, page| mapping_show(r, $n, page))
+                .visible_if(|r, attr| ($n < r.mappings.len()).then(|| attr.mode()));
+        )*
+        attribute_group!(static MAPPING_GROUP: Region, dir = None, [$($attr),*]);
+    };
+}
+
+mapping_attrs! {
+    0 => MAPPING0, c"mapping0"; 1 => MAPPING1, c"mapping1"; 2 => MAPPING2, c"mapping2";
+    3 => MAPPING3, c"mapping3"; 4 => MAPPING4, c"mapping4"; 5 => MAPPING5, c"mapping5";
+    6 => MAPPING6, c"mapping6"; 7 => MAPPING7, c"mapping7"; 8 => MAPPING8, c"mapping8";
+    9 => MAPPING9, c"mapping9"; 10 => MAPPING10, c"mapping10"; 11 => MAPPING11, c"mapping11";
+    12 => MAPPING12, c"mapping12"; 13 => MAPPING13, c"mapping13"; 14 => MAPPING14, c"mapping14";
+    15 => MAPPING15, c"mapping15"; 16 => MAPPING16, c"mapping16"; 17 => MAPPING17, c"mapping17";
+    18 => MAPPING18, c"mapping18"; 19 => MAPPING19, c"mapping19"; 20 => MAPPING20, c"mapping20";
+    21 => MAPPING21, c"mapping21"; 22 => MAPPING22, c"mapping22"; 23 => MAPPING23, c"mapping23";
+    24 => MAPPING24, c"mapping24"; 25 => MAPPING25, c"mapping25"; 26 => MAPPING26, c"mapping26";
+    27 => MAPPING27, c"mapping27"; 28 => MAPPING28, c"mapping28"; 29 => MAPPING29, c"mapping29";
+    30 => MAPPING30, c"mapping30"; 31 => MAPPING31, c"mapping31";
+}
+
+group_list!(static REGION_GROUPS = [ND_DEVICE_GROUP, REGION_GROUP, MAPPING_GROUP]);
+static PMEM_TYPE: DeviceType<Region> = DeviceType::new(c"nd_pmem", &REGION_GROUPS);
+static VOLATILE_TYPE: DeviceType<Region> = DeviceType::new(c"nd_volatile", &REGION_GROUPS);
+
+/// The region behind `dev`, if it is one.
+pub(crate) fn of(dev: &Device) -> Option<&Region> {
+    PMEM_TYPE.downcast(dev).or_else(|| VOLATILE_TYPE.downcast(dev))
+}
+
+/// C allows at most 32 mappings per region (ND_MAX_MAPPINGS).
+const MAX_MAPPINGS: usize = 32;
+
+/// Creates regionN on `bus` (`nd_region_create`).
+pub(crate) fn create(bus: &NdBus, desc: ProviderRegion<'_, Dimm>) -> Result<Registration<Region>> {
+    let mut mappings = KVec::new();
+    let mut ro = false;
+    for (i, m) in desc.mappings().enumerate() {
+        if i >= MAX_MAPPINGS {
+            return Err(ENXIO);
+        }
+        if (m.start | m.size) % dpa::PAGE_SIZE != 0 {
+            dev_err!(bus.device(), "{}: mapping{} is not {} aligned\n", m.dimm.device().name().to_str().unwrap_or(""), i, dpa::PAGE_SIZE);
+            return Err(EINVAL);
+        }
+        ro |= m.dimm.test_flag(ndd::UNARMED);
+        mappings.push(Mapping { dimm: ARef::new(m.dimm), start: m.start, size: m.size, position: m.position }, GFP_KERNEL)?;
+    }
+    let id = Id::alloc(IdaKind::Region)?;
+    let n = id.get();
+    let align = dpa::default_region_align(desc.size(), mappings.len() as u32);
+    let (start, size, memory, cookies) = (desc.start(), desc.size(), desc.mapping(), desc.cookies());
+    let (numa_node, target_node, flags) = (desc.numa_node(), desc.target_node(), desc.flags());
+    let (volatile, provider_data, groups) = (desc.is_volatile(), desc.provider_data(), desc.groups());
+    let init = try_pin_init!(Region {
+        dev: Device::zeroed(),
+        id,
+        start,
+        size,
+        memory,
+        mappings,
+        cookies,
+        numa_node,
+        target_node,
+        flags,
+        volatile,
+        provider_data,
+        read_only: AtomicBool::new(ro),
+        align: AtomicU64::new(align),
+        state <- new_mutex!(None),
+    }? Error);
+    let place = Placement {
+        parent: Some(bus.device()),
+        ty: if volatile { &VOLATILE_TYPE } else { &PMEM_TYPE },
+        bus: Some(&ND_BUS),
+        groups,
+        devt: 0,
+    };
+    Registration::new(init, place, format_args!("region{n}"))
+}
+
+/// The nd_region driver: claims the region's DIMMs and registers its
+/// namespaces.
+struct NdRegionDriver;
+
+impl NdDriverOps for NdRegionDriver {
+    fn probe(dev: &Device) -> Result {
+        let region = of(dev).ok_or(ENODEV)?;
+        // Every DIMM must be enabled, unless it neither has labels nor is
+        // locked: then its label-less DPA is unambiguous.
+        for m in region.mappings.iter() {
+            if m.dimm.has_label_data() {
+                continue;
+            }
+            let locked = m.dimm.test_flag(ndd::LOCKED);
+            if locked || m.dimm.test_flag(ndd::LABELING) {
+                dev_err!(dev, "{}: is {}, failing probe\n", m.dimm.device().name().to_str().unwrap_or(""),
+                    if locked { "locked" } else { "disabled" });
+                return Err(ENXIO);
+            }
+        }
+        for m in region.mappings.iter() {
+            m.dimm.get_busy();
+        }
+        *region.state.lock() = Some(Bound { ns_active: 0, ns_count: 0, namespaces: KVec::new(), ns_seed: None, ns_ids: 0 });
+
+        let found = namespace::scan(region);
+        let news = match found {
+            Ok(n) => n,
+            Err(e) => {
+                release(region);
+                return Err(e);
+            }
+        };
+        // Registering may bind nd_pmem, which takes the region lock: do it
+        // unlocked, one namespace at a time.
+        let (mut active, total) = (0u32, news.len() as u32);
+        let mut first = None;
+        for new in news {
+            match namespace::register(region, new) {
+                Ok(reg) => {
+                    active += 1;
+                    if first.is_none() {
+                        first = Some(ARef::new(reg.get()));
+                    }
+                    region.with_bound(|b| b.namespaces.push(reg, GFP_KERNEL))??;
+                }
+                Err(e) => dev_dbg!(dev, "namespace registration failed: {:?}\n", e.to_errno()),
+            }
+        }
+        if total > 0 && active == 0 {
+            release(region);
+            return Err(ENODEV);
+        }
+        let seed_bound = first.as_ref().is_some_and(|s| s.device().has_driver());
+        region.with_bound(|b| {
+            b.ns_active = active;
+            b.ns_count = total;
+            b.ns_seed = first;
+        })?;
+        // The seed may have bound while it registered, before it was the seed.
+        if seed_bound && region.nstype() == nd_type::NAMESPACE_PMEM {
+            region.create_seed()?;
+        }
+        if active < total {
+            dev_err!(dev, "failed to register {} namespace{}, continuing...\n", total - active,
+                if total - active == 1 { "" } else { "s" });
+        }
+        Ok(())
+    }
+
+    fn remove(dev: &Device) {
+        if let Some(region) = of(dev) {
+            release(region);
+        }
+    }
+}
+
+/// Unregisters the namespaces and lets the DIMMs go.
+fn release(region: &Region) {
+    // Taken out of the lock first: unregistering waits for namespace
+    // attribute readers, which may take it.
+    let bound = region.state.lock().take();
+    if let Some(b) = bound {
+        drop(b.ns_seed);
+        drop(b.namespaces);
+        for m in region.mappings.iter() {
+            m.dimm.put_busy();
+        }
+    }
+}
+
+/// Whether `dev` is a region.
+pub(crate) fn is_region(dev: &Device) -> bool {
+    of(dev).is_some()
+}
+
+/// The DPA extents a DIMM's labels hold, for the allocation helpers.
+pub(crate) fn label_extents(data: &[u8], out: &mut KVec<Extent>) -> Result {
+    *out = KVec::new();
+    if let Ok(area) = LabelArea::parse(data) {
+        for (_, l) in area.labels() {
+            if l.rawsize != 0 {
+                out.push(Extent { start: l.dpa, len: l.rawsize }, GFP_KERNEL)?;
+            }
+        }
+    }
+    out.sort_unstable_by_key(|e| e.start);
+    Ok(())
+}

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0
+//! SPA ranges turned into regions (`acpi_nfit_register_region`), and the
+//! nfit/ attributes of regionN.
+
+use core::fmt::Write;
+use core::ptr::NonNull;
+
+use kernel::prelude::*;
+use kernel::sync::Arc;
+
+use crate::bus::NfitBus;
+use crate::formats::nfit::{self, Nfit, Spa, SpaType};
+use crate::glue::device::Device;
+use crate::glue::provider_abi::{Bus, Cookies, DimmRef, NewMapping, NewRegion};
+use crate::glue::sysfs::{Attribute, Page};
+use crate::{attribute_group, dev_dbg, dev_err, group_list, region_provider_attrs};
+
+/// ND_REGION_PERSIST_CACHE and ND_REGION_PERSIST_MEMCTRL.
+const ND_REGION_PERSIST_CACHE: u64 = 1 << 1;
+const ND_REGION_PERSIST_MEMCTRL: u64 = 1 << 2;
+/// C's NUMA_NO_NODE fallback without NUMA: everything is node 0.
+const NODE_WITHOUT_NUMA: i32 = 0;
+
+/// regionN's provider data (`struct nfit_spa`).
+pub(crate) struct NfitRegion {
+    range_index: u16,
+}
+
+region_provider_attrs!(NfitRegion);
+
+// nfit/range_index: the SPA range the region comes from.
+fn range_index_show(r: &NfitRegion, page: &mut Page) -> Result {
+    let _ = writeln!(page, "{}", r.range_index);
+    Ok(())
+}
+static RANGE_INDEX: Attribute<NfitRegion> = Attribute::ro(c"range_index", range_index_show);
+
+attribute_group!(static NFIT_REGION_GROUP: NfitRegion, dir = Some(c"nfit"), [RANGE_INDEX]);
+group_list!(static NFIT_REGION_GROUPS = [NFIT_REGION_GROUP]);
+
+/// Memory an emulated platform backs a range with.
+#[derive(Clone, Copy)]
+pub(crate) struct Backing {
+    pub(crate) start: u64,
+    pub(crate) len: u64,
+    pub(crate) ptr: NonNull<u8>,
+}
+
+/// Registers a region for every SPA range that has one, in table order:
+/// persistent memory, volatile memory and virtual disks.
+pub(crate) fn register_all(
+    parent: &Device,
+    table: &Nfit<'_>,
+    bus: &mut Bus<NfitBus>,
+    dimms: &[(u32, DimmRef)],
+    backing: &[Backing],
+) -> Result {
+    let mut flags = 0;
+    if let Some(cap) = table.platform_capabilities() {
+        // Hierarchical: a CPU-cache flush implies a memory-controller flush.
+        if cap & nfit::CAP_CACHE_FLUSH != 0 {
+            flags |= ND_REGION_PERSIST_CACHE;
+        } else if cap & nfit::CAP_MEM_FLUSH != 0 {
+            flags |= ND_REGION_PERSIST_MEMCTRL;
+        }
+    }
+    for spa in table.spas() {
+        let Some(ty) = spa.spa_type() else { continue };
+        let registers = matches!(ty, SpaType::Pm | SpaType::Volatile) || ty.is_virtual();
+        if !registers {
+            continue;
+        }
+        if spa.range_index() == 0 && !ty.is_virtual() {
+            dev_dbg!(parent, "detected invalid spa index\n");
+            continue;
+        }
+        if let Err(e) = register(table, &spa, ty, flags, bus, dimms, backing) {
+            dev_err!(parent, "failed to register spa range {}\n", spa.range_index());
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+fn register(
+    table: &Nfit<'_>,
+    spa: &Spa<'_>,
+    ty: SpaType,
+    flags: u64,
+    bus: &mut Bus<NfitBus>,
+    dimms: &[(u32, DimmRef)],
+    backing: &[Backing],
+) -> Result {
+    let iset = table.interleave_set(spa).map_err(|e| Error::from_errno(-e.to_errno()))?;
+    let mut mappings = KVec::new();
+    for (i, memdev) in table.mappings(spa).enumerate() {
+        let handle = memdev.device_handle().0;
+        let dimm = dimms.iter().find(|(h, _)| *h == handle).map(|(_, d)| *d).ok_or(ENODEV)?;
+        let position = iset.position(i).ok_or(ENXIO)? as u32;
+        mappings.push(
+            NewMapping { dimm, start: memdev.address(), size: memdev.region_size(), position },
+            GFP_KERNEL,
+        )?;
+    }
+    let (start, size) = (spa.address(), spa.length());
+    let mapping = backing.iter().find(|b| b.start == start && b.len >= size).map(|b| b.ptr);
+    bus.add_region(NewRegion {
+        data: Arc::new(NfitRegion { range_index: spa.range_index() }, GFP_KERNEL)?,
+        groups: &NFIT_REGION_GROUPS,
+        start,
+        size,
+        mapping,
+        mappings: &mappings,
+        cookies: Some(Cookies { cookie1: iset.cookie1, cookie2: iset.cookie2, altcookie: iset.altcookie }),
+        numa_node: NODE_WITHOUT_NUMA,
+        target_node: NODE_WITHOUT_NUMA,
+        flags,
+        volatile: ty.is_volatile(),
+    })
+}
