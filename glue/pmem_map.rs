@@ -69,6 +69,18 @@ impl Drop for MemRegion {
 pub struct ProviderMap(pub(super) NonNull<u8>);
 
 impl ProviderMap {
+    /// The part of a region's provider memory at `offset`, for a
+    /// namespace that starts there.
+    pub fn in_region(mem: &super::provider_abi::ProviderMemory, offset: u64, region_size: u64) -> Result<Self> {
+        if offset >= region_size {
+            return Err(EINVAL);
+        }
+        // SAFETY: the provider memory maps the whole region (`region_size`
+        // bytes), so `offset` lands inside it.
+        let p = unsafe { mem.as_ptr().add(offset as usize) };
+        Ok(Self(NonNull::new(p).ok_or(EINVAL)?))
+    }
+
     /// Wraps a provider's mapping.
     ///
     /// # Safety
