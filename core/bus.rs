@@ -142,6 +142,12 @@ impl BusOps for NdBusOps {
         rc
     }
 
+    fn shutdown(dev: &Device) {
+        if let Some(drv) = dev.driver() {
+            NdDriver::of(drv).shutdown(dev);
+        }
+    }
+
     fn remove(dev: &Device) {
         if let Some(drv) = dev.driver() {
             NdDriver::of(drv).remove(dev);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Exports of libnvdimm's provider ABI (glue/provider_abi.rs). The functions
+ * Exports of libnvdimm's ABIs (glue/provider_abi.rs, glue/namespace_abi.rs). The functions
  * are Rust; only C can export them. Declared here just to take their address.
  */
 #include <linux/export.h>
@@ -16,3 +16,15 @@ EXPORT_SYMBOL_GPL(rln_bus_provider_data);
 EXPORT_SYMBOL_GPL(rln_dimm_provider_data);
 EXPORT_SYMBOL_GPL(rln_region_create);
 EXPORT_SYMBOL_GPL(rln_region_provider_data);
+
+/* The namespace-driver ABI (glue/namespace_abi.rs), for nd_pmem. */
+extern char rln_nd_driver_register[], rln_nd_driver_unregister[], rln_namespace_probe[];
+extern char rln_namespace_flush[], rln_namespace_badblocks[], rln_namespace_clear_poison[];
+extern char rln_namespace_read_only[];
+EXPORT_SYMBOL_GPL(rln_nd_driver_register);
+EXPORT_SYMBOL_GPL(rln_nd_driver_unregister);
+EXPORT_SYMBOL_GPL(rln_namespace_probe);
+EXPORT_SYMBOL_GPL(rln_namespace_flush);
+EXPORT_SYMBOL_GPL(rln_namespace_badblocks);
+EXPORT_SYMBOL_GPL(rln_namespace_clear_poison);
+EXPORT_SYMBOL_GPL(rln_namespace_read_only);

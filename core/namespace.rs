@@ -20,6 +20,10 @@ use crate::formats::label::LabelArea;
 use crate::formats::label::layout::NSLABEL_NAME_LEN;
 use crate::formats::label::ClaimClass;
 use crate::glue::device::{Device, DeviceType, Placement, Registration};
+use crate::glue::bus::BusType;
+use crate::glue::namespace_abi::{DiskName, NamespaceInfo, NamespaceKind, NsCore};
+use crate::glue::nd_driver::{NdDriver, NdEvent};
+use crate::glue::pmem_map::ProviderMap;
 use crate::glue::sysfs::{self, Attribute, Page};
 use crate::region::{self, Region};
 use crate::{attribute_group, dev_dbg, dev_err, device_object, group_list};
@@ -163,11 +167,12 @@ pub(crate) fn nd_type_of(dev: &Device) -> Option<u32> {
     }
 }
 
-/// Region read-only changes reach the bound block driver through a new
-/// probe of its capacity; nothing to do while none is bound.
-pub(crate) fn revalidate(child: &Device) {
-    if let Some(ns) = Namespace::of(child) {
-        dev_dbg!(&ns.dev, "region read-only: {}\n", ns.region().is_read_only());
+/// Tells the driver bound to a region's child that the region changed
+/// (`nd_device_notify`): the block driver re-reads read-only or bad blocks.
+pub(crate) fn notify(child: &Device, event: NdEvent) {
+    let _guard = child.lock();
+    if let Some(drv) = child.driver() {
+        NdDriver::of(drv).notify(child, event);
     }
 }
 
@@ -406,3 +411,95 @@ pub(crate) fn scan(region: &Region) -> Result<KVec<NewNamespace>> {
     }
     Ok(out)
 }
+
+/// libnvdimm's side of the namespace-driver ABI (glue/namespace_abi.rs):
+/// what nd_pmem learns about the namespace it binds, and the region
+/// services its I/O uses.
+pub(crate) struct NamespaceDrivers;
+
+/// A namespace needs at least a page (`ND_MIN_NAMESPACE_SIZE`).
+const MIN_NAMESPACE_SIZE: u64 = 4096;
+
+impl NsCore for NamespaceDrivers {
+    fn bus() -> &'static BusType {
+        &ND_BUS
+    }
+
+    // nvdimm_namespace_common_probe(), then the description pmem needs.
+    fn probe(dev: &Device) -> Result<NamespaceInfo> {
+        // btt/pfn/dax seeds claim no namespace yet.
+        let ns = Namespace::of(dev).ok_or(ENODEV)?;
+        let region = ns.region();
+        if region.mappings().iter().any(|m| m.dimm.test_flag(ndd::LOCKED)) {
+            dev_dbg!(dev, "a DIMM of the region is locked\n");
+            return Err(EACCES);
+        }
+        let (start, size) = ns.range();
+        if size < MIN_NAMESPACE_SIZE {
+            dev_dbg!(dev, "{:#x}, too small must be at least {:#x}\n", size, MIN_NAMESPACE_SIZE);
+            return Err(ENODEV);
+        }
+        if ns.maps_pages() && (start | (start + size)) % MEMREMAP_COMPAT_ALIGN != 0 {
+            dev_err!(dev, "[{:#x}-{:#x}] misaligned, unable to map\n", start, start + size - 1);
+            return Err(Error::from_errno(-95)); // EOPNOTSUPP
+        }
+        if ns.kind() == Kind::Pmem && !ns.has_uuid() {
+            dev_dbg!(dev, "uuid not set\n");
+            return Err(ENODEV);
+        }
+        let (rstart, _) = region.range();
+        let provider_map = match region.memory() {
+            Some(m) => Some(ProviderMap::in_region(&m, start - rstart)?),
+            None => None,
+        };
+        // nvdimm_namespace_disk_name(): pmemR, or pmemR.M for M > 0.
+        let disk_name = match (ns.kind(), ns.id()) {
+            (Kind::Pmem, m) if m != 0 => DiskName::new(format_args!("pmem{}.{}", region.id(), m))?,
+            _ => DiskName::new(format_args!("pmem{}", region.id()))?,
+        };
+        Ok(NamespaceInfo {
+            kind: NamespaceKind::Raw,
+            start,
+            size,
+            provider_map,
+            numa_node: region.numa_node(),
+            target_node: region.target_node(),
+            region_id: region.id(),
+            read_only: region.is_read_only(),
+            region_flags: region.flags(),
+            has_flush: region.has_flush().ok_or(ENXIO),
+            has_cache: region.has_cache(),
+            // Only asynchronous (virtio) regions cannot promise MAP_SYNC.
+            sync: true,
+            sector_size: ns.sector_size(),
+            map_pages: ns.maps_pages(),
+            disk_name,
+        })
+    }
+
+    fn flush(dev: &Device) -> Result {
+        Region::of_child(dev).ok_or(ENXIO)?.flush()
+    }
+
+    // No scrub has run yet, so the bus knows no bad ranges.
+    fn bad_ranges(dev: &Device, _f: &mut dyn FnMut(u64, u64)) -> Result {
+        Namespace::of(dev).map(|_| ()).ok_or(ENXIO)
+    }
+
+    // nvdimm_clear_poison() asks the bus provider to clear errors; without
+    // ARS (and its clear-error command) there is nothing to clear, which
+    // C reports as no bytes cleared.
+    fn clear_poison(dev: &Device, _phys: u64, _len: u64) -> Result<u64> {
+        Namespace::of(dev).map(|_| 0).ok_or(ENXIO)
+    }
+
+    fn read_only(dev: &Device) -> bool {
+        Region::of_child(dev).is_some_and(|r| r.is_read_only())
+    }
+}
+
+/// The alignment memremap_pages() needs on x86 (`memremap_compat_align()`,
+/// a memory subsection).
+const MEMREMAP_COMPAT_ALIGN: u64 = 2 << 20;
+
+crate::export_ns_core!(NamespaceDrivers);

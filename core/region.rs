@@ -19,7 +19,7 @@ use crate::formats::dpa::{self, Extent};
 use crate::formats::label::{LabelArea, LabelVersion};
 use crate::glue::device::{ARef, Device, DeviceType, Placement, Registration};
 use crate::glue::ida::{Id, IdaKind};
-use crate::glue::nd_driver::{NdDriver, NdDriverOps};
+use crate::glue::nd_driver::{NdDriver, NdDriverOps, NdEvent};
 use crate::glue::provider_abi::{Cookies, ProviderData, ProviderMemory, ProviderRegion};
 use crate::glue::sysfs::{self, Attribute, Page};
 use crate::namespace::{self, Namespace};
@@ -401,7 +401,7 @@ fn read_only_store(r: &Region, input: &[u8]) -> Result {
     r.read_only.store(ro, Ordering::Relaxed);
     // Namespaces' block devices pick the change up (NVDIMM_REVALIDATE_REGION).
     r.dev.for_each_child(|child| {
-        namespace::revalidate(child);
+        namespace::notify(child, NdEvent::RevalidateRegion);
         Ok(())
     })
 }

@@ -47,6 +47,8 @@ pub trait BusOps {
     fn probe(dev: &Device) -> Result;
     /// Unbinds it.
     fn remove(dev: &Device);
+    /// The system is going down with `dev` bound.
+    fn shutdown(_dev: &Device) {}
 }
 
 /// A bus type, defined as a static and registered by [`BusType::register`].
@@ -67,6 +69,7 @@ impl BusType {
             uevent: Some(bus_uevent::<O>),
             probe: Some(bus_probe::<O>),
             remove: Some(bus_remove::<O>),
+            shutdown: Some(bus_shutdown::<O>),
             // SAFETY: every other field is an optional pointer or callback.
             ..unsafe { core::mem::zeroed() }
         })
@@ -163,6 +166,11 @@ unsafe extern "C" fn bus_probe<O: BusOps>(dev: *mut bindings::device) -> c_int {
 unsafe extern "C" fn bus_remove<O: BusOps>(dev: *mut bindings::device) {
     // SAFETY: called with the device locked and live.
     O::remove(unsafe { Device::from_raw(dev) })
+}
+
+unsafe extern "C" fn bus_shutdown<O: BusOps>(dev: *mut bindings::device) {
+    // SAFETY: called on a live device during system shutdown.
+    O::shutdown(unsafe { Device::from_raw(dev) })
 }
 
 /// A device class (`struct class`), such as "nd".

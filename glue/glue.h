@@ -41,3 +41,53 @@ long rln_ptr_err(const void *ptr);
 /* ACPI: typed _DSM evaluation; the typed variant is an inline. */
 union acpi_object *rln_acpi_evaluate_dsm(acpi_handle handle, const guid_t *guid,
 					 u64 rev, u64 func, union acpi_object *argv4);
+
+/* ---- Block, DAX and pmem mapping glue (nd_pmem and later nd_btt/dax_pmem);
+ * helpers in block_helpers.c. ---- */
+#include <linux/badblocks.h>
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/dax.h>
+#include <linux/kernfs.h>
+#include <linux/libnvdimm.h>
+#include <linux/memremap.h>
+#include <linux/nd.h>
+#include <linux/pfn_t.h>
+#include <linux/uio.h>
+
+/* How pmem is mapped into the kernel on this architecture. */
+enum { RLN_ARCH_MEMREMAP_PMEM = ARCH_MEMREMAP_PMEM };
+
+/* Flags defined through casts, which bindgen cannot evaluate. */
+enum {
+	RLN_BLK_FEAT_WRITE_CACHE = BLK_FEAT_WRITE_CACHE,
+	RLN_BLK_FEAT_FUA = BLK_FEAT_FUA,
+	RLN_BLK_FEAT_SYNCHRONOUS = BLK_FEAT_SYNCHRONOUS,
+	RLN_BLK_FEAT_DAX = BLK_FEAT_DAX,
+	RLN_REQ_OP_MASK = REQ_OP_MASK,
+	RLN_REQ_FUA = REQ_FUA,
+	RLN_REQ_PREFLUSH = REQ_PREFLUSH,
+};
+
+/* Disks. blk_alloc_disk() is a macro with a lockdep key per call site. */
+struct gendisk *rln_blk_alloc_disk(struct queue_limits *lim, int node);
+struct device *rln_disk_to_dev(struct gendisk *disk);
+struct gendisk *rln_dev_to_disk(struct device *dev);
+bool rln_get_disk_ro(struct gendisk *disk);
+void *rln_bio_disk_private(struct bio *bio);
+bool rln_bio_io_stat(struct bio *bio);
+void rln_bio_end_io_acct(struct bio *bio, unsigned long start);
+/* Kernel address of a lowmem page (no highmem on the architectures we build for). */
+void *rln_page_address(struct page *page);
+const void *rln_zero_page_address(void);
+struct kernfs_node *rln_sysfs_get_dirent(struct device *dev, const char *name);
+void rln_sysfs_notify_dirent(struct kernfs_node *kn);
+void rln_sysfs_put(struct kernfs_node *kn);
+
+/* Physical memory. */
+struct resource *rln_request_mem_region(resource_size_t start, resource_size_t n, const char *name);
+void rln_release_mem_region(resource_size_t start, resource_size_t n);
+bool rln_is_vmalloc_addr(const void *addr);
+/* pfn_t of a device physical address: PFN_DEV, plus PFN_MAP when it has struct pages. */
+pfn_t rln_phys_to_pfn_t(phys_addr_t addr, bool map);
+pfn_t rln_vmalloc_to_pfn_t(const void *addr);

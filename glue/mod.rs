@@ -24,15 +24,19 @@ pub mod bindings {
 }
 
 pub mod acpi;
+pub mod block;
 pub mod bus;
 pub mod chrdev;
 pub mod class_device;
+pub mod dax;
 pub mod device;
 pub mod ida;
 pub mod iomem;
+pub mod namespace_abi;
 pub mod nd_driver;
 pub mod nfit_abi;
 pub mod platform;
+pub mod pmem_map;
 pub mod print;
 pub mod provider_abi;
 pub mod sysfs;

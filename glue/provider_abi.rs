@@ -831,7 +831,7 @@ impl<'a, D: 'a> ProviderRegion<'a, D> {
     }
     /// The provider's mapping of the range, if any.
     pub fn mapping(&self) -> Option<ProviderMemory> {
-        NonNull::new(self.raw.virt.cast()).map(ProviderMemory)
+        NonNull::new(self.raw.virt.cast()).map(|p| ProviderMemory(p, self.raw.size))
     }
     /// The mappings in the provider's order.
     pub fn mappings(&self) -> impl Iterator<Item = ProviderMapping<'a, D>> + 'a {
@@ -895,10 +895,10 @@ impl ProviderData {
     }
 }
 
-/// Memory a provider backs a region with (emulated platforms), valid
-/// until the provider unregisters its bus.
+/// Memory a provider backs a region with (emulated platforms): the whole
+/// region's length, valid until the provider unregisters its bus.
 #[derive(Clone, Copy)]
-pub struct ProviderMemory(NonNull<u8>);
+pub struct ProviderMemory(NonNull<u8>, u64);
 
 // SAFETY: plain memory, valid while the bus is registered; users
 // synchronise access to its contents themselves (it is storage).
@@ -910,6 +910,11 @@ impl ProviderMemory {
     /// The start of the mapping.
     pub fn as_ptr(&self) -> *mut u8 {
         self.0.as_ptr()
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> u64 {
+        self.1
     }
 }
 

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C helpers for the block, DAX and pmem-mapping glue (glue/block.rs,
+ * glue/dax.rs, glue/pmem_map.rs): macros and inlines made callable. Built
+ * into libnvdimm and exported, like helpers.c.
+ */
+#include "glue.h"
+
+/*
+ * The glue addresses a whole multi-page bio_vec through the linear map; that
+ * needs every page to have a permanent kernel address.
+ */
+#ifdef CONFIG_HIGHMEM
+#error "rust-libnvdimm's block glue assumes no highmem"
+#endif
+
+struct gendisk *rln_blk_alloc_disk(struct queue_limits *lim, int node)
+{
+	return blk_alloc_disk(lim, node);
+}
+EXPORT_SYMBOL_GPL(rln_blk_alloc_disk);
+
+struct device *rln_disk_to_dev(struct gendisk *disk)
+{
+	return disk_to_dev(disk);
+}
+EXPORT_SYMBOL_GPL(rln_disk_to_dev);
+
+struct gendisk *rln_dev_to_disk(struct device *dev)
+{
+	return dev_to_disk(dev);
+}
+EXPORT_SYMBOL_GPL(rln_dev_to_disk);
+
+bool rln_get_disk_ro(struct gendisk *disk)
+{
+	return get_disk_ro(disk);
+}
+EXPORT_SYMBOL_GPL(rln_get_disk_ro);
+
+void *rln_bio_disk_private(struct bio *bio)
+{
+	return bio->bi_bdev->bd_disk->private_data;
+}
+EXPORT_SYMBOL_GPL(rln_bio_disk_private);
+
+bool rln_bio_io_stat(struct bio *bio)
+{
+	return blk_queue_io_stat(bio->bi_bdev->bd_disk->queue);
+}
+EXPORT_SYMBOL_GPL(rln_bio_io_stat);
+
+void rln_bio_end_io_acct(struct bio *bio, unsigned long start)
+{
+	bio_end_io_acct(bio, start);
+}
+EXPORT_SYMBOL_GPL(rln_bio_end_io_acct);
+
+void *rln_page_address(struct page *page)
+{
+	return page_address(page);
+}
+EXPORT_SYMBOL_GPL(rln_page_address);
+
+const void *rln_zero_page_address(void)
+{
+	return page_address(ZERO_PAGE(0));
+}
+EXPORT_SYMBOL_GPL(rln_zero_page_address);
+
+struct kernfs_node *rln_sysfs_get_dirent(struct device *dev, const char *name)
+{
+	return sysfs_get_dirent(dev->kobj.sd, name);
+}
+EXPORT_SYMBOL_GPL(rln_sysfs_get_dirent);
+
+void rln_sysfs_notify_dirent(struct kernfs_node *kn)
+{
+	sysfs_notify_dirent(kn);
+}
+EXPORT_SYMBOL_GPL(rln_sysfs_notify_dirent);
+
+void rln_sysfs_put(struct kernfs_node *kn)
+{
+	sysfs_put(kn);
+}
+EXPORT_SYMBOL_GPL(rln_sysfs_put);
+
+struct resource *rln_request_mem_region(resource_size_t start, resource_size_t n, const char *name)
+{
+	return request_mem_region(start, n, name);
+}
+EXPORT_SYMBOL_GPL(rln_request_mem_region);
+
+void rln_release_mem_region(resource_size_t start, resource_size_t n)
+{
+	release_mem_region(start, n);
+}
+EXPORT_SYMBOL_GPL(rln_release_mem_region);
+
+bool rln_is_vmalloc_addr(const void *addr)
+{
+	return is_vmalloc_addr(addr);
+}
+EXPORT_SYMBOL_GPL(rln_is_vmalloc_addr);
+
+pfn_t rln_phys_to_pfn_t(phys_addr_t addr, bool map)
+{
+	return phys_to_pfn_t(addr, PFN_DEV | (map ? PFN_MAP : 0));
+}
+EXPORT_SYMBOL_GPL(rln_phys_to_pfn_t);
+
+pfn_t rln_vmalloc_to_pfn_t(const void *addr)
+{
+	return page_to_pfn_t(vmalloc_to_page(addr));
+}
+EXPORT_SYMBOL_GPL(rln_vmalloc_to_pfn_t);

@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The C ABI between libnvdimm and the drivers of namespaces (nd_pmem now;
+//! nd_btt and dax_pmem later), declared once for both sides.
+//!
+//! Driver side: [`NdDriver::register_external`] registers a driver static
+//! on libnvdimm's nd bus; [`Namespace::probe`] is
+//! `nvdimm_namespace_common_probe` plus everything pmem needs to know about
+//! the namespace and its region; the [`Namespace`] handle then flushes the
+//! region, lists and clears poison. libnvdimm side: [`export_ns_core!`]
+//! turns an [`NsCore`] implementation into the exported functions, checked
+//! against the same signature types.
+//!
+//! `dev` in every call is the device the driver is bound to: the namespace
+//! itself (namespace_io, namespace_pmem), or later the btt/pfn/dax device
+//! that claims it.
+
+use core::ffi::{c_char, c_int, c_long, c_ulong, c_void, CStr};
+use core::fmt;
+use core::ptr::NonNull;
+
+use kernel::error::{code::*, to_result, Error, Result};
+use kernel::ThisModule;
+
+use super::bindings;
+use super::bus::BusType;
+use super::device::Device;
+use super::nd_driver::NdDriver;
+use super::pmem_map::ProviderMap;
+
+/// `DISK_NAME_LEN`: room for "pmem%d.%d" and a suffix.
+pub const DISK_NAME_LEN: usize = bindings::DISK_NAME_LEN as usize;
+
+/// What kind of device the driver was bound to.
+pub mod kind {
+    /// A namespace used raw (namespace_io or namespace_pmem): /dev/pmemN.
+    pub const RAW: u32 = 0;
+}
+
+/// A namespace as libnvdimm describes it to the driver bound to it.
+#[repr(C)]
+pub struct RawNamespaceInfo {
+    /// [`kind`] of the bound device.
+    pub kind: u32,
+    /// Physical start of the namespace (`nsio->res.start`).
+    pub start: u64,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The provider's kernel mapping of `[start, start + size)` (an emulated
+    /// platform's memory); null: the range is real memory the driver
+    /// reserves and maps itself.
+    pub virt: *mut c_void,
+    /// `dev_to_node()` of the bound device.
+    pub numa_node: c_int,
+    /// The region's target node.
+    pub target_node: c_int,
+    /// N of regionN.
+    pub region_id: c_int,
+    /// The region is read-only (`nd_region->ro`).
+    pub read_only: c_int,
+    /// The region's ND_REGION_* bits.
+    pub region_flags: c_ulong,
+    /// `nvdimm_has_flush()`: 1 flush needed, 0 not needed, -ENXIO unknown.
+    pub has_flush: c_int,
+    /// `nvdimm_has_cache()`: CPU caches are not persistent.
+    pub has_cache: c_int,
+    /// `is_nvdimm_sync()`: MAP_SYNC is safe.
+    pub sync: c_int,
+    /// `pmem_sector_size()`: 512 or 4096.
+    pub sector_size: u32,
+    /// `pmem_should_map_pages()`: the range gets struct pages (ZONE_DEVICE),
+    /// which fsdax needs.
+    pub map_pages: c_int,
+    /// `nvdimm_namespace_disk_name()`, NUL-terminated.
+    pub disk_name: [c_char; DISK_NAME_LEN],
+}
+
+/// Called back by `rln_namespace_badblocks` for each bad range:
+/// `sector` is in 512-byte units from the start of the namespace.
+pub type RawBadRange = unsafe extern "C" fn(ctx: *mut c_void, sector: u64, count: u64);
+
+// The functions libnvdimm exports to namespace drivers. Signatures are
+// stated once; `export_ns_core!` checks libnvdimm's definitions against these.
+#[allow(improper_ctypes)]
+extern "C" {
+    fn rln_nd_driver_register(drv: *const NdDriver, owner: *mut bindings::module) -> c_int;
+    fn rln_nd_driver_unregister(drv: *const NdDriver);
+    fn rln_namespace_probe(dev: *mut bindings::device, out: *mut RawNamespaceInfo) -> c_int;
+    fn rln_namespace_flush(dev: *mut bindings::device) -> c_int;
+    fn rln_namespace_badblocks(dev: *mut bindings::device, cb: RawBadRange, ctx: *mut c_void) -> c_int;
+    fn rln_namespace_clear_poison(dev: *mut bindings::device, phys: u64, len: u64) -> c_long;
+    fn rln_namespace_read_only(dev: *mut bindings::device) -> c_int;
+}
+
+/// Signature types of the exported functions, for `export_ns_core!`'s checks.
+pub mod signatures {
+    use super::*;
+    /// `rln_nd_driver_register`
+    pub type DriverRegister = unsafe extern "C" fn(*const NdDriver, *mut bindings::module) -> c_int;
+    /// `rln_nd_driver_unregister`
+    pub type DriverUnregister = unsafe extern "C" fn(*const NdDriver);
+    /// `rln_namespace_probe`
+    pub type Probe = unsafe extern "C" fn(*mut bindings::device, *mut RawNamespaceInfo) -> c_int;
+    /// `rln_namespace_flush`
+    pub type Flush = unsafe extern "C" fn(*mut bindings::device) -> c_int;
+    /// `rln_namespace_badblocks`
+    pub type Badblocks = unsafe extern "C" fn(*mut bindings::device, RawBadRange, *mut c_void) -> c_int;
+    /// `rln_namespace_clear_poison`
+    pub type ClearPoison = unsafe extern "C" fn(*mut bindings::device, u64, u64) -> c_long;
+    /// `rln_namespace_read_only`
+    pub type ReadOnly = unsafe extern "C" fn(*mut bindings::device) -> c_int;
+}
+
+/// A disk name ("pmem0", "pmem1.2", later "pmem0s"), NUL-terminated.
+#[derive(Clone, Copy)]
+pub struct DiskName([u8; DISK_NAME_LEN]);
+
+impl DiskName {
+    /// Formats a name; `EINVAL` if it does not fit with its NUL.
+    pub fn new(args: fmt::Arguments<'_>) -> Result<Self> {
+        struct Cursor<'a>(&'a mut [u8; DISK_NAME_LEN], usize);
+        impl fmt::Write for Cursor<'_> {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                let end = self.1 + s.len();
+                // Keep one byte for the NUL.
+                if end >= DISK_NAME_LEN || s.bytes().any(|b| b == 0) {
+                    return Err(fmt::Error);
+                }
+                self.0[self.1..end].copy_from_slice(s.as_bytes());
+                self.1 = end;
+                Ok(())
+            }
+        }
+        let mut buf = [0u8; DISK_NAME_LEN];
+        fmt::write(&mut Cursor(&mut buf, 0), args).map_err(|_| EINVAL)?;
+        Ok(Self(buf))
+    }
+
+    fn from_raw(raw: &[c_char; DISK_NAME_LEN]) -> Result<Self> {
+        let mut buf = [0u8; DISK_NAME_LEN];
+        for (b, c) in buf.iter_mut().zip(raw) {
+            *b = *c as u8;
+        }
+        // The name must be terminated inside the array.
+        if !buf.contains(&0) || buf[0] == 0 {
+            return Err(EINVAL);
+        }
+        Ok(Self(buf))
+    }
+
+    fn to_raw(self) -> [c_char; DISK_NAME_LEN] {
+        self.0.map(|b| b as c_char)
+    }
+
+    /// The name.
+    pub fn as_cstr(&self) -> &CStr {
+        // Construction keeps a NUL inside the array.
+        CStr::from_bytes_until_nul(&self.0).unwrap_or(c"")
+    }
+
+    /// The bytes of the name, NUL included, as `gendisk.disk_name` wants them.
+    pub fn as_bytes_with_nul(&self) -> &[u8; DISK_NAME_LEN] {
+        &self.0
+    }
+}
+
+impl fmt::Display for DiskName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_cstr().to_str().unwrap_or("?"))
+    }
+}
+
+/// What kind of device a namespace driver is bound to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NamespaceKind {
+    /// A namespace used raw: /dev/pmemN over all of it.
+    Raw,
+}
+
+/// A namespace as the bound driver sees it ([`RawNamespaceInfo`] checked).
+pub struct NamespaceInfo {
+    /// What the driver is bound to.
+    pub kind: NamespaceKind,
+    /// Physical start.
+    pub start: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// The provider's mapping of the range, if it has one.
+    pub provider_map: Option<ProviderMap>,
+    /// NUMA node of the bound device.
+    pub numa_node: i32,
+    /// The region's target node.
+    pub target_node: i32,
+    /// N of regionN.
+    pub region_id: u32,
+    /// The region is read-only.
+    pub read_only: bool,
+    /// The region's ND_REGION_* bits.
+    pub region_flags: u64,
+    /// `Ok(true)`: writes need a region flush to be durable (flush hints
+    /// or an explicit flush); `Ok(false)`: the platform persists them (ADR);
+    /// `Err(ENXIO)`: unknown.
+    pub has_flush: Result<bool>,
+    /// CPU caches are outside the persistence domain.
+    pub has_cache: bool,
+    /// Synchronous faults (MAP_SYNC) are safe.
+    pub sync: bool,
+    /// Logical block size, 512 or 4096.
+    pub sector_size: u32,
+    /// Give the range struct pages.
+    pub map_pages: bool,
+    /// The block device's name.
+    pub disk_name: DiskName,
+}
+
+impl NamespaceInfo {
+    fn from_raw(raw: &RawNamespaceInfo) -> Result<Self> {
+        let kind = match raw.kind {
+            kind::RAW => NamespaceKind::Raw,
+            _ => return Err(ENXIO),
+        };
+        Ok(Self {
+            kind,
+            start: raw.start,
+            size: raw.size,
+            provider_map: NonNull::new(raw.virt.cast()).map(ProviderMap),
+            numa_node: raw.numa_node,
+            target_node: raw.target_node,
+            region_id: u32::try_from(raw.region_id).map_err(|_| EINVAL)?,
+            read_only: raw.read_only != 0,
+            region_flags: raw.region_flags as u64,
+            has_flush: match raw.has_flush {
+                0 => Ok(false),
+                e if e < 0 => Err(Error::from_errno(e)),
+                _ => Ok(true),
+            },
+            has_cache: raw.has_cache != 0,
+            sync: raw.sync != 0,
+            sector_size: raw.sector_size,
+            map_pages: raw.map_pages != 0,
+            disk_name: DiskName::from_raw(&raw.disk_name)?,
+        })
+    }
+
+    fn to_raw(&self) -> RawNamespaceInfo {
+        RawNamespaceInfo {
+            kind: match self.kind {
+                NamespaceKind::Raw => kind::RAW,
+            },
+            start: self.start,
+            size: self.size,
+            virt: self.provider_map.map_or(core::ptr::null_mut(), |p| p.0.as_ptr().cast()),
+            numa_node: self.numa_node,
+            target_node: self.target_node,
+            region_id: self.region_id as c_int,
+            read_only: self.read_only as c_int,
+            region_flags: self.region_flags as c_ulong,
+            has_flush: match &self.has_flush {
+                Ok(f) => *f as c_int,
+                Err(e) => e.to_errno(),
+            },
+            has_cache: self.has_cache as c_int,
+            sync: self.sync as c_int,
+            sector_size: self.sector_size,
+            map_pages: self.map_pages as c_int,
+            disk_name: self.disk_name.to_raw(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Driver side.
+
+pub(super) fn nd_driver_register(drv: &'static NdDriver, module: &'static ThisModule) -> Result {
+    // SAFETY: `drv` is a static driver; libnvdimm keeps it registered until
+    // `nd_driver_unregister`, which `ExternalRegistration` calls once.
+    to_result(unsafe { rln_nd_driver_register(drv, module.as_ptr().cast()) })
+}
+
+#[inline]
+pub(super) fn nd_driver_unregister(drv: &'static NdDriver) {
+    // SAFETY: registered by `nd_driver_register`, unregistered once.
+    unsafe { rln_nd_driver_unregister(drv) }
+}
+
+/// The device a namespace driver is bound to, counted, for the calls into
+/// libnvdimm that I/O makes (flush, poison).
+pub struct Namespace(NonNull<bindings::device>);
+
+// SAFETY: a counted `struct device` reference; libnvdimm's calls lock as
+// they need.
+unsafe impl Send for Namespace {}
+// SAFETY: see `Send`.
+unsafe impl Sync for Namespace {}
+
+impl Namespace {
+    /// `nvdimm_namespace_common_probe` and what pmem needs to know, for the
+    /// device being probed. Fails with C's errno when the namespace is
+    /// claimed (ENXIO), too small (ENODEV), locked (EACCES), ...
+    pub fn probe(dev: &Device) -> Result<(Self, NamespaceInfo)> {
+        // SAFETY: all-zero is a valid `RawNamespaceInfo` (null map, empty name).
+        let mut raw: RawNamespaceInfo = unsafe { core::mem::zeroed() };
+        // SAFETY: `dev` is live; `raw` is valid for writes during the call.
+        to_result(unsafe { rln_namespace_probe(dev.as_raw(), &mut raw) })?;
+        let info = NamespaceInfo::from_raw(&raw)?;
+        // SAFETY: `dev` is live; the reference is dropped in `Drop`.
+        unsafe { bindings::get_device(dev.as_raw()) };
+        // A `&Device` is never null.
+        Ok((Self(NonNull::new(dev.as_raw()).ok_or(EINVAL)?), info))
+    }
+
+    /// The device.
+    pub fn device(&self) -> &Device {
+        // SAFETY: we hold a reference.
+        unsafe { Device::from_raw(self.0.as_ptr()) }
+    }
+
+    /// `nvdimm_flush` on the region: drains posted writes to media.
+    pub fn flush(&self) -> Result {
+        // SAFETY: our device is live.
+        to_result(unsafe { rln_namespace_flush(self.0.as_ptr()) })
+    }
+
+    /// Calls `f(sector, count)` for each known bad range, in 512-byte
+    /// sectors from the start of the namespace.
+    pub fn for_each_bad_range(&self, mut f: impl FnMut(u64, u64)) -> Result {
+        unsafe extern "C" fn visit(ctx: *mut c_void, sector: u64, count: u64) {
+            // SAFETY: `ctx` is the `&mut dyn FnMut` below, live for the call.
+            let f = unsafe { &mut *ctx.cast::<&mut dyn FnMut(u64, u64)>() };
+            f(sector, count)
+        }
+        let mut f: &mut dyn FnMut(u64, u64) = &mut f;
+        // SAFETY: our device is live; libnvdimm calls `visit` only during
+        // the call, with our `ctx`.
+        to_result(unsafe {
+            rln_namespace_badblocks(self.0.as_ptr(), visit, (&mut f as *mut &mut dyn FnMut(u64, u64)).cast())
+        })
+    }
+
+    /// `nvdimm_clear_poison`: asks the platform to clear `len` bytes of
+    /// poison at physical `phys`; returns how many bytes it cleared.
+    pub fn clear_poison(&self, phys: u64, len: u64) -> Result<u64> {
+        // SAFETY: our device is live.
+        let rc = unsafe { rln_namespace_clear_poison(self.0.as_ptr(), phys, len) };
+        if rc < 0 {
+            return Err(Error::from_errno(rc as i32));
+        }
+        Ok(rc as u64)
+    }
+
+    /// Whether the region is read-only now.
+    pub fn read_only(&self) -> bool {
+        // SAFETY: our device is live.
+        unsafe { rln_namespace_read_only(self.0.as_ptr()) != 0 }
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        // SAFETY: releases the reference taken in `probe`.
+        unsafe { bindings::put_device(self.0.as_ptr()) };
+    }
+}
+
+// ---------------------------------------------------------------------------
+// libnvdimm side.
+
+/// libnvdimm's side of the ABI. `dev` is always the device the calling
+/// driver is bound to (or being probed for).
+pub trait NsCore {
+    /// The nd bus, which namespace drivers register on.
+    fn bus() -> &'static BusType;
+    /// `nvdimm_namespace_common_probe` plus the description in
+    /// [`NamespaceInfo`]. Errors as C's.
+    fn probe(dev: &Device) -> Result<NamespaceInfo>;
+    /// `nvdimm_flush` on the region of `dev`.
+    fn flush(dev: &Device) -> Result;
+    /// Reports each bad range of the namespace through `f(sector, count)`,
+    /// as `nvdimm_badblocks_populate` would set them.
+    fn bad_ranges(dev: &Device, f: &mut dyn FnMut(u64, u64)) -> Result;
+    /// `nvdimm_clear_poison`: bytes cleared.
+    fn clear_poison(dev: &Device, phys: u64, len: u64) -> Result<u64>;
+    /// The region's `ro`.
+    fn read_only(dev: &Device) -> bool;
+}
+
+/// Defines the exported ABI functions over an [`NsCore`] implementation.
+/// Used by libnvdimm only.
+#[macro_export]
+macro_rules! export_ns_core {
+    ($core:ty) => {
+        const _: () = {
+            use core::ffi::{c_int, c_long, c_void};
+            use $crate::glue::bindings;
+            use $crate::glue::device::Device;
+            use $crate::glue::namespace_abi::{self as abi, NsCore};
+            use $crate::glue::nd_driver::{NdDriver, NdDriverRegistration};
+
+            #[no_mangle]
+            unsafe extern "C" fn rln_nd_driver_register(drv: *const NdDriver, owner: *mut bindings::module) -> c_int {
+                if drv.is_null() || owner.is_null() {
+                    return kernel::error::code::EINVAL.to_errno();
+                }
+                // SAFETY: drivers pass a static `NdDriver` and their own
+                // module, which stays loaded while the driver is registered
+                // (see `NdDriver::register_external`).
+                match unsafe { (&*drv).register_for(<$core as NsCore>::bus(), owner) } {
+                    // Ended by `rln_nd_driver_unregister`.
+                    Ok(reg) => {
+                        reg.leak();
+                        0
+                    }
+                    Err(e) => e.to_errno(),
+                }
+            }
+            const _: abi::signatures::DriverRegister = rln_nd_driver_register;
+
+            #[no_mangle]
+            unsafe extern "C" fn rln_nd_driver_unregister(drv: *const NdDriver) {
+                // SAFETY: `drv` was registered by `rln_nd_driver_register`
+                // and the driver's token unregisters it once.
+                drop(unsafe { NdDriverRegistration::from_registered(&*drv) })
+            }
+            const _: abi::signatures::DriverUnregister = rln_nd_driver_unregister;
+
+            #[no_mangle]
+            unsafe extern "C" fn rln_namespace_probe(dev: *mut bindings::device, out: *mut abi::RawNamespaceInfo) -> c_int {
+                // SAFETY: drivers call from probe with their live device and
+                // a valid out pointer (see `Namespace::probe`).
+                match <$core as NsCore>::probe(unsafe { Device::from_raw(dev) }) {
+                    Ok(info) => {
+                        // SAFETY: see above.
+                        unsafe { out.write(abi::info_to_raw(&info)) };
+                        0
+                    }
+                    Err(e) => e.to_errno(),
+                }
+            }
+            const _: abi::signatures::Probe = rln_namespace_probe;
+
+            #[no_mangle]
+            unsafe extern "C" fn rln_namespace_flush(dev: *mut bindings::device) -> c_int {
+                // SAFETY: drivers pass the live device they are bound to.
+                match <$core as NsCore>::flush(unsafe { Device::from_raw(dev) }) {
+                    Ok(()) => 0,
+                    Err(e) => e.to_errno(),
+                }
+            }
+            const _: abi::signatures::Flush = rln_namespace_flush;
+
+            #[no_mangle]
+            unsafe extern "C" fn rln_namespace_badblocks(
+                dev: *mut bindings::device,
+                cb: abi::RawBadRange,
+                ctx: *mut c_void,
+            ) -> c_int {
+                // SAFETY: drivers pass their live device, and a callback and
+                // context valid for the duration of the call.
+                let mut f = |sector: u64, count: u64| unsafe { cb(ctx, sector, count) };
+                match <$core as NsCore>::bad_ranges(unsafe { Device::from_raw(dev) }, &mut f) {
+                    Ok(()) => 0,
+                    Err(e) => e.to_errno(),
+                }
+            }
+            const _: abi::signatures::Badblocks = rln_namespace_badblocks;
+
+            #[no_mangle]
+            unsafe extern "C" fn rln_namespace_clear_poison(dev: *mut bindings::device, phys: u64, len: u64) -> c_long {
+                // SAFETY: drivers pass the live device they are bound to.
+                match <$core as NsCore>::clear_poison(unsafe { Device::from_raw(dev) }, phys, len) {
+                    Ok(n) => n.min(c_long::MAX as u64) as c_long,
+                    Err(e) => e.to_errno() as c_long,
+                }
+            }
+            const _: abi::signatures::ClearPoison = rln_namespace_clear_poison;
+
+            #[no_mangle]
+            unsafe extern "C" fn rln_namespace_read_only(dev: *mut bindings::device) -> c_int {
+                // SAFETY: drivers pass the live device they are bound to.
+                <$core as NsCore>::read_only(unsafe { Device::from_raw(dev) }) as c_int
+            }
+            const _: abi::signatures::ReadOnly = rln_namespace_read_only;
+        };
+    };
+}
+
+/// [`NamespaceInfo`] as the C struct, for `export_ns_core!`.
+pub fn info_to_raw(info: &NamespaceInfo) -> RawNamespaceInfo {
+    info.to_raw()
+}

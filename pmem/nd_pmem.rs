@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0
+//! nd_pmem: /dev/pmemN, a block device (and DAX device) over each enabled
+//! pmem namespace.
+//!
+//! Bios are served in the submitting thread with plain memory copies:
+//! reads through a machine-check-safe copy, writes around the CPU cache.
+//! REQ_PREFLUSH flushes the region before the data, REQ_FUA after it.
+//! Known poison (the namespace's bad blocks) fails reads with EIO; writes
+//! ask the platform to clear it first. Documentation/pmem.md says why the
+//! driver is bio-based.
+
+use kernel::prelude::*;
+use kernel::sync::Arc;
+
+#[path = "../glue/mod.rs"]
+mod glue;
+
+#[path = "../formats/src/lib.rs"]
+#[allow(unused_attributes, unused_imports, dead_code, unreachable_pub)]
+mod formats;
+
+use glue::block::{Badblocks, Bio, Disk, DiskConfig, DiskOps, DiskVtable, Segment, SECTOR_SIZE};
+use glue::bindings::{ND_DEVICE_NAMESPACE_IO, ND_DEVICE_NAMESPACE_PMEM};
+use glue::dax::{DaxAccess, DaxExtent, DaxOps, DaxSettings, RecoveryWrite};
+use glue::device::Device;
+use glue::namespace_abi::{Namespace, NamespaceInfo, NamespaceKind};
+use glue::nd_driver::{ExternalRegistration, NdBoundDriver, NdDriver, NdEvent};
+use glue::pmem_map::{MemRegion, PmemMap};
+
+module! {
+    type: NdPmemModule,
+    name: "nd_pmem",
+    author: "rust-libnvdimm developers",
+    description: "NVDIMM Persistent Memory Driver, in Rust",
+    license: "GPL v2",
+    alias: ["pmem", "nd:t4*", "nd:t5*"],
+}
+
+const PAGE_SIZE: u64 = kernel::page::PAGE_SIZE as u64;
+
+static ND_PMEM_DRIVER: NdDriver = NdDriver::new_bound::<NdPmem>(
+    c"nd_pmem",
+    (1 << ND_DEVICE_NAMESPACE_IO) | (1 << ND_DEVICE_NAMESPACE_PMEM),
+);
+static PMEM_FOPS: DiskVtable<Pmem> = DiskVtable::new();
+
+struct NdPmemModule {
+    _driver: ExternalRegistration,
+}
+
+impl kernel::Module for NdPmemModule {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        PMEM_FOPS.set_owner(module)?;
+        Ok(Self { _driver: ND_PMEM_DRIVER.register_external(module)? })
+    }
+}
+
+/// What the I/O paths use: the disk's private data.
+#[pin_data]
+struct Pmem {
+    /// The bound namespace: region flushes and poison clearing.
+    ns: Arc<Namespace>,
+    /// Physical start of the namespace.
+    phys: u64,
+    /// Bytes of the namespace.
+    size: u64,
+    /// Where the data starts (non-zero once pfn info blocks are hosted).
+    data_offset: u64,
+    /// Bytes trimmed at the end for section alignment (pfn).
+    pfn_pad: u64,
+    #[pin]
+    bb: Badblocks,
+    /// Dropped before the reservation it maps.
+    map: PmemMap,
+    _reservation: Option<MemRegion>,
+}
+
+impl Pmem {
+    fn device(&self) -> &Device {
+        self.ns.device()
+    }
+
+    /// Sector of the disk that byte `off` of the namespace holds.
+    fn to_sector(&self, off: u64) -> u64 {
+        (off - self.data_offset) / SECTOR_SIZE
+    }
+
+    /// Asks the platform to clear poison in `[off, off + len)` of the
+    /// namespace; bytes cleared. Cleared lines are dropped from the cache
+    /// so that reads see the media.
+    fn clear_poison_raw(&self, off: u64, len: u64) -> Result<u64> {
+        let cleared = self.ns.clear_poison(self.phys + off, len)?;
+        if cleared > 0 {
+            // With CONFIG_MEMORY_FAILURE the pages would also be made
+            // present again here; this kernel has no HWPoison.
+            self.map.invalidate(off, len)?;
+        }
+        Ok(cleared)
+    }
+
+    /// `pmem_clear_poison`: EIO unless all of it was cleared.
+    fn clear_poison(&self, off: u64, len: u64) -> Result {
+        let cleared = self.clear_poison_raw(off, len).map_err(|_| EIO)?;
+        self.bb.clear(self.to_sector(off), cleared / SECTOR_SIZE);
+        if cleared < len {
+            return Err(EIO);
+        }
+        Ok(())
+    }
+
+    fn read(&self, seg: &mut Segment<'_>) -> Result {
+        if self.bb.is_bad(seg.pos() / SECTOR_SIZE, seg.len() as u64) {
+            return Err(EIO);
+        }
+        self.map.read_into(self.data_offset + seg.pos(), seg)
+    }
+
+    fn write(&self, seg: &Segment<'_>) -> Result {
+        let off = self.data_offset + seg.pos();
+        if self.bb.is_bad(seg.pos() / SECTOR_SIZE, seg.len() as u64) {
+            self.clear_poison(off, seg.len() as u64)?;
+        }
+        self.map.write_from(off, seg)
+    }
+
+    /// Adds the namespace's known bad ranges to the list.
+    fn populate_badblocks(&self) -> Result {
+        let first = self.data_offset / SECTOR_SIZE;
+        let end = first + (self.size - self.pfn_pad - self.data_offset) / SECTOR_SIZE;
+        self.ns.for_each_bad_range(|sector, count| {
+            // Only what lies in the data area, relative to its start.
+            let (s, e) = (sector.max(first), sector.saturating_add(count).min(end));
+            if s < e {
+                self.bb.set(s - first, e - s);
+            }
+        })
+    }
+}
+
+impl DiskOps for Pmem {
+    fn submit_bio(&self, bio: Bio<'_>) {
+        if bio.preflush() {
+            if let Err(e) = self.ns.flush() {
+                return bio.complete(Err(e));
+            }
+        }
+        let accounting = bio.account();
+        let write = bio.is_write();
+        let mut status = Ok(());
+        for mut seg in bio.segments() {
+            status = if write { self.write(&seg) } else { self.read(&mut seg) };
+            if status.is_err() {
+                break;
+            }
+        }
+        drop(accounting);
+        if status.is_ok() && bio.fua() {
+            status = self.ns.flush();
+        }
+        bio.complete(status);
+    }
+
+    fn badblocks(&self) -> Option<&Badblocks> {
+        Some(&self.bb)
+    }
+}
+
+impl DaxOps for Pmem {
+    fn direct_access(&self, pgoff: u64, nr_pages: i64, mode: DaxAccess) -> Result<DaxExtent> {
+        let offset = pgoff * PAGE_SIZE + self.data_offset;
+        let sector = pgoff * PAGE_SIZE / SECTOR_SIZE;
+        let sectors = (nr_pages.max(0) as u64).saturating_mul(PAGE_SIZE) / SECTOR_SIZE;
+        let extent = self.map.dax_extent(offset)?;
+        if !self.bb.is_empty() {
+            if let Some((first_bad, _)) = self.bb.check(sector, sectors) {
+                if mode != DaxAccess::RecoveryWrite {
+                    return Err(Error::from_errno(-(glue::bindings::EHWPOISON as i32)));
+                }
+                // Recover a page at a time up to the poison: clearing large
+                // chunks is not reliable on every platform.
+                let good = ((first_bad - sector) * SECTOR_SIZE).div_ceil(PAGE_SIZE);
+                dev_dbg!(
+                    self.device(),
+                    "start sector({sector}), nr_pages({nr_pages}), first_bad({first_bad}), actual_nr({good})\n"
+                );
+                return Ok(extent.with_pages(good.max(1) as i64));
+            }
+            // Bad blocks elsewhere: promise only what was asked for.
+            return Ok(extent.with_pages(nr_pages));
+        }
+        Ok(extent.with_pages(((self.size - self.pfn_pad - offset) / PAGE_SIZE) as i64))
+    }
+
+    fn zero_page_range(&self, pgoff: u64, nr_pages: u64) -> Result {
+        let pos = pgoff * PAGE_SIZE;
+        let len = nr_pages * PAGE_SIZE;
+        let off = self.data_offset + pos;
+        if self.bb.is_bad(pos / SECTOR_SIZE, len) {
+            self.clear_poison(off, len)?;
+        }
+        self.map.write_zeroes(off, len)
+    }
+
+    fn recovery_write(&self, pgoff: u64, w: RecoveryWrite<'_>) -> usize {
+        let page_off = w.page_offset() as u64;
+        let len = (page_off + w.len() as u64).div_ceil(PAGE_SIZE) * PAGE_SIZE;
+        if !self.bb.is_bad(pgoff * PAGE_SIZE / SECTOR_SIZE, len) {
+            return w.copy();
+        }
+        // Poison is cleared a page at a time; a partial page cannot be.
+        if page_off != 0 || w.len() as u64 % PAGE_SIZE != 0 {
+            dev_dbg!(self.device(), "Found poison, but offset({page_off:#x}) or bytes({:#x}) not page aligned\n", w.len());
+            return 0;
+        }
+        let off = pgoff * PAGE_SIZE + self.data_offset;
+        let cleared = match self.clear_poison_raw(off, len) {
+            Ok(c) => c,
+            Err(e) => {
+                dev_dbg!(self.device(), "poison clear failed: {}\n", e.to_errno());
+                return 0;
+            }
+        };
+        if cleared > 0 && cleared < len {
+            dev_dbg!(self.device(), "poison cleared only {cleared} out of {len} bytes\n");
+            return 0;
+        }
+        let written = w.copy();
+        // Readers keep failing until the data is in place.
+        self.bb.clear(self.to_sector(off), cleared / SECTOR_SIZE);
+        written
+    }
+}
+
+/// A binding of nd_pmem to a namespace.
+struct Binding {
+    disk: Option<Disk<Pmem>>,
+    ns: Arc<Namespace>,
+    region_id: u32,
+}
+
+impl Binding {
+    /// `nvdimm_check_and_set_ro`: the disk follows the region's read-only state.
+    fn check_and_set_ro(&self) {
+        let Some(disk) = &self.disk else { return };
+        let ro = self.ns.read_only();
+        if disk.read_only() == ro {
+            return;
+        }
+        let rw = if ro { "only" } else { "write" };
+        dev_info!(self.ns.device(), "region{} read-{rw}, marking {} read-{rw}\n", self.region_id, disk.name().to_str().unwrap_or("?"));
+        disk.set_read_only(ro);
+    }
+}
+
+impl Drop for Binding {
+    fn drop(&mut self) {
+        // The disk first: no bio is in flight after it is gone.
+        drop(self.disk.take());
+        let _ = self.ns.flush();
+    }
+}
+
+struct NdPmem;
+
+impl NdBoundDriver for NdPmem {
+    type Data = Binding;
+
+    fn probe(dev: &Device) -> Result<Pin<KBox<Binding>>> {
+        let (ns, info) = Namespace::probe(dev)?;
+        match info.kind {
+            NamespaceKind::Raw => {}
+        }
+        let ns = Arc::new(ns, GFP_KERNEL)?;
+        let region_id = info.region_id;
+        let disk = attach_disk(dev, &ns, info)?;
+        let binding = KBox::pin(Binding { disk: Some(disk), ns, region_id }, GFP_KERNEL)?;
+        binding.check_and_set_ro();
+        Ok(binding)
+    }
+
+    fn notify(_dev: &Device, b: &Binding, event: NdEvent) {
+        match event {
+            NdEvent::RevalidatePoison => {
+                if let Some(pmem) = b.disk.as_ref().map(|d| d.data()) {
+                    let _ = pmem.populate_badblocks();
+                    pmem.bb.notify();
+                }
+            }
+            NdEvent::RevalidateRegion => b.check_and_set_ro(),
+        }
+    }
+
+    fn shutdown(_dev: &Device, b: &Binding) {
+        let _ = b.ns.flush();
+    }
+}
+
+/// `pmem_attach_disk` for a raw namespace.
+fn attach_disk(dev: &Device, ns: &Arc<Namespace>, info: NamespaceInfo) -> Result<Disk<Pmem>> {
+    let fua = match info.has_flush {
+        Ok(needed) => needed,
+        Err(_) => {
+            dev_warn!(dev, "unable to guarantee persistence of writes\n");
+            false
+        }
+    };
+    let (start, size) = (info.start, info.size);
+    let (reservation, map) = match info.provider_map {
+        // An emulated platform's memory: not in iomem, already mapped.
+        Some(p) => (None, PmemMap::provided(p, start, size)),
+        None => {
+            let reservation = MemRegion::request(dev, start, size).inspect_err(|_| {
+                dev_warn!(dev, "could not reserve region [mem {:#x}-{:#x} flags 0x200]\n", start, start + size - 1);
+            })?;
+            let map = if info.map_pages {
+                PmemMap::with_pages(start, size, info.numa_node)?
+            } else {
+                PmemMap::remap(start, size)?
+            };
+            (Some(reservation), map)
+        }
+    };
+    let pmem = try_pin_init!(Pmem {
+        ns: ns.clone(),
+        phys: start,
+        size,
+        data_offset: 0,
+        pfn_pad: 0,
+        bb <- Badblocks::new(),
+        map,
+        _reservation: reservation,
+    }? Error)
+    .pin_chain(|pmem| pmem.populate_badblocks());
+    let cfg = DiskConfig {
+        name: info.disk_name.as_cstr(),
+        capacity_sectors: size / SECTOR_SIZE,
+        logical_block_size: info.sector_size,
+        physical_block_size: PAGE_SIZE as u32,
+        numa_node: info.numa_node,
+        write_cache: true,
+        fua,
+        synchronous: true,
+        dax: info.map_pages,
+    };
+    let dax = DaxSettings { nocache: true, nomc: true, synchronous: info.sync, write_cache: info.has_cache };
+    Disk::add_with_dax(dev, &PMEM_FOPS, cfg, dax, pmem)
+}
