@@ -794,4 +794,234 @@ mod tests {
         assert_eq!(max_contiguous(0, 32 * M, e, 4 * M), 16 * M);
         assert_eq!(available(0, 32 * M, e, 4 * M), 24 * M);
     }
+
+    // The model. Numbers follow namespace_devs.c: scan_allocate() visits
+    // the gaps in address order and takes the first one space_valid()
+    // accepts; __size_store() splits a size evenly over the ways.
+
+    const A: NsId = [0xa; 16];
+    const B: NsId = [0xb; 16];
+    const X: NsId = [0xc; 16];
+    type Dimm = DimmDpa<16>;
+
+    fn one(win: &[Window]) -> RegionDpa<'_> {
+        RegionDpa { start: 0x1_0000_0000, align: 16 * M, windows: win }
+    }
+
+    fn exts(d: &Dimm, id: &NsId) -> Vec<(u64, u64)> {
+        d.extents_of(id).map(|e| (e.start / M, e.len / M)).collect()
+    }
+
+    extern crate std;
+    use std::vec::Vec;
+
+    #[test]
+    fn first_allocation_starts_at_the_window() {
+        // No allocation in the window: init_dpa_allocation() at its start.
+        let win = [Window { start: 0, size: 64 * M }];
+        let mut d = [Dimm::new()];
+        let r = one(&win);
+        assert_eq!(r.resize(&mut d[..], Some(&A), 16 * M), Ok(Resized::To(NsResource { start: r.start, size: 16 * M })));
+        assert_eq!(exts(&d[0], &A), [(0, 16)]);
+        assert_eq!(r.available(&d[..]), 48 * M);
+        assert_eq!(r.allocatable(&d[..]), 48 * M);
+        assert_eq!(r.dpa_extents(&d[..], &A), 1);
+    }
+
+    #[test]
+    fn interleave_splits_the_size_over_the_ways() {
+        // 2 ways, align 16M: 8M per DIMM per unit; 32M is 16M on each.
+        let win = [Window { start: 0, size: 64 * M }, Window { start: 0, size: 64 * M }];
+        let mut d = [Dimm::new(), Dimm::new()];
+        let r = one(&win);
+        r.resize(&mut d[..], Some(&A), 32 * M).unwrap();
+        r.resize(&mut d[..], Some(&B), 32 * M).unwrap();
+        // B's first extent is at DPA 16M: SPA offset 16M * 2 ways.
+        assert_eq!(r.namespace_resource(&d[..], &B, 32 * M), NsResource { start: r.start + 32 * M, size: 32 * M });
+        for dimm in &d {
+            assert_eq!(exts(dimm, &A), [(0, 16)]);
+            assert_eq!(exts(dimm, &B), [(16, 16)]);
+        }
+        assert_eq!(r.available(&d[..]), 64 * M);
+        // 8M is not a multiple of the region's 16M align.
+        assert_eq!(r.resize(&mut d[..], Some(&A), 8 * M), Err(DpaError::Invalid));
+    }
+
+    #[test]
+    fn growth_extends_the_last_extent_down() {
+        let win = [Window { start: 0, size: 64 * M }];
+        let mut d = [Dimm::new()];
+        let r = one(&win);
+        r.resize(&mut d[..], Some(&A), 16 * M).unwrap();
+        r.resize(&mut d[..], Some(&A), 48 * M).unwrap();
+        assert_eq!(exts(&d[0], &A), [(0, 48)]);
+    }
+
+    #[test]
+    fn growth_extends_an_extent_up_into_the_gap_below_it() {
+        // "cur grow up": A sits above free space at the window start.
+        let win = [Window { start: 0, size: 64 * M }];
+        let mut d = [Dimm::new()];
+        d[0].reserve_label(&A, 32 * M, 16 * M).unwrap();
+        d[0].reserve_label(&X, 48 * M, 16 * M).unwrap();
+        one(&win).resize(&mut d[..], Some(&A), 32 * M).unwrap();
+        assert_eq!(exts(&d[0], &A), [(16, 32)]);
+        // "next grow up": the gap between X' and A.
+        let mut d = [Dimm::new()];
+        d[0].reserve_label(&X, 0, 16 * M).unwrap();
+        d[0].reserve_label(&A, 32 * M, 16 * M).unwrap();
+        one(&win).resize(&mut d[..], Some(&A), 32 * M).unwrap();
+        assert_eq!(exts(&d[0], &A), [(16, 32)]);
+    }
+
+    #[test]
+    fn fragmented_growth_fails_with_enxio_and_changes_nothing() {
+        // A [0,16M) B [16M,32M), free [32M,64M): the free gap is big enough
+        // (max_available_extent 32M) but does not touch A, and A's window
+        // start is taken, so C's grow underruns: ENXIO.
+        let win = [Window { start: 0, size: 64 * M }];
+        let mut d = [Dimm::new()];
+        let r = one(&win);
+        r.resize(&mut d[..], Some(&A), 16 * M).unwrap();
+        r.resize(&mut d[..], Some(&B), 16 * M).unwrap();
+        assert_eq!(r.allocatable(&d[..]), 32 * M);
+        let before = d;
+        assert_eq!(r.resize(&mut d[..], Some(&A), 32 * M), Err(DpaError::NoDevice));
+        assert_eq!(d, before);
+        // B, which the free space touches, can grow.
+        r.resize(&mut d[..], Some(&B), 48 * M).unwrap();
+        assert_eq!(exts(&d[0], &B), [(16, 48)]);
+    }
+
+    #[test]
+    fn failed_grow_on_one_dimm_leaves_the_others_alone() {
+        // DIMM 1's free space does not touch A; DIMM 0's does.
+        let win = [Window { start: 0, size: 64 * M }, Window { start: 0, size: 64 * M }];
+        let mut d = [Dimm::new(), Dimm::new()];
+        d[0].reserve_label(&A, 0, 8 * M).unwrap();
+        d[1].reserve_label(&A, 0, 8 * M).unwrap();
+        d[1].reserve_label(&X, 8 * M, 8 * M).unwrap();
+        let before = d;
+        assert_eq!(one(&win).resize(&mut d[..], Some(&A), 32 * M), Err(DpaError::NoDevice));
+        assert_eq!(d, before);
+    }
+
+    #[test]
+    fn init_fallback_can_split_a_namespace() {
+        // Free [0,16M), X [16M,32M), A [32M,48M), Y [48M,64M): no gap
+        // touches A, but init_dpa_allocation() finds the window start free.
+        let win = [Window { start: 0, size: 64 * M }];
+        let mut d = [Dimm::new()];
+        d[0].reserve_label(&X, 16 * M, 16 * M).unwrap();
+        d[0].reserve_label(&A, 32 * M, 16 * M).unwrap();
+        d[0].reserve_label(&B, 48 * M, 16 * M).unwrap();
+        let r = one(&win);
+        assert_eq!(r.resize(&mut d[..], Some(&A), 32 * M), Ok(Resized::To(NsResource { start: r.start, size: 32 * M })));
+        assert_eq!(exts(&d[0], &A), [(0, 16), (32, 16)]);
+        assert_eq!(r.dpa_extents(&d[..], &A), 2);
+        // Shrinking frees from the top extent (scan_free).
+        r.resize(&mut d[..], Some(&A), 16 * M).unwrap();
+        assert_eq!(exts(&d[0], &A), [(0, 16)]);
+    }
+
+    #[test]
+    fn shrink_cuts_the_highest_extent_then_removes_whole_ones() {
+        let win = [Window { start: 0, size: 128 * M }];
+        let mut d = [Dimm::new()];
+        d[0].reserve_label(&A, 0, 32 * M).unwrap();
+        d[0].reserve_label(&A, 64 * M, 32 * M).unwrap();
+        let r = one(&win);
+        r.resize(&mut d[..], Some(&A), 48 * M).unwrap();
+        assert_eq!(exts(&d[0], &A), [(0, 32), (64, 16)]);
+        r.resize(&mut d[..], Some(&A), 16 * M).unwrap();
+        assert_eq!(exts(&d[0], &A), [(0, 16)]);
+        assert_eq!(r.resize(&mut d[..], Some(&A), 0), Ok(Resized::To(NsResource { start: r.start, size: 0 })));
+        assert!(d[0].allocations().is_empty());
+    }
+
+    #[test]
+    fn first_qualifying_gap_wins_not_the_largest() {
+        // Gaps [0,16M) and [32M,128M): a new 16M namespace takes the first.
+        let win = [Window { start: 0, size: 128 * M }];
+        let mut d = [Dimm::new()];
+        d[0].reserve_label(&X, 16 * M, 16 * M).unwrap();
+        let r = one(&win);
+        r.resize(&mut d[..], Some(&A), 16 * M).unwrap();
+        assert_eq!(exts(&d[0], &A), [(0, 16)]);
+        // 32M does not fit [0,16M) (all or nothing), so [32M,64M).
+        let mut d = [Dimm::new()];
+        d[0].reserve_label(&X, 16 * M, 16 * M).unwrap();
+        r.resize(&mut d[..], Some(&A), 32 * M).unwrap();
+        assert_eq!(exts(&d[0], &A), [(32, 32)]);
+    }
+
+    #[test]
+    fn size_store_errors_in_c_order() {
+        let win = [Window { start: 0, size: 64 * M }];
+        let r = one(&win);
+        let mut d = [Dimm::new()];
+        assert_eq!(r.resize(&mut d[..], None, 16 * M), Err(DpaError::NoDevice));
+        assert_eq!(RegionDpa { windows: &[], ..r }.resize(&mut d[..], Some(&A), 16 * M), Err(DpaError::NoDevice));
+        assert_eq!(r.resize(&mut d[..], Some(&A), 4 * M), Err(DpaError::Invalid));
+        assert_eq!(r.resize(&mut d[..], Some(&A), 80 * M), Err(DpaError::NoSpace));
+        assert_eq!(r.resize(&mut d[..], Some(&A), 0), Ok(Resized::Unchanged));
+        let mut off: [Option<Dimm>; 1] = [None];
+        assert_eq!(r.resize(&mut off[..], Some(&A), 16 * M), Err(DpaError::NoDevice));
+        assert_eq!(r.available(&off[..]), 0);
+        r.resize(&mut d[..], Some(&A), 16 * M).unwrap();
+        assert_eq!(r.resize(&mut d[..], Some(&A), 16 * M), Ok(Resized::Unchanged));
+        assert_eq!(DpaError::NoSpace.errno(), 28);
+        assert_eq!(DpaError::NoDevice.errno(), 6);
+    }
+
+    #[test]
+    fn allocatable_skips_full_dimms_as_min_not_zero_does() {
+        // DIMM 1 is full: max_available_extent still reports DIMM 0's 32M
+        // times 2, and growing underruns on DIMM 1.
+        let win = [Window { start: 0, size: 32 * M }, Window { start: 0, size: 32 * M }];
+        let mut d = [Dimm::new(), Dimm::new()];
+        d[1].reserve_label(&X, 0, 32 * M).unwrap();
+        let r = one(&win);
+        assert_eq!(r.allocatable(&d[..]), 64 * M);
+        assert_eq!(r.available(&d[..]), 32 * M);
+        assert_eq!(r.resize(&mut d[..], Some(&A), 16 * M), Err(DpaError::NoDevice));
+    }
+
+    #[test]
+    fn unaligned_window_with_extents_underruns_the_reserve() {
+        // Window [1M,33M), unit 4M, X at [8M,12M): available 28M, but the
+        // trimmed gaps [4M,8M) and [12M,32M) hold only 24M, so C's reserve
+        // underruns and max_contiguous is 0.
+        let e = [Extent { start: 8 * M, len: 4 * M }];
+        assert_eq!(available(M, 32 * M, e, 4 * M), 28 * M);
+        assert_eq!(max_contiguous(M, 32 * M, e, 4 * M), 0);
+        // Without extents the init path reserves [1M,33M): 28M aligned.
+        assert_eq!(max_contiguous(M, 32 * M, [], 4 * M), 28 * M);
+    }
+
+    #[test]
+    fn reserve_counts_a_gap_only_up_to_what_is_left() {
+        // Two extents in one 4M unit: available counts the unit twice (24M)
+        // while the trimmed gap is 28M; the reserve stops at 24M.
+        let e = [Extent { start: 0, len: M }, Extent { start: 2 * M, len: M }];
+        assert_eq!(available(0, 32 * M, e, 4 * M), 24 * M);
+        assert_eq!(max_contiguous(0, 32 * M, e, 4 * M), 24 * M);
+    }
+
+    #[test]
+    fn request_refuses_overlap_empty_and_overflow() {
+        let mut d = DimmDpa::<2>::new();
+        d.request(&A, 16 * M, 16 * M).unwrap();
+        assert_eq!(d.request(&B, 31 * M, M), Err(DpaError::Busy));
+        assert_eq!(d.request(&B, 0, 17 * M), Err(DpaError::Busy));
+        assert_eq!(d.request(&B, 0, 0), Err(DpaError::Busy));
+        assert_eq!(d.request(&B, u64::MAX, 2), Err(DpaError::Busy));
+        d.request(&B, 0, 16 * M).unwrap();
+        assert_eq!(d.request(&X, 64 * M, M), Err(DpaError::NoMemory));
+        assert_eq!(d.allocations()[0].id, B);
+        d.rename(&B, &X);
+        assert_eq!(d.allocated(&X), 16 * M);
+        d.release(&X);
+        assert_eq!(d.allocations().len(), 1);
+    }
 }
