@@ -58,8 +58,13 @@ const fn align_down(v: u64, a: u64) -> u64 {
     v / a * a
 }
 
-const fn align_up(v: u64, a: u64) -> u64 {
-    v.div_ceil(a) * a
+/// C's `ALIGN()`, which wraps to 0 past the top of the address space.
+const fn align_up_wrapping(v: u64, a: u64) -> u64 {
+    if a.is_power_of_two() {
+        v.wrapping_add(a - 1) & !(a - 1)
+    } else {
+        v.wrapping_add(a - 1) / a * a
+    }
 }
 
 /// Free space in a mapping, rounded down to `align` (`nd_pmem_available_dpa`).
@@ -70,21 +75,23 @@ pub fn available(map_start: u64, map_size: u64, extents: impl IntoIterator<Item 
     if map_size == 0 || align == 0 {
         return 0;
     }
-    let map_end = map_start + map_size - 1;
+    // C's unsigned arithmetic, wrapping where it wraps: label extents and
+    // mappings near the top of the address space must not panic.
+    let map_end = map_start.wrapping_add(map_size).wrapping_sub(1);
     let mut busy = 0u64;
     for e in extents {
         let start = align_down(e.start, align);
-        let end = align_up(e.start + e.len, align) - 1;
+        let end = align_up_wrapping(e.start.wrapping_add(e.len), align).wrapping_sub(1);
         if start >= map_start && start < map_end {
             if end > map_end {
                 return 0;
             }
-            busy += end - start + 1;
+            busy = busy.wrapping_add(end.wrapping_sub(start).wrapping_add(1));
         } else if end >= map_start && end <= map_end {
-            busy += end - start + 1;
+            busy = busy.wrapping_add(end.wrapping_sub(start).wrapping_add(1));
         } else if map_start > start && map_start < end {
             // The extent eclipses the whole mapping.
-            busy += map_size;
+            busy = busy.wrapping_add(map_size);
         }
     }
     if busy < map_size {
@@ -1006,6 +1013,22 @@ mod tests {
         let e = [Extent { start: 0, len: M }, Extent { start: 2 * M, len: M }];
         assert_eq!(available(0, 32 * M, e, 4 * M), 24 * M);
         assert_eq!(max_contiguous(0, 32 * M, e, 4 * M), 24 * M);
+    }
+
+    #[test]
+    fn extents_at_the_top_of_the_address_space_do_not_overflow() {
+        // Found by the fuzzer (fuzz/, target dpa): `available` added and
+        // aligned without wrapping. C wraps: ALIGN(res->end + 1) is 0 here,
+        // so the extent's end is u64::MAX and it eclipses nothing below.
+        let e = [Extent { start: u64::MAX - M + 1, len: M }];
+        assert_eq!(available(0, 32 * M, e, 4 * M), 32 * M);
+        assert_eq!(max_contiguous(0, 32 * M, e, 4 * M), 32 * M);
+        let top = u64::MAX - 8 * M + 1;
+        assert_eq!(available(top, 8 * M, [], 4 * M), 8 * M);
+        // A mapping that wraps: C's map_end is below its start, nothing
+        // counts as busy.
+        assert_eq!(available(top, 16 * M, e, 4 * M), 16 * M);
+        let _ = max_contiguous(top, 16 * M, e, 4 * M);
     }
 
     #[test]
