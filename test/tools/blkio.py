@@ -130,7 +130,11 @@ def block_of(seed, off):
 def pattern(mode, dev, seed, specs, buffered):
     chunk = 1 << 20
     flags = os.O_RDWR if mode == 'write' else os.O_RDONLY
-    fd = os.open(dev, flags | (0 if buffered and mode == 'write' else os.O_DIRECT))
+    try:
+        fd = os.open(dev, flags | (0 if buffered and mode == 'write' else os.O_DIRECT))
+    except OSError as e:
+        print('%s %s: open %s errno=%s' % (mode, seed, dev, ename(e.errno)))
+        return 1
     ok = True
     buf = Aligned(chunk)
     for off, length in ranges(fd, specs):
@@ -176,7 +180,11 @@ def pattern(mode, dev, seed, specs, buffered):
 
 
 def hash_ranges(dev, specs):
-    fd = os.open(dev, os.O_RDONLY | os.O_DIRECT)
+    try:
+        fd = os.open(dev, os.O_RDONLY | os.O_DIRECT)
+    except OSError as e:
+        print('%s: open errno=%s' % (dev, ename(e.errno)))
+        return
     for off, length in ranges(fd, specs):
         buf = Aligned(length)
         n, err = pread(fd, buf, length, off)
@@ -215,7 +223,11 @@ def ioctl_none(fd, req):
 
 
 def suite(dev):
-    rw = os.open(dev, os.O_RDWR)
+    try:
+        rw = os.open(dev, os.O_RDWR)
+    except OSError as e:
+        print('%s: open errno=%s' % (dev, ename(e.errno)))
+        return 1
     size = dev_size(rw)
     dio = os.open(dev, os.O_RDWR | os.O_DIRECT)
     ro = os.open(dev, os.O_RDONLY)

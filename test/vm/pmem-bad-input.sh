@@ -34,7 +34,11 @@ if [ "${1:-}" = --guest ]; then
 		local out=$G_OUT/$1-sysfs.out dir=$2 val=$3
 		shift 3
 		echo "== ${dir##*/} <- '$val'" >>"$out"
-		(cd "$dir" && $NDIOCTL sysfs-write "$val" "$@") >>"$out" 2>&1
+		if [ -d "$dir" ]; then
+			(cd "$dir" && $NDIOCTL sysfs-write "$val" "$@") >>"$out" 2>&1
+		else
+			echo "no device ${dir##*/}" >>"$out"
+		fi
 	}
 	snapshot() { # NAME DISK
 		g_nd_dump "$1"
