@@ -3,6 +3,8 @@
 #   make demo    set up this machine, build everything, boot the VM and show
 #                unmodified ndctl's view of nfit_test and of a QEMU NVDIMM
 #   make check   run every test: host cargo tests, then the VM suite
+#   make bench   fio on /dev/pmem0, our nd_pmem against C's in one boot (not a
+#                test; BENCH_ARGS='--cand c' measures C against C)
 #
 # The kernel tree is built once into ~/.cache/rust-libnvdimm (RLN_CACHE).
 # Kbuild (not this file) describes the modules; `make modules` drives it.
@@ -10,7 +12,7 @@
 SHELL := /bin/bash
 ENV := . scripts/env.sh
 
-.PHONY: all demo check setup kernel modules host-test vm-test clean
+.PHONY: all demo check bench setup kernel modules host-test vm-test clean
 
 all: modules
 
@@ -29,6 +31,9 @@ demo: modules
 
 check: modules
 	test/run-all
+
+bench: kernel
+	test/bench/pmem-fio $(BENCH_ARGS)
 
 host-test:
 	cd formats && cargo test --quiet

@@ -55,15 +55,17 @@ RUST_PENDING_CLAIM_SEEDS="btt, pfn and dax seed devices (the nd_btt, pfn and dax
 
 # t_pending_file GLOB REASON: skip comparing result files matching GLOB on the
 # Rust stack. t_pending_lines GLOB REGEX REASON: drop the lines matching REGEX
-# from both sides of files matching GLOB before comparing them.
-t_pending_file() { [ "$T_CAND" = rust ] && T_PENDING+=("$1||$2"); return 0; }
-t_pending_lines() { [ "$T_CAND" = rust ] && T_PENDING+=("$1|$2|$3"); return 0; }
+# from both sides of files matching GLOB before comparing them. An entry is
+# GLOB, REGEX (empty for a whole file) and REASON joined by T_SEP (regexes use |).
+T_SEP=$'\x1f'
+t_pending_file() { [ "$T_CAND" = rust ] && T_PENDING+=("$1$T_SEP$T_SEP$2"); return 0; }
+t_pending_lines() { [ "$T_CAND" = rust ] && T_PENDING+=("$1$T_SEP$2$T_SEP$3"); return 0; }
 
 # t_pending_match REL: the pending entries that apply to result file REL.
 t_pending_match() {
 	local e glob
 	for e in "${T_PENDING[@]}"; do
-		glob=${e%%|*}
+		glob=${e%%"$T_SEP"*}
 		# shellcheck disable=SC2053
 		[[ $1 == $glob || ${1##*/} == $glob ]] && echo "$e"
 	done
@@ -178,7 +180,7 @@ t_cmp_text() {
 		return 1
 	fi
 	while IFS= read -r e; do
-		rest=${e#*|} regex=${rest%%|*} reason=${rest#*|}
+		rest=${e#*"$T_SEP"} regex=${rest%%"$T_SEP"*} reason=${rest#*"$T_SEP"}
 		[ -n "$regex" ] || continue
 		drop="${drop:+$drop|}$regex"
 		echo "   SKIP lines /$regex/ of $label (pending on $T_CAND: $reason)"
@@ -226,9 +228,9 @@ t_cmp_sides() {
 	while IFS= read -r rel; do
 		case "${rel##*/}" in dmesg.txt|modules.txt|kmemleak.txt|done|FATAL) continue ;; esac
 		local p
-		p=$(t_pending_match "$rel" | grep -m1 '^[^|]*||') || true
+		p=$(t_pending_match "$rel" | grep -m1 "^[^$T_SEP]*$T_SEP$T_SEP") || true
 		if [ -n "$p" ]; then
-			echo "   SKIP $pre$rel (pending on $T_CAND: ${p#*||})"
+			echo "   SKIP $pre$rel (pending on $T_CAND: ${p#*"$T_SEP$T_SEP"})"
 			T_SKIPS=$((T_SKIPS + 1))
 			continue
 		fi
