@@ -489,6 +489,10 @@ impl NdCore for ProviderAbi {
         bus.reg.get().add_badrange(addr, len)
     }
 
+    fn bus_device(bus: &BusHandle) -> &Device {
+        bus.reg.get().device()
+    }
+
     fn bus_revalidate_poison(bus: &BusHandle, start: u64, len: u64) {
         bus.reg.get().revalidate_poison(start, len)
     }

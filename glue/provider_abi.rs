@@ -155,6 +155,7 @@ extern "C" {
     fn rln_dimm_provider_data(dev: *const bindings::device) -> *const c_void;
     fn rln_bus_add_badrange(bus: *mut RawBus, addr: u64, len: u64) -> c_int;
     fn rln_bus_revalidate_poison(bus: *mut RawBus, start: u64, len: u64);
+    fn rln_bus_device(bus: *mut RawBus) -> *mut bindings::device;
 }
 
 /// Signature types of the exported functions, for `export_nd_core!`'s checks.
@@ -174,6 +175,8 @@ pub mod signatures {
     pub type AddBadrange = unsafe extern "C" fn(*mut RawBus, u64, u64) -> c_int;
     /// `rln_bus_revalidate_poison`
     pub type RevalidatePoison = unsafe extern "C" fn(*mut RawBus, u64, u64);
+    /// `rln_bus_device`
+    pub type BusDevice = unsafe extern "C" fn(*mut RawBus) -> *mut bindings::device;
 }
 
 /// How a command ran. `rc` is what C's `ndctl()` returns and the ioctl
@@ -626,6 +629,17 @@ impl BusLink {
             unsafe { rln_bus_revalidate_poison(bus.0.as_ptr(), start, len) };
         }
     }
+
+    /// Wakes pollers of ndbusN's attribute `dir/attr` (`sysfs_notify`).
+    pub fn notify_attr(&self, dir: Option<&CStr>, attr: &CStr) {
+        let raw = self.raw.lock();
+        if let Some(bus) = raw.as_ref() {
+            // SAFETY: as in `add_badrange`; the device is ndbusN, live
+            // while the bus is registered.
+            let dev = unsafe { Device::from_raw(rln_bus_device(bus.0.as_ptr())) };
+            super::workqueue::sysfs_notify(dev, dir, attr);
+        }
+    }
 }
 
 /// Implements `FromDevice` for a provider's bus type `P`, so that attribute
@@ -869,6 +883,8 @@ pub trait NdCore {
     fn bus_add_badrange(bus: &Self::Bus, addr: u64, len: u64) -> Result;
     /// Revalidates poison in the regions overlapping `[start, +len)`.
     fn bus_revalidate_poison(bus: &Self::Bus, start: u64, len: u64);
+    /// ndbusN.
+    fn bus_device(bus: &Self::Bus) -> &Device;
 }
 
 /// One mapping of a region as libnvdimm receives it.
@@ -1100,6 +1116,13 @@ macro_rules! export_nd_core {
                 <$core as NdCore>::bus_revalidate_poison(unsafe { &*(bus as *const CoreBus) }, start, len)
             }
             const _: abi::signatures::RevalidatePoison = rln_bus_revalidate_poison;
+
+            #[no_mangle]
+            unsafe extern "C" fn rln_bus_device(bus: *mut abi::RawBus) -> *mut bindings::device {
+                // SAFETY: `bus` is a live handle from `rln_bus_register`.
+                <$core as NdCore>::bus_device(unsafe { &*(bus as *const CoreBus) }).as_raw()
+            }
+            const _: abi::signatures::BusDevice = rln_bus_device;
         };
     };
 }
