@@ -13,6 +13,7 @@ use kernel::sync::Mutex;
 use kernel::{new_mutex, ThisModule};
 
 use crate::dimm::{self, Dimm};
+use crate::formats::badrange::{self, BadRange};
 use crate::formats::cmd;
 use crate::glue::bus::{BusOps, BusRegistration, BusType, Class, ClassRegistration, Driver, UeventEnv};
 use crate::glue::chrdev::{Chrdev, ChrdevRegistration};
@@ -166,6 +167,8 @@ pub(crate) struct BusState {
     regions: KVec<Registration<Region>>,
     /// Set when the provider unregisters; no provider call happens after.
     dead: bool,
+    /// Poisoned physical ranges scrubs reported (`nvdimm_bus->badrange`).
+    badrange: KVec<BadRange>,
 }
 
 /// ndbusN.
@@ -213,6 +216,107 @@ impl NdBus {
     pub(crate) fn with_lock<R>(&self, f: impl FnOnce() -> R) -> R {
         let _state = self.state.lock();
         f()
+    }
+
+    /// Records a poisoned range (`nvdimm_bus_add_badrange`): a range that
+    /// starts where a listed one does replaces its length.
+    pub(crate) fn add_badrange(&self, addr: u64, len: u64) -> Result {
+        let new = BadRange { start: addr, len };
+        let mut state = self.state.lock();
+        match badrange::add(&state.badrange, new) {
+            badrange::Add::Update(i) => state.badrange[i].len = len,
+            badrange::Add::Append => state.badrange.push(new, GFP_KERNEL)?,
+        }
+        Ok(())
+    }
+
+    /// Forgets `[start, +len)` after the platform cleared it (`badrange_forget`).
+    pub(crate) fn forget_badrange(&self, start: u64, len: u64) {
+        let mut state = self.state.lock();
+        let mut kept = KVec::new();
+        for &r in state.badrange.iter() {
+            let (left, right) = match badrange::forget(r, start, len) {
+                badrange::Forget::Keep => (Some(r), None),
+                badrange::Forget::Remove => (None, None),
+                badrange::Forget::Trim(t) => (Some(t), None),
+                badrange::Forget::Split(l, rt) => (Some(l), Some(rt)),
+            };
+            for part in [left, right].into_iter().flatten() {
+                if kept.push(part, GFP_KERNEL).is_err() {
+                    // Without memory the list stays as it was: poison that
+                    // is still listed only costs a failed read.
+                    return;
+                }
+            }
+        }
+        state.badrange = kept;
+    }
+
+    /// Calls `f` with each bad sector run of the device covering physical
+    /// `[start, +len)`, under the bus lock (`nvdimm_badblocks_populate`).
+    pub(crate) fn for_each_bad_sectors(&self, start: u64, len: u64, mut f: impl FnMut(u64, u64)) {
+        let state = self.state.lock();
+        for r in state.badrange.iter() {
+            if let Some((sector, count)) = badrange::sectors_in(*r, start, len) {
+                f(sector, count);
+            }
+        }
+    }
+
+    /// The bus's regions overlapping `[start, +len)`, referenced.
+    fn regions_in(&self, start: u64, len: u64) -> Result<KVec<ARef<Region>>> {
+        let state = self.state.lock();
+        let mut out = KVec::new();
+        for reg in state.regions.iter() {
+            let (rs, rl) = reg.get().range();
+            if rl > 0 && len > 0 && rs <= start.saturating_add(len - 1) && start <= rs + (rl - 1) {
+                out.push(ARef::new(reg.get()), GFP_KERNEL)?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// `nvdimm_clear_poison`: asks the provider to clear `len` bytes of
+    /// poison at `phys`, in its clear unit, then forgets what it cleared.
+    /// Returns the bytes cleared.
+    pub(crate) fn clear_poison(&self, phys: u64, len: u64) -> Result<u64> {
+        // Without a command path there is nothing to ask: all is handled.
+        if !self.desc.has_ctl() {
+            return Ok(len);
+        }
+        let mut cap = badrange::ars_cap_query(phys, len);
+        let c = self.ctl(None, cmd::ARS_CAP, &mut cap)?;
+        if c.cmd_rc < 0 {
+            return Err(Error::from_errno(c.cmd_rc));
+        }
+        let unit = badrange::ArsCap::parse(&cap).clear_err_unit;
+        if !badrange::clear_aligned(unit, phys, len) {
+            dev_dbg!(&self.dev, "clear {:#x}+{:#x} not aligned to unit {}\n", phys, len, unit);
+            return Err(ENXIO);
+        }
+        let mut clear = badrange::clear_error(phys, len);
+        let c = self.ctl(None, cmd::CLEAR_ERROR, &mut clear)?;
+        if c.cmd_rc < 0 {
+            return Err(Error::from_errno(c.cmd_rc));
+        }
+        let cleared = badrange::clear_error_cleared(&clear);
+        if cleared > 0 {
+            self.forget_badrange(phys, cleared);
+            for region in self.regions_in(phys, cleared)?.iter() {
+                region.forget_bad_sectors(phys, cleared);
+            }
+        }
+        Ok(cleared)
+    }
+
+    /// Tells the regions overlapping `[start, +len)` and their namespaces'
+    /// drivers that the bad ranges changed (NVDIMM_REVALIDATE_POISON).
+    pub(crate) fn revalidate_poison(&self, start: u64, len: u64) {
+        // Outside the bus lock: drivers re-read the list under it.
+        let Ok(regions) = self.regions_in(start, len) else { return };
+        for region in regions.iter() {
+            region.revalidate_poison();
+        }
     }
 
     /// The bus any device on it belongs to: itself, or its nearest ndbusN
@@ -349,7 +453,13 @@ impl NdCore for ProviderAbi {
             dev: Device::zeroed(),
             id,
             desc,
-            state <- new_mutex!(BusState { ndctl: None, dimms: KVec::new(), regions: KVec::new(), dead: false }),
+            state <- new_mutex!(BusState {
+                ndctl: None,
+                dimms: KVec::new(),
+                regions: KVec::new(),
+                dead: false,
+                badrange: KVec::new(),
+            }),
         }? Error);
         let place = Placement { parent: Some(parent), ty: &NDBUS_TYPE, bus: Some(&ND_BUS), groups, devt: 0 };
         let reg = Registration::new(init, place, format_args!("ndbus{n}"))?;
@@ -373,6 +483,18 @@ impl NdCore for ProviderAbi {
         let bus = bus.reg.get();
         let reg = region::create(bus, desc)?;
         bus.adopt_region(reg)
+    }
+
+    fn bus_add_badrange(bus: &BusHandle, addr: u64, len: u64) -> Result {
+        bus.reg.get().add_badrange(addr, len)
+    }
+
+    fn bus_device(bus: &BusHandle) -> &Device {
+        bus.reg.get().device()
+    }
+
+    fn bus_revalidate_poison(bus: &BusHandle, start: u64, len: u64) {
+        bus.reg.get().revalidate_poison(start, len)
     }
 
     fn region_provider_data(dev: &Device) -> *const c_void {

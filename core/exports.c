@@ -8,6 +8,7 @@
 extern char rln_bus_register[], rln_bus_unregister[], rln_dimm_create[];
 extern char rln_bus_provider_data[], rln_dimm_provider_data[];
 extern char rln_region_create[], rln_region_provider_data[];
+extern char rln_bus_add_badrange[], rln_bus_revalidate_poison[], rln_bus_device[];
 
 EXPORT_SYMBOL_GPL(rln_bus_register);
 EXPORT_SYMBOL_GPL(rln_bus_unregister);
@@ -16,6 +17,9 @@ EXPORT_SYMBOL_GPL(rln_bus_provider_data);
 EXPORT_SYMBOL_GPL(rln_dimm_provider_data);
 EXPORT_SYMBOL_GPL(rln_region_create);
 EXPORT_SYMBOL_GPL(rln_region_provider_data);
+EXPORT_SYMBOL_GPL(rln_bus_add_badrange);
+EXPORT_SYMBOL_GPL(rln_bus_revalidate_poison);
+EXPORT_SYMBOL_GPL(rln_bus_device);
 
 /* The namespace-driver ABI (glue/namespace_abi.rs), for nd_pmem. */
 extern char rln_nd_driver_register[], rln_nd_driver_unregister[], rln_namespace_probe[];

@@ -481,16 +481,17 @@ impl NsCore for NamespaceDrivers {
         Region::of_child(dev).ok_or(ENXIO)?.flush()
     }
 
-    // No scrub has run yet, so the bus knows no bad ranges.
-    fn bad_ranges(dev: &Device, _f: &mut dyn FnMut(u64, u64)) -> Result {
-        Namespace::of(dev).map(|_| ()).ok_or(ENXIO)
+    // The bus's bad ranges inside the namespace, in its sectors.
+    fn bad_ranges(dev: &Device, f: &mut dyn FnMut(u64, u64)) -> Result {
+        let ns = Namespace::of(dev).ok_or(ENXIO)?;
+        let (start, size) = ns.range();
+        ns.region().bus().for_each_bad_sectors(start, size, |sector, count| f(sector, count));
+        Ok(())
     }
 
-    // nvdimm_clear_poison() asks the bus provider to clear errors; without
-    // ARS (and its clear-error command) there is nothing to clear, which
-    // C reports as no bytes cleared.
-    fn clear_poison(dev: &Device, _phys: u64, _len: u64) -> Result<u64> {
-        Namespace::of(dev).map(|_| 0).ok_or(ENXIO)
+    fn clear_poison(dev: &Device, phys: u64, len: u64) -> Result<u64> {
+        let ns = Namespace::of(dev).ok_or(ENXIO)?;
+        ns.region().bus().clear_poison(phys, len)
     }
 
     fn read_only(dev: &Device) -> bool {

@@ -17,6 +17,8 @@ use crate::bus::{nd_type, NdBus, ND_BUS};
 use crate::dimm::{Dimm, ndd};
 use crate::formats::dpa::{self, Extent};
 use crate::formats::label::{LabelArea, LabelVersion};
+use crate::formats::badrange;
+use crate::glue::block::Badblocks;
 use crate::glue::device::{ARef, Device, DeviceType, Placement, Registration};
 use crate::glue::ida::{Id, IdaKind};
 use crate::glue::nd_driver::{NdDriver, NdDriverOps, NdEvent};
@@ -81,6 +83,10 @@ pub(crate) struct Region {
     /// Children and seeds; `None` while unbound.
     #[pin]
     state: Mutex<Option<Bound>>,
+    /// Bad sectors of the range (`nd_region->bb`), filled from the bus's
+    /// bad ranges while bound.
+    #[pin]
+    bb: Badblocks,
 }
 
 device_object!(Region, dev);
@@ -462,14 +468,14 @@ fn init_namespaces_show(r: &Region, page: &mut Page) -> Result {
 }
 static INIT_NAMESPACES: Attribute<Region> = Attribute::ro(c"init_namespaces", init_namespaces_show);
 
-// badblocks: known-bad sectors of the range, none until a scrub reports
-// some; ENXIO while unbound.
-fn badblocks_show(r: &Region, _page: &mut Page) -> Result {
+// badblocks: known-bad sectors of the range, from the bus's bad ranges
+// ("sector count" lines); ENXIO while unbound.
+fn badblocks_show(r: &Region, page: &mut Page) -> Result {
     let _guard = r.dev.lock();
     if !r.dev.has_driver() {
         return Err(ENXIO);
     }
-    Ok(())
+    r.bb.show(page)
 }
 static BADBLOCKS: Attribute<Region> = Attribute::ro(c"badblocks", badblocks_show).visible_if(memory_visible);
 
@@ -538,6 +544,36 @@ group_list!(static REGION_GROUPS = [ND_DEVICE_GROUP, REGION_GROUP, MAPPING_GROUP
 static PMEM_TYPE: DeviceType<Region> = DeviceType::new(c"nd_pmem", &REGION_GROUPS);
 static VOLATILE_TYPE: DeviceType<Region> = DeviceType::new(c"nd_volatile", &REGION_GROUPS);
 
+impl Region {
+    /// Adds the bus's bad ranges inside the region to its list.
+    fn populate_badblocks(&self) {
+        self.bus().for_each_bad_sectors(self.start, self.size, |sector, count| self.bb.set(sector, count));
+    }
+
+    /// `nd_region_notify(NVDIMM_REVALIDATE_POISON)`: while bound, re-reads
+    /// the bad ranges and passes the event to the namespaces' drivers.
+    pub(crate) fn revalidate_poison(&self) {
+        let _guard = self.dev.lock();
+        if !self.dev.has_driver() {
+            return;
+        }
+        self.populate_badblocks();
+        self.bb.notify();
+        let _ = self.dev.for_each_child(|child| {
+            namespace::notify(child, NdEvent::RevalidatePoison);
+            Ok(())
+        });
+    }
+
+    /// Drops the whole sectors of a clear of `cleared` bytes at `phys`
+    /// that lies inside the region (`nvdimm_clear_badblocks_region`).
+    pub(crate) fn forget_bad_sectors(&self, phys: u64, cleared: u64) {
+        if let Some((sector, count)) = badrange::cleared_sectors(self.start, self.size, phys, cleared) {
+            self.bb.clear(sector, count);
+        }
+    }
+}
+
 /// The region behind `dev`, if it is one.
 pub(crate) fn of(dev: &Device) -> Option<&Region> {
     PMEM_TYPE.downcast(dev).or_else(|| VOLATILE_TYPE.downcast(dev))
@@ -583,6 +619,7 @@ pub(crate) fn create(bus: &NdBus, desc: ProviderRegion<'_, Dimm>) -> Result<Regi
         read_only: AtomicBool::new(ro),
         align: AtomicU64::new(align),
         state <- new_mutex!(None),
+        bb <- Badblocks::new(),
     }? Error);
     let place = Placement {
         parent: Some(bus.device()),
@@ -617,6 +654,10 @@ impl NdDriverOps for NdRegionDriver {
         for m in region.mappings.iter() {
             m.dimm.get_busy();
         }
+        // A fresh list per binding, as C's devm_init_badblocks().
+        region.bb.clear(0, region.size / badrange::SECTOR_SIZE + 1);
+        region.bb.notify_file_of(dev);
+        region.populate_badblocks();
         *region.state.lock() = Some(Bound { ns_active: 0, ns_count: 0, namespaces: KVec::new(), ns_seed: None, ns_ids: 0, personalities: KVec::new() });
 
         let found = namespace::scan(region);

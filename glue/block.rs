@@ -305,6 +305,25 @@ impl Badblocks {
         }
     }
 
+    /// Shows the list as its `badblocks` file does: "sector count" lines
+    /// of the acknowledged ranges (`badblocks_show`).
+    pub fn show(&self, page: &mut super::sysfs::Page) -> Result {
+        let mut buf = KVec::from_elem(0u8, 4096, GFP_KERNEL)?;
+        // SAFETY: the list is initialised; `buf` is the page-sized buffer
+        // `badblocks_show` writes (it stops at PAGE_SIZE).
+        let n = unsafe { bindings::badblocks_show(self.as_raw(), buf.as_mut_ptr().cast(), 0) };
+        let n = usize::try_from(n).map_err(|_| EINVAL)?.min(buf.len());
+        page.write_bytes(&buf[..n]);
+        Ok(())
+    }
+
+    /// Pokes `dev`'s `badblocks` file on changes from now on (once).
+    pub fn notify_file_of(&self, dev: &Device) {
+        if self.notify.load(Ordering::Acquire).is_null() {
+            self.attach(dev.as_raw());
+        }
+    }
+
     fn attach(&self, disk_dev: *mut bindings::device) {
         // SAFETY: the disk's device is registered; the name is a C string.
         let kn = unsafe { bindings::rln_sysfs_get_dirent(disk_dev, c"badblocks".as_ptr()) };

@@ -91,3 +91,11 @@ bool rln_is_vmalloc_addr(const void *addr);
 /* pfn_t of a device physical address: PFN_DEV, plus PFN_MAP when it has struct pages. */
 pfn_t rln_phys_to_pfn_t(phys_addr_t addr, bool map);
 pfn_t rln_vmalloc_to_pfn_t(const void *addr);
+
+/* ---- Delayed work (nfit's scrub); helpers in helpers.c. ---- */
+#include <linux/workqueue.h>
+void rln_init_delayed_work(struct delayed_work *dwork, work_func_t fn);
+bool rln_queue_delayed_work(struct delayed_work *dwork, unsigned long delay_ms);
+bool rln_cancel_delayed_work_sync(struct delayed_work *dwork);
+/* sysfs_notify() of attribute @attr in group @dir of @dev. */
+void rln_sysfs_notify(struct device *dev, const char *dir, const char *attr);

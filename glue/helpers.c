@@ -79,3 +79,28 @@ union acpi_object *rln_acpi_evaluate_dsm(acpi_handle handle, const guid_t *guid,
 	return acpi_evaluate_dsm(handle, guid, rev, func, argv4);
 }
 EXPORT_SYMBOL_GPL(rln_acpi_evaluate_dsm);
+
+void rln_init_delayed_work(struct delayed_work *dwork, work_func_t fn)
+{
+	INIT_DELAYED_WORK(dwork, fn);
+}
+EXPORT_SYMBOL_GPL(rln_init_delayed_work);
+
+/* Long-running work (a scrub waits on firmware) goes to system_long_wq. */
+bool rln_queue_delayed_work(struct delayed_work *dwork, unsigned long delay_ms)
+{
+	return queue_delayed_work(system_long_wq, dwork, msecs_to_jiffies(delay_ms));
+}
+EXPORT_SYMBOL_GPL(rln_queue_delayed_work);
+
+bool rln_cancel_delayed_work_sync(struct delayed_work *dwork)
+{
+	return cancel_delayed_work_sync(dwork);
+}
+EXPORT_SYMBOL_GPL(rln_cancel_delayed_work_sync);
+
+void rln_sysfs_notify(struct device *dev, const char *dir, const char *attr)
+{
+	sysfs_notify(&dev->kobj, dir, attr);
+}
+EXPORT_SYMBOL_GPL(rln_sysfs_notify);

@@ -40,3 +40,4 @@ pub mod pmem_map;
 pub mod print;
 pub mod provider_abi;
 pub mod sysfs;
+pub mod workqueue;

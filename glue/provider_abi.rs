@@ -153,6 +153,9 @@ extern "C" {
     fn rln_region_provider_data(dev: *const bindings::device) -> *const c_void;
     fn rln_bus_provider_data(dev: *const bindings::device) -> *const c_void;
     fn rln_dimm_provider_data(dev: *const bindings::device) -> *const c_void;
+    fn rln_bus_add_badrange(bus: *mut RawBus, addr: u64, len: u64) -> c_int;
+    fn rln_bus_revalidate_poison(bus: *mut RawBus, start: u64, len: u64);
+    fn rln_bus_device(bus: *mut RawBus) -> *mut bindings::device;
 }
 
 /// Signature types of the exported functions, for `export_nd_core!`'s checks.
@@ -168,6 +171,12 @@ pub mod signatures {
     pub type RegionCreate = unsafe extern "C" fn(*mut RawBus, *const RawRegionDesc) -> c_int;
     /// `rln_bus_provider_data`, `rln_dimm_provider_data`, `rln_region_provider_data`
     pub type ProviderData = unsafe extern "C" fn(*const bindings::device) -> *const c_void;
+    /// `rln_bus_add_badrange`
+    pub type AddBadrange = unsafe extern "C" fn(*mut RawBus, u64, u64) -> c_int;
+    /// `rln_bus_revalidate_poison`
+    pub type RevalidatePoison = unsafe extern "C" fn(*mut RawBus, u64, u64);
+    /// `rln_bus_device`
+    pub type BusDevice = unsafe extern "C" fn(*mut RawBus) -> *mut bindings::device;
 }
 
 /// How a command ran. `rc` is what C's `ndctl()` returns and the ioctl
@@ -459,6 +468,7 @@ pub struct NewRegion<'a, R> {
 /// A bus registered with libnvdimm; unregistered (DIMMs and all) on drop.
 pub struct Bus<P: BusProvider> {
     raw: NonNull<RawBus>,
+    link: Arc<BusLink>,
     provider: Arc<P>,
     dimms: KVec<Arc<P::Dimm>>,
     regions: KVec<Arc<P::Region>>,
@@ -489,12 +499,27 @@ impl<P: BusProvider> Bus<P> {
         // provider data outlives the bus: `Self` holds the `Arc` and drops it
         // only after unregistering.
         to_result(unsafe { rln_bus_register(parent.as_raw(), &desc, &mut raw) })?;
-        Ok(Self { raw: NonNull::new(raw).ok_or(EINVAL)?, provider, dimms: KVec::new(), regions: KVec::new(), hints: KVec::new() })
+        let raw = NonNull::new(raw).ok_or(EINVAL)?;
+        let link = Arc::pin_init(pin_init!(BusLink { raw <- kernel::new_mutex!(Some(LiveBus(raw))) }), GFP_KERNEL);
+        let link = match link {
+            Ok(l) => l,
+            Err(e) => {
+                // SAFETY: registered just above; nothing else knows it yet.
+                unsafe { rln_bus_unregister(raw.as_ptr()) };
+                return Err(e);
+            }
+        };
+        Ok(Self { raw, link, provider, dimms: KVec::new(), regions: KVec::new(), hints: KVec::new() })
     }
 
     /// The provider behind this bus.
     pub fn provider(&self) -> &Arc<P> {
         &self.provider
+    }
+
+    /// A handle on the bus for work that runs on its own (scrubs).
+    pub fn link(&self) -> Arc<BusLink> {
+        self.link.clone()
     }
 
     /// Creates nmemN on this bus (`nvdimm_create`).
@@ -561,9 +586,59 @@ impl<P: BusProvider> Bus<P> {
 
 impl<P: BusProvider> Drop for Bus<P> {
     fn drop(&mut self) {
+        // Waits for a link call in flight; later ones find the bus gone.
+        *self.link.raw.lock() = None;
         // SAFETY: registered in `register`; after this returns libnvdimm has
         // removed every device of the bus and makes no more calls into us.
         unsafe { rln_bus_unregister(self.raw.as_ptr()) };
+    }
+}
+
+struct LiveBus(NonNull<RawBus>);
+
+// SAFETY: the handle is only passed back to libnvdimm, which locks internally.
+unsafe impl Send for LiveBus {}
+
+/// A provider's handle on its bus that outlives nothing: once the [`Bus`]
+/// is dropped its calls do nothing. For work running apart from the bus's
+/// owner, like a scrub reporting what it found.
+#[pin_data]
+pub struct BusLink {
+    #[pin]
+    raw: kernel::sync::Mutex<Option<LiveBus>>,
+}
+
+impl BusLink {
+    /// Adds a poisoned physical range to the bus's list
+    /// (`nvdimm_bus_add_badrange`); ENXIO once the bus is gone.
+    pub fn add_badrange(&self, addr: u64, len: u64) -> Result {
+        let raw = self.raw.lock();
+        let bus = raw.as_ref().ok_or(ENXIO)?;
+        // SAFETY: `Bus::drop` clears the handle under this lock before
+        // unregistering, so the bus is registered while we hold it.
+        to_result(unsafe { rln_bus_add_badrange(bus.0.as_ptr(), addr, len) })
+    }
+
+    /// Tells every region overlapping `[start, +len)` and the drivers of
+    /// its namespaces that the bad ranges changed (`nvdimm_region_notify`
+    /// with NVDIMM_REVALIDATE_POISON).
+    pub fn revalidate_poison(&self, start: u64, len: u64) {
+        let raw = self.raw.lock();
+        if let Some(bus) = raw.as_ref() {
+            // SAFETY: as in `add_badrange`.
+            unsafe { rln_bus_revalidate_poison(bus.0.as_ptr(), start, len) };
+        }
+    }
+
+    /// Wakes pollers of ndbusN's attribute `dir/attr` (`sysfs_notify`).
+    pub fn notify_attr(&self, dir: Option<&CStr>, attr: &CStr) {
+        let raw = self.raw.lock();
+        if let Some(bus) = raw.as_ref() {
+            // SAFETY: as in `add_badrange`; the device is ndbusN, live
+            // while the bus is registered.
+            let dev = unsafe { Device::from_raw(rln_bus_device(bus.0.as_ptr())) };
+            super::workqueue::sysfs_notify(dev, dir, attr);
+        }
     }
 }
 
@@ -727,6 +802,11 @@ impl ProviderBus {
         Ok(Completion { rc, cmd_rc })
     }
 
+    /// Whether the provider takes commands at all.
+    pub fn has_ctl(&self) -> bool {
+        self.ctl.is_some()
+    }
+
     /// The provider's module.
     pub fn module(&self) -> ModuleRef {
         self.owner
@@ -799,6 +879,12 @@ pub trait NdCore {
     fn region_create(bus: &Self::Bus, desc: ProviderRegion<'_, Self::Dimm>) -> Result;
     /// Provider data of regionN.
     fn region_provider_data(dev: &Device) -> *const c_void;
+    /// Adds a bad range to `bus`'s list.
+    fn bus_add_badrange(bus: &Self::Bus, addr: u64, len: u64) -> Result;
+    /// Revalidates poison in the regions overlapping `[start, +len)`.
+    fn bus_revalidate_poison(bus: &Self::Bus, start: u64, len: u64);
+    /// ndbusN.
+    fn bus_device(bus: &Self::Bus) -> &Device;
 }
 
 /// One mapping of a region as libnvdimm receives it.
@@ -1012,6 +1098,31 @@ macro_rules! export_nd_core {
                 <$core as NdCore>::region_provider_data(unsafe { Device::from_raw(dev as *mut _) })
             }
             const _: abi::signatures::ProviderData = rln_region_provider_data;
+
+            #[no_mangle]
+            unsafe extern "C" fn rln_bus_add_badrange(bus: *mut abi::RawBus, addr: u64, len: u64) -> c_int {
+                // SAFETY: `bus` is a live handle from `rln_bus_register`.
+                let bus = unsafe { &*(bus as *const CoreBus) };
+                match <$core as NdCore>::bus_add_badrange(bus, addr, len) {
+                    Ok(()) => 0,
+                    Err(e) => e.to_errno(),
+                }
+            }
+            const _: abi::signatures::AddBadrange = rln_bus_add_badrange;
+
+            #[no_mangle]
+            unsafe extern "C" fn rln_bus_revalidate_poison(bus: *mut abi::RawBus, start: u64, len: u64) {
+                // SAFETY: `bus` is a live handle from `rln_bus_register`.
+                <$core as NdCore>::bus_revalidate_poison(unsafe { &*(bus as *const CoreBus) }, start, len)
+            }
+            const _: abi::signatures::RevalidatePoison = rln_bus_revalidate_poison;
+
+            #[no_mangle]
+            unsafe extern "C" fn rln_bus_device(bus: *mut abi::RawBus) -> *mut bindings::device {
+                // SAFETY: `bus` is a live handle from `rln_bus_register`.
+                <$core as NdCore>::bus_device(unsafe { &*(bus as *const CoreBus) }).as_raw()
+            }
+            const _: abi::signatures::BusDevice = rln_bus_device;
         };
     };
 }

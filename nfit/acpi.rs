@@ -5,7 +5,7 @@
 
 use kernel::prelude::*;
 
-use crate::bus::{self, BusMasks, NfitBus, Transport};
+use crate::bus::{self, BusMasks, Transport};
 use crate::dimm::{DsmFacts, NfitDimm};
 use crate::formats::cmd;
 use crate::formats::le::{u32_at as le32, u64_at as le64};
@@ -13,7 +13,7 @@ use crate::formats::nfit::dsm::*;
 use crate::formats::nfit::intel::{NVDIMM_INTEL_CMDMASK, NVDIMM_INTEL_FW_ACTIVATE_ARM, ND_INTEL_GET_MODES};
 use crate::formats::nfit::{Guid, Nfit, TABLE_HEADER_LEN};
 use crate::glue::acpi::{AcpiDevice, AcpiDriver, AcpiDriverOps, AcpiDriverRegistration, Handle, Table, Value};
-use crate::glue::provider_abi::{Bus, Completion};
+use crate::glue::provider_abi::Completion;
 use crate::{dev_dbg, dev_err};
 
 static NFIT_DRIVER: AcpiDriver = AcpiDriver::new::<NfitAcpi>("nfit", "ACPI0012");
@@ -54,9 +54,9 @@ fn dsm_revid(family: u32, func: u32) -> u64 {
 struct NfitAcpi;
 
 impl AcpiDriverOps for NfitAcpi {
-    type Data = Option<Bus<NfitBus>>;
+    type Data = Option<bus::NfitBusReg>;
 
-    fn add(adev: &AcpiDevice) -> Result<KBox<Option<Bus<NfitBus>>>> {
+    fn add(adev: &AcpiDevice) -> Result<KBox<Option<bus::NfitBusReg>>> {
         let dev = adev.device();
         let Some(table) = Table::get(c"NFIT") else {
             // The root device may be populated later through _FIT.
@@ -80,7 +80,7 @@ impl AcpiDriverOps for NfitAcpi {
         Ok(KBox::new(Some(bus), GFP_KERNEL)?)
     }
 
-    fn remove(_adev: &AcpiDevice, data: KBox<Option<Bus<NfitBus>>>) {
+    fn remove(_adev: &AcpiDevice, data: KBox<Option<bus::NfitBusReg>>) {
         drop(data);
     }
 }

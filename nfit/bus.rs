@@ -9,6 +9,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
+use crate::ars::{Req, Scrub};
 use crate::dimm::{self, NfitDimm};
 use crate::region::Backing;
 use crate::formats::cmd;
@@ -54,6 +55,20 @@ pub(crate) struct NfitBus {
     bus_intel_mask: u64,
     /// nfit/hw_error_scrub: scrub the whole range on a memory error (1) or not (0).
     hw_error_scrub: AtomicU32,
+    /// Address range scrubs.
+    scrub: Arc<Scrub>,
+}
+
+/// A registered NFIT bus. Scrubbing stops before the bus goes: the work
+/// talks to the platform, which may go right after.
+pub(crate) struct NfitBusReg {
+    bus: Bus<NfitBus>,
+}
+
+impl Drop for NfitBusReg {
+    fn drop(&mut self) {
+        self.bus.provider().scrub.cancel();
+    }
 }
 
 impl BusProvider for NfitBus {
@@ -113,20 +128,20 @@ fn hw_error_scrub_store(bus: &NfitBus, input: &[u8]) -> Result {
 }
 static HW_ERROR_SCRUB: Attribute<NfitBus> = Attribute::rw(c"hw_error_scrub", hw_error_scrub_show, hw_error_scrub_store);
 
-// nfit/scrub: completed address range scrubs, "+" while one runs. Only
-// visible when the platform implements ARS. Scrubbing itself comes with
-// regions: until then none has run and none is running.
-fn scrub_show(_bus: &NfitBus, page: &mut Page) -> Result {
-    let _ = writeln!(page, "0");
+// nfit/scrub: completed address range scrubs, "+" while one runs (ndctl
+// polls it). Only visible when the platform implements ARS. Writing 1
+// asks for a long scrub of every range: EBUSY if all are owed one
+// already, ENOTTY if no range can be scrubbed.
+fn scrub_show(bus: &NfitBus, page: &mut Page) -> Result {
+    let (count, busy) = bus.scrub.progress();
+    let _ = writeln!(page, "{}{}", count, if busy { "+" } else { "" });
     Ok(())
 }
-fn scrub_store(_bus: &NfitBus, input: &[u8]) -> Result {
+fn scrub_store(bus: &NfitBus, input: &[u8]) -> Result {
     if sysfs::parse_i64(input, 0)? != 1 {
         return Err(EINVAL);
     }
-    // No range is registered for scrubbing until regions exist, and C's
-    // acpi_nfit_ars_rescan() answers ENOTTY when it has nothing to scan.
-    Err(ENOTTY)
+    Scrub::rescan(&bus.scrub, Req::Long)
 }
 static SCRUB: Attribute<NfitBus> = Attribute::rw(c"scrub", scrub_show, scrub_store).visible_if(scrub_visible);
 
@@ -168,7 +183,7 @@ pub(crate) fn register(
     masks: BusMasks,
     provider_name: Option<&'static CStr>,
     backing: &[Backing],
-) -> Result<Bus<NfitBus>> {
+) -> Result<NfitBusReg> {
     // Firmware hands over the whole table; emulated platforms, like C's
     // nfit_test, may pass just the subtables, which leaves the revision 0.
     let parsed = if table.starts_with(&crate::formats::nfit::SIGNATURE) {
@@ -181,6 +196,7 @@ pub(crate) fn register(
         Error::from_errno(-e.to_errno())
     })?;
     let transport = Arc::new(transport, GFP_KERNEL)?;
+    let scrub = Scrub::new(transport.clone())?;
 
     let mut bus_family_mask = 1 << NVDIMM_BUS_FAMILY_NFIT;
     if masks.bus_intel_mask != 0 {
@@ -194,7 +210,9 @@ pub(crate) fn register(
         bus_family_mask,
         bus_intel_mask: masks.bus_intel_mask,
         hw_error_scrub: AtomicU32::new(0),
+        scrub: scrub.clone(),
     };
+    let ars = provider.ars_supported();
 
     // DIMMs first, so that the bus learns the DIMM families before it registers.
     let mut dimms = KVec::new();
@@ -220,23 +238,28 @@ pub(crate) fn register(
         groups: &NFIT_BUS_GROUPS,
         owner: &crate::THIS_MODULE,
     };
-    let mut bus = Bus::register(parent, desc, Arc::new(provider, GFP_KERNEL)?)?;
+    let bus = Bus::register(parent, desc, Arc::new(provider, GFP_KERNEL)?)?;
+    let mut reg = NfitBusReg { bus };
     let mut refs = KVec::with_capacity(dimms.len(), GFP_KERNEL)?;
     for d in dimms {
         let handle = d.handle();
-        refs.push((handle, bus.add_dimm(d.into_desc()?)?), GFP_KERNEL)?;
+        refs.push((handle, reg.bus.add_dimm(d.into_desc()?)?), GFP_KERNEL)?;
     }
-    crate::region::register_all(parent, &nfit, &mut bus, &refs, backing)?;
-    Ok(bus)
+    // Scrubs report to the bus; the short ones run before regions
+    // register, so that regions start with what firmware knows.
+    scrub.attach(reg.bus.link());
+    Scrub::register(&scrub, parent, &nfit, ars)?;
+    crate::region::register_all(parent, &nfit, &mut reg.bus, &refs, backing)?;
+    Ok(reg)
 }
 
 /// The emulated-platform entry point (nfit_test).
 pub(crate) struct Emulated;
 
 impl NfitCore for Emulated {
-    type Nfit = Bus<NfitBus>;
+    type Nfit = NfitBusReg;
 
-    fn register(parent: &Device, table: &[u8], platform: PlatformHandle) -> Result<KBox<Bus<NfitBus>>> {
+    fn register(parent: &Device, table: &[u8], platform: PlatformHandle) -> Result<KBox<NfitBusReg>> {
         let m = &platform.masks;
         // The platform's bus commands replace what a root _DSM would offer.
         let masks = BusMasks {
@@ -252,7 +275,7 @@ impl NfitCore for Emulated {
         Ok(KBox::new(bus, GFP_KERNEL)?)
     }
 
-    fn unregister(nfit: KBox<Bus<NfitBus>>) {
+    fn unregister(nfit: KBox<NfitBusReg>) {
         drop(nfit);
     }
 }

@@ -16,6 +16,7 @@ mod glue;
 mod formats;
 
 mod acpi;
+mod ars;
 mod bus;
 mod dimm;
 mod intel;

@@ -5,6 +5,7 @@
 //! touches the kernel; every function takes and returns plain bytes and values.
 #![no_std]
 
+pub mod badrange;
 pub mod cmd;
 pub mod dpa;
 pub mod fletcher;
