@@ -51,7 +51,6 @@ t_init() {
 # as SKIP on the Rust stack (never on C) and run again once the entry goes.
 RUST_PENDING_FIRMWARE="firmware activation attributes (ndbusN/firmware, nmemN/firmware)"
 RUST_PENDING_SECURITY="security management (writes to nmemN/security)"
-RUST_PENDING_CLAIM_SEEDS="btt, pfn and dax seed devices (the nd_btt, pfn and dax issues)"
 
 # t_pending_file GLOB REASON: skip comparing result files matching GLOB on the
 # Rust stack. t_pending_lines GLOB REGEX REASON: drop the lines matching REGEX

@@ -9,10 +9,16 @@ One process does it all: under TCG every fork of cat or stat costs tens of ms.
 Attribute lines are `LABEL/NAME MODE: VALUE` (octal mode as stat prints it; one
 line per line of a multi-line value; `<read error: MSG>` when the read fails; no
 value for a file without read bits). Attribute groups (nfit/, dax/, queue/) are
-walked; child devices (directories with a uevent) and symlinks are not. Kernel
-virtual addresses (nfit_test.1 backs a region with vmalloc memory, whose address
-differs between boots and stacks) print as 0x<kernel-address>; nothing else is
-normalised.
+walked; child devices (directories with a uevent) and symlinks are not.
+
+Normalised, because they legitimately differ between boots or stacks:
+  - the `resource` of regions and namespaces on the nfit_test.1 bus prints as
+    <nfit_test.1 range>: C's nfit_test.1 publishes the vmalloc address of the
+    range's buffer as its system-physical address (an artefact of the test
+    platform; it changes from boot to boot);
+  - a pmem disk's minor number (`dev` and the uevent's MINOR=) prints as
+    <minor>: block minors are handed out in the order disks are added, and
+    namespaces are probed asynchronously.
 
   PREFIX-regions.out   the attributes of every regionN and namespaceN.M
   PREFIX-devices.out   every device on the nd bus with the driver it is bound
@@ -25,17 +31,31 @@ import stat
 import sys
 
 ND = '/sys/bus/nd/devices'
-KADDR = re.compile(r'0xff[0-9a-f]{14}')
 # Left out of the block dump: how the disk takes I/O (blk-mq or bio-based
 # submission, an implementation choice of nd_pmem, see Documentation/pmem.md),
 # I/O statistics, and diskseq (a global count of the disks ever allocated, also
 # in the uevent).
+MINOR = re.compile(r'^(pmem[^/ ]*/(dev [0-7]+: [0-9]+:|uevent [0-7]+: MINOR=))[0-9]+$')
 BLOCK_SKIP = re.compile(r'^pmem[^/ ]*/(stat|inflight|diskseq|uevent [0-7]+: DISKSEQ=|mq/|'
                         r'queue/(scheduler|nr_requests|rq_affinity|wbt_lat_usec|io_timeout|iosched/))')
 
 
 def natural(name):
     return [int(t) if t.isdigit() else t for t in re.split(r'(\d+)', name)]
+
+
+def provider(dev):
+    """The provider of the bus an nd device sits on, e.g. nfit_test.1."""
+    path = os.path.realpath(os.path.join(ND, dev))
+    while path != '/':
+        path = os.path.dirname(path)
+        if re.match(r'ndbus\d+$', os.path.basename(path)):
+            try:
+                with open(os.path.join(path, 'provider')) as fh:
+                    return fh.read().strip()
+            except OSError:
+                return None
+    return None
 
 
 def attrs(path, label, out):
@@ -70,7 +90,7 @@ def attrs(path, label, out):
         if not lines:
             out.append(head)
         for line in lines:
-            out.append(KADDR.sub('0x<kernel-address>', '%s %s' % (head, line)) if line else head)
+            out.append('%s %s' % (head, line) if line else head)
 
 
 def dump(prefix):
@@ -78,7 +98,12 @@ def dump(prefix):
     out = []
     for d in devs:
         if re.match(r'(region|namespace)\d', d):
-            attrs(os.path.join(ND, d), d, out)
+            lines = []
+            attrs(os.path.join(ND, d), d, lines)
+            if provider(d) == 'nfit_test.1':
+                lines = [re.sub(r'^(%s/resource [0-7]+: ).*' % re.escape(d),
+                                r'\1<nfit_test.1 range>', line) for line in lines]
+            out += lines
     write(prefix + '-regions.out', out)
 
     out = []
@@ -95,7 +120,7 @@ def dump(prefix):
         if d.startswith('pmem'):
             lines = []
             attrs(os.path.join('/sys/block', d), d, lines)
-            out += [line for line in lines if not BLOCK_SKIP.match(line)]
+            out += [MINOR.sub(r'\1<minor>', line) for line in lines if not BLOCK_SKIP.match(line)]
     write(prefix + '-block.out', out)
 
 

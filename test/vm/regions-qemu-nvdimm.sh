@@ -48,8 +48,6 @@ if [ "${1:-}" = --guest ]; then
 fi
 
 t_init regions-qemu-nvdimm c-intree
-t_pending_lines '*-regions.out' '^region[0-9]+/(btt|pfn|dax)_seed ' "$RUST_PENDING_CLAIM_SEEDS"
-t_pending_lines '*-devices.out' '^(btt|pfn|dax)[0-9]' "$RUST_PENDING_CLAIM_SEEDS"
 imgc=$T_DIR/nvdimm-c.img
 imgr=$T_DIR/nvdimm-cand.img
 rm -f "$imgc" "$imgr"
