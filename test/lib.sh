@@ -51,6 +51,7 @@ t_init() {
 # as SKIP on the Rust stack (never on C) and run again once the entry goes.
 RUST_PENDING_FIRMWARE="firmware activation attributes (ndbusN/firmware, nmemN/firmware)"
 RUST_PENDING_SECURITY="security management (writes to nmemN/security)"
+RUST_PENDING_NSMGMT="namespace management: create/destroy-namespace and writable namespace attributes (issue 4)"
 
 # t_pending_file GLOB REASON: skip comparing result files matching GLOB on the
 # Rust stack. t_pending_lines GLOB REGEX REASON: drop the lines matching REGEX
