@@ -91,16 +91,10 @@ impl NewNamespace {
 #[pin_data]
 pub(crate) struct Namespace {
     dev: Device,
-    kind: Kind,
-    id: u32,
-    /// System physical start and size of the namespace.
+    /// What the labels (or the region) said when it registered.
+    cfg: NewNamespace,
+    /// System physical start: the region's start plus `cfg.offset`.
     start: u64,
-    size: u64,
-    uuid: Option<[u8; 16]>,
-    name: [u8; NSLABEL_NAME_LEN],
-    lbasize: u64,
-    claim_class: ClaimClass,
-    extents: u32,
     force_raw: AtomicBool,
 }
 
@@ -112,18 +106,18 @@ impl Namespace {
     }
 
     pub(crate) fn kind(&self) -> Kind {
-        self.kind
+        self.cfg.kind
     }
 
     /// The M of namespaceN.M for pmem namespaces (the block device name
     /// uses it), 0 for io.
     pub(crate) fn id(&self) -> u32 {
-        self.id
+        self.cfg.id
     }
 
     /// System physical start and size.
     pub(crate) fn range(&self) -> (u64, u64) {
-        (self.start, self.size)
+        (self.start, self.cfg.size)
     }
 
     pub(crate) fn region(&self) -> &Region {
@@ -131,13 +125,13 @@ impl Namespace {
     }
 
     pub(crate) fn has_uuid(&self) -> bool {
-        self.uuid.is_some()
+        self.cfg.uuid.is_some()
     }
 
     /// Sector size of the block device: 4096 when the label asks for it,
     /// 512 otherwise (`pmem_sector_size`).
     pub(crate) fn sector_size(&self) -> u32 {
-        if self.lbasize == 4096 { 4096 } else { 512 }
+        if self.cfg.lbasize == 4096 { 4096 } else { 512 }
     }
 
     pub(crate) fn force_raw(&self) -> bool {
@@ -183,7 +177,7 @@ fn modalias_show(ns: &Namespace, page: &mut Page) -> Result {
 static MODALIAS: Attribute<Namespace> = Attribute::ro(c"modalias", modalias_show);
 
 fn devtype_show(ns: &Namespace, page: &mut Page) -> Result {
-    let name = match ns.kind {
+    let name = match ns.cfg.kind {
         Kind::Io => "nd_namespace_io",
         Kind::Pmem => "nd_namespace_pmem",
     };
@@ -201,7 +195,7 @@ fn nstype_show(ns: &Namespace, page: &mut Page) -> Result {
 static NSTYPE: Attribute<Namespace> = Attribute::ro(c"nstype", nstype_show);
 
 fn size_show(ns: &Namespace, page: &mut Page) -> Result {
-    let _ = writeln!(page, "{}", ns.size);
+    let _ = writeln!(page, "{}", ns.cfg.size);
     Ok(())
 }
 static SIZE: Attribute<Namespace> = Attribute::ro(c"size", size_show);
@@ -216,7 +210,7 @@ fn mode_show(ns: &Namespace, page: &mut Page) -> Result {
 static MODE: Attribute<Namespace> = Attribute::ro(c"mode", mode_show);
 
 fn uuid_show(ns: &Namespace, page: &mut Page) -> Result {
-    match &ns.uuid {
+    match &ns.cfg.uuid {
         Some(u) => {
             let _ = writeln!(
                 page,
@@ -242,7 +236,7 @@ static HOLDER: Attribute<Namespace> = Attribute::ro(c"holder", holder_show);
 
 // resource: where the namespace starts; ENXIO before it has any capacity.
 fn resource_show(ns: &Namespace, page: &mut Page) -> Result {
-    if ns.size == 0 {
+    if ns.cfg.size == 0 {
         return Err(ENXIO);
     }
     let _ = writeln!(page, "{:#x}", ns.start);
@@ -251,8 +245,8 @@ fn resource_show(ns: &Namespace, page: &mut Page) -> Result {
 static RESOURCE: Attribute<Namespace> = Attribute::admin_ro(c"resource", resource_show);
 
 fn alt_name_show(ns: &Namespace, page: &mut Page) -> Result {
-    let len = ns.name.iter().position(|&b| b == 0).unwrap_or(ns.name.len());
-    page.write_bytes(&ns.name[..len]);
+    let len = ns.cfg.name.iter().position(|&b| b == 0).unwrap_or(ns.cfg.name.len());
+    page.write_bytes(&ns.cfg.name[..len]);
     let _ = writeln!(page);
     Ok(())
 }
@@ -270,28 +264,21 @@ static FORCE_RAW: Attribute<Namespace> = Attribute::rw(c"force_raw", force_raw_s
 
 // sector_size: the supported sizes with the current one in brackets.
 fn sector_size_show(ns: &Namespace, page: &mut Page) -> Result {
-    for size in [512u64, 4096] {
-        if ns.lbasize == size {
-            let _ = write!(page, "[{size}] ");
-        } else {
-            let _ = write!(page, "{size} ");
-        }
-    }
-    let _ = writeln!(page);
+    page.write_size_select(ns.cfg.lbasize, &[512, 4096]);
     Ok(())
 }
 static SECTOR_SIZE: Attribute<Namespace> = Attribute::ro(c"sector_size", sector_size_show).visible_if(pmem_only);
 
 // dpa_extents: how many DIMM extents the namespace's labels describe.
 fn dpa_extents_show(ns: &Namespace, page: &mut Page) -> Result {
-    let _ = writeln!(page, "{}", ns.extents);
+    let _ = writeln!(page, "{}", ns.cfg.extents);
     Ok(())
 }
 static DPA_EXTENTS: Attribute<Namespace> = Attribute::ro(c"dpa_extents", dpa_extents_show).visible_if(pmem_only);
 
 fn holder_class_show(ns: &Namespace, page: &mut Page) -> Result {
     let _guard = ns.dev.lock();
-    let class = match ns.claim_class {
+    let class = match ns.cfg.claim_class {
         ClaimClass::None => "",
         ClaimClass::Btt | ClaimClass::Btt2 => "btt",
         ClaimClass::Pfn => "pfn",
@@ -305,7 +292,7 @@ static HOLDER_CLASS: Attribute<Namespace> = Attribute::ro(c"holder_class", holde
 
 // Label-less namespaces have no uuid, name, sector size or extents.
 fn pmem_only(ns: &Namespace, attr: &'static Attribute<Namespace>) -> Option<u16> {
-    (ns.kind == Kind::Pmem).then(|| attr.mode())
+    (ns.cfg.kind == Kind::Pmem).then(|| attr.mode())
 }
 
 
@@ -321,21 +308,15 @@ pub(crate) static PMEM_TYPE: DeviceType<Namespace> = DeviceType::new(c"nd_namesp
 #[inline(never)]
 pub(crate) fn register(region: &Region, new: NewNamespace) -> Result<Registration<Namespace>> {
     let (rstart, _) = region.range();
+    let id = new.id;
     let ty = match new.kind {
         Kind::Io => &IO_TYPE,
         Kind::Pmem => &PMEM_TYPE,
     };
     let init = try_pin_init!(Namespace {
         dev: Device::zeroed(),
-        kind: new.kind,
-        id: new.id,
         start: rstart + new.offset,
-        size: new.size,
-        uuid: new.uuid,
-        name: new.name,
-        lbasize: new.lbasize,
-        claim_class: new.claim_class,
-        extents: new.extents,
+        cfg: new,
         force_raw: AtomicBool::new(false),
     }? Error);
     let place = Placement {
@@ -345,7 +326,7 @@ pub(crate) fn register(region: &Region, new: NewNamespace) -> Result<Registratio
         groups: core::ptr::null(),
         devt: 0,
     };
-    Registration::new(init, place, format_args!("namespace{}.{}", region.id(), new.id))
+    Registration::new(init, place, format_args!("namespace{}.{}", region.id(), id))
 }
 
 /// The namespaces a region's DIMMs describe (`nd_region_register_namespaces`):

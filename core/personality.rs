@@ -88,18 +88,6 @@ static DEVTYPE: Attribute<Personality> = Attribute::ro(c"devtype", devtype_show)
 
 attribute_group!(static ND_DEVICE_GROUP: Personality, dir = None, [MODALIAS, DEVTYPE]);
 
-fn write_sizes(page: &mut Page, current: u64, sizes: &[u64]) -> Result {
-    for &s in sizes {
-        if s == current {
-            let _ = write!(page, "[{s}] ");
-        } else {
-            let _ = write!(page, "{s} ");
-        }
-    }
-    let _ = writeln!(page);
-    Ok(())
-}
-
 // An idle seed claims no namespace and has no uuid.
 fn empty_show(_p: &Personality, page: &mut Page) -> Result {
     let _ = writeln!(page);
@@ -114,7 +102,8 @@ fn enabled_only_show(p: &Personality, _page: &mut Page) -> Result {
 }
 
 fn btt_sector_size_show(_p: &Personality, page: &mut Page) -> Result {
-    write_sizes(page, 0, &BTT_SECTOR_SIZES)
+    page.write_size_select(0, &BTT_SECTOR_SIZES);
+    Ok(())
 }
 
 fn log_zero_flags_show(_p: &Personality, page: &mut Page) -> Result {
@@ -145,7 +134,8 @@ fn align_show(_p: &Personality, page: &mut Page) -> Result {
 }
 
 fn supported_alignments_show(_p: &Personality, page: &mut Page) -> Result {
-    write_sizes(page, 0, &PFN_ALIGNMENTS)
+    page.write_size_select(0, &PFN_ALIGNMENTS);
+    Ok(())
 }
 
 static PFN_MODE: Attribute<Personality> = Attribute::ro(c"mode", mode_show);

@@ -7,7 +7,7 @@
 //! statics, the way C declares them next to the object they describe.
 
 use core::ffi::{c_char, c_int, CStr};
-use core::fmt;
+use core::fmt::{self, Write as _};
 use core::marker::PhantomData;
 
 use kernel::error::{Error, Result};
@@ -66,6 +66,17 @@ impl Page {
         // SAFETY: `buf` is a page; `len + n < PAGE` by the min above.
         unsafe { core::ptr::copy_nonoverlapping(b.as_ptr(), self.buf.add(self.len), n) };
         self.len += n;
+    }
+}
+
+impl Page {
+    /// Lists `supported` sizes, each followed by a space, with `current`
+    /// in brackets, then a newline (`nd_size_select_show`).
+    pub fn write_size_select(&mut self, current: u64, supported: &[u64]) {
+        for &size in supported {
+            let _ = if size == current { write!(self, "[{size}] ") } else { write!(self, "{size} ") };
+        }
+        let _ = writeln!(self);
     }
 }
 
