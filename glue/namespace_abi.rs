@@ -456,7 +456,9 @@ macro_rules! export_ns_core {
                 // SAFETY: drivers pass their live device, and a callback and
                 // context valid for the duration of the call.
                 let mut f = |sector: u64, count: u64| unsafe { cb(ctx, sector, count) };
-                match <$core as NsCore>::bad_ranges(unsafe { Device::from_raw(dev) }, &mut f) {
+                // SAFETY: `dev` is the caller's live device (see above).
+                let dev = unsafe { Device::from_raw(dev) };
+                match <$core as NsCore>::bad_ranges(dev, &mut f) {
                     Ok(()) => 0,
                     Err(e) => e.to_errno(),
                 }
