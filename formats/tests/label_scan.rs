@@ -697,6 +697,42 @@ fn updating_and_local_flags_are_ignored() {
 }
 
 #[test]
+fn an_interrupted_update_is_skipped_not_fatal() {
+    for size in LabelSize::PROBE_ORDER {
+        // A create cut in its first phase: DIMMs 0 and 1 hold the new set's
+        // labels flagged UPDATING, DIMMs 2 and 3 nothing yet. The region
+        // keeps its other namespace.
+        let mut new = set_labels(size, 1, 4, 0, M);
+        for l in new.iter_mut() {
+            l.flags = NSLABEL_FLAG_UPDATING;
+        }
+        let old = set_labels(size, 2, 4, M, M);
+        let mut per_dimm: Vec<Vec<_>> = (0..4).map(|i| vec![old[i]]).collect();
+        per_dimm[0].push(new[0]);
+        per_dimm[1].push(new[1]);
+        let (result, notes) = Fixture::new(size, per_dimm.clone()).scan_into(&mut [Namespace::EMPTY; 4]);
+        assert_eq!(result, Ok(1));
+        assert!(notes.contains(&ScanNote::InterruptedUpdate { position: 2, uuid: uuid(1) }));
+
+        // A destroy cut in its second phase: the first DIMM's label is gone,
+        // the rest are flagged. Either DIMM order skips the set.
+        let mut gone = per_dimm.clone();
+        gone[0].retain(|l| l.uuid != uuid(1));
+        gone[2].push(new[2]);
+        assert_eq!(Fixture::new(size, gone).found().len(), 1);
+
+        // One unflagged label means it is not an interrupted update: the
+        // region fails as in C.
+        let mut mixed = per_dimm;
+        mixed[1].last_mut().unwrap().flags = 0;
+        assert_eq!(
+            Fixture::new(size, mixed).error(),
+            ScanError::MissingLabel { position: 2, uuid: uuid(1) }
+        );
+    }
+}
+
+#[test]
 fn namespaces_come_out_in_c_order() {
     // C sorts by memcmp() of the start addresses: low byte first on x86.
     // 0x0100_0000 sorts before 0x00ff_0000 there.

@@ -19,6 +19,8 @@
 //!   probe: which index is current, label size, version, slots, labels.
 //! - [`LabelAreaMut`] stages updates like the kernel's in-memory copy and
 //!   reports which byte ranges must be written back.
+//! - [`LabelAreaMut::replace_label`], [`LabelAreaMut::delete_labels`] and
+//!   [`init_area`] are one DIMM's part of a namespace update.
 //! - [`PmemRegion::scan`] finds the namespaces a region's labels describe,
 //!   as the region driver does at probe.
 //! - [`Geometry`], [`NamespaceIndex`], [`FreeMap`], [`NamespaceLabel`] and
@@ -31,6 +33,7 @@ pub mod layout;
 use super::le;
 mod nslabel;
 mod scan;
+mod update;
 
 pub use area::{ActiveLabels, LabelArea, LabelAreaMut, LabelSlots, LabelsWithUuid};
 pub use geometry::{num_label_slots, sizeof_namespace_index, Geometry};
@@ -45,6 +48,7 @@ pub use nslabel::{
     label_id, ClaimClass, LabelId, NamespaceLabel, NVDIMM_BTT2_GUID, NVDIMM_BTT_GUID,
     NVDIMM_DAX_GUID, NVDIMM_PFN_GUID,
 };
+pub use update::{init_area, UpdateError};
 pub use scan::{
     DimmLabels, InterleaveSetId, Mapping, MappingLabel, Namespace, PmemRegion, ScanError, ScanNote,
     ND_MAX_MAPPINGS,

@@ -11,9 +11,14 @@
 //! inconsistency fails the whole region, as it does in C.
 //!
 //! Labels are not flagged away: Linux 6.12 ignores `NSLABEL_FLAG_UPDATING`
-//! and `NSLABEL_FLAG_LOCAL` when it scans, and so does this.
+//! and `NSLABEL_FLAG_LOCAL` when it scans, and so does this, with one
+//! exception. A set with a position missing whose every label is flagged
+//! `UPDATING` is an update a power cut interrupted: the first phase of a
+//! create, or the second phase of a destroy (core/namespace.rs). C fails
+//! the whole region on it; this skips the set, so the region comes up with
+//! the configuration from before the create or after the destroy.
 
-use super::layout::{NSLABEL_NAME_LEN, NSLABEL_UUID_LEN};
+use super::layout::{NSLABEL_FLAG_UPDATING, NSLABEL_NAME_LEN, NSLABEL_UUID_LEN};
 use super::{label_id, ClaimClass, LabelArea, LabelError, LabelId, LabelVersion, NamespaceLabel};
 use core::fmt;
 
@@ -258,6 +263,14 @@ pub enum ScanNote {
         /// The namespace UUID.
         uuid: [u8; NSLABEL_UUID_LEN],
     },
+    /// A set misses a position and all its labels are flagged `UPDATING`:
+    /// an interrupted update, skipped where C would fail the region.
+    InterruptedUpdate {
+        /// The first missing position.
+        position: u16,
+        /// The namespace UUID.
+        uuid: [u8; NSLABEL_UUID_LEN],
+    },
 }
 
 impl fmt::Display for ScanNote {
@@ -297,6 +310,11 @@ impl fmt::Display for ScanNote {
                     Uuid(uuid)
                 )
             }
+            Self::InterruptedUpdate { position, uuid } => write!(
+                f,
+                "position {position}: missing label for {}, an interrupted update: skipped",
+                Uuid(uuid)
+            ),
         }
     }
 }
@@ -557,6 +575,10 @@ impl<'a> PmemRegion<'a> {
                     continue;
                 }
             }
+            if self.all_updating(&uuid) {
+                note(ScanNote::InterruptedUpdate { position, uuid });
+                return Ok(None);
+            }
             return Err(ScanError::MissingLabel { position, uuid });
         }
 
@@ -601,6 +623,15 @@ impl<'a> PmemRegion<'a> {
             labels,
             ways: ways as u8,
         }))
+    }
+
+    /// Whether every label of `uuid` on every DIMM is flagged `UPDATING`.
+    fn all_updating(&self, uuid: &[u8; NSLABEL_UUID_LEN]) -> bool {
+        self.mappings
+            .iter()
+            .filter_map(|m| m.dimm.area())
+            .flat_map(|a| a.labels_with_uuid(uuid))
+            .all(|(_, l)| l.flags & NSLABEL_FLAG_UPDATING != 0)
     }
 
     /// C's `nd_namespace_pmem_set_resource`: the namespace starts where its
