@@ -181,6 +181,11 @@ pub(crate) struct NdBus {
     /// configuration changes of the bus and its children run under it.
     #[pin]
     state: Mutex<BusState>,
+    /// Serialises namespace configuration (label writes, DPA allocation)
+    /// with region scans. Separate from `state`: label writes call the
+    /// provider, which takes `state`.
+    #[pin]
+    reconfig: Mutex<()>,
 }
 
 device_object!(NdBus, dev);
@@ -212,9 +217,9 @@ impl NdBus {
         rc
     }
 
-    /// Runs `f` under the bus lock, which orders configuration changes.
-    pub(crate) fn with_lock<R>(&self, f: impl FnOnce() -> R) -> R {
-        let _state = self.state.lock();
+    /// Runs `f` with namespace configuration of the bus excluded.
+    pub(crate) fn with_reconfig<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _guard = self.reconfig.lock();
         f()
     }
 
@@ -264,6 +269,23 @@ impl NdBus {
     }
 
     /// The bus's regions overlapping `[start, +len)`, referenced.
+    /// Runs `f` on each region of the bus, with a reference held but no
+    /// lock.
+    pub(crate) fn for_each_region(&self, mut f: impl FnMut(&Region)) -> Result {
+        let regions = {
+            let state = self.state.lock();
+            let mut v = KVec::with_capacity(state.regions.len(), GFP_KERNEL)?;
+            for reg in state.regions.iter() {
+                v.push(ARef::new(reg.get()), GFP_KERNEL)?;
+            }
+            v
+        };
+        for r in regions.iter() {
+            f(r);
+        }
+        Ok(())
+    }
+
     fn regions_in(&self, start: u64, len: u64) -> Result<KVec<ARef<Region>>> {
         let state = self.state.lock();
         let mut out = KVec::new();
@@ -460,6 +482,7 @@ impl NdCore for ProviderAbi {
                 dead: false,
                 badrange: KVec::new(),
             }),
+            reconfig <- new_mutex!(()),
         }? Error);
         let place = Placement { parent: Some(parent), ty: &NDBUS_TYPE, bus: Some(&ND_BUS), groups, devt: 0 };
         let reg = Registration::new(init, place, format_args!("ndbus{n}"))?;

@@ -16,7 +16,11 @@ use crate::bus::{self, nd_type, NdBus, ND_BUS};
 use crate::formats::cmd;
 use crate::formats::dpa::Extent;
 use crate::formats::le::u32_at as le32;
-use crate::formats::label::{self, LabelArea};
+use crate::formats::label::layout::NSLABEL_UUID_LEN;
+use crate::formats::label::{
+    self, init_area, LabelArea, LabelAreaMut, LabelSize, LabelVersion, NamespaceLabel, UpdateError,
+    NSLABEL_FLAG_UPDATING,
+};
 use crate::glue::chrdev::Chrdev;
 use crate::glue::device::{Device, DeviceType, Placement, Registration};
 use crate::glue::ida::{Id, IdaKind};
@@ -47,10 +51,8 @@ mod sec {
     pub(super) const OVERWRITE: u64 = 1 << 4;
 }
 
-/// The label area as the nvdimm driver read it (`nvdimm_drvdata` in C).
-/// Regions and namespaces (the next layer up) read the data and transfer
-/// size; only the slot count is shown so far.
-#[allow(dead_code)]
+/// The label area as the nvdimm driver read it (`nvdimm_drvdata` in C),
+/// the working copy that namespace updates change and write back.
 pub(crate) struct LabelData {
     /// ND_CMD_GET_CONFIG_SIZE: area size.
     pub(crate) config_size: u32,
@@ -151,6 +153,98 @@ impl Dimm {
             return None;
         }
         Some(f(&extents))
+    }
+
+    /// Runs one update of the label area: `edit` changes the working copy
+    /// and persists what it changed through the `persist` it is given. If
+    /// the update fails, the media may hold part of it, so the working copy
+    /// is read back from them. ENXIO while the nvdimm driver is unbound.
+    fn update_labels(
+        &self,
+        edit: impl FnOnce(&mut KVec<u8>, &mut dyn FnMut(usize, &[u8]) -> Result) -> Result<(), UpdateError<Error>>,
+    ) -> Result {
+        let mut labels = self.labels.lock();
+        let data = labels.as_mut().ok_or(ENXIO)?;
+        let max_xfer = data.max_xfer;
+        let mut persist = |offset: usize, bytes: &[u8]| self.set_config_data(max_xfer, offset, bytes);
+        let rc = edit(&mut data.data, &mut persist);
+        match rc {
+            Ok(()) => {
+                if let Ok(area) = LabelArea::parse(&data.data) {
+                    data.nfree = area.nslot() - area.index().used_slots().count() as u32;
+                    data.has_index = true;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let errno = match e {
+                    UpdateError::Persist(e) => e,
+                    UpdateError::NoSlot | UpdateError::Label(_) => ENXIO,
+                };
+                dev_dbg!(&self.dev, "label update failed: {:?}\n", errno.to_errno());
+                if let Ok(fresh) = read_labels(self) {
+                    *data = fresh;
+                }
+                Err(errno)
+            }
+        }
+    }
+
+    /// Writes `label` (built for the area's label size and version) into a
+    /// free slot, then an index without the older labels of its uuid or of
+    /// `retire` (C: `init_labels` then `__pmem_label_update`). A DIMM without
+    /// an index gets one first, with 256-byte labels as in C.
+    pub(crate) fn replace_label(
+        &self,
+        make: impl FnOnce(LabelSize, LabelVersion) -> NamespaceLabel,
+        retire: Option<&[u8; NSLABEL_UUID_LEN]>,
+    ) -> Result {
+        self.update_labels(|data, persist| {
+            let mut area = if LabelArea::parse(data).is_ok() {
+                LabelAreaMut::open(data)?
+            } else {
+                init_area(data, LabelSize::Bytes256, &mut *persist)?
+            };
+            let version = area.view()?.version();
+            let label = make(area.geometry().label_size(), version);
+            area.replace_label(&label, retire, persist).map(|_| ())
+        })
+    }
+
+    /// Rewrites the label of `uuid`, if the DIMM has one, flagged
+    /// `UPDATING`: the first phase of a destroy across several DIMMs.
+    pub(crate) fn flag_updating(&self, uuid: &[u8; NSLABEL_UUID_LEN]) -> Result {
+        self.update_labels(|data, persist| {
+            let Ok(mut area) = LabelAreaMut::open(data) else { return Ok(()) };
+            let Some((_, mut label)) = area.view()?.labels_with_uuid(uuid).next() else { return Ok(()) };
+            label.flags |= NSLABEL_FLAG_UPDATING;
+            area.replace_label(&label, None, persist).map(|_| ())
+        })
+    }
+
+    /// Writes an index without the labels of `uuid` (C: `del_labels`); a
+    /// DIMM without an index is left alone.
+    pub(crate) fn delete_labels(&self, uuid: &[u8; NSLABEL_UUID_LEN]) -> Result {
+        self.update_labels(|data, persist| match LabelAreaMut::open(data) {
+            Ok(mut area) => area.delete_labels(uuid, persist),
+            Err(_) => Ok(()),
+        })
+    }
+
+    /// ND_CMD_SET_CONFIG_DATA in `max_xfer` pieces (C:
+    /// `nvdimm_set_config_data`).
+    fn set_config_data(&self, max_xfer: u32, offset: usize, bytes: &[u8]) -> Result {
+        let chunk = (max_xfer as usize).min(bytes.len()).max(1);
+        let mut buf = KVec::from_elem(0u8, SET_CONFIG_HDR + chunk + 4, GFP_KERNEL)?;
+        for (i, piece) in bytes.chunks(chunk).enumerate() {
+            let cmd = &mut buf[..SET_CONFIG_HDR + piece.len() + 4];
+            cmd[0..4].copy_from_slice(&((offset + i * chunk) as u32).to_le_bytes());
+            cmd[4..8].copy_from_slice(&(piece.len() as u32).to_le_bytes());
+            cmd[SET_CONFIG_HDR..SET_CONFIG_HDR + piece.len()].copy_from_slice(piece);
+            cmd[SET_CONFIG_HDR + piece.len()..].fill(0);
+            self.ctl(cmd::SET_CONFIG_DATA, cmd)?;
+        }
+        Ok(())
     }
 
     /// How many flush hints the provider mapped for the DIMM.
@@ -357,6 +451,9 @@ impl NdDriverOps for NvdimmDriver {
 const CONFIG_SIZE_LEN: usize = 12;
 /// ND_CMD_GET_CONFIG_DATA header: in_offset, in_length, then status.
 const CONFIG_DATA_HDR: usize = 12;
+/// ND_CMD_SET_CONFIG_DATA header: in_offset, in_length; the data, then the
+/// status, follow.
+const SET_CONFIG_HDR: usize = 8;
 
 
 /// Reads the whole label area in `max_xfer` chunks and parses its index.

@@ -38,6 +38,14 @@ struct LibNvdimm {
     _core: Pin<KBox<bus::Core>>,
 }
 
+impl Drop for LibNvdimm {
+    fn drop(&mut self) {
+        // Namespaces deleted through sysfs unregister from work items that
+        // run this module's code.
+        glue::device::wait_for_unregisters();
+    }
+}
+
 impl kernel::Module for LibNvdimm {
     fn init(module: &'static ThisModule) -> Result<Self> {
         Ok(Self { _core: bus::Core::register(module)? })

@@ -12,13 +12,18 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::prelude::*;
 
 use kernel::alloc::KVVec;
+use kernel::new_mutex;
+use kernel::sync::Mutex;
 
 use crate::bus::{nd_type, ND_BUS};
 use crate::dimm::ndd;
 use crate::formats::label::{self as scan, DimmLabels, InterleaveSetId, PmemRegion};
 use crate::formats::label::LabelArea;
 use crate::formats::label::layout::NSLABEL_NAME_LEN;
-use crate::formats::label::ClaimClass;
+use crate::formats::label::{ClaimClass, NamespaceLabel, NSLABEL_FLAG_UPDATING};
+use crate::formats::dpa;
+use crate::glue::boxed;
+use crate::region::NsNumber;
 use crate::glue::device::{Device, DeviceType, Placement, Registration};
 use crate::glue::bus::BusType;
 use crate::glue::namespace_abi::{DiskName, NamespaceInfo, NamespaceKind, NsCore};
@@ -37,52 +42,68 @@ pub(crate) enum Kind {
     Pmem,
 }
 
-/// A namespace about to be registered.
-pub(crate) struct NewNamespace {
-    kind: Kind,
-    id: u32,
+/// What a namespace is configured as: what its labels say, or what is
+/// being written to them through sysfs.
+#[derive(Clone, Copy)]
+struct Config {
     /// Offset of the namespace in the region's range, and its size (0 for
-    /// an unconfigured seed).
+    /// an unconfigured namespace).
     offset: u64,
     size: u64,
     uuid: Option<[u8; 16]>,
+    /// The uuid the namespace's labels carry on the DIMMs; it differs from
+    /// `uuid` after a rename until the labels are rewritten.
+    label_uuid: Option<[u8; 16]>,
     name: [u8; NSLABEL_NAME_LEN],
     lbasize: u64,
     claim_class: ClaimClass,
-    extents: u32,
+}
+
+/// A namespace about to be registered.
+pub(crate) struct NewNamespace {
+    kind: Kind,
+    id: NsNumber,
+    cfg: Config,
 }
 
 impl NewNamespace {
     /// An idle pmem namespace with no configuration.
-    pub(crate) fn seed(id: u32) -> Self {
+    pub(crate) fn seed(id: NsNumber) -> Self {
         Self {
             kind: Kind::Pmem,
             id,
-            offset: 0,
-            size: 0,
-            uuid: None,
-            name: [0; NSLABEL_NAME_LEN],
-            lbasize: 0,
-            claim_class: ClaimClass::None,
-            extents: 0,
+            cfg: Config {
+                offset: 0,
+                size: 0,
+                uuid: None,
+                label_uuid: None,
+                name: [0; NSLABEL_NAME_LEN],
+                lbasize: 0,
+                claim_class: ClaimClass::None,
+            },
         }
     }
 
     fn io(size: u64) -> Self {
-        Self { kind: Kind::Io, size, ..Self::seed(0) }
+        let mut ns = Self::seed(NsNumber::fixed(0));
+        ns.kind = Kind::Io;
+        ns.cfg.size = size;
+        ns
     }
 
-    fn from_labels(id: u32, found: &scan::Namespace) -> Self {
+    fn from_labels(id: NsNumber, found: &scan::Namespace) -> Self {
         Self {
             kind: Kind::Pmem,
             id,
-            offset: found.offset,
-            size: found.size,
-            uuid: Some(found.uuid),
-            name: found.name,
-            lbasize: found.lbasize,
-            claim_class: found.claim_class,
-            extents: found.labels().len() as u32,
+            cfg: Config {
+                offset: found.offset,
+                size: found.size,
+                uuid: Some(found.uuid),
+                label_uuid: Some(found.uuid),
+                name: found.name,
+                lbasize: found.lbasize,
+                claim_class: found.claim_class,
+            },
         }
     }
 }
@@ -91,10 +112,12 @@ impl NewNamespace {
 #[pin_data]
 pub(crate) struct Namespace {
     dev: Device,
-    /// What the labels (or the region) said when it registered.
-    cfg: NewNamespace,
-    /// System physical start: the region's start plus `cfg.offset`.
-    start: u64,
+    kind: Kind,
+    id: NsNumber,
+    /// Changed by the attribute writes below, under the device lock and
+    /// the bus's reconfiguration lock.
+    #[pin]
+    cfg: Mutex<Config>,
     force_raw: AtomicBool,
 }
 
@@ -106,18 +129,23 @@ impl Namespace {
     }
 
     pub(crate) fn kind(&self) -> Kind {
-        self.cfg.kind
+        self.kind
     }
 
     /// The M of namespaceN.M for pmem namespaces (the block device name
     /// uses it), 0 for io.
     pub(crate) fn id(&self) -> u32 {
-        self.cfg.id
+        self.id.get()
+    }
+
+    fn config(&self) -> Config {
+        *self.cfg.lock()
     }
 
     /// System physical start and size.
     pub(crate) fn range(&self) -> (u64, u64) {
-        (self.start, self.cfg.size)
+        let cfg = self.config();
+        (self.region().range().0 + cfg.offset, cfg.size)
     }
 
     pub(crate) fn region(&self) -> &Region {
@@ -125,13 +153,13 @@ impl Namespace {
     }
 
     pub(crate) fn has_uuid(&self) -> bool {
-        self.cfg.uuid.is_some()
+        self.config().uuid.is_some()
     }
 
     /// Sector size of the block device: 4096 when the label asks for it,
     /// 512 otherwise (`pmem_sector_size`).
     pub(crate) fn sector_size(&self) -> u32 {
-        if self.cfg.lbasize == 4096 { 4096 } else { 512 }
+        if self.config().lbasize == 4096 { 4096 } else { 512 }
     }
 
     pub(crate) fn force_raw(&self) -> bool {
@@ -147,6 +175,25 @@ impl Namespace {
     /// The namespace behind `dev`, if it is one.
     pub(crate) fn of(dev: &Device) -> Option<&Namespace> {
         IO_TYPE.downcast(dev).or_else(|| PMEM_TYPE.downcast(dev))
+    }
+
+    /// Runs a configuration change the way C's attribute stores do: under
+    /// the device lock, then the bus's reconfiguration lock.
+    fn reconfigure(&self, f: impl FnOnce(&mut Config) -> Result) -> Result {
+        let _dev = self.dev.lock();
+        self.region().bus().with_reconfig(|| {
+            let mut cfg = self.cfg.lock();
+            f(&mut cfg)
+        })
+    }
+
+    /// Bound to a driver: its configuration cannot change. (C also
+    /// refuses while a btt, pfn or dax device claims it; none can yet.)
+    fn busy(&self) -> Result {
+        if self.dev.has_driver() {
+            return Err(EBUSY);
+        }
+        Ok(())
     }
 }
 
@@ -177,7 +224,7 @@ fn modalias_show(ns: &Namespace, page: &mut Page) -> Result {
 static MODALIAS: Attribute<Namespace> = Attribute::ro(c"modalias", modalias_show);
 
 fn devtype_show(ns: &Namespace, page: &mut Page) -> Result {
-    let name = match ns.cfg.kind {
+    let name = match ns.kind {
         Kind::Io => "nd_namespace_io",
         Kind::Pmem => "nd_namespace_pmem",
     };
@@ -195,10 +242,35 @@ fn nstype_show(ns: &Namespace, page: &mut Page) -> Result {
 static NSTYPE: Attribute<Namespace> = Attribute::ro(c"nstype", nstype_show);
 
 fn size_show(ns: &Namespace, page: &mut Page) -> Result {
-    let _ = writeln!(page, "{}", ns.cfg.size);
+    let _ = writeln!(page, "{}", ns.config().size);
     Ok(())
 }
-static SIZE: Attribute<Namespace> = Attribute::ro(c"size", size_show);
+// size: writing allocates DPA for the namespace and writes its labels; 0
+// deletes it (C: size_store, __size_store).
+fn size_store(ns: &Namespace, input: &[u8]) -> Result {
+    let val = sysfs::parse_u64(input, 0)?;
+    ns.reconfigure(|cfg| {
+        let region = ns.region();
+        let extents = resize(ns, cfg, val)?;
+        // Deleting all of it deletes the namespace, unless it is the seed
+        // or namespaceN.0.
+        if val == 0 && ns.id() != 0 && !region.is_seed(ns) {
+            region.delete_namespace_later(ns);
+        }
+        write_labels(ns, cfg, extents.as_deref())?;
+        if val == 0 {
+            cfg.uuid = None;
+            cfg.label_uuid = None;
+        }
+        Ok(())
+    })
+}
+// 0444 as declared in C; writable on pmem namespaces only (see `visible`).
+static SIZE: Attribute<Namespace> = Attribute::rw(c"size", size_show, size_store).visible_if(size_visible);
+
+fn size_visible(ns: &Namespace, _attr: &'static Attribute<Namespace>) -> Option<u16> {
+    Some(if ns.kind == Kind::Pmem { 0o644 } else { 0o444 })
+}
 
 // mode: the personality: "raw" until a btt/pfn/dax claims it, "memory" on
 // regions that map pages.
@@ -210,7 +282,7 @@ fn mode_show(ns: &Namespace, page: &mut Page) -> Result {
 static MODE: Attribute<Namespace> = Attribute::ro(c"mode", mode_show);
 
 fn uuid_show(ns: &Namespace, page: &mut Page) -> Result {
-    match &ns.cfg.uuid {
+    match &ns.config().uuid {
         Some(u) => {
             let _ = writeln!(
                 page,
@@ -224,7 +296,34 @@ fn uuid_show(ns: &Namespace, page: &mut Page) -> Result {
     }
     Ok(())
 }
-static UUID: Attribute<Namespace> = Attribute::ro(c"uuid", uuid_show).visible_if(pmem_only);
+// uuid: must be unique on the bus; renaming a namespace rewrites its
+// labels (C: uuid_store, namespace_update_uuid).
+fn uuid_store(ns: &Namespace, input: &[u8]) -> Result {
+    ns.reconfigure(|cfg| {
+        ns.busy()?;
+        let uuid = sysfs::parse_uuid(input)?;
+        let region = ns.region();
+        if cfg.uuid == Some(uuid) || uuid_in_use(ns, &uuid)? {
+            return Err(EINVAL);
+        }
+        if cfg.uuid.is_some() {
+            // Once a DIMM of the set has no label at all, the old uuid
+            // cannot be renamed reliably: delete the namespace instead.
+            for m in region.mappings() {
+                let labelled = m.dimm.with_labels(|d| LabelArea::parse(d).is_ok_and(|a| a.active_count() > 0));
+                if labelled != Some(true) {
+                    return Err(EBUSY);
+                }
+            }
+            if cfg.label_uuid.is_none() {
+                cfg.label_uuid = cfg.uuid;
+            }
+        }
+        cfg.uuid = Some(uuid);
+        write_labels(ns, cfg, None)
+    })
+}
+static UUID: Attribute<Namespace> = Attribute::rw(c"uuid", uuid_show, uuid_store).visible_if(pmem_only);
 
 // holder: the btt/pfn/dax device claiming the namespace; none can yet.
 fn holder_show(ns: &Namespace, page: &mut Page) -> Result {
@@ -236,21 +335,36 @@ static HOLDER: Attribute<Namespace> = Attribute::ro(c"holder", holder_show);
 
 // resource: where the namespace starts; ENXIO before it has any capacity.
 fn resource_show(ns: &Namespace, page: &mut Page) -> Result {
-    if ns.cfg.size == 0 {
+    let (start, size) = ns.range();
+    if size == 0 {
         return Err(ENXIO);
     }
-    let _ = writeln!(page, "{:#x}", ns.start);
+    let _ = writeln!(page, "{:#x}", start);
     Ok(())
 }
 static RESOURCE: Attribute<Namespace> = Attribute::admin_ro(c"resource", resource_show);
 
 fn alt_name_show(ns: &Namespace, page: &mut Page) -> Result {
-    let len = ns.cfg.name.iter().position(|&b| b == 0).unwrap_or(ns.cfg.name.len());
-    page.write_bytes(&ns.cfg.name[..len]);
+    let cfg = ns.config();
+    let len = cfg.name.iter().position(|&b| b == 0).unwrap_or(cfg.name.len());
+    page.write_bytes(&cfg.name[..len]);
     let _ = writeln!(page);
     Ok(())
 }
-static ALT_NAME: Attribute<Namespace> = Attribute::ro(c"alt_name", alt_name_show).visible_if(pmem_only);
+// alt_name: up to 63 bytes, surrounding white space trimmed.
+fn alt_name_store(ns: &Namespace, input: &[u8]) -> Result {
+    ns.reconfigure(|cfg| {
+        ns.busy()?;
+        let name = sysfs::strim(input);
+        if name.len() + 1 > NSLABEL_NAME_LEN {
+            return Err(EINVAL);
+        }
+        cfg.name = [0; NSLABEL_NAME_LEN];
+        cfg.name[..name.len()].copy_from_slice(name);
+        write_labels(ns, cfg, None)
+    })
+}
+static ALT_NAME: Attribute<Namespace> = Attribute::rw(c"alt_name", alt_name_show, alt_name_store).visible_if(pmem_only);
 
 fn force_raw_show(ns: &Namespace, page: &mut Page) -> Result {
     let _ = writeln!(page, "{}", ns.force_raw() as u32);
@@ -262,23 +376,47 @@ fn force_raw_store(ns: &Namespace, input: &[u8]) -> Result {
 }
 static FORCE_RAW: Attribute<Namespace> = Attribute::rw(c"force_raw", force_raw_show, force_raw_store);
 
+/// The sector sizes a pmem namespace supports.
+const LBASIZES: [u64; 2] = [512, 4096];
+
 // sector_size: the supported sizes with the current one in brackets.
 fn sector_size_show(ns: &Namespace, page: &mut Page) -> Result {
-    page.write_size_select(ns.cfg.lbasize, &[512, 4096]);
+    page.write_size_select(ns.config().lbasize, &LBASIZES);
     Ok(())
 }
-static SECTOR_SIZE: Attribute<Namespace> = Attribute::ro(c"sector_size", sector_size_show).visible_if(pmem_only);
+fn sector_size_store(ns: &Namespace, input: &[u8]) -> Result {
+    ns.reconfigure(|cfg| {
+        ns.busy()?;
+        let size = sysfs::parse_u64(input, 0)?;
+        if !LBASIZES.contains(&size) {
+            return Err(EINVAL);
+        }
+        cfg.lbasize = size;
+        write_labels(ns, cfg, None)
+    })
+}
+static SECTOR_SIZE: Attribute<Namespace> =
+    Attribute::rw(c"sector_size", sector_size_show, sector_size_store).visible_if(pmem_only);
 
-// dpa_extents: how many DIMM extents the namespace's labels describe.
+// dpa_extents: how many DIMM extents hold the namespace's uuid.
 fn dpa_extents_show(ns: &Namespace, page: &mut Page) -> Result {
-    let _ = writeln!(page, "{}", ns.cfg.extents);
+    let region = ns.region();
+    let count = region.bus().with_reconfig(|| {
+        let Some(uuid) = ns.config().uuid else { return 0 };
+        region
+            .mappings()
+            .iter()
+            .filter_map(|m| m.dimm.with_labels(|d| LabelArea::parse(d).map_or(0, |a| a.labels_with_uuid(&uuid).count())))
+            .sum::<usize>()
+    });
+    let _ = writeln!(page, "{count}");
     Ok(())
 }
 static DPA_EXTENTS: Attribute<Namespace> = Attribute::ro(c"dpa_extents", dpa_extents_show).visible_if(pmem_only);
 
 fn holder_class_show(ns: &Namespace, page: &mut Page) -> Result {
     let _guard = ns.dev.lock();
-    let class = match ns.cfg.claim_class {
+    let class = match ns.config().claim_class {
         ClaimClass::None => "",
         ClaimClass::Btt | ClaimClass::Btt2 => "btt",
         ClaimClass::Pfn => "pfn",
@@ -288,13 +426,32 @@ fn holder_class_show(ns: &Namespace, page: &mut Page) -> Result {
     let _ = writeln!(page, "{class}");
     Ok(())
 }
-static HOLDER_CLASS: Attribute<Namespace> = Attribute::ro(c"holder_class", holder_class_show);
+// holder_class: which personality may claim the namespace, recorded in
+// v1.2 labels. On io namespaces C keeps the class and then fails the label
+// write with ENXIO; so does this.
+fn holder_class_store(ns: &Namespace, input: &[u8]) -> Result {
+    ns.reconfigure(|cfg| {
+        ns.busy()?;
+        cfg.claim_class = if sysfs::streq(input, "btt") {
+            btt_claim_class(ns.region())?
+        } else if sysfs::streq(input, "pfn") {
+            ClaimClass::Pfn
+        } else if sysfs::streq(input, "dax") {
+            ClaimClass::Dax
+        } else if sysfs::streq(input, "") {
+            ClaimClass::None
+        } else {
+            return Err(EINVAL);
+        };
+        write_labels(ns, cfg, None)
+    })
+}
+static HOLDER_CLASS: Attribute<Namespace> = Attribute::rw(c"holder_class", holder_class_show, holder_class_store);
 
 // Label-less namespaces have no uuid, name, sector size or extents.
 fn pmem_only(ns: &Namespace, attr: &'static Attribute<Namespace>) -> Option<u16> {
-    (ns.cfg.kind == Kind::Pmem).then(|| attr.mode())
+    (ns.kind == Kind::Pmem).then(|| attr.mode())
 }
-
 
 attribute_group!(static NAMESPACE_GROUP: Namespace, dir = None, [
     NSTYPE, SIZE, MODE, UUID, HOLDER, RESOURCE, ALT_NAME, FORCE_RAW, SECTOR_SIZE,
@@ -304,19 +461,205 @@ group_list!(static NAMESPACE_GROUPS = [ND_DEVICE_GROUP, NAMESPACE_GROUP]);
 pub(crate) static IO_TYPE: DeviceType<Namespace> = DeviceType::new(c"nd_namespace_io", &NAMESPACE_GROUPS);
 pub(crate) static PMEM_TYPE: DeviceType<Namespace> = DeviceType::new(c"nd_namespace_pmem", &NAMESPACE_GROUPS);
 
+/// Whether a namespace of the bus other than `this` (whose configuration
+/// the caller holds) already has `uuid` (C: `nd_is_uuid_unique`; btt and
+/// pfn devices have none yet).
+fn uuid_in_use(this: &Namespace, uuid: &[u8; 16]) -> Result<bool> {
+    let mut used = false;
+    this.region().bus().for_each_region(|r| {
+        let _ = r.device().for_each_child(|child| {
+            let other = Namespace::of(child).filter(|ns| !core::ptr::eq(*ns, this));
+            if other.is_some_and(|ns| ns.cfg.lock().uuid == Some(*uuid)) {
+                used = true;
+            }
+            Ok(())
+        });
+    })?;
+    Ok(used)
+}
+
+/// The BTT flavour labels can record (C: `btt_claim_class`): BTT for v1.1
+/// labels, BTT2 for v1.2 or no index yet; DIMMs that disagree are ENXIO.
+fn btt_claim_class(region: &Region) -> Result<ClaimClass> {
+    let mut seen = 0u32;
+    for m in region.mappings() {
+        match m.dimm.with_labels(|d| LabelArea::parse(d).ok().map(|a| a.version())) {
+            // A DIMM without labels only allows BTT v1.
+            None => return Ok(ClaimClass::Btt),
+            Some(None) => seen |= 1,
+            Some(Some(v)) if v.is_v1_1() => seen |= 2,
+            Some(Some(_)) => seen |= 4,
+        }
+    }
+    match seen {
+        0 | 2 => Ok(ClaimClass::Btt),
+        1 | 4 => Ok(ClaimClass::Btt2),
+        _ => Err(ENXIO),
+    }
+}
+
+/// Most allocations one DIMM can hold while a namespace is sized: one per
+/// label slot of a 128 KiB label area with 128-byte labels.
+const MAX_DIMM_ALLOCATIONS: usize = 1024;
+
+/// Sizes the namespace's DPA to `val` bytes over the region's DIMMs (C:
+/// `__size_store`). Returns the namespace's extent on each mapping's DIMM
+/// after the change, for its labels, or None when the size is unchanged.
+fn resize(ns: &Namespace, cfg: &mut Config, val: u64) -> Result<Option<KVec<dpa::Extent>>> {
+    ns.busy()?;
+    let region = ns.region();
+    let (start, align, windows) = region.dpa_windows()?;
+    let Some(uuid) = cfg.uuid else {
+        dev_dbg!(&ns.dev, "size: uuid not set\n");
+        return Err(ENXIO);
+    };
+    if windows.is_empty() {
+        return Err(ENXIO);
+    }
+    if align == 0 || val % align != 0 {
+        dev_dbg!(&ns.dev, "{} is not {}K aligned\n", val, align / 1024);
+        return Err(EINVAL);
+    }
+    // The DIMMs' allocations are the extents their labels hold (C reserves
+    // them at probe), the namespace's under the uuid its labels carry.
+    let id = cfg.label_uuid.unwrap_or(uuid);
+    let mut tables = KVec::with_capacity(windows.len(), GFP_KERNEL)?;
+    for m in region.mappings() {
+        let mut table = boxed::dimm_dpa::<MAX_DIMM_ALLOCATIONS>()?;
+        let filled = m.dimm.with_labels(|data| -> Result {
+            if let Ok(area) = LabelArea::parse(data) {
+                for (_, l) in area.labels() {
+                    if l.rawsize != 0 {
+                        table.reserve_label(&l.uuid, l.dpa, l.rawsize).map_err(|_| ENOMEM)?;
+                    }
+                }
+            }
+            Ok(())
+        });
+        // All DIMMs of the set must be enabled to change the size.
+        filled.ok_or(ENXIO)??;
+        tables.push(table, GFP_KERNEL)?;
+    }
+    let mut dimms = KVec::with_capacity(tables.len(), GFP_KERNEL)?;
+    for t in tables.iter_mut() {
+        dimms.push(&mut **t, GFP_KERNEL)?;
+    }
+    let layout = dpa::RegionDpa { start, align, windows: &windows };
+    match layout.resize(&mut dimms[..], Some(&id), val) {
+        Err(e) => Err(Error::from_errno(-e.errno())),
+        Ok(dpa::Resized::Unchanged) => Ok(None),
+        Ok(dpa::Resized::To(res)) => {
+            cfg.offset = res.start - start;
+            cfg.size = res.size;
+            let mut extents = KVec::with_capacity(dimms.len(), GFP_KERNEL)?;
+            for d in dimms.iter() {
+                // C's label records the DIMM's first extent of the namespace.
+                let e = d.extents_of(&id).next().unwrap_or(dpa::Extent { start: 0, len: 0 });
+                extents.push(e, GFP_KERNEL)?;
+            }
+            Ok(Some(extents))
+        }
+    }
+}
+
+/// Writes the namespace's configuration to its labels (C:
+/// `nd_namespace_label_update`): nothing while a driver holds it or before
+/// it has a uuid; its labels deleted while it has no size; otherwise one
+/// label per DIMM, first flagged `UPDATING` on every DIMM, then final.
+/// `extents` are the namespace's extents per mapping after a resize; None
+/// takes them from its current labels.
+///
+/// Every DIMM's part is atomic (each ends with one index write). Across
+/// DIMMs, a cut during the flagged phase of a create leaves a set the scan
+/// skips. A delete over several DIMMs first flags the labels, so a cut
+/// while deleting them leaves such a set too, where C would leave labels
+/// missing and the region unusable.
+fn write_labels(ns: &Namespace, cfg: &mut Config, extents: Option<&[dpa::Extent]>) -> Result {
+    if ns.kind != Kind::Pmem {
+        return Err(ENXIO);
+    }
+    if ns.dev.has_driver() {
+        return Ok(());
+    }
+    let Some(uuid) = cfg.uuid else { return Ok(()) };
+    let region = ns.region();
+    let mappings = region.mappings();
+    if cfg.size == 0 {
+        if mappings.len() > 1 {
+            for m in mappings.iter() {
+                m.dimm.flag_updating(&uuid)?;
+            }
+        }
+        for m in mappings.iter() {
+            m.dimm.delete_labels(&uuid)?;
+        }
+        cfg.label_uuid = None;
+        return Ok(());
+    }
+    let on_media = cfg.label_uuid.unwrap_or(uuid);
+    let retire = (on_media != uuid).then_some(on_media);
+    let mut found = KVec::with_capacity(mappings.len(), GFP_KERNEL)?;
+    for (i, m) in mappings.iter().enumerate() {
+        let e = match extents {
+            Some(e) => e.get(i).copied(),
+            None => m.dimm.with_labels(|d| {
+                LabelArea::parse(d).ok().and_then(|a| {
+                    a.labels_with_uuid(&on_media).map(|(_, l)| dpa::Extent { start: l.dpa, len: l.rawsize }).min_by_key(|e| e.start)
+                })
+            }).flatten(),
+        };
+        // C finds no DPA for the label and warns.
+        found.push(e.filter(|e| e.len != 0).ok_or(ENXIO)?, GFP_KERNEL)?;
+    }
+    let cookies = region.cookies().ok_or(ENXIO)?;
+    let set = InterleaveSetId {
+        cookie1: cookies.cookie1,
+        cookie2: cookies.cookie2,
+        altcookie: cookies.altcookie,
+        type_guid: cookies.type_guid,
+    };
+    let ways = mappings.len() as u16;
+    for flags in [NSLABEL_FLAG_UPDATING, 0] {
+        for (i, m) in mappings.iter().enumerate() {
+            let e = found[i];
+            let retire = if flags != 0 { retire.as_ref() } else { None };
+            m.dimm.replace_label(
+                |size, version| {
+                    let mut l = NamespaceLabel::new(size);
+                    l.uuid = uuid;
+                    l.name = cfg.name;
+                    l.flags = flags;
+                    l.nlabel = ways;
+                    l.position = i as u16;
+                    l.isetcookie = set.cookie(version);
+                    l.rawsize = e.len;
+                    l.lbasize = cfg.lbasize;
+                    l.dpa = e.start;
+                    l.type_guid = set.type_guid;
+                    l.set_claim_class(cfg.claim_class);
+                    l
+                },
+                retire,
+            )?;
+        }
+        cfg.label_uuid = Some(uuid);
+    }
+    Ok(())
+}
+
 /// Registers namespace`region`.`id` on the nd bus.
 #[inline(never)]
 pub(crate) fn register(region: &Region, new: NewNamespace) -> Result<Registration<Namespace>> {
-    let (rstart, _) = region.range();
-    let id = new.id;
+    let id = new.id.get();
     let ty = match new.kind {
         Kind::Io => &IO_TYPE,
         Kind::Pmem => &PMEM_TYPE,
     };
     let init = try_pin_init!(Namespace {
         dev: Device::zeroed(),
-        start: rstart + new.offset,
-        cfg: new,
+        kind: new.kind,
+        id: new.id,
+        cfg <- new_mutex!(new.cfg),
         force_raw: AtomicBool::new(false),
     }? Error);
     let place = Placement {
@@ -345,7 +688,7 @@ pub(crate) fn scan(region: &Region) -> Result<KVec<NewNamespace>> {
 
     // A snapshot of every DIMM's label area (None: the DIMM is disabled),
     // scanned together under the bus lock like C's mapping locks.
-    let found = region.bus().with_lock(|| -> Result<KVec<scan::Namespace>> {
+    let found = region.bus().with_reconfig(|| -> Result<KVec<scan::Namespace>> {
         let mut areas: KVec<Option<KVec<u8>>> = KVec::new();
         for m in region.mappings() {
             areas.push(m.dimm.label_snapshot().ok(), GFP_KERNEL)?;

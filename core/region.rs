@@ -10,7 +10,7 @@ use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use kernel::prelude::*;
-use kernel::sync::Mutex;
+use kernel::sync::{Arc, Mutex};
 use kernel::new_mutex;
 
 use crate::bus::{nd_type, NdBus, ND_BUS};
@@ -57,8 +57,6 @@ struct Bound {
     namespaces: KVec<Registration<Namespace>>,
     /// The idle namespace offered for configuration.
     ns_seed: Option<ARef<Namespace>>,
-    /// Pmem namespace ids (namespaceN.M's M) in use.
-    ns_ids: u64,
     /// The idle btt, pfn and dax devices offered for configuration.
     personalities: KVec<Registration<Personality>>,
 }
@@ -80,6 +78,8 @@ pub(crate) struct Region {
     provider_data: ProviderData,
     read_only: AtomicBool,
     align: AtomicU64,
+    /// Pmem namespace numbers (namespaceN.M's M) in use, a bit each.
+    ns_ids: Arc<Mutex<KVec<u64>>>,
     /// Children and seeds; `None` while unbound.
     #[pin]
     state: Mutex<Option<Bound>>,
@@ -237,16 +237,56 @@ impl Region {
         Ok(f(state.as_mut().ok_or(ENXIO)?))
     }
 
-    /// Allocates the lowest free pmem namespace id.
-    pub(crate) fn alloc_ns_id(&self) -> Result<u32> {
-        self.with_bound(|b| {
-            let id = (!b.ns_ids).trailing_zeros();
-            if id >= 64 {
-                return Err(ENOSPC);
+    /// Allocates the lowest free pmem namespace number (C: `ns_ida`).
+    pub(crate) fn alloc_ns_id(&self) -> Result<NsNumber> {
+        let mut ids = self.ns_ids.lock();
+        let word = match ids.iter().position(|w| *w != u64::MAX) {
+            Some(w) => w,
+            None => {
+                ids.push(0, GFP_KERNEL)?;
+                ids.len() - 1
             }
-            b.ns_ids |= 1 << id;
-            Ok(id)
-        })?
+        };
+        let bit = (!ids[word]).trailing_zeros();
+        ids[word] |= 1 << bit;
+        Ok(NsNumber { n: word as u32 * 64 + bit, ids: Some(self.ns_ids.clone()) })
+    }
+
+    /// Whether `ns` is the region's idle seed namespace.
+    pub(crate) fn is_seed(&self, ns: &Namespace) -> bool {
+        self.with_bound(|b| b.ns_seed.as_ref().is_some_and(|s| core::ptr::eq(&**s, ns))).unwrap_or(false)
+    }
+
+    /// Unregisters `ns`, a namespace whose space was all freed, from a work
+    /// item: it is deleted from its own `size` attribute.
+    pub(crate) fn delete_namespace_later(&self, ns: &Namespace) {
+        let reg = self.with_bound(|b| -> Result<Option<Registration<Namespace>>> {
+            let mut kept = KVec::with_capacity(b.namespaces.len(), GFP_KERNEL)?;
+            let mut found = None;
+            for r in core::mem::replace(&mut b.namespaces, KVec::new()) {
+                if found.is_none() && core::ptr::eq(r.get(), ns) {
+                    found = Some(r);
+                } else {
+                    // Within the capacity reserved above: cannot fail.
+                    kept.push(r, GFP_KERNEL)?;
+                }
+            }
+            b.namespaces = kept;
+            Ok(found)
+        });
+        if let Ok(Ok(Some(reg))) = reg {
+            reg.unregister_later();
+        }
+    }
+
+    /// The DPA view of the region for namespace sizing: its start, align
+    /// and the mappings' DIMM windows, in position order.
+    pub(crate) fn dpa_windows(&self) -> Result<(u64, u64, KVec<dpa::Window>)> {
+        let mut windows = KVec::with_capacity(self.mappings.len(), GFP_KERNEL)?;
+        for m in self.mappings.iter() {
+            windows.push(dpa::Window { start: m.start, size: m.size }, GFP_KERNEL)?;
+        }
+        Ok((self.start, self.align.load(Ordering::Relaxed), windows))
     }
 
     /// Called after a driver bound `child`: when it was the seed, offer a
@@ -272,6 +312,35 @@ impl Region {
             b.namespaces.push(reg, GFP_KERNEL)
         })??;
         Ok(())
+    }
+}
+
+/// A namespace's number M, given back to its region when the namespace is
+/// released (not when it is deleted: its sysfs name stays taken until
+/// then). Label-less namespaces have the fixed number 0.
+pub(crate) struct NsNumber {
+    n: u32,
+    ids: Option<Arc<Mutex<KVec<u64>>>>,
+}
+
+impl NsNumber {
+    /// A number not from the region's allocator.
+    pub(crate) const fn fixed(n: u32) -> Self {
+        Self { n, ids: None }
+    }
+
+    pub(crate) fn get(&self) -> u32 {
+        self.n
+    }
+}
+
+impl Drop for NsNumber {
+    fn drop(&mut self) {
+        if let Some(ids) = &self.ids {
+            if let Some(w) = ids.lock().get_mut(self.n as usize / 64) {
+                *w &= !(1u64 << (self.n % 64));
+            }
+        }
     }
 }
 
@@ -319,7 +388,7 @@ fn align_store(r: &Region, input: &[u8]) -> Result {
         return Err(EINVAL);
     }
     // Allocation reads it several times: change it under the bus lock.
-    r.bus().with_lock(|| r.align.store(val, Ordering::Relaxed));
+    r.bus().with_reconfig(|| r.align.store(val, Ordering::Relaxed));
     Ok(())
 }
 static ALIGN: Attribute<Region> = Attribute::rw(c"align", align_show, align_store);
@@ -441,7 +510,7 @@ fn set_cookie_visible(r: &Region, attr: &'static Attribute<Region>) -> Option<u1
 
 fn available_size_show(r: &Region, page: &mut Page) -> Result {
     let _guard = r.dev.lock();
-    let avail = r.bus().with_lock(|| r.available_dpa());
+    let avail = r.bus().with_reconfig(|| r.available_dpa());
     let _ = writeln!(page, "{}", avail);
     Ok(())
 }
@@ -454,7 +523,7 @@ fn available_size_visible(r: &Region, attr: &'static Attribute<Region>) -> Optio
 
 fn max_available_extent_show(r: &Region, page: &mut Page) -> Result {
     let _guard = r.dev.lock();
-    let avail = r.bus().with_lock(|| r.allocatable_dpa());
+    let avail = r.bus().with_reconfig(|| r.allocatable_dpa());
     let _ = writeln!(page, "{}", avail);
     Ok(())
 }
@@ -603,6 +672,7 @@ pub(crate) fn create(bus: &NdBus, desc: ProviderRegion<'_, Dimm>) -> Result<Regi
     let (start, size, memory, cookies) = (desc.start(), desc.size(), desc.mapping(), desc.cookies());
     let (numa_node, target_node, flags) = (desc.numa_node(), desc.target_node(), desc.flags());
     let (volatile, provider_data, groups) = (desc.is_volatile(), desc.provider_data(), desc.groups());
+    let ns_ids = Arc::pin_init(new_mutex!(KVec::new()), GFP_KERNEL)?;
     let init = try_pin_init!(Region {
         dev: Device::zeroed(),
         id,
@@ -618,6 +688,7 @@ pub(crate) fn create(bus: &NdBus, desc: ProviderRegion<'_, Dimm>) -> Result<Regi
         provider_data,
         read_only: AtomicBool::new(ro),
         align: AtomicU64::new(align),
+        ns_ids,
         state <- new_mutex!(None),
         bb <- Badblocks::new(),
     }? Error);
@@ -658,7 +729,7 @@ impl NdDriverOps for NdRegionDriver {
         region.bb.clear(0, region.size / badrange::SECTOR_SIZE + 1);
         region.bb.notify_file_of(dev);
         region.populate_badblocks();
-        *region.state.lock() = Some(Bound { ns_active: 0, ns_count: 0, namespaces: KVec::new(), ns_seed: None, ns_ids: 0, personalities: KVec::new() });
+        *region.state.lock() = Some(Bound { ns_active: 0, ns_count: 0, namespaces: KVec::new(), ns_seed: None, personalities: KVec::new() });
 
         let found = namespace::scan(region);
         let news = match found {

@@ -305,6 +305,26 @@ impl<T: DeviceObject> Registration<T> {
     }
 }
 
+impl<T: DeviceObject> Registration<T> {
+    /// Unregisters the device from a work item (C's `ND_ASYNC`): a device
+    /// cannot unregister itself from one of its own attributes, whose
+    /// removal waits for the attribute's writers.
+    pub fn unregister_later(self) {
+        let dev = self.get().device().as_raw();
+        core::mem::forget(self);
+        // SAFETY: the initial reference `self` held passes to the work
+        // item, whose `device_unregister` drops it after `device_del`.
+        unsafe { bindings::rln_device_unregister_async(dev) };
+    }
+}
+
+/// Waits for every [`Registration::unregister_later`] queued so far; the
+/// module calls it before its code goes away.
+pub fn wait_for_unregisters() {
+    // SAFETY: no precondition; it only waits.
+    unsafe { bindings::rln_device_unregister_sync() };
+}
+
 impl<T: DeviceObject> Drop for Registration<T> {
     fn drop(&mut self) {
         // SAFETY: we registered the device and still hold the initial

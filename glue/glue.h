@@ -99,3 +99,9 @@ bool rln_queue_delayed_work(struct delayed_work *dwork, unsigned long delay_ms);
 bool rln_cancel_delayed_work_sync(struct delayed_work *dwork);
 /* sysfs_notify() of attribute @attr in group @dir of @dev. */
 void rln_sysfs_notify(struct device *dev, const char *dir, const char *attr);
+
+/* device_unregister() from a work item of one async domain (ND_ASYNC), for
+ * a device that unregisters itself from one of its own attributes. */
+void rln_device_unregister_async(struct device *dev);
+/* Waits for every queued rln_device_unregister_async(). */
+void rln_device_unregister_sync(void);

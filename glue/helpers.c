@@ -3,6 +3,7 @@
  * C helpers for the Rust glue: inlines and macros made callable. Built into
  * libnvdimm and exported, so every module of the stack shares one copy.
  */
+#include <linux/async.h>
 #include "glue.h"
 
 const char *rln_dev_name(const struct device *dev)
@@ -98,6 +99,25 @@ bool rln_cancel_delayed_work_sync(struct delayed_work *dwork)
 	return cancel_delayed_work_sync(dwork);
 }
 EXPORT_SYMBOL_GPL(rln_cancel_delayed_work_sync);
+
+static ASYNC_DOMAIN_EXCLUSIVE(rln_unregister_domain);
+
+static void rln_unregister_fn(void *data, async_cookie_t cookie)
+{
+	device_unregister(data);
+}
+
+void rln_device_unregister_async(struct device *dev)
+{
+	async_schedule_domain(rln_unregister_fn, dev, &rln_unregister_domain);
+}
+EXPORT_SYMBOL_GPL(rln_device_unregister_async);
+
+void rln_device_unregister_sync(void)
+{
+	async_synchronize_full_domain(&rln_unregister_domain);
+}
+EXPORT_SYMBOL_GPL(rln_device_unregister_sync);
 
 void rln_sysfs_notify(struct device *dev, const char *dir, const char *attr)
 {

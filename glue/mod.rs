@@ -25,6 +25,7 @@ pub mod bindings {
 
 pub mod acpi;
 pub mod block;
+pub mod boxed;
 pub mod bus;
 pub mod chrdev;
 pub mod class_device;

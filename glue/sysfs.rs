@@ -368,6 +368,48 @@ pub fn parse_u64(input: &[u8], radix: u32) -> Result<u64> {
     Ok(v)
 }
 
+/// `uuid_parse`: 36 characters, hyphens at 8, 13, 18 and 23, hex digits
+/// elsewhere, in RFC 4122 byte order; what follows is ignored. EINVAL
+/// otherwise.
+pub fn parse_uuid(input: &[u8]) -> Result<[u8; 16]> {
+    let text = input.get(..36).ok_or(Error::from_errno(-22))?;
+    let mut out = [0u8; 16];
+    let mut nibbles = 0usize;
+    for (i, &c) in text.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            if c != b'-' {
+                return Err(Error::from_errno(-22));
+            }
+            continue;
+        }
+        let v = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => return Err(Error::from_errno(-22)),
+        };
+        out[nibbles / 2] |= v << (4 * (1 - nibbles % 2));
+        nibbles += 1;
+    }
+    Ok(out)
+}
+
+/// `strim`: the text without leading and trailing white space (C's
+/// isspace: space, \t, \n, \v, \f, \r), up to a NUL.
+pub fn strim(input: &[u8]) -> &[u8] {
+    let end = input.iter().position(|&b| b == 0).unwrap_or(input.len());
+    let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let s = &input[..end];
+    let first = s.iter().position(|b| !space(b)).unwrap_or(s.len());
+    let last = s.iter().rposition(|b| !space(b)).map_or(first, |i| i + 1);
+    &s[first..last]
+}
+
+/// `sysfs_streq`: equal, ignoring one trailing newline on the input.
+pub fn streq(input: &[u8], want: &str) -> bool {
+    input_str(input).is_ok_and(|s| s == want)
+}
+
 /// `kstrtobool`: y/Y/t/T/1 or "on" are true, n/N/f/F/0 or "off" false;
 /// only the leading characters count, as in C. EINVAL otherwise.
 pub fn parse_bool(input: &[u8]) -> Result<bool> {
