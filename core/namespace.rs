@@ -252,9 +252,9 @@ fn size_store(ns: &Namespace, input: &[u8]) -> Result {
     ns.reconfigure(|cfg| {
         let region = ns.region();
         let extents = resize(ns, cfg, val)?;
-        // Deleting all of it deletes the namespace, unless it is the seed
-        // or namespaceN.0.
-        if val == 0 && ns.id() != 0 && !region.is_seed(ns) {
+        // Freeing all of its space deletes the namespace, unless it is the
+        // seed or namespaceN.0.
+        if extents.is_some() && val == 0 && ns.id() != 0 && !region.is_seed(ns) {
             region.delete_namespace_later(ns);
         }
         write_labels(ns, cfg, extents.as_deref())?;

@@ -302,8 +302,81 @@ fn target_dpa(data: &[u8], rng: &mut Rng) -> Check {
     Ok(())
 }
 
+/// The labels the current index references, as a sorted list of raw
+/// (uuid, dpa, rawsize, flags, name) tuples; empty when nothing parses.
+fn committed(data: &[u8]) -> Vec<([u8; 16], u64, u64, u32, [u8; 64])> {
+    let Ok(area) = LabelArea::parse(data) else { return Vec::new() };
+    let mut v: Vec<_> = area.labels().map(|(_, l)| (l.uuid, l.dpa, l.rawsize, l.flags, l.name)).collect();
+    v.sort();
+    v
+}
+
+/// One DIMM's namespace update (replace_label or delete_labels) on a
+/// parsed area, with a power cut at a random write (that write lands half):
+/// the media must then show the labels from before or from after the
+/// update, and an update that succeeds must show exactly its label.
+fn target_update(data: &[u8], rng: &mut Rng) -> Check {
+    let Ok(area) = LabelArea::parse(data) else { return Ok(()) };
+    deep();
+    let n = area.active_count();
+    let size = area.geometry().label_size();
+    // The namespace: an existing label's uuid half of the time.
+    let mut label = area.active(rng.below(n.max(1))).map(|(_, l)| l).unwrap_or(NamespaceLabel::new(size));
+    if rng.below(2) == 0 {
+        label.uuid[15] ^= 0xa5;
+    }
+    label.rawsize = (rng.next() % 64 + 1) << 12;
+    label.flags = if rng.below(2) == 0 { nd_formats::label::NSLABEL_FLAG_UPDATING } else { 0 };
+    let retire = area.active(rng.below(n.max(1))).map(|(_, l)| l.uuid).filter(|_| rng.below(3) == 0);
+    let delete = rng.below(3) == 0;
+    let op = |work: &mut Vec<u8>, media: &mut Vec<u8>, cut: Option<usize>| -> Result<bool, String> {
+        let mut m = LabelAreaMut::open(work).map_err(|e| format!("open refuses what parse accepts: {e:?}"))?;
+        let mut writes = 0usize;
+        let mut persist = |off: usize, bytes: &[u8]| -> Result<(), ()> {
+            let k = writes;
+            writes += 1;
+            let len = match cut {
+                Some(c) if k == c => bytes.len() / 2,
+                Some(c) if k > c => return Err(()),
+                _ => bytes.len(),
+            };
+            media[off..off + len].copy_from_slice(&bytes[..len]);
+            if Some(k) == cut { Err(()) } else { Ok(()) }
+        };
+        let r = if delete {
+            m.delete_labels(&label.uuid, &mut persist).map(|_| ())
+        } else {
+            m.replace_label(&label, retire.as_ref(), &mut persist).map(|_| ())
+        };
+        match r {
+            Ok(()) => Ok(true),
+            Err(nd_formats::label::UpdateError::Persist(())) | Err(nd_formats::label::UpdateError::NoSlot) => Ok(false),
+            Err(e) => Err(format!("update of a parsed area failed: {e:?}")),
+        }
+    };
+    let before = committed(data);
+    let (mut work, mut media) = (data.to_vec(), data.to_vec());
+    let done = op(&mut work, &mut media, None)?;
+    if !done {
+        // No free slot, the only refusal: nothing may have reached the media.
+        return ensure(media == data, || "a refused update wrote".into());
+    }
+    let after = committed(&media);
+    let mine = after.iter().filter(|l| l.0 == label.uuid).count();
+    ensure(mine == usize::from(!delete), || format!("{mine} labels of the uuid after the update"))?;
+    if let Some(old) = retire.filter(|u| *u != label.uuid && !delete) {
+        ensure(after.iter().all(|l| l.0 != old), || "a retired uuid survived".into())?;
+    }
+    let cut = rng.below(4);
+    let (mut work, mut media) = (data.to_vec(), data.to_vec());
+    op(&mut work, &mut media, Some(cut))?;
+    let seen = committed(&media);
+    ensure(seen == before || seen == after, || format!("cut at write {cut}: neither the old nor the new labels"))
+}
+
 type Target = fn(&[u8], &mut Rng) -> Check;
-const TARGETS: [(&str, Target); 4] = [("area", target_area), ("index", target_index), ("scan", target_scan), ("dpa", target_dpa)];
+const TARGETS: [(&str, Target); 5] =
+    [("area", target_area), ("index", target_index), ("scan", target_scan), ("dpa", target_dpa), ("update", target_update)];
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
