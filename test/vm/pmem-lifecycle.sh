@@ -135,11 +135,6 @@ if [ "${1:-}" = --guest ]; then
 fi
 
 t_init pmem-lifecycle c-intree
-# Configuring namespaces is the next issue's; until then these steps differ.
-# Writable namespace attributes are 0444 until then.
-t_pending_lines '*regions.out' '^namespace[0-9]+\.[0-9]+/(holder_class|size|uuid|alt_name|sector_size) ' "$RUST_PENDING_NSMGMT"
-t_pending_file "busy-D-*" "$RUST_PENDING_NSMGMT"
-t_pending_file "lab-*" "$RUST_PENDING_NSMGMT"
 img=$T_DIR/nvdimm.img
 rm -f "$img"
 t_guest ref --nvdimm "$img:1G:128K" || t_done
