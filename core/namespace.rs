@@ -145,7 +145,7 @@ impl Namespace {
     /// System physical start and size.
     pub(crate) fn range(&self) -> (u64, u64) {
         let cfg = self.config();
-        (self.region().range().0 + cfg.offset, cfg.size)
+        (self.region().range().0.wrapping_add(cfg.offset), cfg.size)
     }
 
     pub(crate) fn region(&self) -> &Region {
@@ -549,7 +549,7 @@ fn resize(ns: &Namespace, cfg: &mut Config, val: u64) -> Result<Option<KVec<dpa:
         Err(e) => Err(Error::from_errno(-e.errno())),
         Ok(dpa::Resized::Unchanged) => Ok(None),
         Ok(dpa::Resized::To(res)) => {
-            cfg.offset = res.start - start;
+            cfg.offset = res.start.wrapping_sub(start);
             cfg.size = res.size;
             let mut extents = KVec::with_capacity(dimms.len(), GFP_KERNEL)?;
             for d in dimms.iter() {
