@@ -17,7 +17,7 @@ use kernel::sync::Mutex;
 
 use crate::bus::{nd_type, ND_BUS};
 use crate::dimm::ndd;
-use crate::formats::label::{self as scan, DimmLabels, InterleaveSetId, PmemRegion};
+use crate::formats::label::{self as scan, DimmLabels, PmemRegion};
 use crate::formats::label::LabelArea;
 use crate::formats::label::layout::NSLABEL_NAME_LEN;
 use crate::formats::label::{ClaimClass, NamespaceLabel, NSLABEL_FLAG_UPDATING};
@@ -611,13 +611,7 @@ fn write_labels(ns: &Namespace, cfg: &mut Config, extents: Option<&[dpa::Extent]
         // C finds no DPA for the label and warns.
         found.push(e.filter(|e| e.len != 0).ok_or(ENXIO)?, GFP_KERNEL)?;
     }
-    let cookies = region.cookies().ok_or(ENXIO)?;
-    let set = InterleaveSetId {
-        cookie1: cookies.cookie1,
-        cookie2: cookies.cookie2,
-        altcookie: cookies.altcookie,
-        type_guid: cookies.type_guid,
-    };
+    let set = region.interleave_set().ok_or(ENXIO)?;
     let ways = mappings.len() as u16;
     for flags in [NSLABEL_FLAG_UPDATING, 0] {
         for (i, m) in mappings.iter().enumerate() {
@@ -704,13 +698,7 @@ pub(crate) fn scan(region: &Region) -> Result<KVec<NewNamespace>> {
             };
             mappings.push(scan::Mapping { dimm, start: m.start, size: m.size }, GFP_KERNEL)?;
         }
-        let cookies = region.cookies().ok_or(ENXIO)?;
-        let set = InterleaveSetId {
-            cookie1: cookies.cookie1,
-            cookie2: cookies.cookie2,
-            altcookie: cookies.altcookie,
-            type_guid: cookies.type_guid,
-        };
+        let set = region.interleave_set().ok_or(ENXIO)?;
         let pmem = PmemRegion { set, start, mappings: &mappings };
         let mut buf = KVVec::from_elem(scan::Namespace::EMPTY, pmem.max_namespaces(), GFP_KERNEL)?;
         let found = match pmem.scan(&mut buf, |note| dev_dbg!(region.device(), "{}\n", note)) {

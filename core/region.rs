@@ -16,7 +16,7 @@ use kernel::new_mutex;
 use crate::bus::{nd_type, NdBus, ND_BUS};
 use crate::dimm::{Dimm, ndd};
 use crate::formats::dpa::{self, Extent};
-use crate::formats::label::{LabelArea, LabelVersion};
+use crate::formats::label::{InterleaveSetId, LabelArea, LabelVersion};
 use crate::formats::badrange;
 use crate::glue::block::Badblocks;
 use crate::glue::device::{ARef, Device, DeviceType, Placement, Registration};
@@ -134,10 +134,6 @@ impl Region {
         self.read_only.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn cookies(&self) -> Option<Cookies> {
-        self.cookies
-    }
-
     pub(crate) fn provider_data(&self) -> ProviderData {
         self.provider_data
     }
@@ -250,6 +246,12 @@ impl Region {
         let bit = (!ids[word]).trailing_zeros();
         ids[word] |= 1 << bit;
         Ok(NsNumber { n: word as u32 * 64 + bit, ids: Some(self.ns_ids.clone()) })
+    }
+
+    /// What identifies the interleave set to its labels; None without one.
+    pub(crate) fn interleave_set(&self) -> Option<InterleaveSetId> {
+        let c = self.cookies.as_ref()?;
+        Some(InterleaveSetId { cookie1: c.cookie1, cookie2: c.cookie2, altcookie: c.altcookie, type_guid: c.type_guid })
     }
 
     /// Whether `ns` is the region's idle seed namespace.

@@ -55,12 +55,19 @@ pub const fn dpa_align(region_align: u64, mappings: u32) -> Option<u64> {
 }
 
 const fn align_down(v: u64, a: u64) -> u64 {
-    v / a * a
+    // C's ALIGN_DOWN(v, 0) is 0; a division by zero here would panic.
+    match v.checked_div(a) {
+        Some(q) => q * a,
+        None => 0,
+    }
 }
 
 /// C's `ALIGN()`, which wraps to 0 past the top of the address space.
 const fn align_up_wrapping(v: u64, a: u64) -> u64 {
-    if a.is_power_of_two() {
+    if a == 0 {
+        // C's ALIGN(v, 0).
+        0
+    } else if a.is_power_of_two() {
         v.wrapping_add(a - 1) & !(a - 1)
     } else {
         v.wrapping_add(a - 1) / a * a
@@ -153,9 +160,11 @@ where
 }
 
 const fn align_up_checked(v: u64, a: u64) -> Option<u64> {
-    match v % a {
-        0 => Some(v),
-        r => v.checked_add(a - r),
+    match v.checked_rem(a) {
+        // C's ALIGN(v, 0) is 0.
+        None => Some(0),
+        Some(0) => Some(v),
+        Some(r) => v.checked_add(a - r),
     }
 }
 
@@ -750,6 +759,22 @@ mod tests {
         assert_eq!(default_region_align(4 * M, 0), PAGE_SIZE);
         assert_eq!(default_region_align(64 * M, 3), 48 * M);
         assert_eq!(default_region_align(1 << 30, 1), 16 * M);
+    }
+
+    #[test]
+    fn an_alignment_the_ways_do_not_divide_does_not_trap() {
+        // 3 ways and a 16 MiB region alignment: C's dpa_align() is 0, so
+        // nothing is available (ENOSPC), and its ALIGN(x, 0) is 0. Here the
+        // same must hold without a division by zero.
+        let windows = [Window { start: 0, size: 64 * M }; 3];
+        let region = RegionDpa { start: 1 << 32, align: 16 * M, windows: &windows };
+        let mut dimms = [DimmDpa::<8>::new(); 3];
+        assert_eq!(region.resize(&mut dimms[..], Some(&[1; 16]), 48 * M), Err(DpaError::NoSpace));
+        assert_eq!(region.available(&dimms[..]), 0);
+        assert_eq!(max_contiguous(0, 64 * M, [Extent { start: 0, len: M }], 0), 0);
+        assert_eq!(align_down(5, 0), 0);
+        assert_eq!(align_up_checked(5, 0), Some(0));
+        assert_eq!(align_up_wrapping(5, 0), 0);
     }
 
     #[test]
