@@ -7,8 +7,10 @@
  *
  * The guest asks by creating DIR/NAME.req (DIR is shared with the guest, e.g.
  * virtme-ng's rwdir); the plugin then writes DIR/NAME.tsv, one line per
- * block that ever ran: "start-vaddr(hex) instructions executions", and
- * removes NAME.req. Counts only grow, so two snapshots around a workload
+ * kernel block that ever ran: "start-vaddr(hex) instructions executions",
+ * and one "0 1 N" line with all N user-space instructions (user space is one
+ * bucket: with ASLR every process would add blocks of its own), and removes
+ * NAME.req. Counts only grow, so two snapshots around a workload
  * give its instructions per block, and with /proc/kallsyms per symbol.
  *
  * Debian ships no qemu-plugin.h; the few declarations below are the
@@ -54,6 +56,9 @@ struct block {
 	uint64_t n_insns;
 	uint64_t executions; /* bumped by generated code, read by the dumper */
 };
+
+/* x86-64: the kernel's half of the address space. */
+#define KERNEL_START 0xffff800000000000ull
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct block **table; /* open addressing; entries never move or die */
@@ -120,6 +125,7 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 static void dump(const char *name)
 {
 	char tmp[4096], final[4096];
+	uint64_t user = 0;
 	FILE *f;
 	size_t i;
 
@@ -133,10 +139,15 @@ static void dump(const char *name)
 		struct block *b = table[i];
 		uint64_t runs = b ? __atomic_load_n(&b->executions, __ATOMIC_RELAXED) : 0;
 
-		if (runs)
+		if (!runs)
+			continue;
+		if (b->vaddr < KERNEL_START)
+			user += runs * b->n_insns;
+		else
 			fprintf(f, "%" PRIx64 " %" PRIu64 " %" PRIu64 "\n", b->vaddr, b->n_insns, runs);
 	}
 	pthread_mutex_unlock(&lock);
+	fprintf(f, "0 1 %" PRIu64 "\n", user);
 	fclose(f);
 	rename(tmp, final);
 }
