@@ -3,8 +3,9 @@
 #   make demo    set up this machine, build everything, boot the VM and show
 #                unmodified ndctl's view of nfit_test and of a QEMU NVDIMM
 #   make check   run every test: host cargo tests, then the VM suite
-#   make bench   fio on /dev/pmem0, our nd_pmem against C's in one boot (not a
-#                test; BENCH_ARGS='--cand c' measures C against C)
+#   make bench   fio on /dev/pmem0, our nd_pmem against C's in one boot, guest
+#                time counted in instructions (not a test; BENCH_ARGS='--cand c'
+#                measures C against C, '--profile' adds a profile by symbol)
 #
 # The kernel tree is built once into ~/.cache/rust-libnvdimm (RLN_CACHE).
 # Kbuild (not this file) describes the modules; `make modules` drives it.
@@ -33,7 +34,7 @@ check: modules
 	test/run-all
 
 bench: kernel
-	test/bench/pmem-fio $(BENCH_ARGS)
+	test/bench/pmem-fio --icount 2 $(BENCH_ARGS)
 
 host-test:
 	cd formats && cargo test --quiet

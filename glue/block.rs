@@ -37,29 +37,36 @@ pub struct Bio<'a> {
     _p: PhantomData<&'a mut bindings::bio>,
 }
 
+// The per-bio methods are `#[inline]`: they are a few loads each, and the
+// driver's submit_bio is the I/O hot path.
 impl Bio<'_> {
+    #[inline]
     fn opf(&self) -> u32 {
         // SAFETY: the bio is live and ours until completed.
         unsafe { (*self.raw.as_ptr()).bi_opf }
     }
 
     /// A write of any kind (`op_is_write`); otherwise a read.
+    #[inline]
     pub fn is_write(&self) -> bool {
         self.opf() & bindings::RLN_REQ_OP_MASK & 1 != 0
     }
 
     /// REQ_PREFLUSH: earlier completed writes must be durable before this
     /// bio's data is written.
+    #[inline]
     pub fn preflush(&self) -> bool {
         self.opf() & bindings::RLN_REQ_PREFLUSH != 0
     }
 
     /// REQ_FUA: this bio's data must be durable when it completes.
+    #[inline]
     pub fn fua(&self) -> bool {
         self.opf() & bindings::RLN_REQ_FUA != 0
     }
 
     /// The data's segments, each contiguous in kernel memory.
+    #[inline]
     pub fn segments(&self) -> Segments<'_> {
         // SAFETY: the bio is live and ours; its iterator describes the part
         // of `bi_io_vec` still to be done.
@@ -74,9 +81,12 @@ impl Bio<'_> {
 
     /// Starts I/O accounting if the queue has `iostats` on; it ends when
     /// the returned guard drops.
+    #[inline]
     pub fn account(&self) -> IoAccounting<'_> {
-        // SAFETY: the bio is live and was submitted to a disk.
-        let start = unsafe { bindings::rln_bio_io_stat(self.raw.as_ptr()) }
+        // SAFETY: the bio is live and was submitted to a disk, which with
+        // its queue outlives the bio (`blk_queue_io_stat`).
+        let features = unsafe { (*(*(*(*self.raw.as_ptr()).bi_bdev).bd_disk).queue).limits.features };
+        let start = (features & bindings::RLN_BLK_FEAT_IO_STAT != 0)
             // SAFETY: as above.
             .then(|| unsafe { bindings::bio_start_io_acct(self.raw.as_ptr()) });
         IoAccounting { bio: self.raw, start, _p: PhantomData }
@@ -114,10 +124,13 @@ pub struct IoAccounting<'a> {
 }
 
 impl Drop for IoAccounting<'_> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(start) = self.start {
-            // SAFETY: the bio is live: it is borrowed from an uncompleted `Bio`.
-            unsafe { bindings::rln_bio_end_io_acct(self.bio.as_ptr(), start) };
+            let bio = self.bio.as_ptr();
+            // SAFETY: the bio is live: it is borrowed from an uncompleted
+            // `Bio` (`bio_end_io_acct`).
+            unsafe { bindings::bio_end_io_acct_remapped(bio, start, (*bio).bi_bdev) };
         }
     }
 }
@@ -160,6 +173,7 @@ pub struct Segments<'a> {
 impl<'a> Iterator for Segments<'a> {
     type Item = Segment<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<Segment<'a>> {
         let remaining = self.iter.bi_size;
         if remaining == 0 {
@@ -659,7 +673,7 @@ unsafe extern "C" fn submit_bio_raw<T: DiskOps>(bio: *mut bindings::bio) {
     // SAFETY: the block layer calls us with a live bio of one of our disks,
     // whose private data is a `DiskData<T>` (set in `Disk::alloc`) that
     // lives until after `del_gendisk`, which waits for us.
-    let data = unsafe { &*(bindings::rln_bio_disk_private(bio) as *const DiskData<T>) };
+    let data = unsafe { &*((*(*(*bio).bi_bdev).bd_disk).private_data as *const DiskData<T>) };
     // SAFETY: `bio` is non-null and ours until we complete it.
     let bio = Bio { raw: unsafe { NonNull::new_unchecked(bio) }, _p: PhantomData };
     data.data.submit_bio(bio);

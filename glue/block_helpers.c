@@ -38,24 +38,6 @@ bool rln_get_disk_ro(struct gendisk *disk)
 }
 EXPORT_SYMBOL_GPL(rln_get_disk_ro);
 
-void *rln_bio_disk_private(struct bio *bio)
-{
-	return bio->bi_bdev->bd_disk->private_data;
-}
-EXPORT_SYMBOL_GPL(rln_bio_disk_private);
-
-bool rln_bio_io_stat(struct bio *bio)
-{
-	return blk_queue_io_stat(bio->bi_bdev->bd_disk->queue);
-}
-EXPORT_SYMBOL_GPL(rln_bio_io_stat);
-
-void rln_bio_end_io_acct(struct bio *bio, unsigned long start)
-{
-	bio_end_io_acct(bio, start);
-}
-EXPORT_SYMBOL_GPL(rln_bio_end_io_acct);
-
 void *rln_page_address(struct page *page)
 {
 	return page_address(page);

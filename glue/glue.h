@@ -64,6 +64,7 @@ enum {
 	RLN_BLK_FEAT_FUA = BLK_FEAT_FUA,
 	RLN_BLK_FEAT_SYNCHRONOUS = BLK_FEAT_SYNCHRONOUS,
 	RLN_BLK_FEAT_DAX = BLK_FEAT_DAX,
+	RLN_BLK_FEAT_IO_STAT = BLK_FEAT_IO_STAT,
 	RLN_REQ_OP_MASK = REQ_OP_MASK,
 	RLN_REQ_FUA = REQ_FUA,
 	RLN_REQ_PREFLUSH = REQ_PREFLUSH,
@@ -74,9 +75,6 @@ struct gendisk *rln_blk_alloc_disk(struct queue_limits *lim, int node);
 struct device *rln_disk_to_dev(struct gendisk *disk);
 struct gendisk *rln_dev_to_disk(struct device *dev);
 bool rln_get_disk_ro(struct gendisk *disk);
-void *rln_bio_disk_private(struct bio *bio);
-bool rln_bio_io_stat(struct bio *bio);
-void rln_bio_end_io_acct(struct bio *bio, unsigned long start);
 /* Kernel address of a lowmem page (no highmem on the architectures we build for). */
 void *rln_page_address(struct page *page);
 const void *rln_zero_page_address(void);
