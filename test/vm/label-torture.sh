@@ -29,10 +29,12 @@
 #            operation (it may fail), then "reboot" the labels (disable the
 #            bus's regions and DIMMs, budget -1, enable them: the DIMMs' label
 #            areas are read again) and record the region's namespaces (uuid,
-#            size, name) and each DIMM's `read-labels -j`. The host then checks
-#            that every k gives exactly the old or the new namespaces, that the
-#            cut happened during the operation, and that the namespaces decoded
-#            from the `read-labels -j` labels are the ones the kernel shows.
+#            size, name) and each DIMM's label area (`read-labels -o` and -j).
+#            The host then checks that every k gives exactly the old or the new
+#            namespaces, that the cut happened during the operation, that the
+#            namespaces decoded from the raw label areas (test/tools/
+#            nslabels.py: current index, active slots) are the ones the kernel
+#            shows, and that `read-labels -j` shows every active label.
 . "$(dirname "$0")/../lib.sh"
 
 U_KEEP4=5a7e0005-0000-4000-8000-000000000001
@@ -185,8 +187,10 @@ if [ "${1:-}" = --guest ]; then
 		local p=$1 r=$2 d
 		shift 2
 		ns_config "$r" >"$p.conf"
+		mkdir -p "$p-areas"
 		for d in "$@"; do
-			ndctl read-labels -j "$d" >"$p-$d.json" 2>/dev/null
+			ndctl read-labels -j "$d" >"$p-areas/$d.json" 2>/dev/null
+			ndctl read-labels -o "$p-areas/$d.bin" "$d" >/dev/null 2>&1
 		done
 		cat /sys/bus/nd/devices/"$r"/mapping[0-9]* >"$p.mappings"
 	}
@@ -267,35 +271,47 @@ check_knob() {
 }
 
 # check_torture DIR TAG OP: every cut left the old or the new namespaces, and
-# the labels say the same.
+# the label areas say the same (test/tools/nslabels.py decodes them from the
+# raw dumps; `read-labels -j` must show every active label).
 check_torture() {
-	python3 - "$@" <<-'EOF'
-	import json, sys
-	d, tag, op = sys.argv[1:4]
+	python3 - "$RLN_TOP/test/tools" "$@" <<-'EOF'
+	import os, sys
+	sys.path.insert(0, sys.argv[1])
+	import nslabels
+	d, tag, op = sys.argv[2:5]
 	t = f"{d}/{tag}-{op}"
-	try:
+	if os.path.exists(f"{d}/{tag}-setup.err"):
 	    print(f"{tag}-{op}: no torture: " + open(f"{d}/{tag}-setup.err").read())
 	    sys.exit(1)
-	except FileNotFoundError:
-	    pass
 	def conf(p):
 	    return open(f"{p}.conf").read()
-	def decode(p, dimms):
-	    """Namespaces (uuid, size, name) with a label on every DIMM of the region."""
-	    maps = [l.strip().split(",") for l in open(f"{p}.mappings").read().split()]
-	    found = {}
+	def decode(p):
+	    """The region's namespaces by its label areas, and label sets left incomplete."""
+	    maps = [l.split(",") for l in open(f"{p}.mappings").read().split()]
+	    found, bad = {}, []
 	    for dimm, start, size, _pos in maps:
 	        start, size = int(start, 0), int(size, 0)
-	        dump = json.load(open(f"{p}-{dimm}.json"))
-	        dump = dump[0] if isinstance(dump, list) else dump
-	        for lab in dump.get("label", []):
-	            if start <= lab["dpa"] < start + size:
-	                e = found.setdefault(lab["uuid"], {"dimms": set(), "size": 0, "name": lab["name"]})
+	        area = nslabels.read(f"{p}-areas/{dimm}.bin")
+	        labels = nslabels.active_labels(area)
+	        import json
+	        try:
+	            shown = json.load(open(f"{p}-areas/{dimm}.json"))
+	            shown = shown[0] if isinstance(shown, list) else shown
+	            shown = {(j.get("slot"), j.get("uuid"), j.get("name"), j.get("dpa"), j.get("rawsize"))
+	                     for j in shown.get("label", [])}
+	        except ValueError as e:
+	            shown = set()
+	            bad.append(f"{dimm}: read-labels -j is not JSON ({e})")
+	        for l in labels:
+	            if (l["slot"], l["uuid"], l["name"], l["dpa"], l["rawsize"]) not in shown:
+	                bad.append(f"{dimm}: read-labels -j does not show active label in slot {l['slot']}")
+	            if start <= l["dpa"] < start + size:
+	                e = found.setdefault(l["uuid"], {"dimms": set(), "size": 0, "name": l["name"]})
 	                e["dimms"].add(dimm)
-	                e["size"] += lab["rawsize"]
+	                e["size"] += l["rawsize"]
 	    full = sorted(f"{u} {e['size']} {e['name']}" for u, e in found.items() if len(e["dimms"]) == len(maps))
 	    part = sorted(f"{u} on {sorted(e['dimms'])}" for u, e in found.items() if len(e["dimms"]) != len(maps))
-	    return full, part
+	    return full, part, bad
 	old, new = conf(f"{t}-start"), conf(f"{t}-end")
 	n = int(open(f"{t}-writes").read())
 	bad = 0
@@ -316,15 +332,18 @@ check_torture() {
 	        elif c == new:
 	            seen["new"] += 1
 	        else:
-	            print(f"{tag}-{op} k={k}: neither old nor new namespaces:\n{c}   old:\n{old}   new:\n{new}")
+	            print(f"{tag}-{op} k={k}: neither the old nor the new namespaces:\n{c}   old:\n{old}   new:\n{new}")
 	            bad += 1
-	    full, part = decode(p, None)
+	    full, part, problems = decode(p)
 	    kernel = sorted(l for l in c.splitlines() if not l.startswith("region "))
 	    if full != kernel:
-	        print(f"{tag}-{op} k={k}: read-labels -j decodes to {full}, the kernel shows {kernel}")
+	        print(f"{tag}-{op} k={k}: the labels decode to {full}, the kernel shows {kernel}")
+	        bad += 1
+	    for m in problems:
+	        print(f"{tag}-{op} k={k}: {m}")
 	        bad += 1
 	    if part:
-	        print(f"   {tag}-{op} k={k}: incomplete label sets: {part}")
+	        print(f"   {tag}-{op} k={k}: incomplete label sets (ignored): {part}")
 	print(f"   {tag}-{op}: {n} label writes; cut at each: {seen['old']} x old, {seen['new']} x new")
 	sys.exit(1 if bad else 0)
 	EOF
