@@ -90,6 +90,9 @@ if [ "${1:-}" = --guest ]; then
 		g_run "init-$b-init" ndctl init-labels -b "$b" all
 		g_run "init-$b-enable" ndctl enable-region -b "$b" all
 	done
+	# region2's mapping does not start on its default 16 MiB alignment, so
+	# C (and we) offer no extent there; 4 KiB lets 16 MiB namespaces fit.
+	g_run init-align sh -c "echo 4096 >/sys/bus/nd/devices/$r1/align"
 	g_run old-4-create.json ndctl create-namespace -r "$r4" -m raw -s 16M -n keep -u $U_KEEP4
 	g_run old-1-create.json ndctl create-namespace -r "$r1" -m raw -s 16M -n keep -u $U_KEEP1
 	ns_config "$r4" >old-4.conf
@@ -350,11 +353,6 @@ check_torture() {
 }
 
 t_init label-torture
-# Creating and destroying namespaces is the next issue's.
-t_pending_file "new-*" "$RUST_PENDING_NSMGMT"
-t_pending_file "gone-*" "$RUST_PENDING_NSMGMT"
-t_pending_file "old-*" "$RUST_PENDING_NSMGMT"
-t_pending_file "torture-*" "$RUST_PENDING_NSMGMT"
 for side in ref cand; do
 	rm -rf "$T_DIR/$side-fault"
 	t_guest "$side" || { [ $side = ref ] && t_done; continue; }
