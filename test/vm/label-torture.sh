@@ -90,9 +90,10 @@ if [ "${1:-}" = --guest ]; then
 		g_run "init-$b-init" ndctl init-labels -b "$b" all
 		g_run "init-$b-enable" ndctl enable-region -b "$b" all
 	done
-	# region2's mapping does not start on its default 16 MiB alignment, so
-	# C (and we) offer no extent there; 4 KiB lets 16 MiB namespaces fit.
-	g_run init-align sh -c "echo 4096 >/sys/bus/nd/devices/$r1/align"
+	# nfit_test.1's DIMM is unarmed, so its region starts read-only, which
+	# ndctl refuses to create in; and its mapping is not on the default
+	# 16 MiB alignment, which offers no extent. Writable and 4 KiB, both fit.
+	g_run init-r1 sh -c "echo 0 >/sys/bus/nd/devices/$r1/read_only && echo 4096 >/sys/bus/nd/devices/$r1/align"
 	g_run old-4-create.json ndctl create-namespace -r "$r4" -m raw -s 16M -n keep -u $U_KEEP4
 	g_run old-1-create.json ndctl create-namespace -r "$r1" -m raw -s 16M -n keep -u $U_KEEP1
 	ns_config "$r4" >old-4.conf
