@@ -61,6 +61,17 @@ T_SEP=$'\x1f'
 t_pending_file() { [ "$T_CAND" = rust ] && T_PENDING+=("$1$T_SEP$T_SEP$2"); return 0; }
 t_pending_lines() { [ "$T_CAND" = rust ] && T_PENDING+=("$1$T_SEP$2$T_SEP$3"); return 0; }
 
+# t_pending_skip NAME: for a check that is not a file comparison (a host-side
+# verdict on the candidate's results): if a pending entry's glob matches NAME,
+# report the skip and return 0; otherwise return 1 and the check runs.
+t_pending_skip() {
+	local p
+	p=$(t_pending_match "$1" | head -n 1)
+	[ -n "$p" ] || return 1
+	echo "   SKIP $1 (pending on $T_CAND: ${p##*"$T_SEP"})"
+	T_SKIPS=$((T_SKIPS + 1))
+}
+
 # t_pending_match REL: the pending entries that apply to result file REL.
 t_pending_match() {
 	local e glob

@@ -10,7 +10,7 @@ mod dsm;
 #[path = "../../test/nfit_test/topology.rs"]
 mod topology;
 
-use dsm::{DimmState, Errno, FailCmd, Outcome};
+use dsm::{DimmState, Errno, FailCmd, LabelWrite, LabelWriteBudget, Outcome};
 use formats::cmd as nd;
 use formats::nfit::{self, intel, DeviceHandle, Nfit, SpaType, Subtable, TableInfo, Writer};
 use topology::{Bases, BUSES, DIMMS, HANDLES, LABEL_SIZE};
@@ -568,7 +568,7 @@ fn ctl(
     command: u32,
     buf: &mut [u8],
 ) -> Outcome {
-    dsm::dimm_ctl(&DIMMS[dimm], state, label, command, buf)
+    dsm::dimm_ctl(&DIMMS[dimm], state, label, &mut LabelWriteBudget::Off, command, buf)
 }
 
 fn rc(o: Outcome) -> i32 {
@@ -645,6 +645,78 @@ fn dimm_ctl_masks_and_fail_cmd() {
         -5
     );
     assert_eq!(FailCmd { flags: !0, code: 0 }.apply(64, 3), 3);
+}
+
+// The label_write_budget knob (ours, not C's): budget k lets k writes land,
+// tears the next one in half, and loses every later one until reset.
+#[test]
+fn label_write_budget_spend() {
+    assert_eq!(LabelWriteBudget::from_i64(-1), Ok(LabelWriteBudget::Off));
+    assert_eq!(LabelWriteBudget::from_i64(0), Ok(LabelWriteBudget::Left(0)));
+    assert_eq!(LabelWriteBudget::from_i64(-2), Err(Errno::EINVAL));
+    assert_eq!(LabelWriteBudget::from_i64(i64::MIN), Err(Errno::EINVAL));
+    let mut off = LabelWriteBudget::Off;
+    for _ in 0..100 {
+        assert_eq!(off.spend(), LabelWrite::Full);
+    }
+    assert_eq!(off, LabelWriteBudget::Off);
+    for k in 0..5u64 {
+        let mut b = LabelWriteBudget::Left(k);
+        let fates: Vec<_> = (0..k + 3).map(|_| b.spend()).collect();
+        let mut want = vec![LabelWrite::Full; k as usize];
+        want.extend([LabelWrite::Torn, LabelWrite::Lost, LabelWrite::Lost]);
+        assert_eq!(fates, want, "budget {k}");
+        assert!(b.is_cut());
+    }
+}
+
+/// One SET_CONFIG_DATA of `data` at `offset` through dimm_ctl with `budget`.
+fn budgeted_write(label: &mut [u8], budget: &mut LabelWriteBudget, offset: u32, data: &[u8]) -> i32 {
+    let mut w = get_data(offset, data.len() as u32, 8 + data.len() + 4);
+    w[8..8 + data.len()].copy_from_slice(data);
+    let mut st = DimmState::new();
+    rc(dsm::dimm_ctl(&DIMMS[0], &mut st, label, budget, nd::SET_CONFIG_DATA, &mut w))
+}
+
+#[test]
+fn label_write_budget_tears_write_k_plus_1() {
+    let chunk = 4096usize;
+    for k in 0..6usize {
+        let mut label = vec![0u8; LABEL_SIZE];
+        let mut budget = LabelWriteBudget::Left(k as u64);
+        let rcs: Vec<i32> = (0..8)
+            .map(|i| budgeted_write(&mut label, &mut budget, (i * chunk) as u32, &vec![0xa0 + i as u8; chunk]))
+            .collect();
+        let mut want = vec![0; k];
+        want.resize(8, -5);
+        assert_eq!(rcs, want, "budget {k}: the writes after the cut fail with EIO");
+        for i in 0..8 {
+            let got = &label[i * chunk..(i + 1) * chunk];
+            let landed = match i.cmp(&k) {
+                core::cmp::Ordering::Less => chunk,
+                core::cmp::Ordering::Equal => chunk / 2,
+                core::cmp::Ordering::Greater => 0,
+            };
+            assert!(got[..landed].iter().all(|&b| b == 0xa0 + i as u8), "budget {k}, write {i}");
+            assert!(got[landed..].iter().all(|&b| b == 0), "budget {k}, write {i}");
+        }
+        assert!(label[8 * chunk..].iter().all(|&b| b == 0));
+    }
+    // Refused writes change nothing and spend nothing.
+    let mut label = vec![0u8; LABEL_SIZE];
+    let mut budget = LabelWriteBudget::Left(0);
+    let mut bad = get_data(LABEL_SIZE as u32, 4, 16);
+    let mut st = DimmState::new();
+    assert_eq!(rc(dsm::dimm_ctl(&DIMMS[0], &mut st, &mut label, &mut budget, nd::SET_CONFIG_DATA, &mut bad)), -22);
+    assert_eq!(budget, LabelWriteBudget::Left(0));
+    // Reads are not writes.
+    let mut r = get_data(0, 16, 12 + 16);
+    assert_eq!(rc(dsm::dimm_ctl(&DIMMS[0], &mut st, &mut label, &mut budget, nd::GET_CONFIG_DATA, &mut r)), 0);
+    assert_eq!(budget, LabelWriteBudget::Left(0));
+    // Back to -1: writes land again.
+    budget = LabelWriteBudget::Off;
+    assert_eq!(budgeted_write(&mut label, &mut budget, 0, b"back"), 0);
+    assert_eq!(&label[..4], b"back");
 }
 
 fn pkg(family: u64, func: u64, size_in: u32, size_out: u32) -> Vec<u8> {

@@ -106,6 +106,13 @@ pub fn get_config_data(buf: &mut [u8], label: &[u8]) -> CmdResult {
 /// trailing u32 status must fit the buffer; a write running past the end of
 /// the area is silently cut short. Returns the unfilled output bytes.
 pub fn set_config_data(buf: &mut [u8], label: &mut [u8]) -> CmdResult {
+    set_config_data_cut(buf, label, &mut LabelWriteBudget::Off)
+}
+
+/// [`set_config_data`] under the power-cut model: a valid write spends
+/// `budget`, which decides how much of it lands (see [`LabelWriteBudget`]).
+/// A write C would refuse (EINVAL) changes nothing and spends nothing.
+pub fn set_config_data_cut(buf: &mut [u8], label: &mut [u8], budget: &mut LabelWriteBudget) -> CmdResult {
     let hdr = nfit::dsm::SET_DATA_IN_BUF;
     if buf.len() < hdr {
         return Err(Errno::EINVAL);
@@ -118,10 +125,79 @@ pub fn set_config_data(buf: &mut [u8], label: &mut [u8]) -> CmdResult {
     if in_length as u64 + hdr as u64 + 4 > buf.len() as u64 {
         return Err(Errno::EINVAL);
     }
-    put32(buf, hdr + in_length, 0);
     let len = in_length.min(label.len() - offset);
-    label[offset..offset + len].copy_from_slice(&buf[hdr..hdr + len]);
+    let landed = match budget.spend() {
+        LabelWrite::Full => len,
+        LabelWrite::Torn => len / 2,
+        LabelWrite::Lost => 0,
+    };
+    label[offset..offset + landed].copy_from_slice(&buf[hdr..hdr + landed]);
+    if landed < len || budget.is_cut() {
+        // The DIMM lost power: the command fails as an injected failure does.
+        return Err(Errno::EIO);
+    }
+    put32(buf, hdr + in_length, 0);
     Ok((buf.len() - hdr - (len + 4)) as u32)
+}
+
+/// How much of one label write reaches the label area.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LabelWrite {
+    /// All of it.
+    Full,
+    /// The first half of its payload: the write the power cut interrupts.
+    Torn,
+    /// None: the DIMM has no power.
+    Lost,
+}
+
+/// A power cut during label writes, for torture tests (not in C's
+/// nfit_test): the `label_write_budget` attribute of a bus
+/// (`/sys/class/nfit_test_bus/nfit_test.N/`). It counts the
+/// ND_CMD_SET_CONFIG_DATA commands of all the bus's DIMMs, the kernel's
+/// own and those sent by ioctl alike.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LabelWriteBudget {
+    /// No fault (written and shown as -1).
+    #[default]
+    Off,
+    /// This many writes land in full; the next one is torn.
+    Left(u64),
+    /// The torn write has happened: every later write fails, and none of it
+    /// lands, until the budget is set again (shown as "cut").
+    Cut,
+}
+
+impl LabelWriteBudget {
+    /// The value written to the attribute: -1 or a count.
+    pub fn from_i64(v: i64) -> Result<Self, Errno> {
+        match v {
+            -1 => Ok(LabelWriteBudget::Off),
+            0.. => Ok(LabelWriteBudget::Left(v as u64)),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// Decides the fate of the next write and counts it.
+    pub fn spend(&mut self) -> LabelWrite {
+        match *self {
+            LabelWriteBudget::Off => LabelWrite::Full,
+            LabelWriteBudget::Left(0) => {
+                *self = LabelWriteBudget::Cut;
+                LabelWrite::Torn
+            }
+            LabelWriteBudget::Left(n) => {
+                *self = LabelWriteBudget::Left(n - 1);
+                LabelWrite::Full
+            }
+            LabelWriteBudget::Cut => LabelWrite::Lost,
+        }
+    }
+
+    /// Whether the power is gone.
+    pub fn is_cut(&self) -> bool {
+        *self == LabelWriteBudget::Cut
+    }
 }
 
 /// ND_INTEL_SMART: the DIMM's current health, 132 bytes.
@@ -368,11 +444,13 @@ fn done(rc: i32) -> Outcome {
 
 /// nfit_test_ctl() for a DIMM. `buf` is the whole command buffer (for
 /// ND_CMD_CALL, the `nd_cmd_pkg` with its payload), `label` the DIMM's label
-/// area.
+/// area, `budget` its bus's label-write fault (`LabelWriteBudget::Off` to
+/// behave as C).
 pub fn dimm_ctl(
     dimm: &DimmInfo,
     state: &mut DimmState,
     label: &mut [u8],
+    budget: &mut LabelWriteBudget,
     command: u32,
     buf: &mut [u8],
 ) -> Outcome {
@@ -387,7 +465,7 @@ pub fn dimm_ctl(
     let r = match command {
         nd::GET_CONFIG_SIZE => get_config_size(buf),
         nd::GET_CONFIG_DATA => get_config_data(buf, label),
-        nd::SET_CONFIG_DATA => set_config_data(buf, label),
+        nd::SET_CONFIG_DATA => set_config_data_cut(buf, label, budget),
         _ => return done(Errno::ENOTTY.to_rc()),
     };
     done(state.fail.apply(command, to_rc(r)))

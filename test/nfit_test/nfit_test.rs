@@ -7,7 +7,9 @@
 //! topology.rs describes, which nfit registers as a bus. The bus's commands
 //! come back here and are answered by the emulated firmware of dsm.rs.
 //! Every DIMM also shows up as /sys/class/nfit_test_dimm/test_dimmN, where
-//! tests inject command failures.
+//! tests inject command failures, and every bus as
+//! /sys/class/nfit_test_bus/nfit_test.N, where tests cut the power during
+//! label writes (`label_write_budget`; Documentation/testing.md).
 
 use core::fmt::Write;
 
@@ -29,7 +31,7 @@ mod dsm;
 #[allow(dead_code, unreachable_pub)]
 mod topology;
 
-use dsm::{Ars, DimmState, Errno, Outcome};
+use dsm::{Ars, DimmState, Errno, LabelWriteBudget, Outcome};
 use glue::bus::{Class, ClassRegistration};
 use glue::class_device::DataClassDevice;
 use glue::device::Device;
@@ -130,6 +132,41 @@ static LOCK_DIMM: Attribute<TestDimm> = Attribute::wo(c"lock_dimm", lock_dimm_st
 attribute_group!(static TEST_DIMM_GROUP: TestDimm, dir = None, [FAIL_CMD, FAIL_CMD_CODE, HANDLE, LOCK_DIMM]);
 group_list!(static TEST_DIMM_GROUPS = [TEST_DIMM_GROUP]);
 
+/// A bus's label-write fault, behind /sys/class/nfit_test_bus/nfit_test.N.
+/// Created at probe, off.
+#[pin_data]
+struct BusFault {
+    /// Spent by the DIMMs' label writes, which run concurrently.
+    #[pin]
+    budget: Mutex<LabelWriteBudget>,
+}
+
+crate::class_device_data!(BusFault);
+
+/// /sys/class/nfit_test_bus.
+static NFIT_TEST_BUS: Class = Class::new(c"nfit_test_bus");
+
+// nfit_test.N/label_write_budget: -1 = no fault; k >= 0 = k more label
+// writes land, the next is torn and the rest fail ("cut") until rewritten.
+fn label_write_budget_show(fault: &BusFault, page: &mut Page) -> Result {
+    let _ = match *fault.budget.lock() {
+        LabelWriteBudget::Off => writeln!(page, "-1"),
+        LabelWriteBudget::Left(n) => writeln!(page, "{n}"),
+        LabelWriteBudget::Cut => writeln!(page, "cut"),
+    };
+    Ok(())
+}
+fn label_write_budget_store(fault: &BusFault, input: &[u8]) -> Result {
+    let budget = LabelWriteBudget::from_i64(sysfs::parse_i64(input, 0)?).map_err(|e| Error::from_errno(e.to_rc()))?;
+    *fault.budget.lock() = budget;
+    Ok(())
+}
+static LABEL_WRITE_BUDGET: Attribute<BusFault> =
+    Attribute::rw(c"label_write_budget", label_write_budget_show, label_write_budget_store);
+
+attribute_group!(static BUS_FAULT_GROUP: BusFault, dir = None, [LABEL_WRITE_BUDGET]);
+group_list!(static BUS_FAULT_GROUPS = [BUS_FAULT_GROUP]);
+
 /// Monotonic milliseconds, the clock of a scrub's duration.
 fn now_ms() -> u64 {
     Ktime::ktime_get().to_ms() as u64
@@ -151,6 +188,7 @@ fn ctl_result(rc: i32, cmd_rc: i32) -> Result<Completion> {
 struct Firmware {
     bus: &'static BusInfo,
     dimms: KVec<Arc<TestDimm>>,
+    fault: Arc<BusFault>,
     #[pin]
     ars: Mutex<Ars>,
 }
@@ -165,7 +203,8 @@ impl Platform for Firmware {
         let mut data = dimm.state.lock();
         let DimmData { dsm, label } = &mut *data;
         // Health events (smart_notify()) have no path to nfit yet.
-        let rc = match dsm::dimm_ctl(dimm.info, dsm, label, cmd, buf) {
+        // Lock order: the DIMM, then its bus's fault.
+        let rc = match dsm::dimm_ctl(dimm.info, dsm, label, &mut self.fault.budget.lock(), cmd, buf) {
             Outcome::Done { rc, .. } => rc,
             Outcome::NotEmulated { func } => dsm.fail.apply(func, Errno::ENOTTY.to_rc()),
         };
@@ -178,6 +217,7 @@ impl Platform for Firmware {
 struct Bound {
     _nfit: Nfit<Firmware>,
     _test_dimms: KVec<DataClassDevice<TestDimm>>,
+    _fault: DataClassDevice<BusFault>,
 }
 
 /// The nfit_test platform driver, holding every DIMM.
@@ -204,6 +244,9 @@ impl PlatformDriverOps for Driver {
             dimms.push(dimm, GFP_KERNEL)?;
         }
 
+        let fault = Arc::pin_init(pin_init!(BusFault { budget <- new_mutex!(LabelWriteBudget::Off) }), GFP_KERNEL)?;
+        let fault_dev = DataClassDevice::new(&NFIT_TEST_BUS, dev, fault.clone(), &BUS_FAULT_GROUPS, format_args!("nfit_test.{}", bus.id))?;
+
         // nfit_test.0's hot-plugged DIMM never reaches nfit in 6.12 (its
         // _FIT re-read fails), so the table is the one before hot-plug.
         let mut table = KVec::from_elem(0u8, topology::MAX_TABLE_LEN, GFP_KERNEL)?;
@@ -212,6 +255,7 @@ impl PlatformDriverOps for Driver {
             try_pin_init!(Firmware {
                 bus,
                 dimms,
+                fault,
                 // Probe starts a scrub of the first PM range (post_ars_status()).
                 ars <- new_mutex!(Ars::post(bases.spa_set[0], bus.ars_length, now_ms())),
             }? Error),
@@ -236,7 +280,7 @@ impl PlatformDriverOps for Driver {
         // Like C, hand nfit the subtables without the ACPI header.
         let body = &table[formats::nfit::TABLE_HEADER_LEN..len];
         let nfit = Nfit::register(dev, body, masks, backing, firmware)?;
-        Ok(Bound { _nfit: nfit, _test_dimms: test_dimms })
+        Ok(Bound { _nfit: nfit, _test_dimms: test_dimms, _fault: fault_dev })
     }
 }
 
@@ -246,11 +290,13 @@ struct NfitTest {
     _devices: KVec<PlatformDevice>,
     _driver: PlatformDriver<Driver>,
     _class: ClassRegistration,
+    _bus_class: ClassRegistration,
 }
 
 impl kernel::Module for NfitTest {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let class = NFIT_TEST_DIMM.register()?;
+        let bus_class = NFIT_TEST_BUS.register()?;
         let mut dimms = KVec::new();
         for info in &DIMMS {
             dimms.push(TestDimm::new(info)?, GFP_KERNEL)?;
@@ -260,6 +306,6 @@ impl kernel::Module for NfitTest {
         for bus in &BUSES {
             devices.push(PlatformDevice::register(c"nfit_test", bus.id as i32)?, GFP_KERNEL)?;
         }
-        Ok(Self { _devices: devices, _driver: driver, _class: class })
+        Ok(Self { _devices: devices, _driver: driver, _class: class, _bus_class: bus_class })
     }
 }

@@ -15,7 +15,9 @@
 # namespace). Every errno must equal C's, and g_nd_dump plus the hash of the
 # disk's first and last 4 KiB must be the same before and after each battery.
 # Then the seed gets a uuid, and sizes that are unaligned or too large, and
-# the active namespace's uuid, must be refused as C refuses them.
+# the active namespace's uuid, must be refused as C refuses them. Each
+# snapshot also holds the label area (`read-labels -j` and a hash of the raw
+# `read-labels -o`), so a refused write that touched the labels fails too.
 # io also sets region0/read_only: the disk turns read-only (a write gets C's
 # errno) and writable again when it is cleared.
 . "$(dirname "$0")/../lib.sh"
@@ -43,6 +45,11 @@ if [ "${1:-}" = --guest ]; then
 	snapshot() { # NAME DISK
 		g_nd_dump "$1"
 		$BLKIO hash "/dev/$2" 0:4K -4K:4K >"$1-hash.out" 2>&1
+		# The label area: ndctl's decoding and every byte.
+		ndctl read-labels -j nmem0 >"$1-labels.out" 2>&1
+		ndctl read-labels -o "$G_OUT/$1-labels.tmp" nmem0 >/dev/null 2>&1
+		sha256sum <"$G_OUT/$1-labels.tmp" >"$1-labels-raw.out" 2>&1
+		rm -f "$G_OUT/$1-labels.tmp"
 	}
 	R=/sys/bus/nd/devices/region0
 
@@ -80,28 +87,49 @@ if [ "${1:-}" = --guest ]; then
 	sysfs_writes lab $R 0 $ro_region
 	sysfs_writes lab $N 0 $ro_ns
 	sysfs_writes lab $S 0 $ro_ns
-	# Active: every reconfiguration is refused.
+	# Active: every reconfiguration is refused, valid values too (force_raw
+	# is not a reconfiguration: C takes it any time).
 	sysfs_writes lab $N 0 size
+	sysfs_writes lab $N 268435456 size
 	sysfs_writes lab $N 5a7e0004-0000-4000-8000-00000000000f uuid
 	sysfs_writes lab $N other alt_name
 	sysfs_writes lab $N 4096 sector_size
 	sysfs_writes lab $N x force_raw holder_class
-	# Idle seed: invalid values.
+	sysfs_writes lab $N pfn holder_class
+	# Idle seed: invalid values. A size before the uuid is refused, even an
+	# aligned one that fits.
 	sysfs_writes lab $S 12345 size
+	sysfs_writes lab $S 16777216 size
 	sysfs_writes lab $S 0x100000000000 size
-	sysfs_writes lab $S x size uuid sector_size holder_class
+	sysfs_writes lab $S x size uuid sector_size holder_class force_raw
 	sysfs_writes lab $S not-a-uuid-at-all-not-a-uuid-at-all uuid
+	sysfs_writes lab $S 5a7e0004-0000-4000-8000-00000000000g uuid
+	sysfs_writes lab $S 5a7e0004-0000-4000-8000-0000000000 uuid
+	sysfs_writes lab $S 5a7e0004-0000-4000-8000-0000000000011 uuid
 	sysfs_writes lab $S 1000 sector_size
+	sysfs_writes lab $S 4097 sector_size
+	sysfs_writes lab $S 512x sector_size
+	sysfs_writes lab $S 0 sector_size
+	sysfs_writes lab $S 2 force_raw
+	sysfs_writes lab $S btt2 holder_class
+	sysfs_writes lab $S BTT holder_class
+	sysfs_writes lab $S pfnx holder_class
 	sysfs_writes lab $S "$(printf 'n%.0s' $(seq 1 80))" alt_name
+	# NSLABEL_NAME_LEN is 64 with the NUL: 64 characters are one too many.
+	sysfs_writes lab $S "$(printf 'n%.0s' $(seq 1 64))" alt_name
 	snapshot lab-after pmem0
 
 	# A seed with a uuid takes a size: only valid sizes, and never a used uuid.
 	sysfs_writes seed $S 5a7e0004-0000-4000-8000-000000000002 uuid
+	snapshot seed-before pmem0
 	sysfs_writes seed $S 12345 size
 	sysfs_writes seed $S 4096 size
 	sysfs_writes seed $S 0x100000000000 size
+	# Aligned, but more than the 768 MiB left.
+	sysfs_writes seed $S 1073741824 size
 	sysfs_writes seed $S 5a7e0004-0000-4000-8000-000000000001 uuid
-	g_nd_dump seed-after
+	sysfs_writes seed $S 5A7E0004-0000-4000-8000-000000000001 uuid
+	snapshot seed-after pmem0
 	g_end
 	exit 0
 fi
@@ -112,8 +140,8 @@ for side in ref cand; do
 	rm -f "$img"
 	t_guest "$side" --nvdimm "$img:1G:128K" || { [ $side = ref ] && t_done; continue; }
 	t_check_dmesg "$side"
-	for phase in io lab; do
-		for f in regions.out devices.out block.out hash.out; do
+	for phase in io lab seed; do
+		for f in regions.out devices.out block.out hash.out labels.out labels-raw.out; do
 			t_cmp_text "$T_DIR/$side/$phase-before-$f" "$T_DIR/$side/$phase-after-$f" \
 				"$(t_stack $side) stack: $phase-$f before and after the bad input"
 		done
