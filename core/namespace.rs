@@ -5,6 +5,8 @@
 //! A region whose DIMMs have no labels gets one label-less io namespace over
 //! its whole range. A labeled region gets one pmem namespace per label set
 //! on its DIMMs, plus an idle seed namespace waiting to be configured.
+//! Writing a pmem namespace's attributes configures it: its DPA is sized
+//! and its labels rewritten (Documentation/namespaces.md).
 
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, Ordering};
