@@ -156,9 +156,9 @@ impl Dimm {
     }
 
     /// Runs one update of the label area: `edit` changes the working copy
-    /// and persists what it changed through the `persist` it is given. If
-    /// the update fails, the media may hold part of it, so the working copy
-    /// is read back from them. ENXIO while the nvdimm driver is unbound.
+    /// and persists what it changed through the `persist` it is given. If a
+    /// write fails, the working copy is read back from the media. ENXIO
+    /// while the nvdimm driver is unbound.
     fn update_labels(
         &self,
         edit: impl FnOnce(&mut KVec<u8>, &mut dyn FnMut(usize, &[u8]) -> Result) -> Result<(), UpdateError<Error>>,
@@ -176,17 +176,18 @@ impl Dimm {
                 }
                 Ok(())
             }
-            Err(e) => {
-                let errno = match e {
-                    UpdateError::Persist(e) => e,
-                    UpdateError::NoSlot | UpdateError::Label(_) => ENXIO,
-                };
-                dev_dbg!(&self.dev, "label update failed: {:?}\n", errno.to_errno());
+            Err(UpdateError::Persist(e)) => {
+                // The media may hold part of the update: start again from
+                // what they hold.
+                dev_dbg!(&self.dev, "label write failed: {:?}\n", e.to_errno());
                 if let Ok(fresh) = read_labels(self) {
                     *data = fresh;
                 }
-                Err(errno)
+                Err(e)
             }
+            // Refused before anything was written; the working copy holds
+            // at most a staged, uncommitted index, as C's does.
+            Err(UpdateError::NoSlot | UpdateError::Label(_)) => Err(ENXIO),
         }
     }
 
