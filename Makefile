@@ -3,6 +3,8 @@
 #   make demo    set up this machine, build everything, boot the VM and show
 #                unmodified ndctl's view of nfit_test and of a QEMU NVDIMM
 #   make check   run every test: host cargo tests, then the VM suite
+#   make torture label-torture's power cut at every label write (make check
+#                cuts at a seeded sample of them)
 #   make bench   fio on /dev/pmem0, our nd_pmem against C's in one boot, guest
 #                time counted in instructions (not a test; BENCH_ARGS='--cand c'
 #                measures C against C, '--profile' adds a profile by symbol)
@@ -13,7 +15,7 @@
 SHELL := /bin/bash
 ENV := . scripts/env.sh
 
-.PHONY: all demo check bench setup kernel modules host-test vm-test clean
+.PHONY: all demo check bench torture setup kernel modules host-test vm-test clean
 
 all: modules
 
@@ -32,6 +34,9 @@ demo: modules
 
 check: modules
 	test/run-all
+
+torture: modules
+	RLN_TORTURE=full test/run-all --vm-only label-torture
 
 bench: kernel
 	test/bench/pmem-fio --icount 2 $(BENCH_ARGS)

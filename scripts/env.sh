@@ -2,6 +2,7 @@
 # Override the cache location with RLN_CACHE.
 RLN_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RLN_CACHE=${RLN_CACHE:-$HOME/.cache/rust-libnvdimm}
+. "$RLN_TOP/scripts/lock.sh"
 # The kernel must be built by Debian's rustc (it has rust-src); rustup's comes first otherwise.
 RLN_ORIG_PATH=${RLN_ORIG_PATH:-$PATH}
 export RLN_ORIG_PATH

@@ -24,7 +24,9 @@
 #            reads "cut"; otherwise it reads k - 32.
 #   torture  per region and per operation (create from old, destroy from new):
 #            N = the label writes the unfaulted operation makes (budget BIG,
-#            BIG - remaining); then for each k in 0..N-1: restore the starting
+#            BIG - remaining); then for each k in 0..N-1 (`make torture`;
+#            `make check` takes k = 0, N-1 and a seeded sample, 8 in all, the
+#            seed printed for RLN_TORTURE_SEED): restore the starting
 #            label areas (write-labels, DIMMs re-probed), set budget k, run the
 #            operation (it may fail), then "reboot" the labels (disable the
 #            bus's regions and DIMMs, budget -1, enable them: the DIMMs' label
@@ -45,6 +47,7 @@ BIG=1000000
 
 if [ "${1:-}" = --guest ]; then
 	g_begin "$2"
+	sample=$3 seed=$4
 	g_modprobe nfit_test
 	g_wait_scrub
 	b0=$(g_bus_by_provider nfit_test.0) || g_fatal "no nfit_test.0 bus"
@@ -232,7 +235,16 @@ if [ "${1:-}" = --guest ]; then
 			echo "$n" >"$t-writes"
 			reboot "$bus"
 			record "$t-end" "$r" $dimms
-			for k in $(seq 0 $((n - 1))); do
+			# Every k (RLN_TORTURE=full), or the first and last write and
+			# a seeded sample between them (the default).
+			python3 -c 'import random, sys
+n, sample, seed = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+ks = range(n)
+if sample > 0 and n > sample:
+    rest = random.Random(seed).sample(range(1, n - 1), sample - 2)
+    ks = sorted({0, n - 1, *rest})
+print(*ks)' "$n" "$sample" "$seed-$tag-$o_name" >"$t-ks"
+			for k in $(cat "$t-ks"); do
 				restore_areas "$bus" "$F/areas-$tag-$from" $dimms
 				set_knob "$bus" "$k"
 				op "$o_name" "$r" "$u" >"$t-k$k.out" 2>&1
@@ -322,8 +334,12 @@ check_torture() {
 	if old == new or n == 0:
 	    print(f"{tag}-{op}: the operation changed nothing ({n} label writes)")
 	    sys.exit(1)
+	ks = [int(k) for k in open(f"{t}-ks").read().split()]
+	if not ks or ks[0] != 0 or ks[-1] != n - 1:
+	    print(f"{tag}-{op}: the cuts {ks} do not include the first and last of {n} writes")
+	    bad += 1
 	seen = {"old": 0, "new": 0}
-	for k in ["start", "end"] + list(range(n)):
+	for k in ["start", "end"] + ks:
 	    p = f"{t}-k{k}" if isinstance(k, int) else f"{t}-{k}"
 	    c = conf(p)
 	    if isinstance(k, int):
@@ -348,15 +364,26 @@ check_torture() {
 	        bad += 1
 	    if part:
 	        print(f"   {tag}-{op} k={k}: incomplete label sets (ignored): {part}")
-	print(f"   {tag}-{op}: {n} label writes; cut at each: {seen['old']} x old, {seen['new']} x new")
+	what = "each" if len(ks) == n else f"{len(ks)} of them ({' '.join(map(str, ks))})"
+	print(f"   {tag}-{op}: {n} label writes; cut at {what}: {seen['old']} x old, {seen['new']} x new")
 	sys.exit(1 if bad else 0)
 	EOF
 }
 
 t_init label-torture
+# make check cuts power at a sample of each operation's label writes; make
+# torture (RLN_TORTURE=full) at every one. The seed is printed so that a
+# failing sample can be run again: RLN_TORTURE_SEED=S.
+if [ "${RLN_TORTURE:-sample}" = full ]; then
+	sample=0
+else
+	sample=${RLN_TORTURE_SAMPLE:-8}
+fi
+seed=${RLN_TORTURE_SEED:-$(date +%s)}
+echo "   power cuts: $([ "$sample" = 0 ] && echo "at every label write" || echo "at $sample label writes per operation (first, last and a sample)"), seed $seed (RLN_TORTURE_SEED=$seed to repeat)"
 for side in ref cand; do
 	rm -rf "$T_DIR/$side-fault"
-	t_guest "$side" || { [ $side = ref ] && t_done; continue; }
+	t_guest "$side" -- "$sample" "$seed" || { [ $side = ref ] && t_done; continue; }
 	t_check_dmesg "$side"
 	if [ ! -d "$T_DIR/$side-fault" ]; then
 		# Only our nfit_test has the knob; the Rust stack must.
