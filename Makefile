@@ -3,6 +3,9 @@
 #   make demo    set up this machine, build everything, boot the VM and show
 #                unmodified ndctl's view of nfit_test and of a QEMU NVDIMM
 #   make check   run every test: host cargo tests, then the VM suite
+#   make check-debug   the VM suite on the debug kernel (KASAN, lockdep,
+#                kmemleak, KFENCE, ...; RLN_FLAVOUR=debug, built once beside the
+#                normal one); a finding that involves our modules fails the test
 #   make bench   fio on /dev/pmem0, our nd_pmem against C's in one boot, guest
 #                time counted in instructions (not a test; BENCH_ARGS='--cand c'
 #                measures C against C, '--profile' adds a profile by symbol)
@@ -13,7 +16,7 @@
 SHELL := /bin/bash
 ENV := . scripts/env.sh
 
-.PHONY: all demo check bench setup kernel modules host-test vm-test clean
+.PHONY: all demo check check-debug bench setup kernel modules host-test vm-test clean
 
 all: modules
 
@@ -23,15 +26,20 @@ setup:
 kernel: setup
 	scripts/build-kernel
 
+# For the flavour in RLN_FLAVOUR (normal unless set; see scripts/env.sh).
 modules: kernel
-	@$(ENV); rln_kmake -s M=$(CURDIR) modules
-	@mkdir -p build/modules && cp -p $$(sed 's/\.o$$/.ko/' modules.order) build/modules/
+	@scripts/build-modules
 
 demo: modules
 	test/demo
 
 check: modules
 	test/run-all
+
+check-debug: setup
+	RLN_FLAVOUR=debug scripts/build-kernel
+	RLN_FLAVOUR=debug scripts/build-modules
+	RLN_FLAVOUR=debug test/run-all --vm-only
 
 bench: kernel
 	test/bench/pmem-fio --icount 2 $(BENCH_ARGS)
