@@ -37,8 +37,8 @@ check: modules
 	test/run-all
 
 check-debug: setup
-	RLN_FLAVOUR=debug scripts/build-kernel
-	RLN_FLAVOUR=debug scripts/build-modules
+	RLN_FLAVOUR=debug nice -n 10 scripts/build-kernel
+	RLN_FLAVOUR=debug nice -n 10 scripts/build-modules
 	RLN_FLAVOUR=debug test/run-all --vm-only
 
 bench: kernel
