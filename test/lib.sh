@@ -298,6 +298,7 @@ t_debug_findings() {
 		[ -n "$bad$leaks" ] || return 0
 		echo "   NOTE: $side ($stack): the C stack's own findings (debug kernel; recorded, not failed):"
 		{ echo "$bad"; echo "$leaks"; } | grep -v '^$' | head -n 20 | sed 's/^/     /'
+		mkdir -p "$RLN_TOP/build/test-logs"
 		{
 			echo "== $T_NAME $side ($stack): $T_DIR/$side/dmesg.txt"
 			{ echo "$bad"; echo "$leaks"; } | grep -v '^$'
