@@ -43,7 +43,6 @@ else
 	RLN_MOD_SRC=$RLN_TOP/build/flavour-$RLN_FLAVOUR/src
 	RLN_MODULES=$RLN_TOP/build/flavour-$RLN_FLAVOUR/modules
 fi
-# How much slower the flavour runs under TCG: VM and test timeouts are scaled by it.
 # How much slower the flavour runs under TCG: VM and test timeouts are scaled by
 # it. (4 for debug is a first guess, not yet measured.)
 case "$RLN_FLAVOUR" in normal) RLN_SLOWDOWN=1 ;; debug) RLN_SLOWDOWN=4 ;; esac
