@@ -5,6 +5,9 @@
 #   make check   run every test: host cargo tests, then the VM suite
 #   make torture label-torture's power cut at every label write (make check
 #                cuts at a seeded sample of them)
+#   make check-debug   the VM suite on the debug kernel (KASAN, lockdep,
+#                kmemleak, KFENCE, ...; RLN_FLAVOUR=debug, built once beside the
+#                normal one); a finding that involves our modules fails the test
 #   make bench   fio on /dev/pmem0, our nd_pmem against C's in one boot, guest
 #                time counted in instructions (not a test; BENCH_ARGS='--cand c'
 #                measures C against C, '--profile' adds a profile by symbol)
@@ -15,7 +18,7 @@
 SHELL := /bin/bash
 ENV := . scripts/env.sh
 
-.PHONY: all demo check bench torture setup kernel modules host-test vm-test clean
+.PHONY: all demo check check-debug bench torture setup kernel modules host-test vm-test clean
 
 all: modules
 
@@ -25,9 +28,9 @@ setup:
 kernel: setup
 	scripts/build-kernel
 
+# For the flavour in RLN_FLAVOUR (normal unless set; see scripts/env.sh).
 modules: kernel
-	@$(ENV); rln_kmake -s M=$(CURDIR) modules
-	@mkdir -p build/modules && cp -p $$(sed 's/\.o$$/.ko/' modules.order) build/modules/
+	@scripts/build-modules
 
 demo: modules
 	test/demo
@@ -37,6 +40,11 @@ check: modules
 
 torture: modules
 	RLN_TORTURE=full test/run-all --vm-only label-torture
+
+check-debug: setup
+	RLN_FLAVOUR=debug nice -n 10 scripts/build-kernel
+	RLN_FLAVOUR=debug nice -n 10 scripts/build-modules
+	RLN_FLAVOUR=debug test/run-all --vm-only
 
 bench: kernel
 	test/bench/pmem-fio --icount 2 $(BENCH_ARGS)
