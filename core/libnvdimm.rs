@@ -17,12 +17,19 @@ mod glue;
 #[allow(unused_attributes, unused_imports, dead_code, unreachable_pub)]
 mod formats;
 
+// From the top down: a file imports only files below it
+// (Documentation/layout.md).
 mod bus;
-mod dimm;
-mod ioctl;
+mod region_driver;
+mod btt_devs;
+mod dax_devs;
+mod pfn_devs;
+mod claim;
 mod namespace;
-mod personality;
 mod region;
+mod ioctl;
+mod dimm;
+mod nd;
 
 module! {
     type: LibNvdimm,

@@ -6,7 +6,7 @@
 use core::ffi::{c_char, c_void};
 use core::ptr::NonNull;
 
-use kernel::error::{Error, Result};
+use kernel::error::{from_err_ptr, Result};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -96,11 +96,8 @@ impl<T: ClassDeviceData> DataClassDevice<T> {
                 &name as *const _ as *const c_void,
             )
         };
-        // SAFETY: `device_create_with_groups` returns a device or an error pointer.
-        if unsafe { bindings::rln_is_err_or_null(dev.cast()) } {
-            // SAFETY: as above.
-            return Err(Error::from_errno(unsafe { bindings::rln_ptr_err(dev.cast()) } as i32));
-        }
+        // `device_create_with_groups` returns a device or an error pointer.
+        let dev = from_err_ptr(dev)?;
         Ok(Self { dev: NonNull::new(dev).ok_or(ENOMEM)?, _data: data })
     }
 }

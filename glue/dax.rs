@@ -5,11 +5,11 @@
 //! The device is created and torn down by [`super::block::Disk`], which
 //! orders it with the disk's own lifetime.
 
-use core::ffi::{c_char, c_int, c_long, c_void};
+use core::ffi::{c_int, c_long, c_void};
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
-use kernel::error::{to_result, Error, Result};
+use kernel::error::{from_err_ptr, to_result, Result};
 use kernel::prelude::*;
 
 use super::bindings;
@@ -114,11 +114,8 @@ pub(super) fn alloc<T: DaxOps>(private: *mut c_void) -> Result<DaxDevice> {
     // the device's use (`Disk` kills the device before dropping it); the
     // ops table is a promoted constant.
     let raw = unsafe { bindings::alloc_dax(private, &Vtable::<T>::OPS) };
-    // SAFETY: `alloc_dax` returns a device or an error pointer.
-    if unsafe { bindings::rln_is_err_or_null(raw.cast()) } {
-        // SAFETY: as above.
-        return Err(Error::from_errno(unsafe { bindings::rln_ptr_err(raw.cast()) } as i32));
-    }
+    // `alloc_dax` returns a device or an error pointer.
+    let raw = from_err_ptr(raw)?;
     Ok(DaxDevice(NonNull::new(raw).ok_or(ENOMEM)?))
 }
 
@@ -212,15 +209,7 @@ fn write_cache_show(h: &DaxHeader, page: &mut Page) -> Result {
 }
 
 fn write_cache_store(h: &DaxHeader, input: &[u8]) -> Result {
-    // kstrtobool reads at most two characters of the NUL-terminated input;
-    // copy a bounded prefix and terminate it.
-    let mut buf = [0 as c_char; 8];
-    for (d, s) in buf.iter_mut().zip(input.iter().take(7)) {
-        *d = *s as c_char;
-    }
-    let mut on = false;
-    // SAFETY: `buf` is NUL-terminated; `on` is a local.
-    to_result(unsafe { bindings::kstrtobool(buf.as_ptr(), &mut on) })?;
+    let on = super::sysfs::parse_bool(input)?;
     // SAFETY: as in `write_cache_show`.
     unsafe { bindings::dax_write_cache(h.get()?, on) };
     Ok(())

@@ -9,7 +9,7 @@ use core::ffi::{c_char, c_int, c_void, CStr};
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 
-use kernel::error::{to_result, Error, Result};
+use kernel::error::{from_err_ptr, to_result, Error, Result};
 use kernel::init::PinInit;
 use kernel::prelude::*;
 use kernel::types::Opaque;
@@ -318,6 +318,95 @@ impl<T: DeviceObject> Registration<T> {
     }
 }
 
+impl<T: DeviceObject> Registration<T> {
+    /// Forgets the object's type: a parent keeps its children's
+    /// registrations this way without naming their types.
+    pub fn erase(self) -> DeviceRegistration {
+        let dev = NonNull::from(self.get().device());
+        core::mem::forget(self);
+        // INVARIANT: `dev` is registered and the initial reference passes
+        // from `self` (forgotten above) to the new owner.
+        DeviceRegistration(dev)
+    }
+}
+
+/// A registered device of any object type and its creator's reference
+/// (a [`Registration`] after [`Registration::erase`]). Dropping it
+/// unregisters the device.
+///
+/// # Invariants
+///
+/// The pointer is a device added to the driver core, and this value owns
+/// the reference taken at its creation.
+pub struct DeviceRegistration(NonNull<Device>);
+
+// SAFETY: a `Device` is `Send + Sync` and the registration is a counted
+// reference, like `Registration<T>`.
+unsafe impl Send for DeviceRegistration {}
+// SAFETY: see `Send`.
+unsafe impl Sync for DeviceRegistration {}
+
+impl DeviceRegistration {
+    /// The device.
+    pub fn device(&self) -> &Device {
+        // SAFETY: by the type invariant we hold a reference, so the device is alive.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// As [`Registration::unregister_later`].
+    pub fn unregister_later(self) {
+        let dev = self.device().as_raw();
+        core::mem::forget(self);
+        // SAFETY: the reference `self` held (type invariant) passes to the
+        // work item, whose `device_unregister` drops it after `device_del`.
+        unsafe { bindings::rln_device_unregister_async(dev) };
+    }
+}
+
+impl Drop for DeviceRegistration {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant the device is registered and we own
+        // the initial reference, which `device_unregister` drops.
+        unsafe { bindings::device_unregister(self.device().as_raw()) };
+    }
+}
+
+/// A counted reference to a device of any object type
+/// (`get_device`/`put_device`).
+///
+/// # Invariants
+///
+/// The pointer is a live device on which this value owns one reference.
+pub struct DeviceRef(NonNull<Device>);
+
+// SAFETY: as for `DeviceRegistration`.
+unsafe impl Send for DeviceRef {}
+// SAFETY: see `Send`.
+unsafe impl Sync for DeviceRef {}
+
+impl DeviceRef {
+    /// Takes a new reference on `dev`.
+    pub fn new(dev: &Device) -> Self {
+        // SAFETY: `dev` is live.
+        unsafe { bindings::get_device(dev.as_raw()) };
+        // INVARIANT: the reference just taken.
+        Self(NonNull::from(dev))
+    }
+
+    /// The device.
+    pub fn device(&self) -> &Device {
+        // SAFETY: by the type invariant we hold a reference.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Drop for DeviceRef {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant we own one reference.
+        unsafe { bindings::put_device(self.device().as_raw()) };
+    }
+}
+
 /// Waits for every [`Registration::unregister_later`] queued so far; the
 /// module calls it before its code goes away.
 pub fn wait_for_unregisters() {
@@ -400,12 +489,8 @@ impl ClassDevice {
                 &name as *const _ as *const c_void,
             )
         };
-        // SAFETY: `device_create` returns a device or an error pointer.
-        if unsafe { bindings::rln_is_err_or_null(dev.cast()) } {
-            // SAFETY: as above.
-            return Err(Error::from_errno(unsafe { bindings::rln_ptr_err(dev.cast()) } as i32));
-        }
-        // The check above excludes null.
+        // `device_create` returns a device or an error pointer, never null.
+        let dev = from_err_ptr(dev)?;
         Ok(Self(NonNull::new(dev).ok_or(ENOMEM)?))
     }
 }

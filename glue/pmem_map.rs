@@ -9,7 +9,7 @@
 use core::ffi::c_void;
 use core::ptr::NonNull;
 
-use kernel::error::{Error, Result};
+use kernel::error::{from_err_ptr, Result};
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
@@ -155,11 +155,8 @@ impl PmemMap {
         // SAFETY: the pagemap is pinned and lives until `memunmap_pages`
         // in drop.
         let base = unsafe { bindings::memremap_pages(pgmap.get(), node) };
-        // SAFETY: `memremap_pages` returns an address or an error pointer.
-        if unsafe { bindings::rln_is_err_or_null(base) } {
-            // SAFETY: as above.
-            return Err(Error::from_errno(unsafe { bindings::rln_ptr_err(base) } as i32));
-        }
+        // `memremap_pages` returns an address or an error pointer.
+        let base = from_err_ptr(base)?;
         let base = NonNull::new(base.cast::<u8>()).ok_or(ENXIO)?;
         Ok(Self { base, size, phys, backing: Backing::Pages(pgmap) })
     }

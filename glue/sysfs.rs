@@ -10,7 +10,8 @@ use core::ffi::{c_char, c_int, CStr};
 use core::fmt::{self, Write as _};
 use core::marker::PhantomData;
 
-use kernel::error::{Error, Result};
+use kernel::error::{to_result, Result};
+use kernel::prelude::*;
 
 use super::bindings;
 use super::device::{Device, DeviceObject};
@@ -322,76 +323,53 @@ pub struct GroupArray<const N: usize>(pub [*const bindings::attribute_group; N])
 // SAFETY: it only holds pointers to static groups.
 unsafe impl<const N: usize> Sync for GroupArray<N> {}
 
-/// The text of a sysfs write: up to the first NUL (ndctl writes one) and
-/// without one trailing newline, as the kernel's kstrto* helpers see it.
-pub fn input_str(input: &[u8]) -> Result<&str> {
-    let end = input.iter().position(|&b| b == 0).unwrap_or(input.len());
-    let s = core::str::from_utf8(&input[..end]).map_err(|_| Error::from_errno(-22))?;
-    Ok(s.strip_suffix('\n').unwrap_or(s))
+/// The text of a sysfs write as C's parsers read it, NUL-terminated. sysfs
+/// terminates the page it hands `store`, but `store` sees a slice; the
+/// copy puts the NUL back. Only the first `max` bytes are kept: enough for
+/// parsers that read no further.
+fn c_input(input: &[u8], max: usize) -> Result<KVec<u8>> {
+    let input = &input[..input.len().min(max)];
+    let mut buf = KVec::with_capacity(input.len() + 1, GFP_KERNEL)?;
+    buf.extend_from_slice(input, GFP_KERNEL)?;
+    buf.push(0, GFP_KERNEL)?;
+    Ok(buf)
 }
 
-/// `kstrtoull`: an unsigned integer, base 0 meaning C's prefixes
-/// (0x hex, 0 octal). EINVAL for junk, ERANGE for overflow.
+/// The kernel's `kstrtoull`: an unsigned integer in `radix`, 0 meaning C's
+/// prefixes (0x hex, 0 octal), with an optional '+' and one trailing
+/// newline; EINVAL for junk, ERANGE for overflow.
 pub fn parse_u64(input: &[u8], radix: u32) -> Result<u64> {
-    let s = input_str(input)?;
-    let s = s.strip_prefix('+').unwrap_or(s);
-    let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"));
-    let (digits, radix) = match (radix, hex) {
-        (0 | 16, Some(rest)) => (rest, 16),
-        (0, None) => match s.strip_prefix('0') {
-            Some(rest) if !rest.is_empty() => (rest, 8),
-            _ => (s, 10),
-        },
-        (r @ 2..=36, _) => (s, r),
-        _ => return Err(Error::from_errno(-22)),
-    };
-    if digits.is_empty() {
-        return Err(Error::from_errno(-22));
-    }
-    // By hand rather than from_str_radix: no panic path in the kernel.
-    let mut v: u64 = 0;
-    for b in digits.bytes() {
-        let d = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'z' => b - b'a' + 10,
-            b'A'..=b'Z' => b - b'A' + 10,
-            _ => 36,
-        } as u32;
-        if d >= radix {
-            return Err(Error::from_errno(-22));
-        }
-        v = v
-            .checked_mul(radix as u64)
-            .and_then(|v| v.checked_add(d as u64))
-            .ok_or(Error::from_errno(-34))?;
-    }
-    Ok(v)
+    let buf = c_input(input, input.len())?;
+    let mut val = 0u64;
+    // SAFETY: `buf` is NUL-terminated and `val` is a local.
+    to_result(unsafe { bindings::kstrtoull(buf.as_ptr().cast(), radix, &mut val) })?;
+    Ok(val)
 }
 
-/// `uuid_parse`: 36 characters, hyphens at 8, 13, 18 and 23, hex digits
-/// elsewhere, in RFC 4122 byte order; what follows is ignored. EINVAL
-/// otherwise.
+/// The kernel's `kstrtoll`: as [`parse_u64`], signed, with an optional '-'.
+pub fn parse_i64(input: &[u8], radix: u32) -> Result<i64> {
+    let buf = c_input(input, input.len())?;
+    let mut val = 0i64;
+    // SAFETY: `buf` is NUL-terminated and `val` is a local.
+    to_result(unsafe { bindings::kstrtoll(buf.as_ptr().cast(), radix, &mut val) })?;
+    Ok(val)
+}
+
+/// The length of a uuid's text (`UUID_STRING_LEN`); `uuid_parse` reads no
+/// further.
+const UUID_STRING_LEN: usize = 36;
+
+/// The kernel's `uuid_parse`: 36 characters, hyphens at 8, 13, 18 and 23,
+/// hex digits elsewhere, in RFC 4122 byte order; what follows is ignored.
+/// EINVAL otherwise.
 pub fn parse_uuid(input: &[u8]) -> Result<[u8; 16]> {
-    let text = input.get(..36).ok_or(Error::from_errno(-22))?;
-    let mut out = [0u8; 16];
-    let mut nibbles = 0usize;
-    for (i, &c) in text.iter().enumerate() {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            if c != b'-' {
-                return Err(Error::from_errno(-22));
-            }
-            continue;
-        }
-        let v = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            b'A'..=b'F' => c - b'A' + 10,
-            _ => return Err(Error::from_errno(-22)),
-        };
-        out[nibbles / 2] |= v << (4 * (1 - nibbles % 2));
-        nibbles += 1;
-    }
-    Ok(out)
+    let buf = c_input(input, UUID_STRING_LEN)?;
+    // SAFETY: all-zero is a valid `uuid_t` (16 bytes).
+    let mut uuid: bindings::uuid_t = unsafe { core::mem::zeroed() };
+    // SAFETY: `buf` is NUL-terminated, and `uuid_parse` stops at the NUL
+    // (not a hex digit) if it comes early; `uuid` is a local.
+    to_result(unsafe { bindings::uuid_parse(buf.as_ptr().cast(), &mut uuid) })?;
+    Ok(uuid.b)
 }
 
 /// `strim`: the text without leading and trailing white space (C's
@@ -405,39 +383,25 @@ pub fn strim(input: &[u8]) -> &[u8] {
     &s[first..last]
 }
 
-/// `sysfs_streq`: equal, ignoring one trailing newline on the input.
-pub fn streq(input: &[u8], want: &str) -> bool {
-    input_str(input).is_ok_and(|s| s == want)
+/// The kernel's `sysfs_streq`: equal up to a NUL, ignoring one trailing
+/// newline on either side. False when there is no memory to compare.
+pub fn streq(input: &[u8], want: &CStr) -> bool {
+    let Ok(buf) = c_input(input, input.len()) else { return false };
+    // SAFETY: both strings are NUL-terminated.
+    unsafe { bindings::sysfs_streq(buf.as_ptr().cast(), want.as_ptr()) }
 }
 
-/// `kstrtobool`: y/Y/t/T/1 or "on" are true, n/N/f/F/0 or "off" false;
-/// only the leading characters count, as in C. EINVAL otherwise.
+/// Bytes `kstrtobool` reads: "on"/"of" need two.
+const BOOL_PREFIX: usize = 2;
+
+/// The kernel's `kstrtobool`: y/Y/t/T/1 or "on" are true, n/N/f/F/0 or
+/// "off" false; only the leading characters count. EINVAL otherwise.
 pub fn parse_bool(input: &[u8]) -> Result<bool> {
-    match input {
-        [b'y' | b'Y' | b't' | b'T' | b'1', ..] => Ok(true),
-        [b'n' | b'N' | b'f' | b'F' | b'0', ..] => Ok(false),
-        [b'o' | b'O', b'n' | b'N', ..] => Ok(true),
-        [b'o' | b'O', b'f' | b'F', ..] => Ok(false),
-        _ => Err(Error::from_errno(-22)),
-    }
-}
-
-/// `kstrtoll`: a signed integer, as [`parse_u64`] with an optional '-'.
-pub fn parse_i64(input: &[u8], radix: u32) -> Result<i64> {
-    let s = input_str(input)?;
-    match s.strip_prefix('-') {
-        Some(rest) => {
-            let v = parse_u64(rest.as_bytes(), radix)?;
-            if v > i64::MAX as u64 + 1 {
-                return Err(Error::from_errno(-34));
-            }
-            Ok((v as i64).wrapping_neg())
-        }
-        None => {
-            let v = parse_u64(s.as_bytes(), radix)?;
-            i64::try_from(v).map_err(|_| Error::from_errno(-34))
-        }
-    }
+    let buf = c_input(input, BOOL_PREFIX)?;
+    let mut val = false;
+    // SAFETY: `buf` is NUL-terminated and `val` is a local.
+    to_result(unsafe { bindings::kstrtobool(buf.as_ptr().cast(), &mut val) })?;
+    Ok(val)
 }
 
 /// Declares a static attribute group of objects `$t`:
