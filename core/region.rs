@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Regions: regionN, one per persistent (or volatile) memory range a
-//! provider describes, its attributes, and the nd_region driver.
+//! provider describes, and its attributes.
 //!
 //! A region spans one range of system physical addresses, backed by slices
 //! ("mappings") of one or more DIMMs. The nd_region driver
@@ -291,7 +291,6 @@ impl Region {
         }
         Ok((self.start, self.align.load(Ordering::Relaxed), windows))
     }
-
 }
 
 /// A namespace's number M, given back to its region when the namespace is
