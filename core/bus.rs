@@ -20,7 +20,7 @@ use crate::glue::chrdev::{Chrdev, ChrdevRegistration};
 use crate::glue::device::{ARef, ClassDevice, Device, DeviceType, Placement, Registration};
 use crate::glue::ida::{Id, IdaKind};
 use crate::glue::nd_driver::{NdDriver, NdDriverOps, NdDriverRegistration};
-use crate::glue::provider_abi::{Completion, ModuleRef, NdCore, ProviderBus, ProviderDimm, ProviderRegion};
+use crate::abi::provider::{Completion, ModuleRef, NdCore, ProviderBus, ProviderDimm, ProviderRegion};
 use crate::namespace;
 use crate::personality::Personality;
 use crate::region::{self, Region};

@@ -25,7 +25,7 @@ use crate::glue::chrdev::Chrdev;
 use crate::glue::device::{Device, DeviceType, Placement, Registration};
 use crate::glue::ida::{Id, IdaKind};
 use crate::glue::nd_driver::{NdDriver, NdDriverOps};
-use crate::glue::provider_abi::ProviderDimm;
+use crate::abi::provider::ProviderDimm;
 use crate::glue::sysfs::{Attribute, Page};
 use crate::{attribute_group, dev_dbg, device_object, group_list};
 

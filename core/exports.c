@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Exports of libnvdimm's ABIs (glue/provider_abi.rs, glue/namespace_abi.rs). The functions
+ * Exports of libnvdimm's ABIs (abi/provider.rs, abi/namespace.rs). The functions
  * are Rust; only C can export them. Declared here just to take their address.
  */
 #include <linux/export.h>
@@ -21,7 +21,7 @@ EXPORT_SYMBOL_GPL(rln_bus_add_badrange);
 EXPORT_SYMBOL_GPL(rln_bus_revalidate_poison);
 EXPORT_SYMBOL_GPL(rln_bus_device);
 
-/* The namespace-driver ABI (glue/namespace_abi.rs), for nd_pmem. */
+/* The namespace-driver ABI (abi/namespace.rs), for nd_pmem. */
 extern char rln_nd_driver_register[], rln_nd_driver_unregister[], rln_namespace_probe[];
 extern char rln_namespace_flush[], rln_namespace_badblocks[], rln_namespace_clear_poison[];
 extern char rln_namespace_read_only[];

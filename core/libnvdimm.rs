@@ -4,7 +4,7 @@
 //! Bus "nd" and class "nd"; ndbusN for each provider, with /dev/ndctlN;
 //! nmemN for each DIMM, with /dev/nmemN; regionN and namespaceN.M; the
 //! nd_bus, nvdimm and nd_region drivers.
-//! Providers (nfit) reach it through the C ABI in glue/provider_abi.rs.
+//! Providers (nfit) reach it through the C ABI in abi/provider.rs.
 
 #![recursion_limit = "256"]
 
@@ -12,6 +12,9 @@ use kernel::prelude::*;
 
 #[path = "../glue/mod.rs"]
 mod glue;
+
+#[path = "../abi/mod.rs"]
+mod abi;
 
 #[path = "../formats/src/lib.rs"]
 #[allow(unused_attributes, unused_imports, dead_code, unreachable_pub)]

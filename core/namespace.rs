@@ -28,7 +28,7 @@ use crate::glue::boxed;
 use crate::region::NsNumber;
 use crate::glue::device::{Device, DeviceType, Placement, Registration};
 use crate::glue::bus::BusType;
-use crate::glue::namespace_abi::{DiskName, NamespaceInfo, NamespaceKind, NsCore};
+use crate::abi::namespace::{DiskName, NamespaceInfo, NamespaceKind, NsCore};
 use crate::glue::nd_driver::{NdDriver, NdEvent};
 use crate::glue::pmem_map::ProviderMap;
 use crate::glue::sysfs::{self, Attribute, Page};
@@ -726,7 +726,7 @@ pub(crate) fn scan(region: &Region) -> Result<KVec<NewNamespace>> {
     Ok(out)
 }
 
-/// libnvdimm's side of the namespace-driver ABI (glue/namespace_abi.rs):
+/// libnvdimm's side of the namespace-driver ABI (abi/namespace.rs):
 /// what nd_pmem learns about the namespace it binds, and the region
 /// services its I/O uses.
 pub(crate) struct NamespaceDrivers;

@@ -22,7 +22,7 @@ use crate::glue::block::Badblocks;
 use crate::glue::device::{ARef, Device, DeviceType, Placement, Registration};
 use crate::glue::ida::{Id, IdaKind};
 use crate::glue::nd_driver::{NdDriver, NdDriverOps, NdEvent};
-use crate::glue::provider_abi::{Cookies, ProviderData, ProviderMemory, ProviderRegion};
+use crate::abi::provider::{Cookies, ProviderData, ProviderMemory, ProviderRegion};
 use crate::glue::sysfs::{self, Attribute, Page};
 use crate::namespace::{self, Namespace};
 use crate::personality::{self, Personality};

@@ -4,7 +4,7 @@
 //!
 //! The layout is C ABI because drivers in other modules (nd_pmem, nd_btt,
 //! dax_pmem) register with libnvdimm's bus, through
-//! [`NdDriver::register_external`] and glue/namespace_abi.rs.
+//! [`NdDriver::register_external`] and abi/namespace.rs.
 
 use core::cell::UnsafeCell;
 use core::ffi::{c_int, c_uint, CStr};
@@ -197,25 +197,6 @@ impl NdDriver {
             // SAFETY: as in `notify`.
             unsafe { shutdown(dev.as_raw()) }
         }
-    }
-
-    /// Registers a driver of another module with libnvdimm's nd bus
-    /// (`__nd_driver_register`); unregistered when the token drops.
-    pub fn register_external(&'static self, module: &'static ThisModule) -> Result<ExternalRegistration> {
-        super::namespace_abi::nd_driver_register(self, module)?;
-        Ok(ExternalRegistration(self))
-    }
-}
-
-/// A driver registered through [`NdDriver::register_external`].
-pub struct ExternalRegistration(&'static NdDriver);
-
-impl Drop for ExternalRegistration {
-    // Inline: only modules that register external drivers link to the
-    // unregister function (libnvdimm defines it).
-    #[inline]
-    fn drop(&mut self) {
-        super::namespace_abi::nd_driver_unregister(self.0);
     }
 }
 

@@ -17,8 +17,8 @@ use crate::formats::nfit::dsm::{NVDIMM_BUS_FAMILY_INTEL, NVDIMM_BUS_FAMILY_NFIT}
 use crate::formats::nfit::intel::NVDIMM_BUS_INTEL_FW_ACTIVATE_CMDMASK;
 use crate::formats::nfit::Nfit;
 use crate::glue::device::Device;
-use crate::glue::nfit_abi::{NfitCore, PlatformHandle};
-use crate::glue::provider_abi::{Bus, BusDesc, BusProvider, Completion};
+use crate::abi::nfit::{NfitCore, PlatformHandle};
+use crate::abi::provider::{Bus, BusDesc, BusProvider, Completion};
 use crate::glue::sysfs::{self, Attribute, Page};
 use crate::{attribute_group, bus_provider_attrs, dev_dbg, dev_err, group_list};
 

@@ -12,7 +12,7 @@ use crate::formats::nfit::dsm::{dimm_cmd_mask, NVDIMM_FAMILY_INTEL};
 use crate::formats::nfit::intel::{NVDIMM_INTEL_FREEZE_LOCK, NVDIMM_INTEL_GET_SECURITY_STATE};
 use crate::formats::nfit::{self, Dimm, DimmId};
 use crate::glue::acpi::Handle;
-use crate::glue::provider_abi::{FlushHintMap, NewDimm, Security};
+use crate::abi::provider::{FlushHintMap, NewDimm, Security};
 use crate::glue::sysfs::{Attribute, Page};
 use crate::{attribute_group, dimm_provider_attrs, group_list};
 

@@ -4,12 +4,15 @@
 //! Parses an NFIT into a bus and its DIMMs and answers libnvdimm's commands
 //! through the platform: ACPI _DSM methods on real firmware (QEMU), or the
 //! command handler of an emulated platform (nfit_test), which hands us its
-//! synthetic table through the ABI in glue/nfit_abi.rs.
+//! synthetic table through the ABI in abi/nfit.rs.
 
 use kernel::prelude::*;
 
 #[path = "../glue/mod.rs"]
 mod glue;
+
+#[path = "../abi/mod.rs"]
+mod abi;
 
 #[path = "../formats/src/lib.rs"]
 #[allow(unused_attributes, unused_imports, dead_code, unreachable_pub)]

@@ -12,7 +12,7 @@ use crate::bus::NfitBus;
 use crate::formats::nfit::{self, Nfit, Spa, SpaType};
 use crate::glue::device::Device;
 use crate::glue::iomem::IomemRange;
-use crate::glue::provider_abi::{Bus, Cookies, DimmRef, NewMapping, NewRegion};
+use crate::abi::provider::{Bus, Cookies, DimmRef, NewMapping, NewRegion};
 use crate::glue::sysfs::{Attribute, Page};
 use crate::{attribute_group, dev_dbg, dev_err, dev_warn, group_list, region_provider_attrs};
 

@@ -15,6 +15,9 @@ use kernel::sync::Arc;
 #[path = "../glue/mod.rs"]
 mod glue;
 
+#[path = "../abi/mod.rs"]
+mod abi;
+
 #[path = "../formats/src/lib.rs"]
 #[allow(unused_attributes, unused_imports, dead_code, unreachable_pub)]
 mod formats;
@@ -23,8 +26,9 @@ use glue::block::{Badblocks, Bio, Disk, DiskConfig, DiskOps, DiskVtable, Segment
 use glue::bindings::{ND_DEVICE_NAMESPACE_IO, ND_DEVICE_NAMESPACE_PMEM};
 use glue::dax::{DaxAccess, DaxExtent, DaxOps, DaxSettings, RecoveryWrite};
 use glue::device::Device;
-use glue::namespace_abi::{Namespace, NamespaceInfo, NamespaceKind};
-use glue::nd_driver::{ExternalRegistration, NdBoundDriver, NdDriver, NdEvent};
+use abi::namespace::{Namespace, NamespaceInfo, NamespaceKind};
+use abi::namespace::ExternalRegistration;
+use glue::nd_driver::{NdBoundDriver, NdDriver, NdEvent};
 use glue::pmem_map::{MemRegion, PmemMap};
 
 module! {

@@ -22,6 +22,9 @@ use kernel::time::Ktime;
 #[path = "../../glue/mod.rs"]
 mod glue;
 
+#[path = "../../abi/mod.rs"]
+mod abi;
+
 #[path = "../../formats/src/lib.rs"]
 #[allow(unused_attributes, unused_imports, dead_code, unreachable_pub)]
 mod formats;
@@ -35,8 +38,8 @@ use dsm::{Ars, DimmState, Errno, LabelWriteBudget, Outcome};
 use glue::bus::{Class, ClassRegistration};
 use glue::class_device::DataClassDevice;
 use glue::device::Device;
-use glue::nfit_abi::{Nfit, Platform, PlatformMasks};
-use glue::provider_abi::Completion;
+use abi::nfit::{Nfit, Platform, PlatformMasks};
+use abi::provider::Completion;
 use glue::platform::{PlatformDevice, PlatformDriver, PlatformDriverOps};
 use glue::sysfs::{self, Attribute, Page};
 use topology::{BusInfo, DimmInfo, BUSES, DIMMS, LABEL_SIZE};

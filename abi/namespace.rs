@@ -21,11 +21,11 @@ use core::ptr::NonNull;
 use kernel::error::{code::*, to_result, Error, Result};
 use kernel::ThisModule;
 
-use super::bindings;
-use super::bus::BusType;
-use super::device::Device;
-use super::nd_driver::NdDriver;
-use super::pmem_map::ProviderMap;
+use crate::glue::bindings;
+use crate::glue::bus::BusType;
+use crate::glue::device::Device;
+use crate::glue::nd_driver::NdDriver;
+use crate::glue::pmem_map::ProviderMap;
 
 /// `DISK_NAME_LEN`: room for "pmem%d.%d" and a suffix.
 pub const DISK_NAME_LEN: usize = bindings::DISK_NAME_LEN as usize;
@@ -222,7 +222,10 @@ impl NamespaceInfo {
             kind,
             start: raw.start,
             size: raw.size,
-            provider_map: NonNull::new(raw.virt.cast()).map(ProviderMap),
+            // SAFETY: libnvdimm reports the provider's mapping of the region at
+            // the namespace's offset, which stays mapped while the bus (and so
+            // the bound namespace) exists.
+            provider_map: NonNull::new(raw.virt.cast()).map(|p| unsafe { ProviderMap::new(p) }),
             numa_node: raw.numa_node,
             target_node: raw.target_node,
             region_id: u32::try_from(raw.region_id).map_err(|_| EINVAL)?,
@@ -248,7 +251,7 @@ impl NamespaceInfo {
             },
             start: self.start,
             size: self.size,
-            virt: self.provider_map.map_or(core::ptr::null_mut(), |p| p.0.as_ptr().cast()),
+            virt: self.provider_map.map_or(core::ptr::null_mut(), |p| p.as_ptr().cast()),
             numa_node: self.numa_node,
             target_node: self.target_node,
             region_id: self.region_id as c_int,
@@ -270,16 +273,29 @@ impl NamespaceInfo {
 // ---------------------------------------------------------------------------
 // Driver side.
 
-pub(super) fn nd_driver_register(drv: &'static NdDriver, module: &'static ThisModule) -> Result {
-    // SAFETY: `drv` is a static driver; libnvdimm keeps it registered until
-    // `nd_driver_unregister`, which `ExternalRegistration` calls once.
-    to_result(unsafe { rln_nd_driver_register(drv, module.as_ptr().cast()) })
+impl NdDriver {
+    /// Registers a driver of another module with libnvdimm's nd bus
+    /// (`__nd_driver_register`); unregistered when the token drops.
+    pub fn register_external(&'static self, module: &'static ThisModule) -> Result<ExternalRegistration> {
+        // SAFETY: `self` is a static driver; libnvdimm keeps it registered
+        // until `rln_nd_driver_unregister`, which `ExternalRegistration`
+        // calls once; `module` defines `self` and outlives the registration.
+        to_result(unsafe { rln_nd_driver_register(self, module.as_ptr().cast()) })?;
+        Ok(ExternalRegistration(self))
+    }
 }
 
-#[inline]
-pub(super) fn nd_driver_unregister(drv: &'static NdDriver) {
-    // SAFETY: registered by `nd_driver_register`, unregistered once.
-    unsafe { rln_nd_driver_unregister(drv) }
+/// A driver registered through [`NdDriver::register_external`].
+pub struct ExternalRegistration(&'static NdDriver);
+
+impl Drop for ExternalRegistration {
+    // Inline: only modules that register external drivers link to the
+    // unregister function (libnvdimm defines it).
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: registered by `register_external`, unregistered once.
+        unsafe { rln_nd_driver_unregister(self.0) }
+    }
 }
 
 /// The device a namespace driver is bound to, counted, for the calls into
@@ -392,7 +408,7 @@ macro_rules! export_ns_core {
             use core::ffi::{c_int, c_long, c_void};
             use $crate::glue::bindings;
             use $crate::glue::device::Device;
-            use $crate::glue::namespace_abi::{self as abi, NsCore};
+            use $crate::abi::namespace::{self as abi, NsCore};
             use $crate::glue::nd_driver::{NdDriver, NdDriverRegistration};
 
             #[no_mangle]

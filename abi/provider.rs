@@ -15,9 +15,10 @@ use kernel::error::{to_result, Result};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
-use super::bindings;
-use super::device::Device;
-use super::sysfs::GroupList;
+use crate::glue::bindings;
+use crate::glue::device::Device;
+use crate::glue::sysfs::GroupList;
+pub use crate::glue::pmem_map::ProviderMemory;
 
 /// `ctl`: runs ND_CMD `cmd` on the bus (`dimm` null) or on a DIMM, in place
 /// on `buf`; the firmware status goes to `cmd_rc`.
@@ -357,7 +358,7 @@ impl FlushHintMap {
 
     /// A hint at `phys` inside memory an emulated platform backs its
     /// ranges with; EINVAL if no range holds it.
-    pub fn map_platform(&mut self, ranges: impl Iterator<Item = super::nfit_abi::Range>, phys: u64) -> Result {
+    pub fn map_platform(&mut self, ranges: impl Iterator<Item = super::nfit::Range>, phys: u64) -> Result {
         for r in ranges {
             if phys >= r.start && phys.checked_add(8).is_some_and(|end| end <= r.start + r.len) {
                 // In bounds by the check above; the platform keeps the
@@ -637,7 +638,7 @@ impl BusLink {
             // SAFETY: as in `add_badrange`; the device is ndbusN, live
             // while the bus is registered.
             let dev = unsafe { Device::from_raw(rln_bus_device(bus.0.as_ptr())) };
-            super::workqueue::sysfs_notify(dev, dir, attr);
+            crate::glue::workqueue::sysfs_notify(dev, dir, attr);
         }
     }
 }
@@ -653,7 +654,7 @@ macro_rules! bus_provider_attrs {
             unsafe fn from_device(dev: &$crate::glue::device::Device) -> Option<&Self> {
                 // SAFETY: see above; the bus keeps the data alive while
                 // its device has attributes.
-                unsafe { $crate::glue::provider_abi::bus_provider_data::<$p>(dev) }
+                unsafe { $crate::abi::provider::bus_provider_data::<$p>(dev) }
             }
         }
     };
@@ -669,7 +670,7 @@ macro_rules! dimm_provider_attrs {
         unsafe impl $crate::glue::sysfs::FromDevice for $d {
             unsafe fn from_device(dev: &$crate::glue::device::Device) -> Option<&Self> {
                 // SAFETY: see above.
-                unsafe { $crate::glue::provider_abi::dimm_provider_data::<$d>(dev) }
+                unsafe { $crate::abi::provider::dimm_provider_data::<$d>(dev) }
             }
         }
     };
@@ -685,7 +686,7 @@ macro_rules! region_provider_attrs {
         unsafe impl $crate::glue::sysfs::FromDevice for $r {
             unsafe fn from_device(dev: &$crate::glue::device::Device) -> Option<&Self> {
                 // SAFETY: see above.
-                unsafe { $crate::glue::provider_abi::region_provider_data::<$r>(dev) }
+                unsafe { $crate::abi::provider::region_provider_data::<$r>(dev) }
             }
         }
     };
@@ -917,7 +918,9 @@ impl<'a, D: 'a> ProviderRegion<'a, D> {
     }
     /// The provider's mapping of the range, if any.
     pub fn mapping(&self) -> Option<ProviderMemory> {
-        NonNull::new(self.raw.virt.cast()).map(|p| ProviderMemory(p, self.raw.size))
+        // SAFETY: the provider maps the whole region and keeps it until it
+        // unregisters the bus, which removes the region first.
+        NonNull::new(self.raw.virt.cast()).map(|p| unsafe { ProviderMemory::new(p, self.raw.size) })
     }
     /// The mappings in the provider's order.
     pub fn mappings(&self) -> impl Iterator<Item = ProviderMapping<'a, D>> + 'a {
@@ -981,29 +984,6 @@ impl ProviderData {
     }
 }
 
-/// Memory a provider backs a region with (emulated platforms): the whole
-/// region's length, valid until the provider unregisters its bus.
-#[derive(Clone, Copy)]
-pub struct ProviderMemory(NonNull<u8>, u64);
-
-// SAFETY: plain memory, valid while the bus is registered; users
-// synchronise access to its contents themselves (it is storage).
-unsafe impl Send for ProviderMemory {}
-// SAFETY: see `Send`.
-unsafe impl Sync for ProviderMemory {}
-
-impl ProviderMemory {
-    /// The start of the mapping.
-    pub fn as_ptr(&self) -> *mut u8 {
-        self.0.as_ptr()
-    }
-
-    /// Its length in bytes.
-    pub fn len(&self) -> u64 {
-        self.1
-    }
-}
-
 /// Defines the exported ABI functions over an [`NdCore`] implementation.
 /// Used by libnvdimm only.
 #[macro_export]
@@ -1013,7 +993,7 @@ macro_rules! export_nd_core {
             use core::ffi::{c_int, c_void};
             use $crate::glue::bindings;
             use $crate::glue::device::Device;
-            use $crate::glue::provider_abi::{self as abi, NdCore};
+            use $crate::abi::provider::{self as abi, NdCore};
             type CoreBus = <$core as NdCore>::Bus;
 
             #[no_mangle]

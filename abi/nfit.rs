@@ -12,9 +12,9 @@ use kernel::error::{to_result, Result};
 use kernel::alloc::VVec;
 use kernel::prelude::*;
 
-use super::bindings;
-use super::device::Device;
-use super::provider_abi::Completion;
+use crate::glue::bindings;
+use crate::glue::device::Device;
+use super::provider::Completion;
 
 /// `ctl` of an emulated platform: runs ND command `cmd` on the bus
 /// (`dimm` = 0) or on the DIMM with NFIT device handle `handle`.
@@ -281,7 +281,7 @@ macro_rules! export_nfit {
             use core::ffi::c_int;
             use $crate::glue::bindings;
             use $crate::glue::device::Device;
-            use $crate::glue::nfit_abi::{self as abi, NfitCore};
+            use $crate::abi::nfit::{self as abi, NfitCore};
 
             #[no_mangle]
             unsafe extern "C" fn rln_nfit_register(
