@@ -5,7 +5,6 @@
 //! class device ndctlN, which is how ndctl finds buses. Removing the bus
 //! unbinds it, which unregisters its children first, as in C.
 
-use core::ffi::c_void;
 use core::fmt::Write;
 
 use kernel::prelude::*;
@@ -423,7 +422,7 @@ fn wait_probe_show(bus: &NdBus, page: &mut Page) -> Result {
 static WAIT_PROBE: Attribute<NdBus> = Attribute::ro(c"wait_probe", wait_probe_show);
 
 attribute_group!(static NDBUS_GROUP: NdBus, dir = None, [COMMANDS, WAIT_PROBE, PROVIDER]);
-group_list!(static NDBUS_GROUPS = [NDBUS_GROUP]);
+group_list!(static NDBUS_GROUPS: NdBus = [NDBUS_GROUP]);
 pub(crate) static NDBUS_TYPE: DeviceType<NdBus> = DeviceType::new(c"nvdimm_bus", &NDBUS_GROUPS);
 
 /// The nd_bus driver: binds ndbusN and publishes it as ndctlN.
@@ -470,7 +469,7 @@ impl NdCore for ProviderAbi {
     fn bus_register(parent: &Device, desc: ProviderBus) -> Result<KBox<BusHandle>> {
         let id = Id::alloc(IdaKind::Bus)?;
         let n = id.get();
-        let groups = desc.groups;
+        let provider = Some(desc.attrs());
         let init = try_pin_init!(NdBus {
             dev: Device::zeroed(),
             id,
@@ -484,7 +483,7 @@ impl NdCore for ProviderAbi {
             }),
             reconfig <- new_mutex!(()),
         }? Error);
-        let place = Placement { parent: Some(parent), ty: &NDBUS_TYPE, bus: Some(&ND_BUS), groups, devt: 0 };
+        let place = Placement { parent: Some(parent), ty: &NDBUS_TYPE, bus: Some(&ND_BUS), provider, devt: 0 };
         let reg = Registration::new(init, place, format_args!("ndbus{n}"))?;
         Ok(KBox::new(BusHandle { reg }, GFP_KERNEL)?)
     }
@@ -498,7 +497,7 @@ impl NdCore for ProviderAbi {
         bus.state.lock().dead = true;
     }
 
-    fn dimm_create(bus: &BusHandle, desc: ProviderDimm) -> Result<*const Dimm> {
+    fn dimm_create(bus: &BusHandle, desc: ProviderDimm) -> Result<ARef<Dimm>> {
         dimm::create(bus.reg.get(), desc)
     }
 
@@ -518,18 +517,6 @@ impl NdCore for ProviderAbi {
 
     fn bus_revalidate_poison(bus: &BusHandle, start: u64, len: u64) {
         bus.reg.get().revalidate_poison(start, len)
-    }
-
-    fn region_provider_data(dev: &Device) -> *const c_void {
-        region::of(dev).map_or(core::ptr::null(), |r| r.provider_data().as_ptr())
-    }
-
-    fn bus_provider_data(dev: &Device) -> *const c_void {
-        NDBUS_TYPE.downcast(dev).map_or(core::ptr::null(), |b| b.desc.provider_data())
-    }
-
-    fn dimm_provider_data(dev: &Device) -> *const c_void {
-        dimm::NVDIMM_TYPE.downcast(dev).map_or(core::ptr::null(), |d| d.desc().provider_data())
     }
 }
 

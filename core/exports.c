@@ -6,17 +6,13 @@
 #include <linux/export.h>
 
 extern char rln_bus_register[], rln_bus_unregister[], rln_dimm_create[];
-extern char rln_bus_provider_data[], rln_dimm_provider_data[];
-extern char rln_region_create[], rln_region_provider_data[];
+extern char rln_region_create[];
 extern char rln_bus_add_badrange[], rln_bus_revalidate_poison[], rln_bus_device[];
 
 EXPORT_SYMBOL_GPL(rln_bus_register);
 EXPORT_SYMBOL_GPL(rln_bus_unregister);
 EXPORT_SYMBOL_GPL(rln_dimm_create);
-EXPORT_SYMBOL_GPL(rln_bus_provider_data);
-EXPORT_SYMBOL_GPL(rln_dimm_provider_data);
 EXPORT_SYMBOL_GPL(rln_region_create);
-EXPORT_SYMBOL_GPL(rln_region_provider_data);
 EXPORT_SYMBOL_GPL(rln_bus_add_badrange);
 EXPORT_SYMBOL_GPL(rln_bus_revalidate_poison);
 EXPORT_SYMBOL_GPL(rln_bus_device);

@@ -6,14 +6,19 @@
 //! nd_bus, nvdimm and nd_region drivers.
 //! Providers (nfit) reach it through the C ABI in abi/provider.rs.
 
+// Module code is safe Rust: `unsafe` lives only in glue/ and abi/, the two
+// modules allowed below (Documentation/layout.md).
+#![deny(unsafe_code)]
 #![recursion_limit = "256"]
 
 use kernel::prelude::*;
 
 #[path = "../glue/mod.rs"]
+#[allow(unsafe_code)]
 mod glue;
 
 #[path = "../abi/mod.rs"]
+#[allow(unsafe_code)]
 mod abi;
 
 #[path = "../formats/src/lib.rs"]

@@ -459,7 +459,7 @@ attribute_group!(static NAMESPACE_GROUP: Namespace, dir = None, [
     NSTYPE, SIZE, MODE, UUID, HOLDER, RESOURCE, ALT_NAME, FORCE_RAW, SECTOR_SIZE,
     DPA_EXTENTS, HOLDER_CLASS
 ]);
-group_list!(static NAMESPACE_GROUPS = [ND_DEVICE_GROUP, NAMESPACE_GROUP]);
+group_list!(static NAMESPACE_GROUPS: Namespace = [ND_DEVICE_GROUP, NAMESPACE_GROUP]);
 pub(crate) static IO_TYPE: DeviceType<Namespace> = DeviceType::new(c"nd_namespace_io", &NAMESPACE_GROUPS);
 pub(crate) static PMEM_TYPE: DeviceType<Namespace> = DeviceType::new(c"nd_namespace_pmem", &NAMESPACE_GROUPS);
 
@@ -662,7 +662,7 @@ pub(crate) fn register(region: &Region, new: NewNamespace) -> Result<Registratio
         parent: Some(region.device()),
         ty,
         bus: Some(&ND_BUS),
-        groups: core::ptr::null(),
+        provider: None,
         devt: 0,
     };
     Registration::new(init, place, format_args!("namespace{}.{}", region.id(), id))

@@ -120,7 +120,7 @@ static LOG_ZERO_FLAGS: Attribute<Personality> = Attribute::ro(c"log_zero_flags",
 attribute_group!(static BTT_GROUP: Personality, dir = None, [
     BTT_SECTOR_SIZE, BTT_NAMESPACE, BTT_UUID, BTT_SIZE, LOG_ZERO_FLAGS
 ]);
-group_list!(static BTT_GROUPS = [BTT_GROUP, ND_DEVICE_GROUP]);
+group_list!(static BTT_GROUPS: Personality = [BTT_GROUP, ND_DEVICE_GROUP]);
 static BTT_TYPE: DeviceType<Personality> = DeviceType::new(c"nd_btt", &BTT_GROUPS);
 
 fn mode_show(_p: &Personality, page: &mut Page) -> Result {
@@ -149,7 +149,7 @@ static SUPPORTED_ALIGNMENTS: Attribute<Personality> = Attribute::ro(c"supported_
 attribute_group!(static PFN_GROUP: Personality, dir = None, [
     PFN_MODE, PFN_ALIGN, PFN_UUID, PFN_NAMESPACE, PFN_RESOURCE, PFN_SIZE, SUPPORTED_ALIGNMENTS
 ]);
-group_list!(static PFN_GROUPS = [PFN_GROUP, ND_DEVICE_GROUP]);
+group_list!(static PFN_GROUPS: Personality = [PFN_GROUP, ND_DEVICE_GROUP]);
 static PFN_TYPE: DeviceType<Personality> = DeviceType::new(c"nd_pfn", &PFN_GROUPS);
 static DAX_TYPE: DeviceType<Personality> = DeviceType::new(c"nd_dax", &PFN_GROUPS);
 
@@ -162,6 +162,6 @@ pub(crate) fn create_seed(region: &Region, kind: Kind, id: u32) -> Result<Regist
         Kind::Dax => (&DAX_TYPE, "dax"),
     };
     let init = try_pin_init!(Personality { dev: Device::zeroed(), kind }? Error);
-    let place = Placement { parent: Some(region.device()), ty, bus: Some(&ND_BUS), groups: core::ptr::null(), devt: 0 };
+    let place = Placement { parent: Some(region.device()), ty, bus: Some(&ND_BUS), provider: None, devt: 0 };
     Registration::new(init, place, format_args!("{}{}.{}", prefix, region.id(), id))
 }

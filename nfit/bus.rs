@@ -162,7 +162,7 @@ fn fwa_visible(bus: &NfitBus, attr: &'static Attribute<NfitBus>) -> Option<u16> 
 }
 
 attribute_group!(static NFIT_BUS_GROUP: NfitBus, dir = Some(c"nfit"), [REVISION, SCRUB, HW_ERROR_SCRUB, DSM_MASK, FWA_NOIDLE]);
-group_list!(static NFIT_BUS_GROUPS = [NFIT_BUS_GROUP]);
+group_list!(static NFIT_BUS_GROUPS: NfitBus = [NFIT_BUS_GROUP]);
 
 /// The masks that shape a bus: from the root device's _DSM on ACPI, from
 /// the platform's declaration when emulated.
@@ -269,7 +269,7 @@ impl NfitCore for Emulated {
         };
         let mut backing = KVec::new();
         for r in platform.ranges() {
-            backing.push(Backing { start: r.start, len: r.len, ptr: r.ptr }, GFP_KERNEL)?;
+            backing.push(r, GFP_KERNEL)?;
         }
         let bus = register(parent, table, Transport::Emulated(platform), masks, None, &backing)?;
         Ok(KBox::new(bus, GFP_KERNEL)?)

@@ -11,6 +11,10 @@
 //! /sys/class/nfit_test_bus/nfit_test.N, where tests cut the power during
 //! label writes (`label_write_budget`; Documentation/testing.md).
 
+// Module code is safe Rust: `unsafe` lives only in glue/ and abi/, the two
+// modules allowed below (Documentation/layout.md).
+#![deny(unsafe_code)]
+
 use core::fmt::Write;
 
 use kernel::new_mutex;
@@ -20,9 +24,11 @@ use kernel::sync::{Arc, Mutex};
 use kernel::time::Ktime;
 
 #[path = "../../glue/mod.rs"]
+#[allow(unsafe_code)]
 mod glue;
 
 #[path = "../../abi/mod.rs"]
+#[allow(unsafe_code)]
 mod abi;
 
 #[path = "../../formats/src/lib.rs"]
@@ -133,7 +139,7 @@ fn lock_dimm_store(dimm: &TestDimm, _input: &[u8]) -> Result {
 static LOCK_DIMM: Attribute<TestDimm> = Attribute::wo(c"lock_dimm", lock_dimm_store);
 
 attribute_group!(static TEST_DIMM_GROUP: TestDimm, dir = None, [FAIL_CMD, FAIL_CMD_CODE, HANDLE, LOCK_DIMM]);
-group_list!(static TEST_DIMM_GROUPS = [TEST_DIMM_GROUP]);
+group_list!(static TEST_DIMM_GROUPS: TestDimm = [TEST_DIMM_GROUP]);
 
 /// A bus's label-write fault, behind /sys/class/nfit_test_bus/nfit_test.N.
 /// Created at probe, off.
@@ -168,7 +174,7 @@ static LABEL_WRITE_BUDGET: Attribute<BusFault> =
     Attribute::rw(c"label_write_budget", label_write_budget_show, label_write_budget_store);
 
 attribute_group!(static BUS_FAULT_GROUP: BusFault, dir = None, [LABEL_WRITE_BUDGET]);
-group_list!(static BUS_FAULT_GROUPS = [BUS_FAULT_GROUP]);
+group_list!(static BUS_FAULT_GROUPS: BusFault = [BUS_FAULT_GROUP]);
 
 /// Monotonic milliseconds, the clock of a scrub's duration.
 fn now_ms() -> u64 {
