@@ -535,6 +535,8 @@ impl<P: BusProvider> Bus<P> {
                 return Err(e);
             }
         };
+        // INVARIANT: registered with `provider` as its data; no DIMMs or
+        // regions yet.
         Ok(Self { raw, link, provider, dimms: KVec::new(), regions: KVec::new(), hints: KVec::new() })
     }
 
