@@ -70,7 +70,7 @@ static SIZE: Attribute<NdBtt> = Attribute::ro(c"size", enabled_only_show);
 static LOG_ZERO_FLAGS: Attribute<NdBtt> = Attribute::ro(c"log_zero_flags", log_zero_flags_show);
 
 attribute_group!(static BTT_GROUP: NdBtt, dir = None, [SECTOR_SIZE, NAMESPACE, UUID, SIZE, LOG_ZERO_FLAGS]);
-group_list!(static BTT_GROUPS = [BTT_GROUP, ND_DEVICE_GROUP]);
+group_list!(static BTT_GROUPS: NdBtt = [BTT_GROUP, ND_DEVICE_GROUP]);
 static BTT_TYPE: DeviceType<NdBtt> = DeviceType::new(c"nd_btt", &BTT_GROUPS);
 
 /// Registers the idle BTT seed bttR.`id` of `region`.
@@ -81,7 +81,7 @@ pub(crate) fn create_seed(region: &Region, id: u32) -> Result<Registration<NdBtt
         parent: Some(region.device()),
         ty: &BTT_TYPE,
         bus: Some(region.bus().bus_type()),
-        groups: core::ptr::null(),
+        provider: None,
         devt: 0,
     };
     Registration::new(init, place, format_args!("btt{}.{}", region.id(), id))

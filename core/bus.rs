@@ -11,8 +11,6 @@
 //! kind of device, and the provider ABI creates DIMMs and regions, so this
 //! file imports the others and none imports it.
 
-use core::ffi::c_void;
-
 use kernel::prelude::*;
 use kernel::ThisModule;
 
@@ -23,9 +21,9 @@ use crate::glue::bus::{BusOps, BusRegistration, BusType, Class, ClassRegistratio
 use crate::glue::chrdev::{Chrdev, ChrdevRegistration, IoctlHandler};
 use crate::glue::device::{ARef, ClassDevice, Device, Placement, Registration};
 use crate::glue::ida::{Id, IdaKind};
-use crate::glue::namespace_abi::{NamespaceInfo, NsCore};
+use crate::abi::namespace::{NamespaceInfo, NsCore};
 use crate::glue::nd_driver::{NdDriver, NdDriverOps, NdDriverRegistration};
-use crate::glue::provider_abi::{ModuleRef, NdCore, ProviderBus, ProviderDimm, ProviderRegion};
+use crate::abi::provider::{ModuleRef, NdCore, ProviderBus, ProviderDimm, ProviderRegion};
 use crate::glue::sysfs::GroupList;
 use crate::ioctl;
 use crate::namespace;
@@ -218,9 +216,9 @@ impl NdCore for ProviderAbi {
     fn bus_register(parent: &Device, desc: ProviderBus) -> Result<KBox<BusHandle>> {
         let id = Id::alloc(IdaKind::Bus)?;
         let n = id.get();
-        let groups = desc.groups;
+        let provider = Some(desc.attrs());
         let init = NdBus::new(id, desc, &ND_BUS);
-        let place = Placement { parent: Some(parent), ty: &NDBUS_TYPE, bus: Some(&ND_BUS), groups, devt: 0 };
+        let place = Placement { parent: Some(parent), ty: &NDBUS_TYPE, bus: Some(&ND_BUS), provider, devt: 0 };
         let reg = Registration::new(init, place, format_args!("ndbus{n}"))?;
         Ok(KBox::new(BusHandle { reg }, GFP_KERNEL)?)
     }
@@ -232,7 +230,7 @@ impl NdCore for ProviderAbi {
         bus.mark_dead();
     }
 
-    fn dimm_create(bus: &BusHandle, desc: ProviderDimm) -> Result<*const Dimm> {
+    fn dimm_create(bus: &BusHandle, desc: ProviderDimm) -> Result<ARef<Dimm>> {
         dimm::create(bus.reg.get(), desc, &DIMMCTL)
     }
 
@@ -253,23 +251,11 @@ impl NdCore for ProviderAbi {
     fn bus_revalidate_poison(bus: &BusHandle, start: u64, len: u64) {
         region::revalidate_poison(bus.reg.get(), start, len)
     }
-
-    fn region_provider_data(dev: &Device) -> *const c_void {
-        region::of(dev).map_or(core::ptr::null(), |r| r.provider_data().as_ptr())
-    }
-
-    fn bus_provider_data(dev: &Device) -> *const c_void {
-        NdBus::of(dev).map_or(core::ptr::null(), |b| b.desc().provider_data())
-    }
-
-    fn dimm_provider_data(dev: &Device) -> *const c_void {
-        Dimm::of(dev).map_or(core::ptr::null(), |d| d.desc().provider_data())
-    }
 }
 
 export_nd_core!(ProviderAbi);
 
-/// libnvdimm's side of the namespace-driver ABI (glue/namespace_abi.rs),
+/// libnvdimm's side of the namespace-driver ABI (abi/namespace.rs),
 /// over namespace.rs.
 pub(crate) struct NamespaceDrivers;
 

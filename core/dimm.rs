@@ -21,10 +21,10 @@ use crate::formats::label::{
     NSLABEL_FLAG_UPDATING,
 };
 use crate::glue::chrdev::Chrdev;
-use crate::glue::device::{Device, DeviceType, Placement, Registration};
+use crate::glue::device::{ARef, Device, DeviceType, Placement, Registration};
 use crate::glue::ida::{Id, IdaKind};
 use crate::glue::nd_driver::{NdDriver, NdDriverOps};
-use crate::glue::provider_abi::ProviderDimm;
+use crate::abi::provider::ProviderDimm;
 use crate::glue::sysfs::{Attribute, Page};
 use crate::nd::{self, nd_type, NdBus};
 use crate::{attribute_group, dev_dbg, device_object, group_list};
@@ -390,15 +390,15 @@ fn frozen_visible(dimm: &Dimm, attr: &'static Attribute<Dimm>) -> Option<u16> {
 }
 
 attribute_group!(static NVDIMM_GROUP: Dimm, dir = None, [STATE, FLAGS, COMMANDS, AVAILABLE_SLOTS, SECURITY, FROZEN]);
-group_list!(static NVDIMM_GROUPS = [ND_DEVICE_GROUP, NVDIMM_GROUP]);
+group_list!(static NVDIMM_GROUPS: Dimm = [ND_DEVICE_GROUP, NVDIMM_GROUP]);
 pub(crate) static NVDIMM_TYPE: DeviceType<Dimm> = DeviceType::new(c"nvdimm", &NVDIMM_GROUPS);
 
 /// Creates nmemN on `bus` (`nvdimm_create` in C), with its /dev/nmemN on
 /// `ctl`'s major. The nvdimm driver, if loaded, binds before this returns.
-pub(crate) fn create(bus: &NdBus, desc: ProviderDimm, ctl: &Chrdev) -> Result<*const Dimm> {
+pub(crate) fn create(bus: &NdBus, desc: ProviderDimm, ctl: &Chrdev) -> Result<ARef<Dimm>> {
     let id = Id::alloc(IdaKind::Dimm)?;
     let n = id.get();
-    let groups = desc.groups;
+    let provider = Some(desc.attrs());
     let flags = desc.flags as u32;
     let init = try_pin_init!(Dimm {
         dev: Device::zeroed(),
@@ -413,11 +413,11 @@ pub(crate) fn create(bus: &NdBus, desc: ProviderDimm, ctl: &Chrdev) -> Result<*c
         parent: Some(bus.device()),
         ty: &NVDIMM_TYPE,
         bus: Some(bus.bus_type()),
-        groups,
+        provider,
         devt: ctl.devt(n),
     };
     let reg = Registration::new(init, place, format_args!("nmem{n}"))?;
-    let handle = reg.get() as *const Dimm;
+    let handle = ARef::new(reg.get());
     bus.adopt_dimm(reg.erase())?;
     Ok(handle)
 }

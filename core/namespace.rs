@@ -26,7 +26,7 @@ use crate::formats::dpa;
 use crate::glue::boxed;
 use crate::region::NsNumber;
 use crate::glue::device::{Device, DeviceType, Placement, Registration};
-use crate::glue::namespace_abi::{DiskName, NamespaceInfo, NamespaceKind};
+use crate::abi::namespace::{DiskName, NamespaceInfo, NamespaceKind};
 use crate::glue::pmem_map::ProviderMap;
 use crate::glue::sysfs::{self, Attribute, Page};
 use crate::nd::nd_type;
@@ -481,7 +481,7 @@ attribute_group!(static NAMESPACE_GROUP: Namespace, dir = None, [
     NSTYPE, SIZE, MODE, UUID, HOLDER, RESOURCE, ALT_NAME, FORCE_RAW, SECTOR_SIZE,
     DPA_EXTENTS, HOLDER_CLASS
 ]);
-group_list!(static NAMESPACE_GROUPS = [ND_DEVICE_GROUP, NAMESPACE_GROUP]);
+group_list!(static NAMESPACE_GROUPS: Namespace = [ND_DEVICE_GROUP, NAMESPACE_GROUP]);
 pub(crate) static IO_TYPE: DeviceType<Namespace> = DeviceType::new(c"nd_namespace_io", &NAMESPACE_GROUPS);
 pub(crate) static PMEM_TYPE: DeviceType<Namespace> = DeviceType::new(c"nd_namespace_pmem", &NAMESPACE_GROUPS);
 
@@ -690,7 +690,7 @@ pub(crate) fn register(region: &Region, new: NewNamespace) -> Result<Registratio
         parent: Some(region.device()),
         ty,
         bus: Some(region.bus().bus_type()),
-        groups: core::ptr::null(),
+        provider: None,
         devt: 0,
     };
     Registration::new(init, place, format_args!("namespace{}.{}", region.id(), id))
@@ -756,7 +756,7 @@ pub(crate) fn scan(region: &Region) -> Result<KVec<NewNamespace>> {
 
 // What nd_pmem learns about the namespace it binds, and the region
 // services its I/O uses: libnvdimm's side of the namespace-driver ABI
-// (glue/namespace_abi.rs), which bus.rs exports over these functions.
+// (abi/namespace.rs), which bus.rs exports over these functions.
 
 /// A namespace needs at least a page (`ND_MIN_NAMESPACE_SIZE`).
 const MIN_NAMESPACE_SIZE: u64 = 4096;

@@ -20,7 +20,7 @@ use crate::glue::bus::BusType;
 use crate::glue::device::{ClassDevice, Device, DeviceRef, DeviceRegistration, DeviceType};
 use crate::glue::ida::Id;
 use crate::glue::nd_driver::{NdDriver, NdEvent};
-use crate::glue::provider_abi::{Completion, ProviderBus, ProviderDimm};
+use crate::abi::provider::{Completion, ProviderBus, ProviderDimm};
 use crate::glue::sysfs::{Attribute, Page};
 use crate::{attribute_group, dev_dbg, device_object, group_list};
 
@@ -326,7 +326,7 @@ fn wait_probe_show(bus: &NdBus, page: &mut Page) -> Result {
 static WAIT_PROBE: Attribute<NdBus> = Attribute::ro(c"wait_probe", wait_probe_show);
 
 attribute_group!(static NDBUS_GROUP: NdBus, dir = None, [COMMANDS, WAIT_PROBE, PROVIDER]);
-group_list!(static NDBUS_GROUPS = [NDBUS_GROUP]);
+group_list!(static NDBUS_GROUPS: NdBus = [NDBUS_GROUP]);
 pub(crate) static NDBUS_TYPE: DeviceType<NdBus> = DeviceType::new(c"nvdimm_bus", &NDBUS_GROUPS);
 
 /// Tells the driver bound to a device of the bus that something it

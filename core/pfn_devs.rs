@@ -92,7 +92,7 @@ attribute_group!(static PFN_GROUP: NdPfn, dir = None, [
     MODE, ALIGN, UUID, NAMESPACE, RESOURCE, SIZE, SUPPORTED_ALIGNMENTS
 ]);
 // The groups of pfn and dax devices.
-group_list!(pub(crate) static PFN_GROUPS = [PFN_GROUP, ND_DEVICE_GROUP]);
+group_list!(pub(crate) static PFN_GROUPS: NdPfn = [PFN_GROUP, ND_DEVICE_GROUP]);
 static PFN_TYPE: DeviceType<NdPfn> = DeviceType::new(c"nd_pfn", &PFN_GROUPS);
 
 /// Registers `name` under `region`, of type `ty` (pfn or dax).
@@ -107,7 +107,7 @@ pub(crate) fn register(
         parent: Some(region.device()),
         ty,
         bus: Some(region.bus().bus_type()),
-        groups: core::ptr::null(),
+        provider: None,
         devt: 0,
     };
     Registration::new(init, place, name)

@@ -22,7 +22,7 @@ use crate::glue::block::Badblocks;
 use crate::glue::device::{ARef, Device, DeviceRef, DeviceRegistration, DeviceType, Placement, Registration};
 use crate::glue::ida::{Id, IdaKind};
 use crate::glue::nd_driver::NdEvent;
-use crate::glue::provider_abi::{Cookies, ProviderData, ProviderMemory, ProviderRegion};
+use crate::abi::provider::{Cookies, ProviderMemory, ProviderRegion};
 use crate::glue::sysfs::{self, Attribute, Page};
 use crate::nd::{self, nd_type, NdBus};
 use crate::{attribute_group, dev_dbg, dev_err, device_object, group_list};
@@ -76,7 +76,6 @@ pub(crate) struct Region {
     target_node: i32,
     flags: u64,
     volatile: bool,
-    provider_data: ProviderData,
     read_only: AtomicBool,
     align: AtomicU64,
     /// Pmem namespace numbers (namespaceN.M's M) in use, a bit each.
@@ -133,10 +132,6 @@ impl Region {
 
     pub(crate) fn is_read_only(&self) -> bool {
         self.read_only.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn provider_data(&self) -> ProviderData {
-        self.provider_data
     }
 
     /// The region a namespace (or other child) sits on.
@@ -585,7 +580,7 @@ mapping_attrs! {
     30 => MAPPING30, c"mapping30"; 31 => MAPPING31, c"mapping31";
 }
 
-group_list!(static REGION_GROUPS = [ND_DEVICE_GROUP, REGION_GROUP, MAPPING_GROUP]);
+group_list!(static REGION_GROUPS: Region = [ND_DEVICE_GROUP, REGION_GROUP, MAPPING_GROUP]);
 static PMEM_TYPE: DeviceType<Region> = DeviceType::new(c"nd_pmem", &REGION_GROUPS);
 static VOLATILE_TYPE: DeviceType<Region> = DeviceType::new(c"nd_volatile", &REGION_GROUPS);
 
@@ -647,7 +642,7 @@ pub(crate) fn create(bus: &NdBus, desc: ProviderRegion<'_, Dimm>) -> Result<Regi
     let align = dpa::default_region_align(desc.size(), mappings.len() as u32);
     let (start, size, memory, cookies) = (desc.start(), desc.size(), desc.mapping(), desc.cookies());
     let (numa_node, target_node, flags) = (desc.numa_node(), desc.target_node(), desc.flags());
-    let (volatile, provider_data, groups) = (desc.is_volatile(), desc.provider_data(), desc.groups());
+    let (volatile, provider) = (desc.is_volatile(), Some(desc.attrs()));
     let ns_ids = Arc::pin_init(new_mutex!(KVec::new()), GFP_KERNEL)?;
     let init = try_pin_init!(Region {
         dev: Device::zeroed(),
@@ -661,7 +656,6 @@ pub(crate) fn create(bus: &NdBus, desc: ProviderRegion<'_, Dimm>) -> Result<Regi
         target_node,
         flags,
         volatile,
-        provider_data,
         read_only: AtomicBool::new(ro),
         align: AtomicU64::new(align),
         ns_ids,
@@ -672,7 +666,7 @@ pub(crate) fn create(bus: &NdBus, desc: ProviderRegion<'_, Dimm>) -> Result<Regi
         parent: Some(bus.device()),
         ty: if volatile { &VOLATILE_TYPE } else { &PMEM_TYPE },
         bus: Some(bus.bus_type()),
-        groups,
+        provider,
         devt: 0,
     };
     Registration::new(init, place, format_args!("region{n}"))

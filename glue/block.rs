@@ -582,7 +582,7 @@ impl<T: DiskOps> Disk<T> {
         disk: Allocated,
         dax: Option<DaxDevice>,
         data: Pin<KBox<DiskData<T>>>,
-        groups: Option<&'static super::sysfs::GroupList>,
+        groups: Option<&'static super::sysfs::GroupList<super::dax::DaxHeader>>,
     ) -> Result<Self> {
         let raw = disk.0.as_ptr();
         if let Some(d) = &dax {
@@ -666,6 +666,11 @@ impl<T: DiskOps> Drop for Disk<T> {
     }
 }
 
+/// `submit_bio` of disks of `T`.
+///
+/// # Safety
+///
+/// The block layer passes a live bio of a disk allocated by `Disk::<T>::alloc`, whose private data is a `DiskData<T>`.
 unsafe extern "C" fn submit_bio_raw<T: DiskOps>(bio: *mut bindings::bio) {
     // SAFETY: the block layer calls us with a live bio of one of our disks,
     // whose private data is a `DiskData<T>` (set in `Disk::alloc`) that

@@ -15,7 +15,7 @@ use kernel::prelude::*;
 use super::bindings;
 use super::block::{DiskData, DiskOps};
 use super::device::Device;
-use super::sysfs::{Attribute, FromDevice, Page};
+use super::sysfs::{Attribute, FromDevice, Lookup, Page};
 use crate::{attribute_group, group_list};
 
 /// How DAX reaches the memory (`enum dax_access_mode`).
@@ -184,12 +184,24 @@ impl DaxHeader {
     }
 }
 
-// SAFETY: the dax group is only attached to disks added by
-// `Disk::add_with_dax`, whose private data is a `repr(C)` `DiskData`
-// starting with a `DaxHeader`; it lives until after the disk's sysfs files
-// are removed.
-unsafe impl FromDevice for DaxHeader {
-    unsafe fn from_device(dev: &Device) -> Option<&Self> {
+/// `EHWPOISON`: the access would touch memory known to be poisoned.
+pub fn ehwpoison() -> Error {
+    Error::from_errno(-(bindings::EHWPOISON as i32))
+}
+
+impl FromDevice for DaxHeader {
+    type Lookup = DiskDax;
+}
+
+/// The lookup of [`DaxHeader`]: the disk's private data.
+pub(super) struct DiskDax;
+
+// SAFETY: groups of `DaxHeader` (only `DAX_GROUPS`, private to the glue)
+// are only attached to disks added by `Disk::add_with_dax`, whose private
+// data is a `repr(C)` `DiskData` starting with a `DaxHeader`; it lives
+// until after the disk's sysfs files are removed.
+unsafe impl Lookup<DaxHeader> for DiskDax {
+    unsafe fn find(dev: &Device) -> Option<&DaxHeader> {
         // SAFETY: see above; `dev` is the disk's device.
         unsafe {
             let disk = bindings::rln_dev_to_disk(dev.as_raw());
@@ -217,7 +229,7 @@ fn write_cache_store(h: &DaxHeader, input: &[u8]) -> Result {
 
 static WRITE_CACHE: Attribute<DaxHeader> = Attribute::rw(c"write_cache", write_cache_show, write_cache_store);
 attribute_group!(static DAX_GROUP: DaxHeader, dir = Some(c"dax"), [WRITE_CACHE]);
-group_list!(pub(super) static DAX_GROUPS = [DAX_GROUP]);
+group_list!(pub(super) static DAX_GROUPS: DaxHeader = [DAX_GROUP]);
 
 /// C's ops table over `T`.
 struct Vtable<T>(core::marker::PhantomData<T>);
@@ -242,6 +254,11 @@ unsafe fn state<'a, T: DaxOps>(dax: *mut bindings::dax_device) -> Option<&'a T> 
     unsafe { (bindings::dax_get_private(dax) as *const DiskData<T>).as_ref().map(|d| &d.data) }
 }
 
+/// `direct_access` of dax devices of `T`.
+///
+/// # Safety
+///
+/// The dax core passes a dax device allocated for a `T`; `kaddr` and `pfn` are null or valid for writes.
 unsafe extern "C" fn direct_access_raw<T: DaxOps>(
     dax: *mut bindings::dax_device,
     pgoff: core::ffi::c_ulong,
@@ -280,6 +297,11 @@ unsafe extern "C" fn direct_access_raw<T: DaxOps>(
     rc
 }
 
+/// `zero_page_range` of dax devices of `T`.
+///
+/// # Safety
+///
+/// The dax core passes a dax device allocated for a `T`.
 unsafe extern "C" fn zero_page_range_raw<T: DaxOps>(
     dax: *mut bindings::dax_device,
     pgoff: core::ffi::c_ulong,
@@ -295,6 +317,11 @@ unsafe extern "C" fn zero_page_range_raw<T: DaxOps>(
     }
 }
 
+/// `recovery_write` of dax devices of `T`.
+///
+/// # Safety
+///
+/// The dax core passes a dax device allocated for a `T`, `bytes` at `addr` of its mapping, and a live `iter`.
 unsafe extern "C" fn recovery_write_raw<T: DaxOps>(
     dax: *mut bindings::dax_device,
     pgoff: core::ffi::c_ulong,
