@@ -1,51 +1,42 @@
 // SPDX-License-Identifier: GPL-2.0
-//! The nd bus: bus type "nd", class "nd", ndbusN and /dev/ndctlN.
+//! The nd bus: bus type "nd", class "nd", the nd_bus driver (ndctlN), the
+//! /dev/ndctlN and /dev/nmemN nodes, and what libnvdimm exports to bus
+//! providers and namespace drivers.
 //!
 //! A provider registers ndbusN; the nd_bus driver binds it and creates the
 //! class device ndctlN, which is how ndctl finds buses. Removing the bus
 //! unbinds it, which unregisters its children first, as in C.
-
-use core::ffi::c_void;
-use core::fmt::Write;
+//!
+//! This is the top of core/: the bus type's callbacks dispatch to every
+//! kind of device, and the provider ABI creates DIMMs and regions, so this
+//! file imports the others and none imports it.
 
 use kernel::prelude::*;
-use kernel::sync::Mutex;
-use kernel::{new_mutex, ThisModule};
+use kernel::ThisModule;
 
+use crate::btt_devs::NdBtt;
+use crate::dax_devs;
 use crate::dimm::{self, Dimm};
-use crate::formats::badrange::{self, BadRange};
-use crate::formats::cmd;
 use crate::glue::bus::{BusOps, BusRegistration, BusType, Class, ClassRegistration, Driver, UeventEnv};
-use crate::glue::chrdev::{Chrdev, ChrdevRegistration};
-use crate::glue::device::{ARef, ClassDevice, Device, DeviceType, Placement, Registration};
+use crate::glue::chrdev::{Chrdev, ChrdevRegistration, IoctlHandler};
+use crate::glue::device::{ARef, ClassDevice, Device, Placement, Registration};
 use crate::glue::ida::{Id, IdaKind};
+use crate::abi::namespace::{NamespaceInfo, NsCore};
 use crate::glue::nd_driver::{NdDriver, NdDriverOps, NdDriverRegistration};
-use crate::glue::provider_abi::{Completion, ModuleRef, NdCore, ProviderBus, ProviderDimm, ProviderRegion};
+use crate::abi::provider::{ModuleRef, NdCore, ProviderBus, ProviderDimm, ProviderRegion};
+use crate::glue::sysfs::GroupList;
+use crate::ioctl;
 use crate::namespace;
-use crate::personality::Personality;
+use crate::nd::{nd_type, NdBus, NDBUS_TYPE};
+use crate::pfn_devs::NdPfn;
 use crate::region::{self, Region};
-use crate::glue::sysfs::{Attribute, GroupList, Page};
-use crate::{attribute_group, dev_dbg, device_object, export_nd_core, group_list};
-
-/// nd device types, as in uevents and modaliases (`nd:t%d`).
-pub(crate) mod nd_type {
-    /// ndbusN.
-    pub(crate) const BUS: u32 = 0;
-    /// nmemN (ND_DEVICE_DIMM).
-    pub(crate) const DIMM: u32 = 1;
-    /// regionN over persistent or volatile memory (ND_DEVICE_REGION_PMEM).
-    pub(crate) const REGION_PMEM: u32 = 2;
-    /// Label-less namespace (ND_DEVICE_NAMESPACE_IO).
-    pub(crate) const NAMESPACE_IO: u32 = 4;
-    /// Labeled namespace (ND_DEVICE_NAMESPACE_PMEM).
-    pub(crate) const NAMESPACE_PMEM: u32 = 5;
-    /// daxN.M (ND_DEVICE_DAX_PMEM).
-    pub(crate) const DAX_PMEM: u32 = 7;
-}
+use crate::region_driver::{self, ND_REGION_DRIVER};
+use crate::{dev_dbg, export_nd_core, export_ns_core};
 
 pub(crate) static ND_BUS: BusType = BusType::new::<NdBusOps>(c"nd", &GroupList::EMPTY);
 pub(crate) static ND_CLASS: Class = Class::new(c"nd");
-pub(crate) static NDCTL: Chrdev = Chrdev::new::<crate::ioctl::BusIoctl>(c"ndctl");
+static NDCTL: Chrdev = Chrdev::new::<BusIoctl>(c"ndctl");
+static DIMMCTL: Chrdev = Chrdev::new::<DimmIoctl>(c"dimmctl");
 // Unbinding nd_bus would tear the bus down under its provider.
 static ND_BUS_DRIVER: NdDriver = NdDriver::new_unbindable::<NdBusDriver>(c"nd_bus", 1 << nd_type::BUS);
 
@@ -65,12 +56,12 @@ pub(crate) struct Core {
 impl Core {
     pub(crate) fn register(module: &'static ThisModule) -> Result<Pin<KBox<Self>>> {
         let ndctl = NDCTL.register(module)?;
-        let dimmctl = dimm::DIMMCTL.register(module)?;
+        let dimmctl = DIMMCTL.register(module)?;
         let class = ND_CLASS.register()?;
         let bus = ND_BUS.register()?;
         let bus_driver = ND_BUS_DRIVER.register(&ND_BUS, module)?;
         let dimm_driver = dimm::NVDIMM_DRIVER.register(&ND_BUS, module)?;
-        let region_driver = region::ND_REGION_DRIVER.register(&ND_BUS, module)?;
+        let region_driver = ND_REGION_DRIVER.register(&ND_BUS, module)?;
         Ok(KBox::pin(
             Self {
                 _region_driver: region_driver,
@@ -87,17 +78,19 @@ impl Core {
 }
 
 /// The nd type of any device on the bus.
-pub(crate) fn nd_device_type(dev: &Device) -> u32 {
-    if dev.is_type(&NDBUS_TYPE) {
+fn nd_device_type(dev: &Device) -> u32 {
+    if NdBus::of(dev).is_some() {
         nd_type::BUS
-    } else if dev.is_type(&dimm::NVDIMM_TYPE) {
+    } else if Dimm::of(dev).is_some() {
         nd_type::DIMM
     } else if region::is_region(dev) {
         nd_type::REGION_PMEM
     } else if let Some(t) = namespace::nd_type_of(dev) {
         t
-    } else if let Some(p) = Personality::of(dev) {
-        p.nd_type()
+    } else if let Some(btt) = NdBtt::of(dev) {
+        btt.nd_type()
+    } else if let Some(pfn) = NdPfn::of(dev).or_else(|| dax_devs::of(dev)) {
+        pfn.nd_type()
     } else {
         u32::MAX
     }
@@ -109,7 +102,7 @@ fn provider_pin(dev: &Device) -> ModuleRef {
     if !region::is_region(dev) {
         return ModuleRef::NONE;
     }
-    NdBus::of_device(dev).map_or(ModuleRef::NONE, |b| b.desc.module())
+    NdBus::of_device(dev).map_or(ModuleRef::NONE, |b| b.desc().module())
 }
 
 struct NdBusOps;
@@ -133,7 +126,7 @@ impl BusOps for NdBusOps {
         let rc = NdDriver::of(drv).probe(dev);
         if rc.is_ok() || rc.err().map(|e| e.to_errno()) == Some(-95) {
             if let Some(region) = Region::of_child(dev) {
-                region.advance_seeds(dev);
+                region_driver::advance_seeds(region, dev);
             }
         }
         dev_dbg!(dev, "probe: {:?}\n", rc.err().map(|e| e.to_errno()));
@@ -157,301 +150,54 @@ impl BusOps for NdBusOps {
     }
 }
 
-/// Configuration state of a bus, under its lock.
-pub(crate) struct BusState {
-    /// /sys/class/nd/ndctlN while the nd_bus driver is bound.
-    ndctl: Option<ClassDevice>,
-    /// The DIMMs the provider created, unregistered with the bus.
-    dimms: KVec<Registration<Dimm>>,
-    /// Its regions, unregistered before the DIMMs they use.
-    regions: KVec<Registration<Region>>,
-    /// Set when the provider unregisters; no provider call happens after.
-    dead: bool,
-    /// Poisoned physical ranges scrubs reported (`nvdimm_bus->badrange`).
-    badrange: KVec<BadRange>,
+/// Finds ndbusN by N and runs `f` on it with a reference held.
+fn with_bus<R>(id: u32, f: impl FnOnce(&NdBus) -> R) -> Option<R> {
+    ND_BUS.find_device(|d| NdBus::of(d).is_some_and(|b| b.id() == id), |d| NdBus::of(d).map(f))?
 }
 
-/// ndbusN.
-#[pin_data]
-pub(crate) struct NdBus {
-    dev: Device,
-    id: Id,
-    desc: ProviderBus,
-    /// The bus lock (`nvdimm_bus_lock` in C): provider calls and
-    /// configuration changes of the bus and its children run under it.
-    #[pin]
-    state: Mutex<BusState>,
-    /// Serialises namespace configuration (label writes, DPA allocation)
-    /// with region scans. Separate from `state`: label writes call the
-    /// provider, which takes `state`.
-    #[pin]
-    reconfig: Mutex<()>,
+/// Finds nmemN by N and runs `f` on it with a reference held.
+fn with_dimm<R>(id: u32, f: impl FnOnce(&Dimm) -> R) -> Option<R> {
+    ND_BUS.find_device(|d| Dimm::of(d).is_some_and(|x| x.id() == id), |d| Dimm::of(d).map(f))?
 }
 
-device_object!(NdBus, dev);
+/// /dev/ndctlN: bus commands (ARS, clear error, bus ND_CMD_CALL).
+struct BusIoctl;
 
-impl NdBus {
-    /// The bus number N.
-    pub(crate) fn id(&self) -> u32 {
-        self.id.get()
-    }
-
-    /// The provider's description.
-    pub(crate) fn desc(&self) -> &ProviderBus {
-        &self.desc
-    }
-
-    pub(crate) fn device(&self) -> &Device {
-        &self.dev
-    }
-
-    /// Runs `cmd` through the provider under the bus lock; `ENXIO` once the
-    /// provider has gone.
-    pub(crate) fn ctl(&self, dimm: Option<&ProviderDimm>, cmd: u32, buf: &mut [u8]) -> Result<Completion> {
-        let state = self.state.lock();
-        if state.dead {
-            return Err(ENXIO);
-        }
-        let rc = self.desc.ctl(dimm, cmd, buf);
-        drop(state);
-        rc
-    }
-
-    /// Runs `f` with namespace configuration of the bus excluded.
-    pub(crate) fn with_reconfig<R>(&self, f: impl FnOnce() -> R) -> R {
-        let _guard = self.reconfig.lock();
-        f()
-    }
-
-    /// Records a poisoned range (`nvdimm_bus_add_badrange`): a range that
-    /// starts where a listed one does replaces its length.
-    pub(crate) fn add_badrange(&self, addr: u64, len: u64) -> Result {
-        let new = BadRange { start: addr, len };
-        let mut state = self.state.lock();
-        match badrange::add(&state.badrange, new) {
-            badrange::Add::Update(i) => state.badrange[i].len = len,
-            badrange::Add::Append => state.badrange.push(new, GFP_KERNEL)?,
-        }
-        Ok(())
-    }
-
-    /// Forgets `[start, +len)` after the platform cleared it (`badrange_forget`).
-    pub(crate) fn forget_badrange(&self, start: u64, len: u64) {
-        let mut state = self.state.lock();
-        let mut kept = KVec::new();
-        for &r in state.badrange.iter() {
-            let (left, right) = match badrange::forget(r, start, len) {
-                badrange::Forget::Keep => (Some(r), None),
-                badrange::Forget::Remove => (None, None),
-                badrange::Forget::Trim(t) => (Some(t), None),
-                badrange::Forget::Split(l, rt) => (Some(l), Some(rt)),
-            };
-            for part in [left, right].into_iter().flatten() {
-                if kept.push(part, GFP_KERNEL).is_err() {
-                    // Without memory the list stays as it was: poison that
-                    // is still listed only costs a failed read.
-                    return;
-                }
-            }
-        }
-        state.badrange = kept;
-    }
-
-    /// Calls `f` with each bad sector run of the device covering physical
-    /// `[start, +len)`, under the bus lock (`nvdimm_badblocks_populate`).
-    pub(crate) fn for_each_bad_sectors(&self, start: u64, len: u64, mut f: impl FnMut(u64, u64)) {
-        let state = self.state.lock();
-        for r in state.badrange.iter() {
-            if let Some((sector, count)) = badrange::sectors_in(*r, start, len) {
-                f(sector, count);
-            }
-        }
-    }
-
-    /// The bus's regions overlapping `[start, +len)`, referenced.
-    /// Runs `f` on each region of the bus, with a reference held but no
-    /// lock.
-    pub(crate) fn for_each_region(&self, mut f: impl FnMut(&Region)) -> Result {
-        let regions = {
-            let state = self.state.lock();
-            let mut v = KVec::with_capacity(state.regions.len(), GFP_KERNEL)?;
-            for reg in state.regions.iter() {
-                v.push(ARef::new(reg.get()), GFP_KERNEL)?;
-            }
-            v
-        };
-        for r in regions.iter() {
-            f(r);
-        }
-        Ok(())
-    }
-
-    fn regions_in(&self, start: u64, len: u64) -> Result<KVec<ARef<Region>>> {
-        let state = self.state.lock();
-        let mut out = KVec::new();
-        for reg in state.regions.iter() {
-            let (rs, rl) = reg.get().range();
-            if rl > 0 && len > 0 && rs <= start.saturating_add(len - 1) && start <= rs + (rl - 1) {
-                out.push(ARef::new(reg.get()), GFP_KERNEL)?;
-            }
-        }
-        Ok(out)
-    }
-
-    /// `nvdimm_clear_poison`: asks the provider to clear `len` bytes of
-    /// poison at `phys`, in its clear unit, then forgets what it cleared.
-    /// Returns the bytes cleared.
-    pub(crate) fn clear_poison(&self, phys: u64, len: u64) -> Result<u64> {
-        // Without a command path there is nothing to ask: all is handled.
-        if !self.desc.has_ctl() {
-            return Ok(len);
-        }
-        let mut cap = badrange::ars_cap_query(phys, len);
-        let c = self.ctl(None, cmd::ARS_CAP, &mut cap)?;
-        if c.cmd_rc < 0 {
-            return Err(Error::from_errno(c.cmd_rc));
-        }
-        let unit = badrange::ArsCap::parse(&cap).clear_err_unit;
-        if !badrange::clear_aligned(unit, phys, len) {
-            dev_dbg!(&self.dev, "clear {:#x}+{:#x} not aligned to unit {}\n", phys, len, unit);
-            return Err(ENXIO);
-        }
-        let mut clear = badrange::clear_error(phys, len);
-        let c = self.ctl(None, cmd::CLEAR_ERROR, &mut clear)?;
-        if c.cmd_rc < 0 {
-            return Err(Error::from_errno(c.cmd_rc));
-        }
-        let cleared = badrange::clear_error_cleared(&clear);
-        if cleared > 0 {
-            self.forget_badrange(phys, cleared);
-            for region in self.regions_in(phys, cleared)?.iter() {
-                region.forget_bad_sectors(phys, cleared);
-            }
-        }
-        Ok(cleared)
-    }
-
-    /// Tells the regions overlapping `[start, +len)` and their namespaces'
-    /// drivers that the bad ranges changed (NVDIMM_REVALIDATE_POISON).
-    pub(crate) fn revalidate_poison(&self, start: u64, len: u64) {
-        // Outside the bus lock: drivers re-read the list under it.
-        let Ok(regions) = self.regions_in(start, len) else { return };
-        for region in regions.iter() {
-            region.revalidate_poison();
-        }
-    }
-
-    /// The bus any device on it belongs to: itself, or its nearest ndbusN
-    /// ancestor.
-    pub(crate) fn of_device(dev: &Device) -> Option<&NdBus> {
-        let mut cur = Some(dev);
-        while let Some(d) = cur {
-            if let Some(b) = NDBUS_TYPE.downcast(d) {
-                return Some(b);
-            }
-            cur = d.parent();
-        }
-        None
-    }
-
-    /// Keeps a new region's registration until the bus goes.
-    pub(crate) fn adopt_region(&self, region: Registration<Region>) -> Result {
-        self.state.lock().regions.push(region, GFP_KERNEL)?;
-        Ok(())
-    }
-
-    /// Keeps a new DIMM's registration until the bus goes.
-    pub(crate) fn adopt_dimm(&self, dimm: Registration<Dimm>) -> Result {
-        self.state.lock().dimms.push(dimm, GFP_KERNEL)?;
-        Ok(())
-    }
-
-    /// The bus a child device (nmemN, regionN) sits on.
-    pub(crate) fn of_child(dev: &Device) -> Option<&NdBus> {
-        NDBUS_TYPE.downcast(dev.parent()?)
-    }
-
-    /// Finds ndbusN by N and runs `f` on it with a reference held.
-    pub(crate) fn with_id<R>(id: u32, f: impl FnOnce(&NdBus) -> R) -> Option<R> {
-        ND_BUS.find_device(
-            |d| NDBUS_TYPE.downcast(d).is_some_and(|b| b.id() == id),
-            |d| NDBUS_TYPE.downcast(d).map(f),
-        )?
+impl IoctlHandler for BusIoctl {
+    fn ioctl(minor: u32, read_only: bool, ioctl_cmd: u32, arg: usize) -> Result<i64> {
+        with_bus(minor, |bus| ioctl::nd_ioctl(bus, None, read_only, ioctl_cmd, arg)).unwrap_or(Err(ENXIO))
     }
 }
 
-// ndbusN/commands: the bus commands the provider implements. Every name,
-// the last too, is followed by a space: libndctl only takes such tokens.
-fn commands_show(bus: &NdBus, page: &mut Page) -> Result {
-    write_cmd_names(page, bus.desc.cmd_mask, cmd::bus_cmd_name)
-}
-static COMMANDS: Attribute<NdBus> = Attribute::ro(c"commands", commands_show);
+/// /dev/nmemN: DIMM commands (label area, SMART, ND_CMD_CALL).
+struct DimmIoctl;
 
-/// Writes `name ` for every set bit of `mask`, then a newline.
-pub(crate) fn write_cmd_names(page: &mut Page, mask: u64, name: fn(u32) -> &'static str) -> Result {
-    for bit in (0..64).filter(|b| mask & (1 << b) != 0) {
-        let _ = write!(page, "{} ", name(bit));
+impl IoctlHandler for DimmIoctl {
+    fn ioctl(minor: u32, read_only: bool, ioctl_cmd: u32, arg: usize) -> Result<i64> {
+        with_dimm(minor, |dimm| match NdBus::of_child(dimm.device()) {
+            Some(bus) => ioctl::nd_ioctl(bus, Some(dimm), read_only, ioctl_cmd, arg),
+            None => Err(ENXIO),
+        })
+        .unwrap_or(Err(ENXIO))
     }
-    let _ = writeln!(page);
-    Ok(())
 }
-
-// ndbusN/provider: the provider's own name (ACPI.NFIT), else its device's
-// (nfit_test.0).
-fn provider_show(bus: &NdBus, page: &mut Page) -> Result {
-    let name = match (bus.desc.provider_name, bus.dev.parent()) {
-        (Some(name), _) => name,
-        (None, Some(parent)) => parent.name(),
-        (None, None) => c"unknown",
-    };
-    let _ = writeln!(page, "{}", name.to_str().unwrap_or("unknown"));
-    Ok(())
-}
-static PROVIDER: Attribute<NdBus> = Attribute::ro(c"provider", provider_show);
-
-// ndbusN/wait_probe: returns once probing below the bus has settled. Devices
-// register synchronously here, so it is enough to wait out every child's
-// in-flight probe by taking and dropping its device lock.
-fn wait_probe_show(bus: &NdBus, page: &mut Page) -> Result {
-    bus.dev.for_each_child(|child| {
-        drop(child.lock());
-        Ok(())
-    })?;
-    let _ = writeln!(page, "1");
-    Ok(())
-}
-static WAIT_PROBE: Attribute<NdBus> = Attribute::ro(c"wait_probe", wait_probe_show);
-
-attribute_group!(static NDBUS_GROUP: NdBus, dir = None, [COMMANDS, WAIT_PROBE, PROVIDER]);
-group_list!(static NDBUS_GROUPS = [NDBUS_GROUP]);
-pub(crate) static NDBUS_TYPE: DeviceType<NdBus> = DeviceType::new(c"nvdimm_bus", &NDBUS_GROUPS);
 
 /// The nd_bus driver: binds ndbusN and publishes it as ndctlN.
 struct NdBusDriver;
 
 impl NdDriverOps for NdBusDriver {
     fn probe(dev: &Device) -> Result {
-        let bus = NDBUS_TYPE.downcast(dev).ok_or(ENODEV)?;
+        let bus = NdBus::of(dev).ok_or(ENODEV)?;
         let ndctl = ClassDevice::new(&ND_CLASS, dev, NDCTL.devt(bus.id()), format_args!("ndctl{}", bus.id()))?;
-        bus.state.lock().ndctl = Some(ndctl);
+        bus.set_ndctl(ndctl);
         Ok(())
     }
 
     fn remove(dev: &Device) {
-        let Some(bus) = NDBUS_TYPE.downcast(dev) else { return };
-        // Children go first. They are dropped outside the bus lock: their
-        // sysfs readers may be waiting for it, and unregistering waits for them.
-        let (regions, dimms, ndctl) = {
-            let mut state = bus.state.lock();
-            (
-                core::mem::replace(&mut state.regions, KVec::new()),
-                core::mem::replace(&mut state.dimms, KVec::new()),
-                state.ndctl.take(),
-            )
-        };
-        drop(regions);
-        drop(dimms);
-        drop(ndctl);
+        if let Some(bus) = NdBus::of(dev) {
+            // Children go first.
+            bus.remove_children();
+        }
     }
 }
 
@@ -470,21 +216,9 @@ impl NdCore for ProviderAbi {
     fn bus_register(parent: &Device, desc: ProviderBus) -> Result<KBox<BusHandle>> {
         let id = Id::alloc(IdaKind::Bus)?;
         let n = id.get();
-        let groups = desc.groups;
-        let init = try_pin_init!(NdBus {
-            dev: Device::zeroed(),
-            id,
-            desc,
-            state <- new_mutex!(BusState {
-                ndctl: None,
-                dimms: KVec::new(),
-                regions: KVec::new(),
-                dead: false,
-                badrange: KVec::new(),
-            }),
-            reconfig <- new_mutex!(()),
-        }? Error);
-        let place = Placement { parent: Some(parent), ty: &NDBUS_TYPE, bus: Some(&ND_BUS), groups, devt: 0 };
+        let provider = Some(desc.attrs());
+        let init = NdBus::new(id, desc, &ND_BUS);
+        let place = Placement { parent: Some(parent), ty: &NDBUS_TYPE, bus: Some(&ND_BUS), provider, devt: 0 };
         let reg = Registration::new(init, place, format_args!("ndbus{n}"))?;
         Ok(KBox::new(BusHandle { reg }, GFP_KERNEL)?)
     }
@@ -493,19 +227,17 @@ impl NdCore for ProviderAbi {
         let bus = ARef::new(handle.reg.get());
         // Unregistering unbinds nd_bus, which removes the children and ndctlN.
         drop(handle);
-        // In-flight ioctls hold the bus lock; once we own it, none is left,
-        // and none will call the provider again.
-        bus.state.lock().dead = true;
+        bus.mark_dead();
     }
 
-    fn dimm_create(bus: &BusHandle, desc: ProviderDimm) -> Result<*const Dimm> {
-        dimm::create(bus.reg.get(), desc)
+    fn dimm_create(bus: &BusHandle, desc: ProviderDimm) -> Result<ARef<Dimm>> {
+        dimm::create(bus.reg.get(), desc, &DIMMCTL)
     }
 
     fn region_create(bus: &BusHandle, desc: ProviderRegion<'_, Dimm>) -> Result {
         let bus = bus.reg.get();
         let reg = region::create(bus, desc)?;
-        bus.adopt_region(reg)
+        bus.adopt_region(reg.erase())
     }
 
     fn bus_add_badrange(bus: &BusHandle, addr: u64, len: u64) -> Result {
@@ -517,20 +249,40 @@ impl NdCore for ProviderAbi {
     }
 
     fn bus_revalidate_poison(bus: &BusHandle, start: u64, len: u64) {
-        bus.reg.get().revalidate_poison(start, len)
-    }
-
-    fn region_provider_data(dev: &Device) -> *const c_void {
-        region::of(dev).map_or(core::ptr::null(), |r| r.provider_data().as_ptr())
-    }
-
-    fn bus_provider_data(dev: &Device) -> *const c_void {
-        NDBUS_TYPE.downcast(dev).map_or(core::ptr::null(), |b| b.desc.provider_data())
-    }
-
-    fn dimm_provider_data(dev: &Device) -> *const c_void {
-        dimm::NVDIMM_TYPE.downcast(dev).map_or(core::ptr::null(), |d| d.desc().provider_data())
+        region::revalidate_poison(bus.reg.get(), start, len)
     }
 }
 
 export_nd_core!(ProviderAbi);
+
+/// libnvdimm's side of the namespace-driver ABI (abi/namespace.rs),
+/// over namespace.rs.
+pub(crate) struct NamespaceDrivers;
+
+impl NsCore for NamespaceDrivers {
+    fn bus() -> &'static BusType {
+        &ND_BUS
+    }
+
+    fn probe(dev: &Device) -> Result<NamespaceInfo> {
+        namespace::driver_probe(dev)
+    }
+
+    fn flush(dev: &Device) -> Result {
+        namespace::driver_flush(dev)
+    }
+
+    fn bad_ranges(dev: &Device, f: &mut dyn FnMut(u64, u64)) -> Result {
+        namespace::bad_ranges(dev, f)
+    }
+
+    fn clear_poison(dev: &Device, phys: u64, len: u64) -> Result<u64> {
+        namespace::clear_poison(dev, phys, len)
+    }
+
+    fn read_only(dev: &Device) -> bool {
+        namespace::read_only(dev)
+    }
+}
+
+export_ns_core!(NamespaceDrivers);

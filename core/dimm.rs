@@ -12,7 +12,6 @@ use kernel::prelude::*;
 use kernel::sync::Mutex;
 use kernel::new_mutex;
 
-use crate::bus::{self, nd_type, NdBus, ND_BUS};
 use crate::formats::cmd;
 use crate::formats::dpa::Extent;
 use crate::formats::le::u32_at as le32;
@@ -22,14 +21,14 @@ use crate::formats::label::{
     NSLABEL_FLAG_UPDATING,
 };
 use crate::glue::chrdev::Chrdev;
-use crate::glue::device::{Device, DeviceType, Placement, Registration};
+use crate::glue::device::{ARef, Device, DeviceType, Placement, Registration};
 use crate::glue::ida::{Id, IdaKind};
 use crate::glue::nd_driver::{NdDriver, NdDriverOps};
-use crate::glue::provider_abi::ProviderDimm;
+use crate::abi::provider::ProviderDimm;
 use crate::glue::sysfs::{Attribute, Page};
+use crate::nd::{self, nd_type, NdBus};
 use crate::{attribute_group, dev_dbg, device_object, group_list};
 
-pub(crate) static DIMMCTL: Chrdev = Chrdev::new::<crate::ioctl::DimmIoctl>(c"dimmctl");
 pub(crate) static NVDIMM_DRIVER: NdDriver = NdDriver::new::<NvdimmDriver>(c"nvdimm", 1 << nd_type::DIMM);
 
 /// NDD_* flag bits a provider passes.
@@ -143,15 +142,23 @@ impl Dimm {
         Ok(copy)
     }
 
-    /// Runs `f` on the DPA extents the DIMM's labels hold, sorted; None
-    /// while the nvdimm driver is unbound (the DIMM is disabled).
-    pub(crate) fn with_extents<R>(&self, f: impl FnOnce(&[Extent]) -> R) -> Option<R> {
+    /// Calls `f` with each extent of the DIMM's label-derived DPA and the
+    /// uuid of its namespace (see [`label_dpa`]); None while the nvdimm
+    /// driver is unbound (the DIMM is disabled).
+    pub(crate) fn for_each_label_dpa(
+        &self,
+        f: impl FnMut(&[u8; NSLABEL_UUID_LEN], Extent) -> Result,
+    ) -> Option<Result> {
         let labels = self.labels.lock();
-        let data = &labels.as_ref()?.data;
+        Some(label_dpa(&labels.as_ref()?.data, f))
+    }
+
+    /// Runs `f` on the DIMM's label-derived DPA extents, sorted by start;
+    /// None while the nvdimm driver is unbound or without memory.
+    pub(crate) fn with_extents<R>(&self, f: impl FnOnce(&[Extent]) -> R) -> Option<R> {
         let mut extents = KVec::new();
-        if crate::region::label_extents(data, &mut extents).is_err() {
-            return None;
-        }
+        self.for_each_label_dpa(|_, e| Ok(extents.push(e, GFP_KERNEL)?))?.ok()?;
+        extents.sort_unstable_by_key(|e| e.start);
         Some(f(&extents))
     }
 
@@ -187,7 +194,14 @@ impl Dimm {
             }
             // Refused before anything was written; the working copy holds
             // at most a staged, uncommitted index, as C's does.
-            Err(UpdateError::NoSlot | UpdateError::Label(_)) => Err(ENXIO),
+            Err(UpdateError::NoSlot) => {
+                dev_dbg!(&self.dev, "no free label slot\n");
+                Err(ENXIO)
+            }
+            Err(UpdateError::Label(e)) => {
+                dev_dbg!(&self.dev, "label area refused the update: {:?}\n", e);
+                Err(ENXIO)
+            }
         }
     }
 
@@ -267,12 +281,9 @@ impl Dimm {
         NdBus::of_child(&self.dev).expect("nmemN without its ndbusN")
     }
 
-    /// Finds nmemN by N and runs `f` on it with a reference held.
-    pub(crate) fn with_id<R>(id: u32, f: impl FnOnce(&Dimm) -> R) -> Option<R> {
-        ND_BUS.find_device(
-            |d| NVDIMM_TYPE.downcast(d).is_some_and(|x| x.id() == id),
-            |d| NVDIMM_TYPE.downcast(d).map(f),
-        )?
+    /// The DIMM behind `dev`, if it is an nmemN.
+    pub(crate) fn of(dev: &Device) -> Option<&Dimm> {
+        NVDIMM_TYPE.downcast(dev)
     }
 
     /// Runs a command on this DIMM through the provider.
@@ -319,7 +330,7 @@ static FLAGS: Attribute<Dimm> = Attribute::ro(c"flags", flags_show);
 
 // nmemN/commands: the DIMM commands the provider implements.
 fn commands_show(dimm: &Dimm, page: &mut Page) -> Result {
-    bus::write_cmd_names(page, dimm.desc.cmd_mask, cmd::dimm_cmd_name)
+    nd::write_cmd_names(page, dimm.desc.cmd_mask, cmd::dimm_cmd_name)
 }
 static COMMANDS: Attribute<Dimm> = Attribute::ro(c"commands", commands_show);
 
@@ -379,15 +390,15 @@ fn frozen_visible(dimm: &Dimm, attr: &'static Attribute<Dimm>) -> Option<u16> {
 }
 
 attribute_group!(static NVDIMM_GROUP: Dimm, dir = None, [STATE, FLAGS, COMMANDS, AVAILABLE_SLOTS, SECURITY, FROZEN]);
-group_list!(static NVDIMM_GROUPS = [ND_DEVICE_GROUP, NVDIMM_GROUP]);
+group_list!(static NVDIMM_GROUPS: Dimm = [ND_DEVICE_GROUP, NVDIMM_GROUP]);
 pub(crate) static NVDIMM_TYPE: DeviceType<Dimm> = DeviceType::new(c"nvdimm", &NVDIMM_GROUPS);
 
-/// Creates nmemN on `bus` (`nvdimm_create` in C). The nvdimm driver, if
-/// loaded, binds before this returns.
-pub(crate) fn create(bus: &NdBus, desc: ProviderDimm) -> Result<*const Dimm> {
+/// Creates nmemN on `bus` (`nvdimm_create` in C), with its /dev/nmemN on
+/// `ctl`'s major. The nvdimm driver, if loaded, binds before this returns.
+pub(crate) fn create(bus: &NdBus, desc: ProviderDimm, ctl: &Chrdev) -> Result<ARef<Dimm>> {
     let id = Id::alloc(IdaKind::Dimm)?;
     let n = id.get();
-    let groups = desc.groups;
+    let provider = Some(desc.attrs());
     let flags = desc.flags as u32;
     let init = try_pin_init!(Dimm {
         dev: Device::zeroed(),
@@ -401,13 +412,13 @@ pub(crate) fn create(bus: &NdBus, desc: ProviderDimm) -> Result<*const Dimm> {
     let place = Placement {
         parent: Some(bus.device()),
         ty: &NVDIMM_TYPE,
-        bus: Some(&ND_BUS),
-        groups,
-        devt: DIMMCTL.devt(n),
+        bus: Some(bus.bus_type()),
+        provider,
+        devt: ctl.devt(n),
     };
     let reg = Registration::new(init, place, format_args!("nmem{n}"))?;
-    let handle = reg.get() as *const Dimm;
-    bus.adopt_dimm(reg)?;
+    let handle = ARef::new(reg.get());
+    bus.adopt_dimm(reg.erase())?;
     Ok(handle)
 }
 
@@ -486,4 +497,19 @@ fn read_labels(dimm: &Dimm) -> Result<LabelData> {
         Err(_) => (false, label::num_label_slots(config_size, label::LabelSize::Bytes256)),
     };
     Ok(LabelData { config_size, max_xfer, data, nfree, has_index })
+}
+
+/// The label-derived DPA of a label area: the extent of every label with a
+/// size, and the uuid of its namespace (what C reserves per DIMM at probe,
+/// `nd_label_reserve_dpa`). Both the free-space attributes (`with_extents`)
+/// and namespace sizing (namespace.rs) read DIMM allocations through it.
+fn label_dpa(data: &[u8], mut f: impl FnMut(&[u8; NSLABEL_UUID_LEN], Extent) -> Result) -> Result {
+    if let Ok(area) = LabelArea::parse(data) {
+        for (_, l) in area.labels() {
+            if l.rawsize != 0 {
+                f(&l.uuid, Extent { start: l.dpa, len: l.rawsize })?;
+            }
+        }
+    }
+    Ok(())
 }

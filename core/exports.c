@@ -1,27 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Exports of libnvdimm's ABIs (glue/provider_abi.rs, glue/namespace_abi.rs). The functions
+ * Exports of libnvdimm's ABIs (abi/provider.rs, abi/namespace.rs). The functions
  * are Rust; only C can export them. Declared here just to take their address.
  */
 #include <linux/export.h>
 
 extern char rln_bus_register[], rln_bus_unregister[], rln_dimm_create[];
-extern char rln_bus_provider_data[], rln_dimm_provider_data[];
-extern char rln_region_create[], rln_region_provider_data[];
+extern char rln_region_create[];
 extern char rln_bus_add_badrange[], rln_bus_revalidate_poison[], rln_bus_device[];
 
 EXPORT_SYMBOL_GPL(rln_bus_register);
 EXPORT_SYMBOL_GPL(rln_bus_unregister);
 EXPORT_SYMBOL_GPL(rln_dimm_create);
-EXPORT_SYMBOL_GPL(rln_bus_provider_data);
-EXPORT_SYMBOL_GPL(rln_dimm_provider_data);
 EXPORT_SYMBOL_GPL(rln_region_create);
-EXPORT_SYMBOL_GPL(rln_region_provider_data);
 EXPORT_SYMBOL_GPL(rln_bus_add_badrange);
 EXPORT_SYMBOL_GPL(rln_bus_revalidate_poison);
 EXPORT_SYMBOL_GPL(rln_bus_device);
 
-/* The namespace-driver ABI (glue/namespace_abi.rs), for nd_pmem. */
+/* The namespace-driver ABI (abi/namespace.rs), for nd_pmem. */
 extern char rln_nd_driver_register[], rln_nd_driver_unregister[], rln_namespace_probe[];
 extern char rln_namespace_flush[], rln_namespace_badblocks[], rln_namespace_clear_poison[];
 extern char rln_namespace_read_only[];

@@ -8,35 +8,14 @@
 use kernel::prelude::*;
 use kernel::uaccess::UserSlice;
 
-use crate::bus::NdBus;
 use crate::dimm::Dimm;
 use crate::formats::cmd::{self, Target};
-use crate::glue::chrdev::IoctlHandler;
+use crate::nd::NdBus;
 use crate::dev_dbg;
 
-/// /dev/ndctlN: bus commands (ARS, clear error, bus ND_CMD_CALL).
-pub(crate) struct BusIoctl;
-
-impl IoctlHandler for BusIoctl {
-    fn ioctl(minor: u32, read_only: bool, ioctl_cmd: u32, arg: usize) -> Result<i64> {
-        NdBus::with_id(minor, |bus| nd_ioctl(bus, None, read_only, ioctl_cmd, arg)).unwrap_or(Err(ENXIO))
-    }
-}
-
-/// /dev/nmemN: DIMM commands (label area, SMART, ND_CMD_CALL).
-pub(crate) struct DimmIoctl;
-
-impl IoctlHandler for DimmIoctl {
-    fn ioctl(minor: u32, read_only: bool, ioctl_cmd: u32, arg: usize) -> Result<i64> {
-        Dimm::with_id(minor, |dimm| match NdBus::of_child(dimm.device()) {
-            Some(bus) => nd_ioctl(bus, Some(dimm), read_only, ioctl_cmd, arg),
-            None => Err(ENXIO),
-        })
-        .unwrap_or(Err(ENXIO))
-    }
-}
-
-fn nd_ioctl(bus: &NdBus, dimm: Option<&Dimm>, read_only: bool, ioctl_cmd: u32, arg: usize) -> Result<i64> {
+/// Runs ND_CMD ioctl `ioctl_cmd` with user argument `arg` on `bus`, or
+/// on `dimm` of it, for /dev/ndctlN and /dev/nmemN (bus.rs).
+pub(crate) fn nd_ioctl(bus: &NdBus, dimm: Option<&Dimm>, read_only: bool, ioctl_cmd: u32, arg: usize) -> Result<i64> {
     // Only the command number counts (_IOC_NR): type, size and direction
     // of the ioctl number are not checked, as in C.
     let nr = ioctl_cmd & 0xff;

@@ -4,25 +4,40 @@
 //! Bus "nd" and class "nd"; ndbusN for each provider, with /dev/ndctlN;
 //! nmemN for each DIMM, with /dev/nmemN; regionN and namespaceN.M; the
 //! nd_bus, nvdimm and nd_region drivers.
-//! Providers (nfit) reach it through the C ABI in glue/provider_abi.rs.
+//! Providers (nfit) reach it through the C ABI in abi/provider.rs.
 
+// Module code is safe Rust: `unsafe` lives only in glue/ and abi/, the two
+// modules allowed below (Documentation/layout.md).
+#![deny(unsafe_code)]
 #![recursion_limit = "256"]
 
 use kernel::prelude::*;
 
 #[path = "../glue/mod.rs"]
+#[allow(unsafe_code)]
 mod glue;
+
+#[path = "../abi/mod.rs"]
+#[allow(unsafe_code)]
+mod abi;
 
 #[path = "../formats/src/lib.rs"]
 #[allow(unused_attributes, unused_imports, dead_code, unreachable_pub)]
 mod formats;
 
+// From the top down: a file imports only files below it
+// (Documentation/layout.md).
 mod bus;
-mod dimm;
-mod ioctl;
+mod region_driver;
+mod btt_devs;
+mod dax_devs;
+mod pfn_devs;
+mod claim;
 mod namespace;
-mod personality;
 mod region;
+mod ioctl;
+mod dimm;
+mod nd;
 
 module! {
     type: LibNvdimm,

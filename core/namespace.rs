@@ -17,7 +17,6 @@ use kernel::alloc::KVVec;
 use kernel::new_mutex;
 use kernel::sync::Mutex;
 
-use crate::bus::{nd_type, ND_BUS};
 use crate::dimm::ndd;
 use crate::formats::label::{self as scan, DimmLabels, PmemRegion};
 use crate::formats::label::LabelArea;
@@ -27,11 +26,10 @@ use crate::formats::dpa;
 use crate::glue::boxed;
 use crate::region::NsNumber;
 use crate::glue::device::{Device, DeviceType, Placement, Registration};
-use crate::glue::bus::BusType;
-use crate::glue::namespace_abi::{DiskName, NamespaceInfo, NamespaceKind, NsCore};
-use crate::glue::nd_driver::{NdDriver, NdEvent};
+use crate::abi::namespace::{DiskName, NamespaceInfo, NamespaceKind};
 use crate::glue::pmem_map::ProviderMap;
 use crate::glue::sysfs::{self, Attribute, Page};
+use crate::nd::nd_type;
 use crate::region::{self, Region};
 use crate::{attribute_group, dev_dbg, dev_err, device_object, group_list};
 
@@ -179,24 +177,44 @@ impl Namespace {
         IO_TYPE.downcast(dev).or_else(|| PMEM_TYPE.downcast(dev))
     }
 
-    /// Runs a configuration change the way C's attribute stores do: under
-    /// the device lock, then the bus's reconfiguration lock.
-    fn reconfigure(&self, f: impl FnOnce(&mut Config) -> Result) -> Result {
+    /// Runs a configuration change through attribute `attr` the way C's
+    /// stores do: under the device lock, then the bus's reconfiguration
+    /// lock; a refusal is logged with its errno, after the reason `f` gave.
+    fn reconfigure(&self, attr: &str, f: impl FnOnce(&mut Config) -> Result) -> Result {
         let _dev = self.dev.lock();
-        self.region().bus().with_reconfig(|| {
+        let rc = self.region().bus().with_reconfig(|| {
             let mut cfg = self.cfg.lock();
             f(&mut cfg)
-        })
+        });
+        refused(&self.dev, attr, rc)
     }
 
     /// Bound to a driver: its configuration cannot change. (C also
     /// refuses while a btt, pfn or dax device claims it; none can yet.)
     fn busy(&self) -> Result {
         if self.dev.has_driver() {
+            dev_dbg!(&self.dev, "bound to a driver: configuration is locked\n");
             return Err(EBUSY);
         }
         Ok(())
     }
+}
+
+/// Logs a refused store of `attr` with its errno, as C's stores end
+/// (`"%s(%d)"`), and passes the result on.
+fn refused<T>(dev: &Device, attr: &str, rc: Result<T>) -> Result<T> {
+    if let Err(e) = &rc {
+        dev_dbg!(dev, "{}: fail ({})\n", attr, e.to_errno());
+    }
+    rc
+}
+
+/// `parse` of a store's input; junk is logged as the reason.
+fn parsed<T>(dev: &Device, attr: &str, what: &str, parse: Result<T>) -> Result<T> {
+    parse.map_err(|e| {
+        dev_dbg!(dev, "{}: input is not {}\n", attr, what);
+        e
+    })
 }
 
 /// The nd type of a namespace device, if `dev` is one.
@@ -207,15 +225,6 @@ pub(crate) fn nd_type_of(dev: &Device) -> Option<u32> {
         Some(nd_type::NAMESPACE_PMEM)
     } else {
         None
-    }
-}
-
-/// Tells the driver bound to a region's child that the region changed
-/// (`nd_device_notify`): the block driver re-reads read-only or bad blocks.
-pub(crate) fn notify(child: &Device, event: NdEvent) {
-    let _guard = child.lock();
-    if let Some(drv) = child.driver() {
-        NdDriver::of(drv).notify(child, event);
     }
 }
 
@@ -250,14 +259,14 @@ fn size_show(ns: &Namespace, page: &mut Page) -> Result {
 // size: writing allocates DPA for the namespace and writes its labels; 0
 // deletes it (C: size_store, __size_store).
 fn size_store(ns: &Namespace, input: &[u8]) -> Result {
-    let val = sysfs::parse_u64(input, 0)?;
-    ns.reconfigure(|cfg| {
+    let val = refused(&ns.dev, "size", parsed(&ns.dev, "size", "a number", sysfs::parse_u64(input, 0)))?;
+    ns.reconfigure("size", |cfg| {
         let region = ns.region();
         let extents = resize(ns, cfg, val)?;
         // Freeing all of its space deletes the namespace, unless it is the
         // seed or namespaceN.0.
-        if extents.is_some() && val == 0 && ns.id() != 0 && !region.is_seed(ns) {
-            region.delete_namespace_later(ns);
+        if extents.is_some() && val == 0 && ns.id() != 0 && !region.is_seed(&ns.dev) {
+            region.delete_namespace_later(&ns.dev);
         }
         write_labels(ns, cfg, extents.as_deref())?;
         if val == 0 {
@@ -301,11 +310,16 @@ fn uuid_show(ns: &Namespace, page: &mut Page) -> Result {
 // uuid: must be unique on the bus; renaming a namespace rewrites its
 // labels (C: uuid_store, namespace_update_uuid).
 fn uuid_store(ns: &Namespace, input: &[u8]) -> Result {
-    ns.reconfigure(|cfg| {
+    ns.reconfigure("uuid", |cfg| {
         ns.busy()?;
-        let uuid = sysfs::parse_uuid(input)?;
+        let uuid = parsed(&ns.dev, "uuid", "a uuid", sysfs::parse_uuid(input))?;
         let region = ns.region();
-        if cfg.uuid == Some(uuid) || uuid_in_use(ns, &uuid)? {
+        if cfg.uuid == Some(uuid) {
+            dev_dbg!(&ns.dev, "uuid: unchanged\n");
+            return Err(EINVAL);
+        }
+        if uuid_in_use(ns, &uuid)? {
+            dev_dbg!(&ns.dev, "uuid: in use by another namespace of the bus\n");
             return Err(EINVAL);
         }
         if cfg.uuid.is_some() {
@@ -314,6 +328,8 @@ fn uuid_store(ns: &Namespace, input: &[u8]) -> Result {
             for m in region.mappings() {
                 let labelled = m.dimm.with_labels(|d| LabelArea::parse(d).is_ok_and(|a| a.active_count() > 0));
                 if labelled != Some(true) {
+                    dev_dbg!(&ns.dev, "uuid: {} has no labels to rename; delete the namespace instead\n",
+                        m.dimm.device().name().to_str().unwrap_or(""));
                     return Err(EBUSY);
                 }
             }
@@ -355,10 +371,11 @@ fn alt_name_show(ns: &Namespace, page: &mut Page) -> Result {
 }
 // alt_name: up to 63 bytes, surrounding white space trimmed.
 fn alt_name_store(ns: &Namespace, input: &[u8]) -> Result {
-    ns.reconfigure(|cfg| {
+    ns.reconfigure("alt_name", |cfg| {
         ns.busy()?;
         let name = sysfs::strim(input);
         if name.len() + 1 > NSLABEL_NAME_LEN {
+            dev_dbg!(&ns.dev, "alt_name: longer than {} bytes\n", NSLABEL_NAME_LEN - 1);
             return Err(EINVAL);
         }
         cfg.name = [0; NSLABEL_NAME_LEN];
@@ -373,7 +390,8 @@ fn force_raw_show(ns: &Namespace, page: &mut Page) -> Result {
     Ok(())
 }
 fn force_raw_store(ns: &Namespace, input: &[u8]) -> Result {
-    ns.force_raw.store(sysfs::parse_bool(input)?, Ordering::Relaxed);
+    let raw = refused(&ns.dev, "force_raw", parsed(&ns.dev, "force_raw", "a boolean", sysfs::parse_bool(input)))?;
+    ns.force_raw.store(raw, Ordering::Relaxed);
     Ok(())
 }
 static FORCE_RAW: Attribute<Namespace> = Attribute::rw(c"force_raw", force_raw_show, force_raw_store);
@@ -387,10 +405,11 @@ fn sector_size_show(ns: &Namespace, page: &mut Page) -> Result {
     Ok(())
 }
 fn sector_size_store(ns: &Namespace, input: &[u8]) -> Result {
-    ns.reconfigure(|cfg| {
+    ns.reconfigure("sector_size", |cfg| {
         ns.busy()?;
-        let size = sysfs::parse_u64(input, 0)?;
+        let size = parsed(&ns.dev, "sector_size", "a number", sysfs::parse_u64(input, 0))?;
         if !LBASIZES.contains(&size) {
+            dev_dbg!(&ns.dev, "sector_size: {} is not supported\n", size);
             return Err(EINVAL);
         }
         cfg.lbasize = size;
@@ -432,17 +451,20 @@ fn holder_class_show(ns: &Namespace, page: &mut Page) -> Result {
 // v1.2 labels. On io namespaces C keeps the class and then fails the label
 // write with ENXIO; so does this.
 fn holder_class_store(ns: &Namespace, input: &[u8]) -> Result {
-    ns.reconfigure(|cfg| {
+    ns.reconfigure("holder_class", |cfg| {
         ns.busy()?;
-        cfg.claim_class = if sysfs::streq(input, "btt") {
-            btt_claim_class(ns.region())?
-        } else if sysfs::streq(input, "pfn") {
+        cfg.claim_class = if sysfs::streq(input, c"btt") {
+            btt_claim_class(ns.region()).inspect_err(|_| {
+                dev_dbg!(&ns.dev, "holder_class: the DIMMs' label versions disagree\n");
+            })?
+        } else if sysfs::streq(input, c"pfn") {
             ClaimClass::Pfn
-        } else if sysfs::streq(input, "dax") {
+        } else if sysfs::streq(input, c"dax") {
             ClaimClass::Dax
-        } else if sysfs::streq(input, "") {
+        } else if sysfs::streq(input, c"") {
             ClaimClass::None
         } else {
+            dev_dbg!(&ns.dev, "holder_class: not btt, pfn, dax or empty\n");
             return Err(EINVAL);
         };
         write_labels(ns, cfg, None)
@@ -459,7 +481,7 @@ attribute_group!(static NAMESPACE_GROUP: Namespace, dir = None, [
     NSTYPE, SIZE, MODE, UUID, HOLDER, RESOURCE, ALT_NAME, FORCE_RAW, SECTOR_SIZE,
     DPA_EXTENTS, HOLDER_CLASS
 ]);
-group_list!(static NAMESPACE_GROUPS = [ND_DEVICE_GROUP, NAMESPACE_GROUP]);
+group_list!(static NAMESPACE_GROUPS: Namespace = [ND_DEVICE_GROUP, NAMESPACE_GROUP]);
 pub(crate) static IO_TYPE: DeviceType<Namespace> = DeviceType::new(c"nd_namespace_io", &NAMESPACE_GROUPS);
 pub(crate) static PMEM_TYPE: DeviceType<Namespace> = DeviceType::new(c"nd_namespace_pmem", &NAMESPACE_GROUPS);
 
@@ -468,7 +490,7 @@ pub(crate) static PMEM_TYPE: DeviceType<Namespace> = DeviceType::new(c"nd_namesp
 /// pfn devices have none yet).
 fn uuid_in_use(this: &Namespace, uuid: &[u8; 16]) -> Result<bool> {
     let mut used = false;
-    this.region().bus().for_each_region(|r| {
+    region::for_each_region(this.region().bus(), |r| {
         let _ = r.device().for_each_child(|child| {
             let other = Namespace::of(child).filter(|ns| !core::ptr::eq(*ns, this));
             if other.is_some_and(|ns| ns.cfg.lock().uuid == Some(*uuid)) {
@@ -516,6 +538,7 @@ fn resize(ns: &Namespace, cfg: &mut Config, val: u64) -> Result<Option<KVec<dpa:
         return Err(ENXIO);
     };
     if windows.is_empty() {
+        dev_dbg!(&ns.dev, "not associated with dimm(s)\n");
         return Err(ENXIO);
     }
     if align == 0 || val % align != 0 {
@@ -528,18 +551,12 @@ fn resize(ns: &Namespace, cfg: &mut Config, val: u64) -> Result<Option<KVec<dpa:
     let mut tables = KVec::with_capacity(windows.len(), GFP_KERNEL)?;
     for m in region.mappings() {
         let mut table = boxed::dimm_dpa::<MAX_DIMM_ALLOCATIONS>()?;
-        let filled = m.dimm.with_labels(|data| -> Result {
-            if let Ok(area) = LabelArea::parse(data) {
-                for (_, l) in area.labels() {
-                    if l.rawsize != 0 {
-                        table.reserve_label(&l.uuid, l.dpa, l.rawsize).map_err(|_| ENOMEM)?;
-                    }
-                }
-            }
-            Ok(())
-        });
+        let filled = m.dimm.for_each_label_dpa(|uuid, e| table.reserve_label(uuid, e.start, e.len).map_err(|_| ENOMEM));
         // All DIMMs of the set must be enabled to change the size.
-        filled.ok_or(ENXIO)??;
+        filled.ok_or_else(|| {
+            dev_dbg!(&ns.dev, "{}: not enabled\n", m.dimm.device().name().to_str().unwrap_or(""));
+            ENXIO
+        })??;
         tables.push(table, GFP_KERNEL)?;
     }
     let mut dimms = KVec::with_capacity(tables.len(), GFP_KERNEL)?;
@@ -548,7 +565,10 @@ fn resize(ns: &Namespace, cfg: &mut Config, val: u64) -> Result<Option<KVec<dpa:
     }
     let layout = dpa::RegionDpa { start, align, windows: &windows };
     match layout.resize(&mut dimms[..], Some(&id), val) {
-        Err(e) => Err(Error::from_errno(-e.errno())),
+        Err(e) => {
+            dev_dbg!(&ns.dev, "no DPA for {:#x} bytes: {:?}\n", val, e);
+            Err(Error::from_errno(-e.errno()))
+        }
         Ok(dpa::Resized::Unchanged) => Ok(None),
         Ok(dpa::Resized::To(res)) => {
             cfg.offset = res.start.wrapping_sub(start);
@@ -578,6 +598,7 @@ fn resize(ns: &Namespace, cfg: &mut Config, val: u64) -> Result<Option<KVec<dpa:
 /// missing and the region unusable.
 fn write_labels(ns: &Namespace, cfg: &mut Config, extents: Option<&[dpa::Extent]>) -> Result {
     if ns.kind != Kind::Pmem {
+        dev_dbg!(&ns.dev, "a label-less namespace has no labels to write\n");
         return Err(ENXIO);
     }
     if ns.dev.has_driver() {
@@ -611,9 +632,16 @@ fn write_labels(ns: &Namespace, cfg: &mut Config, extents: Option<&[dpa::Extent]
             }).flatten(),
         };
         // C finds no DPA for the label and warns.
-        found.push(e.filter(|e| e.len != 0).ok_or(ENXIO)?, GFP_KERNEL)?;
+        let e = e.filter(|e| e.len != 0).ok_or_else(|| {
+            dev_dbg!(&ns.dev, "{}: no DPA for the label\n", m.dimm.device().name().to_str().unwrap_or(""));
+            ENXIO
+        })?;
+        found.push(e, GFP_KERNEL)?;
     }
-    let set = region.interleave_set().ok_or(ENXIO)?;
+    let set = region.interleave_set().ok_or_else(|| {
+        dev_dbg!(&ns.dev, "the region has no interleave-set cookie for labels\n");
+        ENXIO
+    })?;
     let ways = mappings.len() as u16;
     for flags in [NSLABEL_FLAG_UPDATING, 0] {
         for (i, m) in mappings.iter().enumerate() {
@@ -661,8 +689,8 @@ pub(crate) fn register(region: &Region, new: NewNamespace) -> Result<Registratio
     let place = Placement {
         parent: Some(region.device()),
         ty,
-        bus: Some(&ND_BUS),
-        groups: core::ptr::null(),
+        bus: Some(region.bus().bus_type()),
+        provider: None,
         devt: 0,
     };
     Registration::new(init, place, format_args!("namespace{}.{}", region.id(), id))
@@ -726,95 +754,90 @@ pub(crate) fn scan(region: &Region) -> Result<KVec<NewNamespace>> {
     Ok(out)
 }
 
-/// libnvdimm's side of the namespace-driver ABI (glue/namespace_abi.rs):
-/// what nd_pmem learns about the namespace it binds, and the region
-/// services its I/O uses.
-pub(crate) struct NamespaceDrivers;
+// What nd_pmem learns about the namespace it binds, and the region
+// services its I/O uses: libnvdimm's side of the namespace-driver ABI
+// (abi/namespace.rs), which bus.rs exports over these functions.
 
 /// A namespace needs at least a page (`ND_MIN_NAMESPACE_SIZE`).
 const MIN_NAMESPACE_SIZE: u64 = 4096;
 
-impl NsCore for NamespaceDrivers {
-    fn bus() -> &'static BusType {
-        &ND_BUS
+/// `nvdimm_namespace_common_probe()`, then the description pmem needs.
+pub(crate) fn driver_probe(dev: &Device) -> Result<NamespaceInfo> {
+    // btt/pfn/dax seeds claim no namespace yet.
+    let ns = Namespace::of(dev).ok_or(ENODEV)?;
+    let region = ns.region();
+    if region.mappings().iter().any(|m| m.dimm.test_flag(ndd::LOCKED)) {
+        dev_dbg!(dev, "a DIMM of the region is locked\n");
+        return Err(EACCES);
     }
+    let (start, size) = ns.range();
+    if size < MIN_NAMESPACE_SIZE {
+        dev_dbg!(dev, "{:#x}, too small must be at least {:#x}\n", size, MIN_NAMESPACE_SIZE);
+        return Err(ENODEV);
+    }
+    if ns.maps_pages() && (start | (start + size)) % MEMREMAP_COMPAT_ALIGN != 0 {
+        dev_err!(dev, "[{:#x}-{:#x}] misaligned, unable to map\n", start, start + size - 1);
+        return Err(Error::from_errno(-95)); // EOPNOTSUPP
+    }
+    if ns.kind() == Kind::Pmem && !ns.has_uuid() {
+        dev_dbg!(dev, "uuid not set\n");
+        return Err(ENODEV);
+    }
+    let (rstart, _) = region.range();
+    let provider_map = match region.memory() {
+        Some(m) => Some(ProviderMap::in_region(&m, start - rstart)?),
+        None => None,
+    };
+    // nvdimm_namespace_disk_name(): pmemR, or pmemR.M for M > 0.
+    let disk_name = match (ns.kind(), ns.id()) {
+        (Kind::Pmem, m) if m != 0 => DiskName::new(format_args!("pmem{}.{}", region.id(), m))?,
+        _ => DiskName::new(format_args!("pmem{}", region.id()))?,
+    };
+    Ok(NamespaceInfo {
+        kind: NamespaceKind::Raw,
+        start,
+        size,
+        provider_map,
+        numa_node: region.numa_node(),
+        target_node: region.target_node(),
+        region_id: region.id(),
+        read_only: region.is_read_only(),
+        region_flags: region.flags(),
+        has_flush: region.has_flush().ok_or(ENXIO),
+        has_cache: region.has_cache(),
+        // Only asynchronous (virtio) regions cannot promise MAP_SYNC.
+        sync: true,
+        sector_size: ns.sector_size(),
+        map_pages: ns.maps_pages(),
+        disk_name,
+    })
+}
 
-    // nvdimm_namespace_common_probe(), then the description pmem needs.
-    fn probe(dev: &Device) -> Result<NamespaceInfo> {
-        // btt/pfn/dax seeds claim no namespace yet.
-        let ns = Namespace::of(dev).ok_or(ENODEV)?;
-        let region = ns.region();
-        if region.mappings().iter().any(|m| m.dimm.test_flag(ndd::LOCKED)) {
-            dev_dbg!(dev, "a DIMM of the region is locked\n");
-            return Err(EACCES);
-        }
-        let (start, size) = ns.range();
-        if size < MIN_NAMESPACE_SIZE {
-            dev_dbg!(dev, "{:#x}, too small must be at least {:#x}\n", size, MIN_NAMESPACE_SIZE);
-            return Err(ENODEV);
-        }
-        if ns.maps_pages() && (start | (start + size)) % MEMREMAP_COMPAT_ALIGN != 0 {
-            dev_err!(dev, "[{:#x}-{:#x}] misaligned, unable to map\n", start, start + size - 1);
-            return Err(Error::from_errno(-95)); // EOPNOTSUPP
-        }
-        if ns.kind() == Kind::Pmem && !ns.has_uuid() {
-            dev_dbg!(dev, "uuid not set\n");
-            return Err(ENODEV);
-        }
-        let (rstart, _) = region.range();
-        let provider_map = match region.memory() {
-            Some(m) => Some(ProviderMap::in_region(&m, start - rstart)?),
-            None => None,
-        };
-        // nvdimm_namespace_disk_name(): pmemR, or pmemR.M for M > 0.
-        let disk_name = match (ns.kind(), ns.id()) {
-            (Kind::Pmem, m) if m != 0 => DiskName::new(format_args!("pmem{}.{}", region.id(), m))?,
-            _ => DiskName::new(format_args!("pmem{}", region.id()))?,
-        };
-        Ok(NamespaceInfo {
-            kind: NamespaceKind::Raw,
-            start,
-            size,
-            provider_map,
-            numa_node: region.numa_node(),
-            target_node: region.target_node(),
-            region_id: region.id(),
-            read_only: region.is_read_only(),
-            region_flags: region.flags(),
-            has_flush: region.has_flush().ok_or(ENXIO),
-            has_cache: region.has_cache(),
-            // Only asynchronous (virtio) regions cannot promise MAP_SYNC.
-            sync: true,
-            sector_size: ns.sector_size(),
-            map_pages: ns.maps_pages(),
-            disk_name,
-        })
-    }
+/// `nvdimm_flush` on the region of namespace `dev`.
+pub(crate) fn driver_flush(dev: &Device) -> Result {
+    Region::of_child(dev).ok_or(ENXIO)?.flush()
+}
 
-    fn flush(dev: &Device) -> Result {
-        Region::of_child(dev).ok_or(ENXIO)?.flush()
-    }
+/// The bus's bad ranges inside the namespace, in its sectors.
+pub(crate) fn bad_ranges(dev: &Device, f: &mut dyn FnMut(u64, u64)) -> Result {
+    let ns = Namespace::of(dev).ok_or(ENXIO)?;
+    let (start, size) = ns.range();
+    ns.region().bus().for_each_bad_sectors(start, size, |sector, count| f(sector, count));
+    Ok(())
+}
 
-    // The bus's bad ranges inside the namespace, in its sectors.
-    fn bad_ranges(dev: &Device, f: &mut dyn FnMut(u64, u64)) -> Result {
-        let ns = Namespace::of(dev).ok_or(ENXIO)?;
-        let (start, size) = ns.range();
-        ns.region().bus().for_each_bad_sectors(start, size, |sector, count| f(sector, count));
-        Ok(())
-    }
+/// `nvdimm_clear_poison` for namespace `dev`: bytes cleared.
+pub(crate) fn clear_poison(dev: &Device, phys: u64, len: u64) -> Result<u64> {
+    let ns = Namespace::of(dev).ok_or(ENXIO)?;
+    region::clear_poison(ns.region().bus(), phys, len)
+}
 
-    fn clear_poison(dev: &Device, phys: u64, len: u64) -> Result<u64> {
-        let ns = Namespace::of(dev).ok_or(ENXIO)?;
-        ns.region().bus().clear_poison(phys, len)
-    }
-
-    fn read_only(dev: &Device) -> bool {
-        Region::of_child(dev).is_some_and(|r| r.is_read_only())
-    }
+/// The `ro` of namespace `dev`'s region.
+pub(crate) fn read_only(dev: &Device) -> bool {
+    Region::of_child(dev).is_some_and(|r| r.is_read_only())
 }
 
 /// The alignment memremap_pages() needs on x86 (`memremap_compat_align()`,
 /// a memory subsection).
 const MEMREMAP_COMPAT_ALIGN: u64 = 2 << 20;
 
-crate::export_ns_core!(NamespaceDrivers);

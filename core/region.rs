@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Regions: regionN, one per persistent (or volatile) memory range a
-//! provider describes, its attributes, and the nd_region driver.
+//! provider describes, and its attributes.
 //!
 //! A region spans one range of system physical addresses, backed by slices
-//! ("mappings") of one or more DIMMs. Binding nd_region reads the DIMMs'
-//! labels and registers the region's namespaces (namespace.rs).
+//! ("mappings") of one or more DIMMs. The nd_region driver
+//! (region_driver.rs) binds it and registers its namespaces and seeds; the
+//! region keeps their registrations without naming their types.
 
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -13,22 +14,18 @@ use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 use kernel::new_mutex;
 
-use crate::bus::{nd_type, NdBus, ND_BUS};
 use crate::dimm::{Dimm, ndd};
-use crate::formats::dpa::{self, Extent};
+use crate::formats::dpa;
 use crate::formats::label::{InterleaveSetId, LabelArea, LabelVersion};
 use crate::formats::badrange;
 use crate::glue::block::Badblocks;
-use crate::glue::device::{ARef, Device, DeviceType, Placement, Registration};
+use crate::glue::device::{ARef, Device, DeviceRef, DeviceRegistration, DeviceType, Placement, Registration};
 use crate::glue::ida::{Id, IdaKind};
-use crate::glue::nd_driver::{NdDriver, NdDriverOps, NdEvent};
-use crate::glue::provider_abi::{Cookies, ProviderData, ProviderMemory, ProviderRegion};
+use crate::glue::nd_driver::NdEvent;
+use crate::abi::provider::{Cookies, ProviderMemory, ProviderRegion};
 use crate::glue::sysfs::{self, Attribute, Page};
-use crate::namespace::{self, Namespace};
-use crate::personality::{self, Personality};
+use crate::nd::{self, nd_type, NdBus};
 use crate::{attribute_group, dev_dbg, dev_err, device_object, group_list};
-
-pub(crate) static ND_REGION_DRIVER: NdDriver = NdDriver::new::<NdRegionDriver>(c"nd_region", 1 << nd_type::REGION_PMEM);
 
 /// ND_REGION_* flag bits.
 pub(crate) mod flag {
@@ -49,16 +46,20 @@ pub(crate) struct Mapping {
     pub(crate) position: u32,
 }
 
-/// What exists only while nd_region is bound, under the region lock.
-struct Bound {
+/// What exists only while nd_region is bound, under the region lock. The
+/// nd_region driver (region_driver.rs) fills it.
+pub(crate) struct Bound {
     /// Namespaces registered by the last probe (`init_namespaces`).
-    ns_active: u32,
-    ns_count: u32,
-    namespaces: KVec<Registration<Namespace>>,
-    /// The idle namespace offered for configuration.
-    ns_seed: Option<ARef<Namespace>>,
+    pub(crate) ns_active: u32,
+    pub(crate) ns_count: u32,
+    /// The namespaceN.M registrations.
+    pub(crate) namespaces: KVec<DeviceRegistration>,
+    /// The idle namespace offered for configuration, one of `namespaces`.
+    pub(crate) ns_seed: Option<DeviceRef>,
     /// The idle btt, pfn and dax devices offered for configuration.
-    personalities: KVec<Registration<Personality>>,
+    pub(crate) btt_seed: Option<DeviceRegistration>,
+    pub(crate) pfn_seed: Option<DeviceRegistration>,
+    pub(crate) dax_seed: Option<DeviceRegistration>,
 }
 
 /// regionN (`struct nd_region`).
@@ -75,7 +76,6 @@ pub(crate) struct Region {
     target_node: i32,
     flags: u64,
     volatile: bool,
-    provider_data: ProviderData,
     read_only: AtomicBool,
     align: AtomicU64,
     /// Pmem namespace numbers (namespaceN.M's M) in use, a bit each.
@@ -132,10 +132,6 @@ impl Region {
 
     pub(crate) fn is_read_only(&self) -> bool {
         self.read_only.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn provider_data(&self) -> ProviderData {
-        self.provider_data
     }
 
     /// The region a namespace (or other child) sits on.
@@ -228,7 +224,7 @@ impl Region {
     }
 
     /// Runs `f` on the bound state; ENXIO while nd_region is not bound.
-    fn with_bound<R>(&self, f: impl FnOnce(&mut Bound) -> R) -> Result<R> {
+    pub(crate) fn with_bound<R>(&self, f: impl FnOnce(&mut Bound) -> R) -> Result<R> {
         let mut state = self.state.lock();
         Ok(f(state.as_mut().ok_or(ENXIO)?))
     }
@@ -254,19 +250,19 @@ impl Region {
         Some(InterleaveSetId { cookie1: c.cookie1, cookie2: c.cookie2, altcookie: c.altcookie, type_guid: c.type_guid })
     }
 
-    /// Whether `ns` is the region's idle seed namespace.
-    pub(crate) fn is_seed(&self, ns: &Namespace) -> bool {
-        self.with_bound(|b| b.ns_seed.as_ref().is_some_and(|s| core::ptr::eq(&**s, ns))).unwrap_or(false)
+    /// Whether `dev` is the region's idle seed namespace.
+    pub(crate) fn is_seed(&self, dev: &Device) -> bool {
+        self.with_bound(|b| b.ns_seed.as_ref().is_some_and(|s| core::ptr::eq(s.device(), dev))).unwrap_or(false)
     }
 
-    /// Unregisters `ns`, a namespace whose space was all freed, from a work
+    /// Unregisters namespace `dev`, whose space was all freed, from a work
     /// item: it is deleted from its own `size` attribute.
-    pub(crate) fn delete_namespace_later(&self, ns: &Namespace) {
-        let reg = self.with_bound(|b| -> Result<Option<Registration<Namespace>>> {
+    pub(crate) fn delete_namespace_later(&self, dev: &Device) {
+        let reg = self.with_bound(|b| -> Result<Option<DeviceRegistration>> {
             let mut kept = KVec::with_capacity(b.namespaces.len(), GFP_KERNEL)?;
             let mut found = None;
             for r in core::mem::replace(&mut b.namespaces, KVec::new()) {
-                if found.is_none() && core::ptr::eq(r.get(), ns) {
+                if found.is_none() && core::ptr::eq(r.device(), dev) {
                     found = Some(r);
                 } else {
                     // Within the capacity reserved above: cannot fail.
@@ -289,31 +285,6 @@ impl Region {
             windows.push(dpa::Window { start: m.start, size: m.size }, GFP_KERNEL)?;
         }
         Ok((self.start, self.align.load(Ordering::Relaxed), windows))
-    }
-
-    /// Called after a driver bound `child`: when it was the seed, offer a
-    /// new idle namespace (`nd_region_advance_seeds`).
-    pub(crate) fn advance_seeds(&self, child: &Device) {
-        let was_seed = self
-            .with_bound(|b| b.ns_seed.as_ref().is_some_and(|s| core::ptr::eq(s.device(), child)))
-            .unwrap_or(false);
-        if was_seed && self.nstype() == nd_type::NAMESPACE_PMEM {
-            if let Err(e) = self.create_seed() {
-                dev_err!(&self.dev, "failed to create namespace: {:?}\n", e.to_errno());
-            }
-        }
-    }
-
-    /// Registers a new idle pmem namespace and makes it the seed.
-    fn create_seed(&self) -> Result {
-        let id = self.alloc_ns_id()?;
-        let reg = namespace::register(self, namespace::NewNamespace::seed(id))?;
-        let seed = ARef::new(reg.get());
-        self.with_bound(move |b| {
-            b.ns_seed = Some(seed);
-            b.namespaces.push(reg, GFP_KERNEL)
-        })??;
-        Ok(())
     }
 }
 
@@ -382,7 +353,7 @@ fn align_show(r: &Region, page: &mut Page) -> Result {
     Ok(())
 }
 fn align_store(r: &Region, input: &[u8]) -> Result {
-    let val = sysfs::parse_u64(input, 0)?;
+    let val = sysfs::parse_u64(input, 0).inspect_err(|_| dev_dbg!(&r.dev, "align: input is not a number\n"))?;
     let ways = (r.mappings.len() as u64).max(1);
     let per_dimm = val / ways;
     if !per_dimm.is_power_of_two() || per_dimm < dpa::PAGE_SIZE || val > r.size || val % ways != 0 {
@@ -425,20 +396,16 @@ fn namespace_seed_show(r: &Region, page: &mut Page) -> Result {
 }
 static NAMESPACE_SEED: Attribute<Region> = Attribute::ro(c"namespace_seed", namespace_seed_show);
 
-fn personality_seed_show(r: &Region, page: &mut Page, kind: personality::Kind) -> Result {
+fn personality_seed_show(r: &Region, page: &mut Page, seed: fn(&Bound) -> Option<&DeviceRegistration>) -> Result {
     let state = r.state.lock();
-    let seed = state
-        .as_ref()
-        .and_then(|b| b.personalities.iter().find(|p| p.get().kind() == kind))
-        .map(|p| p.get().device());
-    seed_show(page, seed)
+    seed_show(page, state.as_ref().and_then(seed).map(|p| p.device()))
 }
 static BTT_SEED: Attribute<Region> =
-    Attribute::ro(c"btt_seed", |r, page| personality_seed_show(r, page, personality::Kind::Btt));
+    Attribute::ro(c"btt_seed", |r, page| personality_seed_show(r, page, |b| b.btt_seed.as_ref()));
 static PFN_SEED: Attribute<Region> =
-    Attribute::ro(c"pfn_seed", |r, page| personality_seed_show(r, page, personality::Kind::Pfn)).visible_if(memory_visible);
+    Attribute::ro(c"pfn_seed", |r, page| personality_seed_show(r, page, |b| b.pfn_seed.as_ref())).visible_if(memory_visible);
 static DAX_SEED: Attribute<Region> =
-    Attribute::ro(c"dax_seed", |r, page| personality_seed_show(r, page, personality::Kind::Dax)).visible_if(memory_visible);
+    Attribute::ro(c"dax_seed", |r, page| personality_seed_show(r, page, |b| b.dax_seed.as_ref())).visible_if(memory_visible);
 
 // Every region here is a memory region (pmem or volatile); C hides these
 // on the block-window regions it no longer creates.
@@ -454,7 +421,9 @@ fn deep_flush_show(r: &Region, page: &mut Page) -> Result {
     Ok(())
 }
 fn deep_flush_store(r: &Region, input: &[u8]) -> Result {
-    if !sysfs::parse_bool(input)? {
+    let flush = sysfs::parse_bool(input).inspect_err(|_| dev_dbg!(&r.dev, "deep_flush: input is not a boolean\n"))?;
+    if !flush {
+        dev_dbg!(&r.dev, "deep_flush: only a true value flushes\n");
         return Err(EINVAL);
     }
     r.flush()
@@ -474,11 +443,11 @@ fn read_only_show(r: &Region, page: &mut Page) -> Result {
     Ok(())
 }
 fn read_only_store(r: &Region, input: &[u8]) -> Result {
-    let ro = sysfs::parse_bool(input)?;
+    let ro = sysfs::parse_bool(input).inspect_err(|_| dev_dbg!(&r.dev, "read_only: input is not a boolean\n"))?;
     r.read_only.store(ro, Ordering::Relaxed);
     // Namespaces' block devices pick the change up (NVDIMM_REVALIDATE_REGION).
     r.dev.for_each_child(|child| {
-        namespace::notify(child, NdEvent::RevalidateRegion);
+        nd::notify(child, NdEvent::RevalidateRegion);
         Ok(())
     })
 }
@@ -611,7 +580,7 @@ mapping_attrs! {
     30 => MAPPING30, c"mapping30"; 31 => MAPPING31, c"mapping31";
 }
 
-group_list!(static REGION_GROUPS = [ND_DEVICE_GROUP, REGION_GROUP, MAPPING_GROUP]);
+group_list!(static REGION_GROUPS: Region = [ND_DEVICE_GROUP, REGION_GROUP, MAPPING_GROUP]);
 static PMEM_TYPE: DeviceType<Region> = DeviceType::new(c"nd_pmem", &REGION_GROUPS);
 static VOLATILE_TYPE: DeviceType<Region> = DeviceType::new(c"nd_volatile", &REGION_GROUPS);
 
@@ -631,7 +600,7 @@ impl Region {
         self.populate_badblocks();
         self.bb.notify();
         let _ = self.dev.for_each_child(|child| {
-            namespace::notify(child, NdEvent::RevalidatePoison);
+            nd::notify(child, NdEvent::RevalidatePoison);
             Ok(())
         });
     }
@@ -673,7 +642,7 @@ pub(crate) fn create(bus: &NdBus, desc: ProviderRegion<'_, Dimm>) -> Result<Regi
     let align = dpa::default_region_align(desc.size(), mappings.len() as u32);
     let (start, size, memory, cookies) = (desc.start(), desc.size(), desc.mapping(), desc.cookies());
     let (numa_node, target_node, flags) = (desc.numa_node(), desc.target_node(), desc.flags());
-    let (volatile, provider_data, groups) = (desc.is_volatile(), desc.provider_data(), desc.groups());
+    let (volatile, provider) = (desc.is_volatile(), Some(desc.attrs()));
     let ns_ids = Arc::pin_init(new_mutex!(KVec::new()), GFP_KERNEL)?;
     let init = try_pin_init!(Region {
         dev: Device::zeroed(),
@@ -687,7 +656,6 @@ pub(crate) fn create(bus: &NdBus, desc: ProviderRegion<'_, Dimm>) -> Result<Regi
         target_node,
         flags,
         volatile,
-        provider_data,
         read_only: AtomicBool::new(ro),
         align: AtomicU64::new(align),
         ns_ids,
@@ -697,115 +665,11 @@ pub(crate) fn create(bus: &NdBus, desc: ProviderRegion<'_, Dimm>) -> Result<Regi
     let place = Placement {
         parent: Some(bus.device()),
         ty: if volatile { &VOLATILE_TYPE } else { &PMEM_TYPE },
-        bus: Some(&ND_BUS),
-        groups,
+        bus: Some(bus.bus_type()),
+        provider,
         devt: 0,
     };
     Registration::new(init, place, format_args!("region{n}"))
-}
-
-/// The nd_region driver: claims the region's DIMMs and registers its
-/// namespaces.
-struct NdRegionDriver;
-
-impl NdDriverOps for NdRegionDriver {
-    fn probe(dev: &Device) -> Result {
-        let region = of(dev).ok_or(ENODEV)?;
-        // Every DIMM must be enabled, unless it neither has labels nor is
-        // locked: then its label-less DPA is unambiguous.
-        for m in region.mappings.iter() {
-            if m.dimm.has_label_data() {
-                continue;
-            }
-            let locked = m.dimm.test_flag(ndd::LOCKED);
-            if locked || m.dimm.test_flag(ndd::LABELING) {
-                dev_err!(dev, "{}: is {}, failing probe\n", m.dimm.device().name().to_str().unwrap_or(""),
-                    if locked { "locked" } else { "disabled" });
-                return Err(ENXIO);
-            }
-        }
-        for m in region.mappings.iter() {
-            m.dimm.get_busy();
-        }
-        // A fresh list per binding, as C's devm_init_badblocks().
-        region.bb.clear(0, region.size / badrange::SECTOR_SIZE + 1);
-        region.bb.notify_file_of(dev);
-        region.populate_badblocks();
-        *region.state.lock() = Some(Bound { ns_active: 0, ns_count: 0, namespaces: KVec::new(), ns_seed: None, personalities: KVec::new() });
-
-        let found = namespace::scan(region);
-        let news = match found {
-            Ok(n) => n,
-            Err(e) => {
-                release(region);
-                return Err(e);
-            }
-        };
-        // Registering may bind nd_pmem, which takes the region lock: do it
-        // unlocked, one namespace at a time.
-        let (mut active, total) = (0u32, news.len() as u32);
-        let mut first = None;
-        for new in news {
-            match namespace::register(region, new) {
-                Ok(reg) => {
-                    active += 1;
-                    if first.is_none() {
-                        first = Some(ARef::new(reg.get()));
-                    }
-                    region.with_bound(|b| b.namespaces.push(reg, GFP_KERNEL))??;
-                }
-                Err(e) => dev_dbg!(dev, "namespace registration failed: {:?}\n", e.to_errno()),
-            }
-        }
-        if total > 0 && active == 0 {
-            release(region);
-            return Err(ENODEV);
-        }
-        let seed_bound = first.as_ref().is_some_and(|s| s.device().has_driver());
-        region.with_bound(|b| {
-            b.ns_active = active;
-            b.ns_count = total;
-            b.ns_seed = first;
-        })?;
-        // The seed may have bound while it registered, before it was the seed.
-        if seed_bound && region.nstype() == nd_type::NAMESPACE_PMEM {
-            region.create_seed()?;
-        }
-        for kind in [personality::Kind::Btt, personality::Kind::Pfn, personality::Kind::Dax] {
-            // Seed creation failures are not fatal: provisioning that
-            // personality is just unavailable, as in C.
-            match personality::create_seed(region, kind, 0) {
-                Ok(reg) => region.with_bound(|b| b.personalities.push(reg, GFP_KERNEL))??,
-                Err(e) => dev_err!(dev, "failed to create seed: {:?}\n", e.to_errno()),
-            }
-        }
-        if active < total {
-            dev_err!(dev, "failed to register {} namespace{}, continuing...\n", total - active,
-                if total - active == 1 { "" } else { "s" });
-        }
-        Ok(())
-    }
-
-    fn remove(dev: &Device) {
-        if let Some(region) = of(dev) {
-            release(region);
-        }
-    }
-}
-
-/// Unregisters the namespaces and lets the DIMMs go.
-fn release(region: &Region) {
-    // Taken out of the lock first: unregistering waits for namespace
-    // attribute readers, which may take it.
-    let bound = region.state.lock().take();
-    if let Some(b) = bound {
-        drop(b.ns_seed);
-        drop(b.personalities);
-        drop(b.namespaces);
-        for m in region.mappings.iter() {
-            m.dimm.put_busy();
-        }
-    }
 }
 
 /// Whether `dev` is a region.
@@ -813,16 +677,106 @@ pub(crate) fn is_region(dev: &Device) -> bool {
     of(dev).is_some()
 }
 
-/// The DPA extents a DIMM's labels hold, for the allocation helpers.
-pub(crate) fn label_extents(data: &[u8], out: &mut KVec<Extent>) -> Result {
-    *out = KVec::new();
-    if let Ok(area) = LabelArea::parse(data) {
-        for (_, l) in area.labels() {
-            if l.rawsize != 0 {
-                out.push(Extent { start: l.dpa, len: l.rawsize }, GFP_KERNEL)?;
+impl Region {
+    /// The region's part of binding nd_region (`nd_region_probe` before
+    /// the namespaces): every DIMM must be enabled, unless it neither has
+    /// labels nor is locked, for then its label-less DPA is unambiguous;
+    /// the DIMMs become busy and the bad sectors are read afresh.
+    pub(crate) fn enable(&self) -> Result {
+        for m in self.mappings.iter() {
+            if m.dimm.has_label_data() {
+                continue;
+            }
+            let locked = m.dimm.test_flag(ndd::LOCKED);
+            if locked || m.dimm.test_flag(ndd::LABELING) {
+                dev_err!(&self.dev, "{}: is {}, failing probe\n", m.dimm.device().name().to_str().unwrap_or(""),
+                    if locked { "locked" } else { "disabled" });
+                return Err(ENXIO);
+            }
+        }
+        for m in self.mappings.iter() {
+            m.dimm.get_busy();
+        }
+        // A fresh list per binding, as C's devm_init_badblocks().
+        self.bb.clear(0, self.size / badrange::SECTOR_SIZE + 1);
+        self.bb.notify_file_of(&self.dev);
+        self.populate_badblocks();
+        *self.state.lock() = Some(Bound {
+            ns_active: 0,
+            ns_count: 0,
+            namespaces: KVec::new(),
+            ns_seed: None,
+            btt_seed: None,
+            pfn_seed: None,
+            dax_seed: None,
+        });
+        Ok(())
+    }
+
+    /// Unregisters the namespaces and seeds and lets the DIMMs go.
+    pub(crate) fn disable(&self) {
+        // Taken out of the lock first: unregistering waits for namespace
+        // attribute readers, which may take it.
+        let bound = self.state.lock().take();
+        if let Some(b) = bound {
+            drop(b.ns_seed);
+            drop(b.btt_seed);
+            drop(b.pfn_seed);
+            drop(b.dax_seed);
+            drop(b.namespaces);
+            for m in self.mappings.iter() {
+                m.dimm.put_busy();
             }
         }
     }
-    out.sort_unstable_by_key(|e| e.start);
+}
+
+/// Runs `f` on each region of `bus`, with a reference held but no lock.
+pub(crate) fn for_each_region(bus: &NdBus, mut f: impl FnMut(&Region)) -> Result {
+    for dev in bus.region_devices()?.iter() {
+        if let Some(r) = of(dev.device()) {
+            f(r);
+        }
+    }
     Ok(())
+}
+
+/// The regions of `bus` overlapping physical `[start, +len)`, referenced.
+fn regions_in(bus: &NdBus, start: u64, len: u64) -> Result<KVec<DeviceRef>> {
+    let mut out = KVec::new();
+    for dev in bus.region_devices()? {
+        let Some((rs, rl)) = of(dev.device()).map(|r| r.range()) else { continue };
+        if rl > 0 && len > 0 && rs <= start.saturating_add(len - 1) && start <= rs + (rl - 1) {
+            out.push(dev, GFP_KERNEL)?;
+        }
+    }
+    Ok(out)
+}
+
+/// `nvdimm_clear_poison`: asks the provider to clear `len` bytes of poison
+/// at `phys`, then forgets what it cleared from the bus's and the regions'
+/// lists. Returns the bytes cleared.
+pub(crate) fn clear_poison(bus: &NdBus, phys: u64, len: u64) -> Result<u64> {
+    // Without a command path there is nothing to ask: all is handled.
+    let Some(cleared) = bus.clear_poison(phys, len)? else { return Ok(len) };
+    if cleared > 0 {
+        for dev in regions_in(bus, phys, cleared)?.iter() {
+            if let Some(region) = of(dev.device()) {
+                region.forget_bad_sectors(phys, cleared);
+            }
+        }
+    }
+    Ok(cleared)
+}
+
+/// Tells the regions of `bus` overlapping `[start, +len)` and their
+/// namespaces' drivers that the bad ranges changed (NVDIMM_REVALIDATE_POISON).
+pub(crate) fn revalidate_poison(bus: &NdBus, start: u64, len: u64) {
+    // Outside the bus lock: drivers re-read the list under it.
+    let Ok(regions) = regions_in(bus, start, len) else { return };
+    for dev in regions.iter() {
+        if let Some(region) = of(dev.device()) {
+            region.revalidate_poison();
+        }
+    }
 }

@@ -295,6 +295,11 @@ impl Drop for AcpiDriverRegistration {
     }
 }
 
+/// `add` of ACPI drivers of `O`.
+///
+/// # Safety
+///
+/// The ACPI bus passes a live device that is being bound to our driver.
 unsafe extern "C" fn add_raw<O: AcpiDriverOps>(adev: *mut bindings::acpi_device) -> c_int {
     // SAFETY: the ACPI bus passes a live device.
     let dev = unsafe { AcpiDevice::from_raw(adev) };
@@ -308,6 +313,11 @@ unsafe extern "C" fn add_raw<O: AcpiDriverOps>(adev: *mut bindings::acpi_device)
     }
 }
 
+/// `remove` of ACPI drivers of `O`.
+///
+/// # Safety
+///
+/// The ACPI bus passes a live device that `add_raw` bound.
 unsafe extern "C" fn remove_raw<O: AcpiDriverOps>(adev: *mut bindings::acpi_device) {
     // SAFETY: the ACPI bus passes the live device we bound; its
     // `driver_data` is the box `add_raw` stored, which we take back once.

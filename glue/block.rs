@@ -14,7 +14,7 @@ use core::marker::PhantomData;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
 
-use kernel::error::{to_result, Error, Result};
+use kernel::error::{from_err_ptr, to_result, Error, Result};
 use kernel::init::PinInit;
 use kernel::prelude::*;
 use kernel::types::Opaque;
@@ -557,11 +557,8 @@ impl<T: DiskOps> Disk<T> {
         lim.features = features;
         // SAFETY: `lim` is valid for the call, which copies it.
         let raw = unsafe { bindings::rln_blk_alloc_disk(&mut lim, cfg.numa_node) };
-        // SAFETY: `blk_alloc_disk` returns a disk or an error pointer.
-        if unsafe { bindings::rln_is_err_or_null(raw.cast()) } {
-            // SAFETY: as above.
-            return Err(Error::from_errno(unsafe { bindings::rln_ptr_err(raw.cast()) } as i32));
-        }
+        // `blk_alloc_disk` returns a disk or an error pointer.
+        let raw = from_err_ptr(raw)?;
         let disk = Allocated(NonNull::new(raw).ok_or(ENOMEM)?);
         // SAFETY: the disk is ours and not added yet; the name fits (checked
         // above); `data` is pinned and outlives the disk's use of it (see
@@ -585,7 +582,7 @@ impl<T: DiskOps> Disk<T> {
         disk: Allocated,
         dax: Option<DaxDevice>,
         data: Pin<KBox<DiskData<T>>>,
-        groups: Option<&'static super::sysfs::GroupList>,
+        groups: Option<&'static super::sysfs::GroupList<super::dax::DaxHeader>>,
     ) -> Result<Self> {
         let raw = disk.0.as_ptr();
         if let Some(d) = &dax {
@@ -669,6 +666,11 @@ impl<T: DiskOps> Drop for Disk<T> {
     }
 }
 
+/// `submit_bio` of disks of `T`.
+///
+/// # Safety
+///
+/// The block layer passes a live bio of a disk allocated by `Disk::<T>::alloc`, whose private data is a `DiskData<T>`.
 unsafe extern "C" fn submit_bio_raw<T: DiskOps>(bio: *mut bindings::bio) {
     // SAFETY: the block layer calls us with a live bio of one of our disks,
     // whose private data is a `DiskData<T>` (set in `Disk::alloc`) that

@@ -10,7 +10,7 @@ use kernel::error::{to_result, Result};
 
 use super::bindings;
 use super::device::Device;
-use super::sysfs::GroupList;
+use super::sysfs::{GroupList, NoObject};
 
 /// A uevent environment being filled (`struct kobj_uevent_env`).
 pub struct UeventEnv(*mut bindings::kobj_uevent_env);
@@ -61,7 +61,7 @@ unsafe impl Sync for BusType {}
 
 impl BusType {
     /// A bus named `name` behaving as `O`, whose devices all carry `dev_groups`.
-    pub const fn new<O: BusOps>(name: &'static CStr, dev_groups: &'static GroupList) -> Self {
+    pub const fn new<O: BusOps>(name: &'static CStr, dev_groups: &'static GroupList<NoObject>) -> Self {
         Self(bindings::bus_type {
             name: name.as_ptr(),
             dev_groups: dev_groups.as_raw(),
@@ -94,6 +94,11 @@ impl BusType {
         mut pred: impl FnMut(&Device) -> bool,
         f: impl FnOnce(&Device) -> R,
     ) -> Option<R> {
+        /// `bus_find_device` callback: runs the predicate.
+        ///
+        /// # Safety
+        ///
+        /// `data` is the `&mut dyn FnMut` of `find_device`, live for the search; `dev` is a live device of the bus.
         unsafe extern "C" fn matches(dev: *mut bindings::device, data: *const core::ffi::c_void) -> c_int {
             // SAFETY: `data` is the `&mut dyn FnMut` passed below, live for
             // the whole search.
@@ -134,6 +139,11 @@ impl Drop for BusRegistration {
     }
 }
 
+/// `match` of the bus type: whether `drv` binds `dev`.
+///
+/// # Safety
+///
+/// The driver core passes a live device and a driver registered on this bus.
 unsafe extern "C" fn bus_match<O: BusOps>(
     dev: *mut bindings::device,
     drv: *const bindings::device_driver,
@@ -143,6 +153,11 @@ unsafe extern "C" fn bus_match<O: BusOps>(
     O::match_driver(dev, drv) as c_int
 }
 
+/// `uevent` of the bus type: adds the bus's variables to `env`.
+///
+/// # Safety
+///
+/// The driver core passes a live device and the environment being built for it.
 unsafe extern "C" fn bus_uevent<O: BusOps>(
     dev: *const bindings::device,
     env: *mut bindings::kobj_uevent_env,
@@ -155,6 +170,11 @@ unsafe extern "C" fn bus_uevent<O: BusOps>(
     }
 }
 
+/// `probe` of the bus type.
+///
+/// # Safety
+///
+/// The driver core passes a live device, locked, with `driver` set.
 unsafe extern "C" fn bus_probe<O: BusOps>(dev: *mut bindings::device) -> c_int {
     // SAFETY: called with the device locked and live.
     match O::probe(unsafe { Device::from_raw(dev) }) {
@@ -163,11 +183,21 @@ unsafe extern "C" fn bus_probe<O: BusOps>(dev: *mut bindings::device) -> c_int {
     }
 }
 
+/// `remove` of the bus type.
+///
+/// # Safety
+///
+/// The driver core passes a live, locked device that was probed.
 unsafe extern "C" fn bus_remove<O: BusOps>(dev: *mut bindings::device) {
     // SAFETY: called with the device locked and live.
     O::remove(unsafe { Device::from_raw(dev) })
 }
 
+/// `shutdown` of the bus type.
+///
+/// # Safety
+///
+/// The driver core passes a live device during system shutdown.
 unsafe extern "C" fn bus_shutdown<O: BusOps>(dev: *mut bindings::device) {
     // SAFETY: called on a live device during system shutdown.
     O::shutdown(unsafe { Device::from_raw(dev) })

@@ -89,11 +89,21 @@ impl Drop for ChrdevRegistration {
     }
 }
 
+/// `open` of the character devices: no seeking.
+///
+/// # Safety
+///
+/// The VFS passes a live inode and the file being opened.
 unsafe extern "C" fn open_raw(inode: *mut bindings::inode, file: *mut bindings::file) -> core::ffi::c_int {
     // SAFETY: the VFS passes a live inode and file; both are only read.
     unsafe { bindings::nonseekable_open(inode, file) }
 }
 
+/// `unlocked_ioctl` of the character devices, handed to `H`.
+///
+/// # Safety
+///
+/// The VFS passes an open file of one of our character devices.
 unsafe extern "C" fn ioctl_raw<H: IoctlHandler>(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
     // SAFETY: an open file's inode and flags are stable for the call.
     let (rdev, flags) = unsafe { ((*(*file).f_inode).i_rdev, (*file).f_flags) };

@@ -6,80 +6,65 @@
 use core::ffi::{c_char, c_void};
 use core::ptr::NonNull;
 
-use kernel::error::{Error, Result};
+use kernel::error::{from_err_ptr, Result};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
 use super::bindings;
 use super::bus::Class;
 use super::device::Device;
-use super::sysfs::GroupList;
+use super::sysfs::{FromDevice, GroupList, Lookup};
 
-/// An object class devices carry. Implement with [`class_device_data!`],
-/// which also lets attributes of `Self` find it.
-///
-/// # Safety
-///
-/// Attribute groups of `Self` are only attached to devices created by
-/// [`DataClassDevice::new`] for a `Self`.
-pub unsafe trait ClassDeviceData: Send + Sync + 'static {}
+/// The lookup of objects that class devices carry: the device's drvdata,
+/// which [`DataClassDevice::new`] sets to the object.
+pub struct ClassData;
 
-/// The object `dev` carries, for attributes of `T`.
-///
-/// # Safety
-///
-/// `dev` was created by [`DataClassDevice::new`] for a `T` and is still
-/// registered (sysfs callbacks only run while it is).
-pub unsafe fn drvdata<T: ClassDeviceData>(dev: &Device) -> Option<&T> {
-    // SAFETY: `DataClassDevice` sets drvdata to its `Arc<T>`'s object,
-    // which it keeps alive until the device is unregistered.
-    unsafe { dev.drvdata_raw().cast::<T>().as_ref() }
+// SAFETY: groups of `T: FromDevice<Lookup = ClassData>` are only attached
+// by `DataClassDevice::new`, which sets the drvdata to a `T` that it keeps
+// alive until the device (and so its attributes) is unregistered.
+unsafe impl<T: FromDevice<Lookup = ClassData>> Lookup<T> for ClassData {
+    unsafe fn find(dev: &Device) -> Option<&T> {
+        // SAFETY: see the impl.
+        unsafe { dev.drvdata_raw().cast::<T>().as_ref() }
+    }
 }
 
 /// Declares that class devices carry `$ty` and that attributes of `$ty`
-/// read it from their device's drvdata. Attribute groups of `$ty` must
-/// then only be given to [`DataClassDevice::new`].
+/// read it from their device's drvdata ([`DataClassDevice::new`]).
+/// Expands to a safe impl only.
 #[macro_export]
 macro_rules! class_device_data {
     ($ty:ty) => {
-        // SAFETY: the declaring module only gives groups of `$ty` to
-        // `DataClassDevice::new`, as this macro requires.
-        unsafe impl $crate::glue::class_device::ClassDeviceData for $ty {}
-
-        // SAFETY: devices with attributes of `$ty` are `DataClassDevice`s
-        // of `$ty` (see above), whose drvdata lives as long as their sysfs files.
-        unsafe impl $crate::glue::sysfs::FromDevice for $ty {
-            unsafe fn from_device(dev: &$crate::glue::device::Device) -> Option<&Self> {
-                // SAFETY: see the impl.
-                unsafe { $crate::glue::class_device::drvdata::<$ty>(dev) }
-            }
+        impl $crate::glue::sysfs::FromDevice for $ty {
+            type Lookup = $crate::glue::class_device::ClassData;
         }
     };
 }
 
 /// A class device (no /dev node) carrying `T`, with attribute `groups`;
 /// unregistered on drop, before its reference to `T` is released.
-pub struct DataClassDevice<T: ClassDeviceData> {
+pub struct DataClassDevice<T: FromDevice<Lookup = ClassData> + Send> {
     dev: NonNull<bindings::device>,
     // Dropped after `Drop::drop` has removed the attributes that read it.
     _data: Arc<T>,
 }
 
 // SAFETY: the device is only passed back to the driver core; `T` is `Send + Sync`.
-unsafe impl<T: ClassDeviceData> Send for DataClassDevice<T> {}
+unsafe impl<T: FromDevice<Lookup = ClassData> + Send> Send for DataClassDevice<T> {}
 // SAFETY: see `Send`.
-unsafe impl<T: ClassDeviceData> Sync for DataClassDevice<T> {}
+unsafe impl<T: FromDevice<Lookup = ClassData> + Send> Sync for DataClassDevice<T> {}
 
-impl<T: ClassDeviceData> DataClassDevice<T> {
+impl<T: FromDevice<Lookup = ClassData> + Send> DataClassDevice<T> {
     /// Creates `name` in `class` under `parent`, carrying `data` and
     /// `groups` (attributes of `T`).
     pub fn new(
         class: &'static Class,
         parent: &Device,
         data: Arc<T>,
-        groups: &'static GroupList,
+        groups: &'static GroupList<T>,
         name: core::fmt::Arguments<'_>,
     ) -> Result<Self> {
+        // INVARIANT: the drvdata `ClassData` finds is this `T`, kept in `_data`.
         let obj = &*data as *const T as *mut c_void;
         // SAFETY: `class` is registered while devices exist in it (its
         // owner unregisters it after them); `parent` is live; `obj` stays
@@ -96,16 +81,13 @@ impl<T: ClassDeviceData> DataClassDevice<T> {
                 &name as *const _ as *const c_void,
             )
         };
-        // SAFETY: `device_create_with_groups` returns a device or an error pointer.
-        if unsafe { bindings::rln_is_err_or_null(dev.cast()) } {
-            // SAFETY: as above.
-            return Err(Error::from_errno(unsafe { bindings::rln_ptr_err(dev.cast()) } as i32));
-        }
+        // `device_create_with_groups` returns a device or an error pointer.
+        let dev = from_err_ptr(dev)?;
         Ok(Self { dev: NonNull::new(dev).ok_or(ENOMEM)?, _data: data })
     }
 }
 
-impl<T: ClassDeviceData> Drop for DataClassDevice<T> {
+impl<T: FromDevice<Lookup = ClassData> + Send> Drop for DataClassDevice<T> {
     fn drop(&mut self) {
         // SAFETY: we created the device and hold its registration; once
         // this returns its attributes no longer run.

@@ -5,17 +5,17 @@
 //! The device is created and torn down by [`super::block::Disk`], which
 //! orders it with the disk's own lifetime.
 
-use core::ffi::{c_char, c_int, c_long, c_void};
+use core::ffi::{c_int, c_long, c_void};
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
-use kernel::error::{to_result, Error, Result};
+use kernel::error::{from_err_ptr, to_result, Result};
 use kernel::prelude::*;
 
 use super::bindings;
 use super::block::{DiskData, DiskOps};
 use super::device::Device;
-use super::sysfs::{Attribute, FromDevice, Page};
+use super::sysfs::{Attribute, FromDevice, Lookup, Page};
 use crate::{attribute_group, group_list};
 
 /// How DAX reaches the memory (`enum dax_access_mode`).
@@ -114,11 +114,8 @@ pub(super) fn alloc<T: DaxOps>(private: *mut c_void) -> Result<DaxDevice> {
     // the device's use (`Disk` kills the device before dropping it); the
     // ops table is a promoted constant.
     let raw = unsafe { bindings::alloc_dax(private, &Vtable::<T>::OPS) };
-    // SAFETY: `alloc_dax` returns a device or an error pointer.
-    if unsafe { bindings::rln_is_err_or_null(raw.cast()) } {
-        // SAFETY: as above.
-        return Err(Error::from_errno(unsafe { bindings::rln_ptr_err(raw.cast()) } as i32));
-    }
+    // `alloc_dax` returns a device or an error pointer.
+    let raw = from_err_ptr(raw)?;
     Ok(DaxDevice(NonNull::new(raw).ok_or(ENOMEM)?))
 }
 
@@ -187,12 +184,24 @@ impl DaxHeader {
     }
 }
 
-// SAFETY: the dax group is only attached to disks added by
-// `Disk::add_with_dax`, whose private data is a `repr(C)` `DiskData`
-// starting with a `DaxHeader`; it lives until after the disk's sysfs files
-// are removed.
-unsafe impl FromDevice for DaxHeader {
-    unsafe fn from_device(dev: &Device) -> Option<&Self> {
+/// `EHWPOISON`: the access would touch memory known to be poisoned.
+pub fn ehwpoison() -> Error {
+    Error::from_errno(-(bindings::EHWPOISON as i32))
+}
+
+impl FromDevice for DaxHeader {
+    type Lookup = DiskDax;
+}
+
+/// The lookup of [`DaxHeader`]: the disk's private data.
+pub(super) struct DiskDax;
+
+// SAFETY: groups of `DaxHeader` (only `DAX_GROUPS`, private to the glue)
+// are only attached to disks added by `Disk::add_with_dax`, whose private
+// data is a `repr(C)` `DiskData` starting with a `DaxHeader`; it lives
+// until after the disk's sysfs files are removed.
+unsafe impl Lookup<DaxHeader> for DiskDax {
+    unsafe fn find(dev: &Device) -> Option<&DaxHeader> {
         // SAFETY: see above; `dev` is the disk's device.
         unsafe {
             let disk = bindings::rln_dev_to_disk(dev.as_raw());
@@ -212,15 +221,7 @@ fn write_cache_show(h: &DaxHeader, page: &mut Page) -> Result {
 }
 
 fn write_cache_store(h: &DaxHeader, input: &[u8]) -> Result {
-    // kstrtobool reads at most two characters of the NUL-terminated input;
-    // copy a bounded prefix and terminate it.
-    let mut buf = [0 as c_char; 8];
-    for (d, s) in buf.iter_mut().zip(input.iter().take(7)) {
-        *d = *s as c_char;
-    }
-    let mut on = false;
-    // SAFETY: `buf` is NUL-terminated; `on` is a local.
-    to_result(unsafe { bindings::kstrtobool(buf.as_ptr(), &mut on) })?;
+    let on = super::sysfs::parse_bool(input)?;
     // SAFETY: as in `write_cache_show`.
     unsafe { bindings::dax_write_cache(h.get()?, on) };
     Ok(())
@@ -228,7 +229,7 @@ fn write_cache_store(h: &DaxHeader, input: &[u8]) -> Result {
 
 static WRITE_CACHE: Attribute<DaxHeader> = Attribute::rw(c"write_cache", write_cache_show, write_cache_store);
 attribute_group!(static DAX_GROUP: DaxHeader, dir = Some(c"dax"), [WRITE_CACHE]);
-group_list!(pub(super) static DAX_GROUPS = [DAX_GROUP]);
+group_list!(pub(super) static DAX_GROUPS: DaxHeader = [DAX_GROUP]);
 
 /// C's ops table over `T`.
 struct Vtable<T>(core::marker::PhantomData<T>);
@@ -253,6 +254,11 @@ unsafe fn state<'a, T: DaxOps>(dax: *mut bindings::dax_device) -> Option<&'a T> 
     unsafe { (bindings::dax_get_private(dax) as *const DiskData<T>).as_ref().map(|d| &d.data) }
 }
 
+/// `direct_access` of dax devices of `T`.
+///
+/// # Safety
+///
+/// The dax core passes a dax device allocated for a `T`; `kaddr` and `pfn` are null or valid for writes.
 unsafe extern "C" fn direct_access_raw<T: DaxOps>(
     dax: *mut bindings::dax_device,
     pgoff: core::ffi::c_ulong,
@@ -291,6 +297,11 @@ unsafe extern "C" fn direct_access_raw<T: DaxOps>(
     rc
 }
 
+/// `zero_page_range` of dax devices of `T`.
+///
+/// # Safety
+///
+/// The dax core passes a dax device allocated for a `T`.
 unsafe extern "C" fn zero_page_range_raw<T: DaxOps>(
     dax: *mut bindings::dax_device,
     pgoff: core::ffi::c_ulong,
@@ -306,6 +317,11 @@ unsafe extern "C" fn zero_page_range_raw<T: DaxOps>(
     }
 }
 
+/// `recovery_write` of dax devices of `T`.
+///
+/// # Safety
+///
+/// The dax core passes a dax device allocated for a `T`, `bytes` at `addr` of its mapping, and a live `iter`.
 unsafe extern "C" fn recovery_write_raw<T: DaxOps>(
     dax: *mut bindings::dax_device,
     pgoff: core::ffi::c_ulong,

@@ -9,13 +9,13 @@ use core::ffi::{c_char, c_int, c_void, CStr};
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 
-use kernel::error::{to_result, Error, Result};
+use kernel::error::{from_err_ptr, to_result, Error, Result};
 use kernel::init::PinInit;
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
 use super::bindings;
-use super::sysfs::GroupList;
+use super::sysfs::{FromDevice, GroupList};
 
 /// A kernel `struct device`, borrowed.
 #[repr(transparent)]
@@ -112,6 +112,11 @@ impl Device {
 
     /// Calls `f` on every child device, until it returns an error.
     pub fn for_each_child(&self, mut f: impl FnMut(&Device) -> Result) -> Result {
+        /// `device_for_each_child` callback: runs `f`.
+        ///
+        /// # Safety
+        ///
+        /// `data` is the `&mut dyn FnMut` of `for_each_child`, live for the iteration; `dev` is a live child.
         unsafe extern "C" fn visit(dev: *mut bindings::device, data: *mut c_void) -> c_int {
             // SAFETY: `data` is the `&mut dyn FnMut` passed below, live for
             // the whole iteration.
@@ -146,44 +151,74 @@ impl Drop for DeviceGuard<'_> {
 }
 
 /// A Rust object whose lifetime the driver core owns through an embedded
-/// `struct device`. Implement it with [`device_object!`].
+/// `struct device`. Implement it with [`device_object!`], which also makes
+/// the object's attributes find it ([`Embedded`]).
+///
+/// The trait is safe to implement: [`Registration::new`], the only way to
+/// give a device a [`DeviceType`] of `Self`, checks that [`device`] returns
+/// the field at `OFFSET` of the object it registers, and every later use
+/// of the embedding (`container_of`, the device of an object) goes through
+/// `OFFSET`.
+///
+/// [`device`]: DeviceObject::device
+pub trait DeviceObject: Send + Sync + Sized + 'static {
+    /// Offset of the embedded [`Device`] field.
+    const OFFSET: usize;
+
+    /// The embedded device: the field at `OFFSET`.
+    fn device(&self) -> &Device;
+}
+
+/// The device embedded in `obj`, by `OFFSET`.
 ///
 /// # Safety
 ///
-/// `OFFSET` is the byte offset of a [`Device`] field inside `Self`, and
-/// every object of this type is allocated by [`Registration::new`].
-pub unsafe trait DeviceObject: Send + Sync + Sized + 'static {
-    /// Offset of the embedded device.
-    const OFFSET: usize;
+/// `obj` was allocated by [`Registration::new`], which checked `OFFSET`.
+unsafe fn device_of<T: DeviceObject>(obj: &T) -> &Device {
+    // SAFETY: `Registration::new` checked that a `Device` of `obj` lives at
+    // `OFFSET`, inside the object.
+    unsafe { &*(obj as *const T).cast::<u8>().add(T::OFFSET).cast::<Device>() }
+}
 
-    /// The embedded device.
-    fn device(&self) -> &Device {
-        // SAFETY: by the trait's contract, a `Device` lives at `OFFSET`.
-        unsafe { &*(self as *const Self).cast::<u8>().add(Self::OFFSET).cast::<Device>() }
-    }
+/// The object embedding `dev` (`container_of`).
+///
+/// # Safety
+///
+/// `dev` is the device of a `T` that [`Registration::new`] registered
+/// (for instance, its type is a [`DeviceType<T>`]).
+unsafe fn container_of<T: DeviceObject>(dev: &Device) -> &T {
+    // SAFETY: the caller guarantees `dev` sits at `OFFSET` inside a `T`
+    // (checked at registration), which lives at least as long as its device.
+    unsafe { &*(dev as *const Device).cast::<u8>().sub(T::OFFSET).cast::<T>() }
+}
 
-    /// The object embedding `dev`.
-    ///
-    /// # Safety
-    ///
-    /// `dev` is embedded in a `Self` (e.g. its type is this object's
-    /// [`DeviceType`]).
-    unsafe fn from_device(dev: &Device) -> &Self {
-        // SAFETY: the caller guarantees `dev` sits at `OFFSET` inside a `Self`,
-        // which lives at least as long as its device.
-        unsafe { &*(dev as *const Device).cast::<u8>().sub(Self::OFFSET).cast::<Self>() }
+/// The lookup of objects that embed their device: `container_of`.
+pub struct Embedded;
+
+// SAFETY: groups of `T: FromDevice<Lookup = Embedded>` are only attached
+// through `DeviceType::<T>::new`, and only `Registration::new` gives a
+// device that type, for a `T` whose embedding it checked.
+unsafe impl<T: DeviceObject + FromDevice<Lookup = Embedded>> super::sysfs::Lookup<T> for Embedded {
+    unsafe fn find(dev: &Device) -> Option<&T> {
+        // SAFETY: see the impl: `dev` has a type of `T`.
+        Some(unsafe { container_of::<T>(dev) })
     }
 }
 
 /// Declares that `$ty` embeds its `struct device` in field `$field` (a
-/// [`Device`]) and is allocated by [`Registration::new`].
+/// [`Device`]); attributes of `$ty` then sit on devices of its types.
+/// Expands to safe impls only.
 #[macro_export]
 macro_rules! device_object {
     ($ty:ty, $field:ident) => {
-        // SAFETY: `offset_of!` gives the offset of the `Device` field, and the
-        // glue only allocates these objects through `Registration::new`.
-        unsafe impl $crate::glue::device::DeviceObject for $ty {
+        impl $crate::glue::device::DeviceObject for $ty {
             const OFFSET: usize = core::mem::offset_of!($ty, $field);
+            fn device(&self) -> &$crate::glue::device::Device {
+                &self.$field
+            }
+        }
+        impl $crate::glue::sysfs::FromDevice for $ty {
+            type Lookup = $crate::glue::device::Embedded;
         }
     };
 }
@@ -197,9 +232,9 @@ pub struct DeviceType<T>(bindings::device_type, PhantomData<T>);
 // to other statics.
 unsafe impl<T> Sync for DeviceType<T> {}
 
-impl<T: DeviceObject> DeviceType<T> {
+impl<T: DeviceObject + FromDevice<Lookup = Embedded>> DeviceType<T> {
     /// A device type named `name` whose devices carry `groups`.
-    pub const fn new(name: &'static CStr, groups: &'static GroupList) -> Self {
+    pub const fn new(name: &'static CStr, groups: &'static GroupList<T>) -> Self {
         Self(
             bindings::device_type {
                 name: name.as_ptr(),
@@ -213,25 +248,78 @@ impl<T: DeviceObject> DeviceType<T> {
         )
     }
 
-    fn as_raw(&'static self) -> *const bindings::device_type {
-        &self.0
-    }
-
     /// The object behind `dev`, if `dev` is of this type.
     pub fn downcast<'a>(&'static self, dev: &'a Device) -> Option<&'a T> {
         // SAFETY: devices of this type are all embedded in a `T`
         // (`Registration::new` is the only way to give a device this type).
-        dev.is_type(self).then(|| unsafe { T::from_device(dev) })
+        dev.is_type(self).then(|| unsafe { container_of::<T>(dev) })
     }
 }
 
+impl<T> DeviceType<T> {
+    fn as_raw(&'static self) -> *const bindings::device_type {
+        &self.0
+    }
+}
+
+/// `release` of devices of type `DeviceType<T>`: frees the `T`.
+///
+/// # Safety
+///
+/// The driver core calls it once, when the last reference to `dev` is gone.
 unsafe extern "C" fn release<T: DeviceObject>(dev: *mut bindings::device) {
     // SAFETY: this is the release of devices of type `DeviceType<T>`, which
     // are all embedded in a `T` that `Registration::new` allocated with
     // `KBox`; the last reference is gone, so we own the allocation.
     unsafe {
-        let obj = T::from_device(Device::from_raw(dev)) as *const T as *mut T;
+        let obj = container_of::<T>(Device::from_raw(dev)) as *const T as *mut T;
         drop(KBox::from_raw(obj));
+    }
+}
+
+/// A provider's attribute groups for one device and the data they read,
+/// which become the device's `groups` and `platform_data`.
+///
+/// # Invariants
+///
+/// `groups` is null or a static [`GroupList<T>`] of some
+/// `T: FromDevice<Lookup = Provided>`, and `data` points to a `T` that
+/// lives as long as the device's attributes.
+#[derive(Clone, Copy)]
+pub struct ProviderAttrs {
+    groups: *const *const bindings::attribute_group,
+    data: *const c_void,
+}
+
+// SAFETY: pointers to statics and to provider data that is `Send + Sync`.
+unsafe impl Send for ProviderAttrs {}
+// SAFETY: see `Send`.
+unsafe impl Sync for ProviderAttrs {}
+
+impl ProviderAttrs {
+    /// Pairs a provider's groups with their data.
+    ///
+    /// # Safety
+    ///
+    /// As the type's invariants.
+    pub unsafe fn new(groups: *const *const bindings::attribute_group, data: *const c_void) -> Self {
+        // INVARIANT: guaranteed by the caller.
+        Self { groups, data }
+    }
+}
+
+/// The lookup of a provider's objects: the device's `platform_data`, set
+/// with the groups from one [`ProviderAttrs`] by [`Registration::new`].
+pub struct Provided;
+
+// SAFETY: groups of `T: FromDevice<Lookup = Provided>` reach a device only
+// through `ProviderAttrs` (the provider descriptors of abi/provider.rs
+// build their `GroupList<T>` from the same `T` as the data), and
+// `Registration::new` sets `platform_data` from the same `ProviderAttrs`.
+unsafe impl<T: FromDevice<Lookup = Provided>> super::sysfs::Lookup<T> for Provided {
+    unsafe fn find(dev: &Device) -> Option<&T> {
+        // SAFETY: see the impl; the data outlives the attributes.
+        unsafe { ((*dev.as_raw()).platform_data as *const T).as_ref() }
     }
 }
 
@@ -243,8 +331,9 @@ pub struct Placement<'a, T: 'static> {
     pub ty: &'static DeviceType<T>,
     /// The bus, if the device is on one.
     pub bus: Option<&'static super::bus::BusType>,
-    /// Extra attribute groups for this instance (a provider's), or null.
-    pub groups: *const *const bindings::attribute_group,
+    /// A provider's attribute groups and the data they read, for this
+    /// instance (see [`ProviderAttrs`]).
+    pub provider: Option<ProviderAttrs>,
     /// major:minor for a /dev node, or 0.
     pub devt: u32,
 }
@@ -269,11 +358,21 @@ impl<T: DeviceObject> Registration<T> {
         name: core::fmt::Arguments<'_>,
     ) -> Result<Self> {
         let obj = KBox::pin_init(init, GFP_KERNEL)?;
+        // The embedding `container_of` relies on: the object's device is the
+        // field at `OFFSET`, inside the object.
+        let base = &*obj as *const T as usize;
+        let embedded = obj.device() as *const Device as usize == base + T::OFFSET
+            && T::OFFSET + core::mem::size_of::<Device>() <= core::mem::size_of::<T>();
+        if !embedded {
+            return Err(EINVAL);
+        }
         // SAFETY: the object is never moved out of its box: from here on the
         // device's release owns it and frees it in place.
         let obj = NonNull::from(KBox::leak(unsafe { Pin::into_inner_unchecked(obj) }));
+        // INVARIANT: `obj` is registered below with the embedding checked
+        // above, which `device_of` and `container_of` rely on.
         // SAFETY: `obj` is live and exclusively ours until `device_add`.
-        let dev = unsafe { obj.as_ref() }.device().as_raw();
+        let dev = unsafe { device_of(obj.as_ref()) }.as_raw();
         // SAFETY: `dev` is a zeroed `struct device` embedded in `obj`. After
         // `device_initialize` the release (from `place.ty`) frees `obj`, so
         // every error path below ends in `put_device` and nothing else.
@@ -282,7 +381,11 @@ impl<T: DeviceObject> Registration<T> {
             bindings::device_initialize(dev);
             (*dev).parent = place.parent.map_or(core::ptr::null_mut(), |p| p.as_raw());
             (*dev).bus = place.bus.map_or(core::ptr::null(), |b| b.as_raw());
-            (*dev).groups = place.groups as *mut _;
+            if let Some(p) = place.provider {
+                // `Provided` finds the provider's data here (see `ProviderAttrs`).
+                (*dev).groups = p.groups as *mut _;
+                (*dev).platform_data = p.data as *mut c_void;
+            }
             (*dev).devt = place.devt;
             let rc = bindings::dev_set_name(dev, c"%pA".as_ptr(), &name as *const _ as *const c_void);
             if rc != 0 {
@@ -310,11 +413,101 @@ impl<T: DeviceObject> Registration<T> {
     /// cannot unregister itself from one of its own attributes, whose
     /// removal waits for the attribute's writers.
     pub fn unregister_later(self) {
-        let dev = self.get().device().as_raw();
+        // SAFETY: registered by `Registration::new`.
+        let dev = unsafe { device_of(self.get()) }.as_raw();
         core::mem::forget(self);
         // SAFETY: the initial reference `self` held passes to the work
         // item, whose `device_unregister` drops it after `device_del`.
         unsafe { bindings::rln_device_unregister_async(dev) };
+    }
+}
+
+impl<T: DeviceObject> Registration<T> {
+    /// Forgets the object's type: a parent keeps its children's
+    /// registrations this way without naming their types.
+    pub fn erase(self) -> DeviceRegistration {
+        let dev = NonNull::from(self.get().device());
+        core::mem::forget(self);
+        // INVARIANT: `dev` is registered and the initial reference passes
+        // from `self` (forgotten above) to the new owner.
+        DeviceRegistration(dev)
+    }
+}
+
+/// A registered device of any object type and its creator's reference
+/// (a [`Registration`] after [`Registration::erase`]). Dropping it
+/// unregisters the device.
+///
+/// # Invariants
+///
+/// The pointer is a device added to the driver core, and this value owns
+/// the reference taken at its creation.
+pub struct DeviceRegistration(NonNull<Device>);
+
+// SAFETY: a `Device` is `Send + Sync` and the registration is a counted
+// reference, like `Registration<T>`.
+unsafe impl Send for DeviceRegistration {}
+// SAFETY: see `Send`.
+unsafe impl Sync for DeviceRegistration {}
+
+impl DeviceRegistration {
+    /// The device.
+    pub fn device(&self) -> &Device {
+        // SAFETY: by the type invariant we hold a reference, so the device is alive.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// As [`Registration::unregister_later`].
+    pub fn unregister_later(self) {
+        let dev = self.device().as_raw();
+        core::mem::forget(self);
+        // SAFETY: the reference `self` held (type invariant) passes to the
+        // work item, whose `device_unregister` drops it after `device_del`.
+        unsafe { bindings::rln_device_unregister_async(dev) };
+    }
+}
+
+impl Drop for DeviceRegistration {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant the device is registered and we own
+        // the initial reference, which `device_unregister` drops.
+        unsafe { bindings::device_unregister(self.device().as_raw()) };
+    }
+}
+
+/// A counted reference to a device of any object type
+/// (`get_device`/`put_device`).
+///
+/// # Invariants
+///
+/// The pointer is a live device on which this value owns one reference.
+pub struct DeviceRef(NonNull<Device>);
+
+// SAFETY: as for `DeviceRegistration`.
+unsafe impl Send for DeviceRef {}
+// SAFETY: see `Send`.
+unsafe impl Sync for DeviceRef {}
+
+impl DeviceRef {
+    /// Takes a new reference on `dev`.
+    pub fn new(dev: &Device) -> Self {
+        // SAFETY: `dev` is live.
+        unsafe { bindings::get_device(dev.as_raw()) };
+        // INVARIANT: the reference just taken.
+        Self(NonNull::from(dev))
+    }
+
+    /// The device.
+    pub fn device(&self) -> &Device {
+        // SAFETY: by the type invariant we hold a reference.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Drop for DeviceRef {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant we own one reference.
+        unsafe { bindings::put_device(self.device().as_raw()) };
     }
 }
 
@@ -329,11 +522,16 @@ impl<T: DeviceObject> Drop for Registration<T> {
     fn drop(&mut self) {
         // SAFETY: we registered the device and still hold the initial
         // reference, which `device_unregister` drops after `device_del`.
-        unsafe { bindings::device_unregister(self.get().device().as_raw()) };
+        unsafe { bindings::device_unregister(device_of(self.get()).as_raw()) };
     }
 }
 
 /// A counted reference to a device object (`get_device`/`put_device`).
+///
+/// # Invariants
+///
+/// The object was registered by [`Registration::new`] and we hold one
+/// reference on its device.
 pub struct ARef<T: DeviceObject>(NonNull<T>);
 
 // SAFETY: the object is `Send + Sync` and the count is atomic.
@@ -342,10 +540,28 @@ unsafe impl<T: DeviceObject> Send for ARef<T> {}
 unsafe impl<T: DeviceObject> Sync for ARef<T> {}
 
 impl<T: DeviceObject> ARef<T> {
-    /// Takes a new reference on `obj`.
+    /// Takes a new reference on `obj`, which must be registered: a device
+    /// object outside a [`Registration`] has no reference count, and taking
+    /// one is a bug (the kernel stops here rather than use the object).
     pub fn new(obj: &T) -> Self {
-        // SAFETY: `obj` is live, so its device is.
-        unsafe { bindings::get_device(obj.device().as_raw()) };
+        // The field at `OFFSET` is a `Device` (the trait's `device` returns
+        // it); its kobject is initialized iff `Registration::new` registered
+        // this object, the only place that calls `device_initialize` on an
+        // embedded device.
+        // SAFETY: `obj` is live, so is its `Device` field, of which we read
+        // one bit (`state_initialized`).
+        let registered = unsafe {
+            let dev = obj.device();
+            core::ptr::eq(dev, (obj as *const T).cast::<u8>().add(T::OFFSET).cast())
+                && (*dev.as_raw()).kobj.state_initialized() != 0
+        };
+        if !registered {
+            panic!("ARef::new on a device object that is not registered");
+        }
+        // SAFETY: registered (checked above), so `device_of` applies and
+        // the device is live while `obj` is.
+        unsafe { bindings::get_device(device_of(obj).as_raw()) };
+        // INVARIANT: we hold a reference on a registered object.
         Self(NonNull::from(obj))
     }
 }
@@ -366,8 +582,8 @@ impl<T: DeviceObject> core::ops::Deref for ARef<T> {
 
 impl<T: DeviceObject> Drop for ARef<T> {
     fn drop(&mut self) {
-        // SAFETY: we own one reference, taken in `new`.
-        unsafe { bindings::put_device(self.device().as_raw()) };
+        // SAFETY: we own one reference on a registered object, taken in `new`.
+        unsafe { bindings::put_device(device_of(&**self).as_raw()) };
     }
 }
 
@@ -400,12 +616,8 @@ impl ClassDevice {
                 &name as *const _ as *const c_void,
             )
         };
-        // SAFETY: `device_create` returns a device or an error pointer.
-        if unsafe { bindings::rln_is_err_or_null(dev.cast()) } {
-            // SAFETY: as above.
-            return Err(Error::from_errno(unsafe { bindings::rln_ptr_err(dev.cast()) } as i32));
-        }
-        // The check above excludes null.
+        // `device_create` returns a device or an error pointer, never null.
+        let dev = from_err_ptr(dev)?;
         Ok(Self(NonNull::new(dev).ok_or(ENOMEM)?))
     }
 }

@@ -34,10 +34,6 @@ enum rln_ida {
 int rln_ida_alloc(enum rln_ida which);
 void rln_ida_free(enum rln_ida which, int id);
 
-/* Error pointers. */
-bool rln_is_err_or_null(const void *ptr);
-long rln_ptr_err(const void *ptr);
-
 /* ACPI: typed _DSM evaluation; the typed variant is an inline. */
 union acpi_object *rln_acpi_evaluate_dsm(acpi_handle handle, const guid_t *guid,
 					 u64 rev, u64 func, union acpi_object *argv4);

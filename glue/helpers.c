@@ -62,18 +62,6 @@ void rln_ida_free(enum rln_ida which, int id)
 }
 EXPORT_SYMBOL_GPL(rln_ida_free);
 
-bool rln_is_err_or_null(const void *ptr)
-{
-	return IS_ERR_OR_NULL(ptr);
-}
-EXPORT_SYMBOL_GPL(rln_is_err_or_null);
-
-long rln_ptr_err(const void *ptr)
-{
-	return PTR_ERR(ptr);
-}
-EXPORT_SYMBOL_GPL(rln_ptr_err);
-
 union acpi_object *rln_acpi_evaluate_dsm(acpi_handle handle, const guid_t *guid,
 					 u64 rev, u64 func, union acpi_object *argv4)
 {

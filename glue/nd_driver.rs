@@ -4,7 +4,7 @@
 //!
 //! The layout is C ABI because drivers in other modules (nd_pmem, nd_btt,
 //! dax_pmem) register with libnvdimm's bus, through
-//! [`NdDriver::register_external`] and glue/namespace_abi.rs.
+//! [`NdDriver::register_external`] and abi/namespace.rs.
 
 use core::cell::UnsafeCell;
 use core::ffi::{c_int, c_uint, CStr};
@@ -17,6 +17,16 @@ use kernel::ThisModule;
 use super::bindings;
 use super::bus::{BusType, Driver};
 use super::device::Device;
+
+/// The nd device types of C's ABI (`ND_DEVICE_*`), as bits of a driver's
+/// type mask and in modaliases.
+pub mod nd_device {
+    use super::bindings;
+    /// Label-less namespace.
+    pub const NAMESPACE_IO: u32 = bindings::ND_DEVICE_NAMESPACE_IO;
+    /// Labeled pmem namespace.
+    pub const NAMESPACE_PMEM: u32 = bindings::ND_DEVICE_NAMESPACE_PMEM;
+}
 
 /// What a driver of the nd bus does.
 pub trait NdDriverOps {
@@ -198,25 +208,6 @@ impl NdDriver {
             unsafe { shutdown(dev.as_raw()) }
         }
     }
-
-    /// Registers a driver of another module with libnvdimm's nd bus
-    /// (`__nd_driver_register`); unregistered when the token drops.
-    pub fn register_external(&'static self, module: &'static ThisModule) -> Result<ExternalRegistration> {
-        super::namespace_abi::nd_driver_register(self, module)?;
-        Ok(ExternalRegistration(self))
-    }
-}
-
-/// A driver registered through [`NdDriver::register_external`].
-pub struct ExternalRegistration(&'static NdDriver);
-
-impl Drop for ExternalRegistration {
-    // Inline: only modules that register external drivers link to the
-    // unregister function (libnvdimm defines it).
-    #[inline]
-    fn drop(&mut self) {
-        super::namespace_abi::nd_driver_unregister(self.0);
-    }
 }
 
 impl NdDriverRegistration {
@@ -251,6 +242,11 @@ unsafe fn bound_data<'a, O: NdBoundDriver>(dev: &'a Device) -> Option<&'a O::Dat
     unsafe { (dev.drvdata_raw() as *const O::Data).as_ref() }
 }
 
+/// `probe` of nd drivers of `O` that keep per-device data.
+///
+/// # Safety
+///
+/// The nd bus calls it with a live, locked device being bound to this driver.
 unsafe extern "C" fn bound_probe_raw<O: NdBoundDriver>(dev: *mut bindings::device) -> c_int {
     // SAFETY: called by the nd bus's probe with a live, locked device.
     let dev_ref = unsafe { Device::from_raw(dev) };
@@ -268,6 +264,11 @@ unsafe extern "C" fn bound_probe_raw<O: NdBoundDriver>(dev: *mut bindings::devic
     }
 }
 
+/// `remove` of nd drivers of `O`: drops the data `bound_probe_raw` stored.
+///
+/// # Safety
+///
+/// The nd bus calls it with a live, locked device this driver bound.
 unsafe extern "C" fn bound_remove_raw<O: NdBoundDriver>(dev: *mut bindings::device) {
     // SAFETY: called by the nd bus's remove with a live, locked device that
     // our probe bound.
@@ -286,6 +287,11 @@ unsafe extern "C" fn bound_remove_raw<O: NdBoundDriver>(dev: *mut bindings::devi
     }
 }
 
+/// `notify` of nd drivers of `O`.
+///
+/// # Safety
+///
+/// `dev` is live, locked and bound to this driver (`NdDriver::notify`'s contract).
 unsafe extern "C" fn bound_notify_raw<O: NdBoundDriver>(dev: *mut bindings::device, event: c_uint) {
     // SAFETY: `NdDriver::notify`'s contract: `dev` is live, locked and bound
     // to this driver.
@@ -297,6 +303,11 @@ unsafe extern "C" fn bound_notify_raw<O: NdBoundDriver>(dev: *mut bindings::devi
     O::notify(dev, data, event);
 }
 
+/// `shutdown` of nd drivers of `O`.
+///
+/// # Safety
+///
+/// `dev` is live and bound to this driver.
 unsafe extern "C" fn bound_shutdown_raw<O: NdBoundDriver>(dev: *mut bindings::device) {
     // SAFETY: as in `bound_notify_raw`.
     let dev = unsafe { Device::from_raw(dev) };
@@ -306,6 +317,11 @@ unsafe extern "C" fn bound_shutdown_raw<O: NdBoundDriver>(dev: *mut bindings::de
     }
 }
 
+/// `probe` of nd drivers of `O`.
+///
+/// # Safety
+///
+/// The nd bus calls it with a live, locked device being bound to this driver.
 unsafe extern "C" fn probe_raw<O: NdDriverOps>(dev: *mut bindings::device) -> c_int {
     // SAFETY: called by the nd bus's probe with a live, locked device.
     match O::probe(unsafe { Device::from_raw(dev) }) {
@@ -314,6 +330,11 @@ unsafe extern "C" fn probe_raw<O: NdDriverOps>(dev: *mut bindings::device) -> c_
     }
 }
 
+/// `remove` of nd drivers of `O`.
+///
+/// # Safety
+///
+/// The nd bus calls it with a live, locked device this driver bound.
 unsafe extern "C" fn remove_raw<O: NdDriverOps>(dev: *mut bindings::device) {
     // SAFETY: called by the nd bus's remove with a live, locked device.
     O::remove(unsafe { Device::from_raw(dev) })

@@ -134,6 +134,11 @@ impl<O: PlatformDriverOps> Drop for PlatformDriver<O> {
     }
 }
 
+/// `probe` of platform drivers of `O`.
+///
+/// # Safety
+///
+/// The driver core passes a live platform device whose `driver` is the `DriverInner<O>` we registered.
 unsafe extern "C" fn probe_raw<O: PlatformDriverOps>(pdev: *mut bindings::platform_device) -> c_int {
     // SAFETY: the driver core probes a live device, with its `driver`
     // pointing into our registered `DriverInner<O>`.
@@ -151,6 +156,11 @@ unsafe extern "C" fn probe_raw<O: PlatformDriverOps>(pdev: *mut bindings::platfo
     0
 }
 
+/// `remove` of platform drivers of `O`.
+///
+/// # Safety
+///
+/// The driver core passes a live platform device that `probe_raw` bound.
 unsafe extern "C" fn remove_raw<O: PlatformDriverOps>(pdev: *mut bindings::platform_device) {
     // SAFETY: the driver core unbinds a live device that `probe_raw` bound.
     let data = unsafe { core::mem::replace(&mut (*pdev).dev.driver_data, core::ptr::null_mut()) };

@@ -9,7 +9,7 @@
 use core::ffi::c_void;
 use core::ptr::NonNull;
 
-use kernel::error::{Error, Result};
+use kernel::error::{from_err_ptr, Result};
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
@@ -63,15 +63,15 @@ impl Drop for MemRegion {
 }
 
 /// An emulated platform's kernel mapping of a namespace, from
-/// [`super::namespace_abi::NamespaceInfo`]; libnvdimm guarantees it covers
+/// `abi::namespace::NamespaceInfo`; libnvdimm guarantees it covers
 /// the namespace while the driver is bound.
 #[derive(Clone, Copy)]
-pub struct ProviderMap(pub(super) NonNull<u8>);
+pub struct ProviderMap(NonNull<u8>);
 
 impl ProviderMap {
     /// The part of a region's provider memory at `offset`, for a
     /// namespace that starts there.
-    pub fn in_region(mem: &super::provider_abi::ProviderMemory, offset: u64) -> Result<Self> {
+    pub fn in_region(mem: &ProviderMemory, offset: u64) -> Result<Self> {
         if offset >= mem.len() {
             return Err(EINVAL);
         }
@@ -88,7 +88,49 @@ impl ProviderMap {
     /// `base` maps the whole namespace it is reported for, and stays mapped
     /// while a driver is bound to that namespace.
     pub unsafe fn new(base: NonNull<u8>) -> Self {
+        // INVARIANT: the caller guarantees the mapping.
         Self(base)
+    }
+
+    /// The start of the mapping.
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.0.as_ptr()
+    }
+}
+
+/// Memory a provider backs a whole region with (emulated platforms).
+///
+/// # Invariants
+///
+/// `self.0` maps `self.1` bytes, valid until the provider unregisters its bus.
+#[derive(Clone, Copy)]
+pub struct ProviderMemory(NonNull<u8>, u64);
+
+// SAFETY: plain memory, valid while the bus is registered; users
+// synchronise access to its contents themselves (it is storage).
+unsafe impl Send for ProviderMemory {}
+// SAFETY: see `Send`.
+unsafe impl Sync for ProviderMemory {}
+
+impl ProviderMemory {
+    /// Wraps a provider's mapping of a region.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` maps `len` bytes that stay valid while the region exists.
+    pub unsafe fn new(ptr: NonNull<u8>, len: u64) -> Self {
+        // INVARIANT: guaranteed by the caller.
+        Self(ptr, len)
+    }
+
+    /// The start of the mapping.
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.0.as_ptr()
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> u64 {
+        self.1
     }
 }
 
@@ -155,11 +197,8 @@ impl PmemMap {
         // SAFETY: the pagemap is pinned and lives until `memunmap_pages`
         // in drop.
         let base = unsafe { bindings::memremap_pages(pgmap.get(), node) };
-        // SAFETY: `memremap_pages` returns an address or an error pointer.
-        if unsafe { bindings::rln_is_err_or_null(base) } {
-            // SAFETY: as above.
-            return Err(Error::from_errno(unsafe { bindings::rln_ptr_err(base) } as i32));
-        }
+        // `memremap_pages` returns an address or an error pointer.
+        let base = from_err_ptr(base)?;
         let base = NonNull::new(base.cast::<u8>()).ok_or(ENXIO)?;
         Ok(Self { base, size, phys, backing: Backing::Pages(pgmap) })
     }

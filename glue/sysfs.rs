@@ -10,33 +10,60 @@ use core::ffi::{c_char, c_int, CStr};
 use core::fmt::{self, Write as _};
 use core::marker::PhantomData;
 
-use kernel::error::{Error, Result};
+use kernel::error::{to_result, Result};
+use kernel::prelude::*;
 
 use super::bindings;
-use super::device::{Device, DeviceObject};
+use super::device::Device;
 
-/// How an attribute finds the object it describes from the device it sits on.
+/// An object that attributes describe: `Attribute<T>` shows and stores
+/// fields of a `T`. [`FromDevice::Lookup`] says how the glue finds the `T`
+/// behind the device sysfs calls with; the macros that declare such objects
+/// set it (`device_object!`, `class_device_data!`, the provider macros in
+/// abi/provider.rs).
+///
+/// The trait is safe: a lookup is only ever used on devices that carry a
+/// group list of `T`, and every constructor that attaches a
+/// [`GroupList<T>`] to a device (device types, class devices, provider
+/// descriptors) requires the matching `Lookup` and stores the `T` where
+/// that lookup finds it.
+pub trait FromDevice: Sync + Sized + 'static {
+    /// How to find the `T` of a device carrying attributes of `T`.
+    type Lookup: Lookup<Self>;
+}
+
+/// A way to find the object of type `T` behind a device. Implemented only
+/// in glue/ and abi/, next to the constructor that attaches groups of `T`.
 ///
 /// # Safety
 ///
-/// `from_device` must only be called on devices that carry attributes of
-/// this type, and implementations must return an object that lives as long
-/// as the device.
-pub unsafe trait FromDevice: Sync + 'static {
+/// If `dev` carries a [`GroupList<T>`] that was attached by a constructor
+/// requiring `T: FromDevice<Lookup = Self>`, `find` returns `None` or a `T`
+/// that lives at least as long as the device's attributes.
+pub unsafe trait Lookup<T> {
     /// The object behind `dev`.
     ///
     /// # Safety
     ///
-    /// `dev` carries an attribute group of `Self`.
-    unsafe fn from_device(dev: &Device) -> Option<&Self>;
+    /// `dev` carries an attribute group of `T`, attached as the trait says.
+    unsafe fn find(dev: &Device) -> Option<&T>;
 }
 
-// SAFETY: a group of `T` is only attached to devices of `T`'s device type
-// (through `DeviceType::new`), so the device is embedded in a `T`.
-unsafe impl<T: DeviceObject> FromDevice for T {
-    unsafe fn from_device(dev: &Device) -> Option<&Self> {
-        // SAFETY: see the impl's comment.
-        Some(unsafe { <T as DeviceObject>::from_device(dev) })
+/// Attributes of no object, for group lists that must stay empty (the
+/// attributes of every device on a bus).
+pub enum NoObject {}
+
+impl FromDevice for NoObject {
+    type Lookup = NoLookup;
+}
+
+/// The lookup of [`NoObject`]: there is none.
+pub struct NoLookup;
+
+// SAFETY: returns `None`.
+unsafe impl Lookup<NoObject> for NoLookup {
+    unsafe fn find(_dev: &Device) -> Option<&NoObject> {
+        None
     }
 }
 
@@ -164,13 +191,8 @@ impl<T: FromDevice> Attribute<T> {
     }
 
     /// The `struct attribute` inside, for a group's list.
-    pub const fn as_raw(&'static self) -> *mut bindings::attribute {
+    const fn as_raw(&'static self) -> *mut bindings::attribute {
         &self.raw.attr as *const bindings::attribute as *mut bindings::attribute
-    }
-
-    /// Whether `raw` is this attribute (for `is_visible` functions).
-    pub fn is(&'static self, raw: *const bindings::attribute) -> bool {
-        core::ptr::eq(self.as_raw(), raw)
     }
 }
 
@@ -185,6 +207,12 @@ unsafe fn attr_of<'a, T: FromDevice>(attr: *mut bindings::device_attribute) -> &
     unsafe { &*(attr as *const Attribute<T>) }
 }
 
+/// `show` of every readable `Attribute<T>`.
+///
+/// # Safety
+///
+/// sysfs calls it with a live device carrying a group of `T`, the
+/// `device_attribute` of an `Attribute<T>` of that group, and a page.
 unsafe extern "C" fn show_raw<T: FromDevice>(
     dev: *mut bindings::device,
     attr: *mut bindings::device_attribute,
@@ -194,7 +222,7 @@ unsafe extern "C" fn show_raw<T: FromDevice>(
     // attribute itself, and a page-sized buffer.
     let (dev, attr) = unsafe { (Device::from_raw(dev), attr_of::<T>(attr)) };
     // SAFETY: the device carries an attribute of `T`.
-    let Some(obj) = (unsafe { T::from_device(dev) }) else {
+    let Some(obj) = (unsafe { <T::Lookup as Lookup<T>>::find(dev) }) else {
         return kernel::error::code::ENXIO.to_errno() as isize;
     };
     let mut page = Page { buf: buf.cast(), len: 0 };
@@ -205,6 +233,11 @@ unsafe extern "C" fn show_raw<T: FromDevice>(
     }
 }
 
+/// `store` of every writable `Attribute<T>`.
+///
+/// # Safety
+///
+/// As [`show_raw`], with `buf` holding `count` bytes.
 unsafe extern "C" fn store_raw<T: FromDevice>(
     dev: *mut bindings::device,
     attr: *mut bindings::device_attribute,
@@ -216,7 +249,7 @@ unsafe extern "C" fn store_raw<T: FromDevice>(
         (Device::from_raw(dev), attr_of::<T>(attr), core::slice::from_raw_parts(buf.cast::<u8>(), count))
     };
     // SAFETY: the device carries an attribute of `T`.
-    let Some(obj) = (unsafe { T::from_device(dev) }) else {
+    let Some(obj) = (unsafe { <T::Lookup as Lookup<T>>::find(dev) }) else {
         return kernel::error::code::ENXIO.to_errno() as isize;
     };
     match attr.store.map(|f| f(obj, input)) {
@@ -229,12 +262,47 @@ unsafe extern "C" fn store_raw<T: FromDevice>(
 /// Decides an attribute's mode per object: `None` hides it, `Some(mode)` shows it.
 pub type VisibleFn<T> = fn(&T, &'static Attribute<T>) -> Option<u16>;
 
-/// A NULL-terminated array of attribute pointers, as C wants it.
+/// An attribute of `T` as a group lists it: a `struct attribute` pointer.
 #[repr(transparent)]
-pub struct AttrArray<const N: usize>(pub [*mut bindings::attribute; N]);
+pub struct AttrPtr<T>(*mut bindings::attribute, PhantomData<fn() -> T>);
+
+impl<T: FromDevice> AttrPtr<T> {
+    /// The entry for `attr`.
+    pub const fn of(attr: &'static Attribute<T>) -> Self {
+        Self(attr.as_raw(), PhantomData)
+    }
+
+    /// The NULL that ends a list.
+    pub const END: Self = Self(core::ptr::null_mut(), PhantomData);
+}
+
+/// A NULL-terminated array of attributes of `T`, as C wants it.
+///
+/// # Invariants
+///
+/// The last entry is [`AttrPtr::END`], every other one an attribute of `T`
+/// (a static, so the array may be a static too).
+#[repr(transparent)]
+pub struct AttrArray<const N: usize, T>([AttrPtr<T>; N]);
 
 // SAFETY: it only holds pointers to static attributes.
-unsafe impl<const N: usize> Sync for AttrArray<N> {}
+unsafe impl<const N: usize, T> Sync for AttrArray<N, T> {}
+
+impl<const N: usize, T: FromDevice> AttrArray<N, T> {
+    /// Wraps `attrs`; fails to compile (in a static) unless only the
+    /// last entry is [`AttrPtr::END`].
+    pub const fn new(attrs: [AttrPtr<T>; N]) -> Self {
+        assert!(N > 0 && attrs[N - 1].0.is_null(), "attribute array without its NULL");
+        let mut i = 0;
+        while i + 1 < N {
+            assert!(!attrs[i].0.is_null(), "NULL inside an attribute array");
+            i += 1;
+        }
+        // INVARIANT: checked above; `AttrPtr::of` is the only other way to
+        // make an entry.
+        Self(attrs)
+    }
+}
 
 /// An attribute group of objects `T`: optionally a subdirectory (`nfit/`).
 #[repr(transparent)]
@@ -250,7 +318,7 @@ impl<T: FromDevice> AttributeGroup<T> {
     /// A group of `attrs` (NULL-terminated) in subdirectory `name`, if any.
     pub const fn new<const N: usize>(
         name: Option<&'static CStr>,
-        attrs: &'static AttrArray<N>,
+        attrs: &'static AttrArray<N, T>,
     ) -> Self {
         Self {
             raw: bindings::attribute_group {
@@ -267,12 +335,18 @@ impl<T: FromDevice> AttributeGroup<T> {
         }
     }
 
-    /// The `struct attribute_group` inside, for a list of groups.
-    pub const fn as_raw(&'static self) -> *const bindings::attribute_group {
+    /// The `struct attribute_group` inside.
+    const fn as_raw(&'static self) -> *const bindings::attribute_group {
         &self.raw
     }
 }
 
+/// `is_visible` of every group of `T`.
+///
+/// # Safety
+///
+/// sysfs calls it with the kobject of a live device carrying a group of
+/// `T` and one of the group's attributes (an `Attribute<T>`).
 unsafe extern "C" fn is_visible_raw<T: FromDevice>(
     kobj: *mut bindings::kobject,
     attr: *mut bindings::attribute,
@@ -286,28 +360,75 @@ unsafe extern "C" fn is_visible_raw<T: FromDevice>(
     // first field of a static `Attribute<T>`, since groups of `T` list only those.
     let attr: &'static Attribute<T> = unsafe { &*(attr as *const Attribute<T>) };
     // SAFETY: `dev` carries this group of `T`.
-    match (attr.visible, unsafe { T::from_device(dev) }) {
+    match (attr.visible, unsafe { <T::Lookup as Lookup<T>>::find(dev) }) {
         (Some(f), Some(obj)) => f(obj, attr).unwrap_or(0),
         _ => attr.mode(),
     }
 }
 
-/// A NULL-terminated list of attribute groups, as a device type or a
-/// provider hands it to the driver core.
+/// A group of `T` as a list holds it.
 #[repr(transparent)]
-pub struct GroupList(*const *const bindings::attribute_group);
+pub struct GroupPtr<T>(*const bindings::attribute_group, PhantomData<fn() -> T>);
+
+impl<T: FromDevice> GroupPtr<T> {
+    /// The entry for `group`.
+    pub const fn of(group: &'static AttributeGroup<T>) -> Self {
+        Self(group.as_raw(), PhantomData)
+    }
+
+    /// The NULL that ends a list.
+    pub const END: Self = Self(core::ptr::null(), PhantomData);
+}
+
+/// Storage behind a [`GroupList`]: NULL-terminated groups of `T`.
+///
+/// # Invariants
+///
+/// As [`AttrArray`]: only the last entry is NULL.
+#[repr(transparent)]
+pub struct GroupArray<const N: usize, T>([GroupPtr<T>; N]);
+
+// SAFETY: it only holds pointers to static groups.
+unsafe impl<const N: usize, T> Sync for GroupArray<N, T> {}
+
+impl<const N: usize, T: FromDevice> GroupArray<N, T> {
+    /// Wraps `groups`; fails to compile (in a static) unless only the last
+    /// entry is [`GroupPtr::END`].
+    pub const fn new(groups: [GroupPtr<T>; N]) -> Self {
+        assert!(N > 0 && groups[N - 1].0.is_null(), "group array without its NULL");
+        let mut i = 0;
+        while i + 1 < N {
+            assert!(!groups[i].0.is_null(), "NULL inside a group array");
+            i += 1;
+        }
+        // INVARIANT: checked above.
+        Self(groups)
+    }
+}
+
+/// A NULL-terminated list of attribute groups of objects `T`, as a device
+/// type, a class device or a provider hands it to the driver core. The
+/// type parameter is what keeps the groups on devices whose object is a
+/// `T`: see [`FromDevice`].
+///
+/// # Invariants
+///
+/// `self.0` is null or points to a static [`GroupArray`] of `T`.
+#[repr(transparent)]
+pub struct GroupList<T>(*const *const bindings::attribute_group, PhantomData<fn() -> T>);
 
 // SAFETY: it points to a static array of pointers to static groups.
-unsafe impl Sync for GroupList {}
+unsafe impl<T> Sync for GroupList<T> {}
 
-impl GroupList {
+impl<T: FromDevice> GroupList<T> {
     /// Wraps a static NULL-terminated array; see [`group_list!`].
-    pub const fn from_static<const N: usize>(groups: &'static GroupArray<N>) -> Self {
-        Self(&groups.0 as *const _ as *const *const bindings::attribute_group)
+    pub const fn from_static<const N: usize>(groups: &'static GroupArray<N, T>) -> Self {
+        // INVARIANT: a static `GroupArray` of `T`.
+        Self(&groups.0 as *const _ as *const *const bindings::attribute_group, PhantomData)
     }
 
     /// No groups.
-    pub const EMPTY: GroupList = GroupList(core::ptr::null());
+    pub const EMPTY: Self = Self(core::ptr::null(), PhantomData);
 
     /// The raw pointer, for C.
     pub const fn as_raw(&self) -> *mut *const bindings::attribute_group {
@@ -315,83 +436,53 @@ impl GroupList {
     }
 }
 
-/// Storage behind a [`GroupList`].
-#[repr(transparent)]
-pub struct GroupArray<const N: usize>(pub [*const bindings::attribute_group; N]);
-
-// SAFETY: it only holds pointers to static groups.
-unsafe impl<const N: usize> Sync for GroupArray<N> {}
-
-/// The text of a sysfs write: up to the first NUL (ndctl writes one) and
-/// without one trailing newline, as the kernel's kstrto* helpers see it.
-pub fn input_str(input: &[u8]) -> Result<&str> {
-    let end = input.iter().position(|&b| b == 0).unwrap_or(input.len());
-    let s = core::str::from_utf8(&input[..end]).map_err(|_| Error::from_errno(-22))?;
-    Ok(s.strip_suffix('\n').unwrap_or(s))
+/// The text of a sysfs write as C's parsers read it, NUL-terminated. sysfs
+/// terminates the page it hands `store`, but `store` sees a slice; the
+/// copy puts the NUL back. Only the first `max` bytes are kept: enough for
+/// parsers that read no further.
+fn c_input(input: &[u8], max: usize) -> Result<KVec<u8>> {
+    let input = &input[..input.len().min(max)];
+    let mut buf = KVec::with_capacity(input.len() + 1, GFP_KERNEL)?;
+    buf.extend_from_slice(input, GFP_KERNEL)?;
+    buf.push(0, GFP_KERNEL)?;
+    Ok(buf)
 }
 
-/// `kstrtoull`: an unsigned integer, base 0 meaning C's prefixes
-/// (0x hex, 0 octal). EINVAL for junk, ERANGE for overflow.
+/// The kernel's `kstrtoull`: an unsigned integer in `radix`, 0 meaning C's
+/// prefixes (0x hex, 0 octal), with an optional '+' and one trailing
+/// newline; EINVAL for junk, ERANGE for overflow.
 pub fn parse_u64(input: &[u8], radix: u32) -> Result<u64> {
-    let s = input_str(input)?;
-    let s = s.strip_prefix('+').unwrap_or(s);
-    let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"));
-    let (digits, radix) = match (radix, hex) {
-        (0 | 16, Some(rest)) => (rest, 16),
-        (0, None) => match s.strip_prefix('0') {
-            Some(rest) if !rest.is_empty() => (rest, 8),
-            _ => (s, 10),
-        },
-        (r @ 2..=36, _) => (s, r),
-        _ => return Err(Error::from_errno(-22)),
-    };
-    if digits.is_empty() {
-        return Err(Error::from_errno(-22));
-    }
-    // By hand rather than from_str_radix: no panic path in the kernel.
-    let mut v: u64 = 0;
-    for b in digits.bytes() {
-        let d = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'z' => b - b'a' + 10,
-            b'A'..=b'Z' => b - b'A' + 10,
-            _ => 36,
-        } as u32;
-        if d >= radix {
-            return Err(Error::from_errno(-22));
-        }
-        v = v
-            .checked_mul(radix as u64)
-            .and_then(|v| v.checked_add(d as u64))
-            .ok_or(Error::from_errno(-34))?;
-    }
-    Ok(v)
+    let buf = c_input(input, input.len())?;
+    let mut val = 0u64;
+    // SAFETY: `buf` is NUL-terminated and `val` is a local.
+    to_result(unsafe { bindings::kstrtoull(buf.as_ptr().cast(), radix, &mut val) })?;
+    Ok(val)
 }
 
-/// `uuid_parse`: 36 characters, hyphens at 8, 13, 18 and 23, hex digits
-/// elsewhere, in RFC 4122 byte order; what follows is ignored. EINVAL
-/// otherwise.
+/// The kernel's `kstrtoll`: as [`parse_u64`], signed, with an optional '-'.
+pub fn parse_i64(input: &[u8], radix: u32) -> Result<i64> {
+    let buf = c_input(input, input.len())?;
+    let mut val = 0i64;
+    // SAFETY: `buf` is NUL-terminated and `val` is a local.
+    to_result(unsafe { bindings::kstrtoll(buf.as_ptr().cast(), radix, &mut val) })?;
+    Ok(val)
+}
+
+/// The length of a uuid's text (`UUID_STRING_LEN`); `uuid_parse` reads no
+/// further.
+const UUID_STRING_LEN: usize = 36;
+
+/// The kernel's `uuid_parse`: 36 characters, hyphens at 8, 13, 18 and 23,
+/// hex digits elsewhere, in RFC 4122 byte order; what follows is ignored.
+/// EINVAL otherwise.
 pub fn parse_uuid(input: &[u8]) -> Result<[u8; 16]> {
-    let text = input.get(..36).ok_or(Error::from_errno(-22))?;
-    let mut out = [0u8; 16];
-    let mut nibbles = 0usize;
-    for (i, &c) in text.iter().enumerate() {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            if c != b'-' {
-                return Err(Error::from_errno(-22));
-            }
-            continue;
-        }
-        let v = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            b'A'..=b'F' => c - b'A' + 10,
-            _ => return Err(Error::from_errno(-22)),
-        };
-        out[nibbles / 2] |= v << (4 * (1 - nibbles % 2));
-        nibbles += 1;
-    }
-    Ok(out)
+    let buf = c_input(input, UUID_STRING_LEN)?;
+    // SAFETY: all-zero is a valid `uuid_t` (16 bytes).
+    let mut uuid: bindings::uuid_t = unsafe { core::mem::zeroed() };
+    // SAFETY: `buf` is NUL-terminated, and `uuid_parse` stops at the NUL
+    // (not a hex digit) if it comes early; `uuid` is a local.
+    to_result(unsafe { bindings::uuid_parse(buf.as_ptr().cast(), &mut uuid) })?;
+    Ok(uuid.b)
 }
 
 /// `strim`: the text without leading and trailing white space (C's
@@ -405,39 +496,25 @@ pub fn strim(input: &[u8]) -> &[u8] {
     &s[first..last]
 }
 
-/// `sysfs_streq`: equal, ignoring one trailing newline on the input.
-pub fn streq(input: &[u8], want: &str) -> bool {
-    input_str(input).is_ok_and(|s| s == want)
+/// The kernel's `sysfs_streq`: equal up to a NUL, ignoring one trailing
+/// newline on either side. False when there is no memory to compare.
+pub fn streq(input: &[u8], want: &CStr) -> bool {
+    let Ok(buf) = c_input(input, input.len()) else { return false };
+    // SAFETY: both strings are NUL-terminated.
+    unsafe { bindings::sysfs_streq(buf.as_ptr().cast(), want.as_ptr()) }
 }
 
-/// `kstrtobool`: y/Y/t/T/1 or "on" are true, n/N/f/F/0 or "off" false;
-/// only the leading characters count, as in C. EINVAL otherwise.
+/// Bytes `kstrtobool` reads: "on"/"of" need two.
+const BOOL_PREFIX: usize = 2;
+
+/// The kernel's `kstrtobool`: y/Y/t/T/1 or "on" are true, n/N/f/F/0 or
+/// "off" false; only the leading characters count. EINVAL otherwise.
 pub fn parse_bool(input: &[u8]) -> Result<bool> {
-    match input {
-        [b'y' | b'Y' | b't' | b'T' | b'1', ..] => Ok(true),
-        [b'n' | b'N' | b'f' | b'F' | b'0', ..] => Ok(false),
-        [b'o' | b'O', b'n' | b'N', ..] => Ok(true),
-        [b'o' | b'O', b'f' | b'F', ..] => Ok(false),
-        _ => Err(Error::from_errno(-22)),
-    }
-}
-
-/// `kstrtoll`: a signed integer, as [`parse_u64`] with an optional '-'.
-pub fn parse_i64(input: &[u8], radix: u32) -> Result<i64> {
-    let s = input_str(input)?;
-    match s.strip_prefix('-') {
-        Some(rest) => {
-            let v = parse_u64(rest.as_bytes(), radix)?;
-            if v > i64::MAX as u64 + 1 {
-                return Err(Error::from_errno(-34));
-            }
-            Ok((v as i64).wrapping_neg())
-        }
-        None => {
-            let v = parse_u64(s.as_bytes(), radix)?;
-            i64::try_from(v).map_err(|_| Error::from_errno(-34))
-        }
-    }
+    let buf = c_input(input, BOOL_PREFIX)?;
+    let mut val = false;
+    // SAFETY: `buf` is NUL-terminated and `val` is a local.
+    to_result(unsafe { bindings::kstrtobool(buf.as_ptr().cast(), &mut val) })?;
+    Ok(val)
 }
 
 /// Declares a static attribute group of objects `$t`:
@@ -447,21 +524,24 @@ macro_rules! attribute_group {
     ($vis:vis static $name:ident: $t:ty, dir = $dir:expr, [$($attr:expr),* $(,)?]) => {
         $vis static $name: $crate::glue::sysfs::AttributeGroup<$t> = {
             const N: usize = [$(stringify!($attr)),*].len() + 1;
-            static ATTRS: $crate::glue::sysfs::AttrArray<N> =
-                $crate::glue::sysfs::AttrArray([$($attr.as_raw(),)* core::ptr::null_mut()]);
+            static ATTRS: $crate::glue::sysfs::AttrArray<N, $t> = $crate::glue::sysfs::AttrArray::new([
+                $($crate::glue::sysfs::AttrPtr::of(&$attr),)* $crate::glue::sysfs::AttrPtr::END
+            ]);
             $crate::glue::sysfs::AttributeGroup::new($dir, &ATTRS)
         };
     };
 }
 
-/// Declares a static [`GroupList`]: `group_list!(static NAME = [GROUP_A, GROUP_B]);`
+/// Declares a static [`GroupList`] of objects `$t`:
+/// `group_list!(static NAME: T = [GROUP_A, GROUP_B]);`
 #[macro_export]
 macro_rules! group_list {
-    ($vis:vis static $name:ident = [$($group:expr),* $(,)?]) => {
-        $vis static $name: $crate::glue::sysfs::GroupList = {
+    ($vis:vis static $name:ident: $t:ty = [$($group:expr),* $(,)?]) => {
+        $vis static $name: $crate::glue::sysfs::GroupList<$t> = {
             const N: usize = [$(stringify!($group)),*].len() + 1;
-            static GROUPS: $crate::glue::sysfs::GroupArray<N> =
-                $crate::glue::sysfs::GroupArray([$($group.as_raw(),)* core::ptr::null()]);
+            static GROUPS: $crate::glue::sysfs::GroupArray<N, $t> = $crate::glue::sysfs::GroupArray::new([
+                $($crate::glue::sysfs::GroupPtr::of(&$group),)* $crate::glue::sysfs::GroupPtr::END
+            ]);
             $crate::glue::sysfs::GroupList::from_static(&GROUPS)
         };
     };

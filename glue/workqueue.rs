@@ -60,6 +60,11 @@ impl<T: DelayedWorkItem> DelayedWork<T> {
         pin_init!(Self { raw <- raw, owner: AtomicPtr::new(core::ptr::null_mut()), _t: PhantomData })
     }
 
+    /// The work function: hands the owner's reference to `T::run`.
+    ///
+    /// # Safety
+    ///
+    /// The workqueue passes the `work_struct` of a `DelayedWork<T>` that `queue` queued with `owner` set and a reference leaked for this run.
     unsafe extern "C" fn run_raw(work: *mut bindings::work_struct) {
         // SAFETY: `work` is the first member of `raw`, the first member of a
         // `#[repr(C)]` `DelayedWork<T>`, which queued it with `owner` set.

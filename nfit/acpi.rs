@@ -13,7 +13,7 @@ use crate::formats::nfit::dsm::*;
 use crate::formats::nfit::intel::{NVDIMM_INTEL_CMDMASK, NVDIMM_INTEL_FW_ACTIVATE_ARM, ND_INTEL_GET_MODES};
 use crate::formats::nfit::{Guid, Nfit, TABLE_HEADER_LEN};
 use crate::glue::acpi::{AcpiDevice, AcpiDriver, AcpiDriverOps, AcpiDriverRegistration, Handle, Table, Value};
-use crate::glue::provider_abi::Completion;
+use crate::abi::provider::Completion;
 use crate::{dev_dbg, dev_err};
 
 static NFIT_DRIVER: AcpiDriver = AcpiDriver::new::<NfitAcpi>("nfit", "ACPI0012");

@@ -18,7 +18,7 @@ use crate::formats::badrange::{self, ArsCap, ArsStatus, ND_ARS_PERSISTENT, ND_AR
 use crate::formats::cmd;
 use crate::formats::nfit::{Nfit, SpaType};
 use crate::glue::device::Device;
-use crate::glue::provider_abi::BusLink;
+use crate::abi::provider::BusLink;
 use crate::glue::workqueue::{DelayedWork, DelayedWorkItem};
 use crate::dev_dbg;
 

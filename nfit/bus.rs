@@ -17,8 +17,8 @@ use crate::formats::nfit::dsm::{NVDIMM_BUS_FAMILY_INTEL, NVDIMM_BUS_FAMILY_NFIT}
 use crate::formats::nfit::intel::NVDIMM_BUS_INTEL_FW_ACTIVATE_CMDMASK;
 use crate::formats::nfit::Nfit;
 use crate::glue::device::Device;
-use crate::glue::nfit_abi::{NfitCore, PlatformHandle};
-use crate::glue::provider_abi::{Bus, BusDesc, BusProvider, Completion};
+use crate::abi::nfit::{NfitCore, PlatformHandle};
+use crate::abi::provider::{Bus, BusDesc, BusProvider, Completion};
 use crate::glue::sysfs::{self, Attribute, Page};
 use crate::{attribute_group, bus_provider_attrs, dev_dbg, dev_err, group_list};
 
@@ -162,7 +162,7 @@ fn fwa_visible(bus: &NfitBus, attr: &'static Attribute<NfitBus>) -> Option<u16> 
 }
 
 attribute_group!(static NFIT_BUS_GROUP: NfitBus, dir = Some(c"nfit"), [REVISION, SCRUB, HW_ERROR_SCRUB, DSM_MASK, FWA_NOIDLE]);
-group_list!(static NFIT_BUS_GROUPS = [NFIT_BUS_GROUP]);
+group_list!(static NFIT_BUS_GROUPS: NfitBus = [NFIT_BUS_GROUP]);
 
 /// The masks that shape a bus: from the root device's _DSM on ACPI, from
 /// the platform's declaration when emulated.
@@ -269,7 +269,7 @@ impl NfitCore for Emulated {
         };
         let mut backing = KVec::new();
         for r in platform.ranges() {
-            backing.push(Backing { start: r.start, len: r.len, ptr: r.ptr }, GFP_KERNEL)?;
+            backing.push(r, GFP_KERNEL)?;
         }
         let bus = register(parent, table, Transport::Emulated(platform), masks, None, &backing)?;
         Ok(KBox::new(bus, GFP_KERNEL)?)

@@ -12,7 +12,7 @@ use crate::formats::nfit::dsm::{dimm_cmd_mask, NVDIMM_FAMILY_INTEL};
 use crate::formats::nfit::intel::{NVDIMM_INTEL_FREEZE_LOCK, NVDIMM_INTEL_GET_SECURITY_STATE};
 use crate::formats::nfit::{self, Dimm, DimmId};
 use crate::glue::acpi::Handle;
-use crate::glue::provider_abi::{FlushHintMap, NewDimm, Security};
+use crate::abi::provider::{FlushHintMap, NewDimm, Security};
 use crate::glue::sysfs::{Attribute, Page};
 use crate::{attribute_group, dimm_provider_attrs, group_list};
 
@@ -357,4 +357,4 @@ attribute_group!(static NFIT_DIMM_GROUP: NfitDimm, dir = Some(c"nfit"), [
     HANDLE, PHYS_ID, VENDOR, DEVICE, REV_ID, SUBSYSTEM_VENDOR, SUBSYSTEM_DEVICE,
     SUBSYSTEM_REV_ID, FORMAT, FORMATS, SERIAL, FLAGS, ID, FAMILY, DSM_MASK, DIRTY_SHUTDOWN,
 ]);
-group_list!(static NFIT_DIMM_GROUPS = [NFIT_DIMM_GROUP]);
+group_list!(static NFIT_DIMM_GROUPS: NfitDimm = [NFIT_DIMM_GROUP]);

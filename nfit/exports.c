@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Exports of nfit's ABI for emulated platforms (glue/nfit_abi.rs). The
+ * Exports of nfit's ABI for emulated platforms (abi/nfit.rs). The
  * functions are Rust; only C can export them.
  */
 #include <linux/export.h>

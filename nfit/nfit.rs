@@ -4,12 +4,21 @@
 //! Parses an NFIT into a bus and its DIMMs and answers libnvdimm's commands
 //! through the platform: ACPI _DSM methods on real firmware (QEMU), or the
 //! command handler of an emulated platform (nfit_test), which hands us its
-//! synthetic table through the ABI in glue/nfit_abi.rs.
+//! synthetic table through the ABI in abi/nfit.rs.
+
+// Module code is safe Rust: `unsafe` lives only in glue/ and abi/, the two
+// modules allowed below (Documentation/layout.md).
+#![deny(unsafe_code)]
 
 use kernel::prelude::*;
 
 #[path = "../glue/mod.rs"]
+#[allow(unsafe_code)]
 mod glue;
+
+#[path = "../abi/mod.rs"]
+#[allow(unsafe_code)]
+mod abi;
 
 #[path = "../formats/src/lib.rs"]
 #[allow(unused_attributes, unused_imports, dead_code, unreachable_pub)]

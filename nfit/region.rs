@@ -3,7 +3,6 @@
 //! nfit/ attributes of regionN.
 
 use core::fmt::Write;
-use core::ptr::NonNull;
 
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -12,7 +11,7 @@ use crate::bus::NfitBus;
 use crate::formats::nfit::{self, Nfit, Spa, SpaType};
 use crate::glue::device::Device;
 use crate::glue::iomem::IomemRange;
-use crate::glue::provider_abi::{Bus, Cookies, DimmRef, NewMapping, NewRegion};
+use crate::abi::provider::{Bus, Cookies, DimmRef, NewMapping, NewRegion};
 use crate::glue::sysfs::{Attribute, Page};
 use crate::{attribute_group, dev_dbg, dev_err, dev_warn, group_list, region_provider_attrs};
 
@@ -40,15 +39,10 @@ fn range_index_show(r: &NfitRegion, page: &mut Page) -> Result {
 static RANGE_INDEX: Attribute<NfitRegion> = Attribute::ro(c"range_index", range_index_show);
 
 attribute_group!(static NFIT_REGION_GROUP: NfitRegion, dir = Some(c"nfit"), [RANGE_INDEX]);
-group_list!(static NFIT_REGION_GROUPS = [NFIT_REGION_GROUP]);
+group_list!(static NFIT_REGION_GROUPS: NfitRegion = [NFIT_REGION_GROUP]);
 
 /// Memory an emulated platform backs a range with.
-#[derive(Clone, Copy)]
-pub(crate) struct Backing {
-    pub(crate) start: u64,
-    pub(crate) len: u64,
-    pub(crate) ptr: NonNull<u8>,
-}
+pub(crate) use crate::abi::nfit::Range as Backing;
 
 /// Registers a region for every SPA range that has one, in table order:
 /// persistent memory, volatile memory and virtual disks.
@@ -116,7 +110,7 @@ fn register(
         )?;
     }
     let (start, size) = (spa.address(), spa.length());
-    let mapping = backing.iter().find(|b| b.start == start && b.len >= size).map(|b| b.ptr);
+    let mapping = backing.iter().find(|b| b.start == start && b.len >= size).copied();
     // Emulated ranges are platform memory, not physical address space.
     let iomem = if ty == SpaType::Pm && mapping.is_none() {
         match IomemRange::insert_persistent(c"Persistent Memory", start, size) {

@@ -9,22 +9,31 @@
 //! ask the platform to clear it first. Documentation/pmem.md says why the
 //! driver is bio-based.
 
+// Module code is safe Rust: `unsafe` lives only in glue/ and abi/, the two
+// modules allowed below (Documentation/layout.md).
+#![deny(unsafe_code)]
+
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
 #[path = "../glue/mod.rs"]
+#[allow(unsafe_code)]
 mod glue;
+
+#[path = "../abi/mod.rs"]
+#[allow(unsafe_code)]
+mod abi;
 
 #[path = "../formats/src/lib.rs"]
 #[allow(unused_attributes, unused_imports, dead_code, unreachable_pub)]
 mod formats;
 
 use glue::block::{Badblocks, Bio, Disk, DiskConfig, DiskOps, DiskVtable, Segment, SECTOR_SIZE};
-use glue::bindings::{ND_DEVICE_NAMESPACE_IO, ND_DEVICE_NAMESPACE_PMEM};
-use glue::dax::{DaxAccess, DaxExtent, DaxOps, DaxSettings, RecoveryWrite};
+use glue::dax::{DaxAccess, DaxExtent, DaxOps, DaxSettings, RecoveryWrite, ehwpoison};
 use glue::device::Device;
-use glue::namespace_abi::{Namespace, NamespaceInfo, NamespaceKind};
-use glue::nd_driver::{ExternalRegistration, NdBoundDriver, NdDriver, NdEvent};
+use abi::namespace::{Namespace, NamespaceInfo, NamespaceKind};
+use abi::namespace::ExternalRegistration;
+use glue::nd_driver::{nd_device::{NAMESPACE_IO as ND_DEVICE_NAMESPACE_IO, NAMESPACE_PMEM as ND_DEVICE_NAMESPACE_PMEM}, NdBoundDriver, NdDriver, NdEvent};
 use glue::pmem_map::{MemRegion, PmemMap};
 
 module! {
@@ -174,7 +183,7 @@ impl DaxOps for Pmem {
         if !self.bb.is_empty() {
             if let Some((first_bad, _)) = self.bb.check(sector, sectors) {
                 if mode != DaxAccess::RecoveryWrite {
-                    return Err(Error::from_errno(-(glue::bindings::EHWPOISON as i32)));
+                    return Err(ehwpoison());
                 }
                 // Recover a page at a time up to the poison: clearing large
                 // chunks is not reliable on every platform.

@@ -11,6 +11,10 @@
 //! /sys/class/nfit_test_bus/nfit_test.N, where tests cut the power during
 //! label writes (`label_write_budget`; Documentation/testing.md).
 
+// Module code is safe Rust: `unsafe` lives only in glue/ and abi/, the two
+// modules allowed below (Documentation/layout.md).
+#![deny(unsafe_code)]
+
 use core::fmt::Write;
 
 use kernel::new_mutex;
@@ -20,7 +24,12 @@ use kernel::sync::{Arc, Mutex};
 use kernel::time::Ktime;
 
 #[path = "../../glue/mod.rs"]
+#[allow(unsafe_code)]
 mod glue;
+
+#[path = "../../abi/mod.rs"]
+#[allow(unsafe_code)]
+mod abi;
 
 #[path = "../../formats/src/lib.rs"]
 #[allow(unused_attributes, unused_imports, dead_code, unreachable_pub)]
@@ -35,8 +44,8 @@ use dsm::{Ars, DimmState, Errno, LabelWriteBudget, Outcome};
 use glue::bus::{Class, ClassRegistration};
 use glue::class_device::DataClassDevice;
 use glue::device::Device;
-use glue::nfit_abi::{Nfit, Platform, PlatformMasks};
-use glue::provider_abi::Completion;
+use abi::nfit::{Nfit, Platform, PlatformMasks};
+use abi::provider::Completion;
 use glue::platform::{PlatformDevice, PlatformDriver, PlatformDriverOps};
 use glue::sysfs::{self, Attribute, Page};
 use topology::{BusInfo, DimmInfo, BUSES, DIMMS, LABEL_SIZE};
@@ -130,7 +139,7 @@ fn lock_dimm_store(dimm: &TestDimm, _input: &[u8]) -> Result {
 static LOCK_DIMM: Attribute<TestDimm> = Attribute::wo(c"lock_dimm", lock_dimm_store);
 
 attribute_group!(static TEST_DIMM_GROUP: TestDimm, dir = None, [FAIL_CMD, FAIL_CMD_CODE, HANDLE, LOCK_DIMM]);
-group_list!(static TEST_DIMM_GROUPS = [TEST_DIMM_GROUP]);
+group_list!(static TEST_DIMM_GROUPS: TestDimm = [TEST_DIMM_GROUP]);
 
 /// A bus's label-write fault, behind /sys/class/nfit_test_bus/nfit_test.N.
 /// Created at probe, off.
@@ -165,7 +174,7 @@ static LABEL_WRITE_BUDGET: Attribute<BusFault> =
     Attribute::rw(c"label_write_budget", label_write_budget_show, label_write_budget_store);
 
 attribute_group!(static BUS_FAULT_GROUP: BusFault, dir = None, [LABEL_WRITE_BUDGET]);
-group_list!(static BUS_FAULT_GROUPS = [BUS_FAULT_GROUP]);
+group_list!(static BUS_FAULT_GROUPS: BusFault = [BUS_FAULT_GROUP]);
 
 /// Monotonic milliseconds, the clock of a scrub's duration.
 fn now_ms() -> u64 {

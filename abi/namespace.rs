@@ -21,62 +21,62 @@ use core::ptr::NonNull;
 use kernel::error::{code::*, to_result, Error, Result};
 use kernel::ThisModule;
 
-use super::bindings;
-use super::bus::BusType;
-use super::device::Device;
-use super::nd_driver::NdDriver;
-use super::pmem_map::ProviderMap;
+use crate::glue::bindings;
+use crate::glue::bus::BusType;
+use crate::glue::device::Device;
+use crate::glue::nd_driver::NdDriver;
+use crate::glue::pmem_map::ProviderMap;
 
 /// `DISK_NAME_LEN`: room for "pmem%d.%d" and a suffix.
 pub const DISK_NAME_LEN: usize = bindings::DISK_NAME_LEN as usize;
 
 /// What kind of device the driver was bound to.
-pub mod kind {
+mod kind {
     /// A namespace used raw (namespace_io or namespace_pmem): /dev/pmemN.
     pub const RAW: u32 = 0;
 }
 
 /// A namespace as libnvdimm describes it to the driver bound to it.
 #[repr(C)]
-pub struct RawNamespaceInfo {
+struct RawNamespaceInfo {
     /// [`kind`] of the bound device.
-    pub kind: u32,
+    kind: u32,
     /// Physical start of the namespace (`nsio->res.start`).
-    pub start: u64,
+    start: u64,
     /// Its size in bytes.
-    pub size: u64,
+    size: u64,
     /// The provider's kernel mapping of `[start, start + size)` (an emulated
     /// platform's memory); null: the range is real memory the driver
     /// reserves and maps itself.
-    pub virt: *mut c_void,
+    virt: *mut c_void,
     /// `dev_to_node()` of the bound device.
-    pub numa_node: c_int,
+    numa_node: c_int,
     /// The region's target node.
-    pub target_node: c_int,
+    target_node: c_int,
     /// N of regionN.
-    pub region_id: c_int,
+    region_id: c_int,
     /// The region is read-only (`nd_region->ro`).
-    pub read_only: c_int,
+    read_only: c_int,
     /// The region's ND_REGION_* bits.
-    pub region_flags: c_ulong,
+    region_flags: c_ulong,
     /// `nvdimm_has_flush()`: 1 flush needed, 0 not needed, -ENXIO unknown.
-    pub has_flush: c_int,
+    has_flush: c_int,
     /// `nvdimm_has_cache()`: CPU caches are not persistent.
-    pub has_cache: c_int,
+    has_cache: c_int,
     /// `is_nvdimm_sync()`: MAP_SYNC is safe.
-    pub sync: c_int,
+    sync: c_int,
     /// `pmem_sector_size()`: 512 or 4096.
-    pub sector_size: u32,
+    sector_size: u32,
     /// `pmem_should_map_pages()`: the range gets struct pages (ZONE_DEVICE),
     /// which fsdax needs.
-    pub map_pages: c_int,
+    map_pages: c_int,
     /// `nvdimm_namespace_disk_name()`, NUL-terminated.
-    pub disk_name: [c_char; DISK_NAME_LEN],
+    disk_name: [c_char; DISK_NAME_LEN],
 }
 
 /// Called back by `rln_namespace_badblocks` for each bad range:
 /// `sector` is in 512-byte units from the start of the namespace.
-pub type RawBadRange = unsafe extern "C" fn(ctx: *mut c_void, sector: u64, count: u64);
+type RawBadRange = unsafe extern "C" fn(ctx: *mut c_void, sector: u64, count: u64);
 
 // The functions libnvdimm exports to namespace drivers. Signatures are
 // stated once; `export_ns_core!` checks libnvdimm's definitions against these.
@@ -91,8 +91,8 @@ extern "C" {
     fn rln_namespace_read_only(dev: *mut bindings::device) -> c_int;
 }
 
-/// Signature types of the exported functions, for `export_ns_core!`'s checks.
-pub mod signatures {
+/// Signature types of the exported functions, for the checks in `exports`.
+mod signatures {
     use super::*;
     /// `rln_nd_driver_register`
     pub type DriverRegister = unsafe extern "C" fn(*const NdDriver, *mut bindings::module) -> c_int;
@@ -222,7 +222,10 @@ impl NamespaceInfo {
             kind,
             start: raw.start,
             size: raw.size,
-            provider_map: NonNull::new(raw.virt.cast()).map(ProviderMap),
+            // SAFETY: libnvdimm reports the provider's mapping of the region at
+            // the namespace's offset, which stays mapped while the bus (and so
+            // the bound namespace) exists.
+            provider_map: NonNull::new(raw.virt.cast()).map(|p| unsafe { ProviderMap::new(p) }),
             numa_node: raw.numa_node,
             target_node: raw.target_node,
             region_id: u32::try_from(raw.region_id).map_err(|_| EINVAL)?,
@@ -248,7 +251,7 @@ impl NamespaceInfo {
             },
             start: self.start,
             size: self.size,
-            virt: self.provider_map.map_or(core::ptr::null_mut(), |p| p.0.as_ptr().cast()),
+            virt: self.provider_map.map_or(core::ptr::null_mut(), |p| p.as_ptr().cast()),
             numa_node: self.numa_node,
             target_node: self.target_node,
             region_id: self.region_id as c_int,
@@ -270,16 +273,29 @@ impl NamespaceInfo {
 // ---------------------------------------------------------------------------
 // Driver side.
 
-pub(super) fn nd_driver_register(drv: &'static NdDriver, module: &'static ThisModule) -> Result {
-    // SAFETY: `drv` is a static driver; libnvdimm keeps it registered until
-    // `nd_driver_unregister`, which `ExternalRegistration` calls once.
-    to_result(unsafe { rln_nd_driver_register(drv, module.as_ptr().cast()) })
+impl NdDriver {
+    /// Registers a driver of another module with libnvdimm's nd bus
+    /// (`__nd_driver_register`); unregistered when the token drops.
+    pub fn register_external(&'static self, module: &'static ThisModule) -> Result<ExternalRegistration> {
+        // SAFETY: `self` is a static driver; libnvdimm keeps it registered
+        // until `rln_nd_driver_unregister`, which `ExternalRegistration`
+        // calls once; `module` defines `self` and outlives the registration.
+        to_result(unsafe { rln_nd_driver_register(self, module.as_ptr().cast()) })?;
+        Ok(ExternalRegistration(self))
+    }
 }
 
-#[inline]
-pub(super) fn nd_driver_unregister(drv: &'static NdDriver) {
-    // SAFETY: registered by `nd_driver_register`, unregistered once.
-    unsafe { rln_nd_driver_unregister(drv) }
+/// A driver registered through [`NdDriver::register_external`].
+pub struct ExternalRegistration(&'static NdDriver);
+
+impl Drop for ExternalRegistration {
+    // Inline: only modules that register external drivers link to the
+    // unregister function (libnvdimm defines it).
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: registered by `register_external`, unregistered once.
+        unsafe { rln_nd_driver_unregister(self.0) }
+    }
 }
 
 /// The device a namespace driver is bound to, counted, for the calls into
@@ -323,6 +339,11 @@ impl Namespace {
     /// Calls `f(sector, count)` for each known bad range, in 512-byte
     /// sectors from the start of the namespace.
     pub fn for_each_bad_range(&self, mut f: impl FnMut(u64, u64)) -> Result {
+        /// Hands one bad range to `f`.
+        ///
+        /// # Safety
+        ///
+        /// `ctx` is the `&mut dyn FnMut` below, live for the call.
         unsafe extern "C" fn visit(ctx: *mut c_void, sector: u64, count: u64) {
             // SAFETY: `ctx` is the `&mut dyn FnMut` below, live for the call.
             let f = unsafe { &mut *ctx.cast::<&mut dyn FnMut(u64, u64)>() };
@@ -383,109 +404,152 @@ pub trait NsCore {
     fn read_only(dev: &Device) -> bool;
 }
 
-/// Defines the exported ABI functions over an [`NsCore`] implementation.
-/// Used by libnvdimm only.
+/// Names the type that implements libnvdimm's side of the namespace ABI,
+/// for the exported functions: `export_ns_core!(NamespaceDrivers)`.
+/// Expands to a safe impl only.
 #[macro_export]
 macro_rules! export_ns_core {
     ($core:ty) => {
-        const _: () = {
-            use core::ffi::{c_int, c_long, c_void};
-            use $crate::glue::bindings;
-            use $crate::glue::device::Device;
-            use $crate::glue::namespace_abi::{self as abi, NsCore};
-            use $crate::glue::nd_driver::{NdDriver, NdDriverRegistration};
-
-            #[no_mangle]
-            unsafe extern "C" fn rln_nd_driver_register(drv: *const NdDriver, owner: *mut bindings::module) -> c_int {
-                if drv.is_null() || owner.is_null() {
-                    return kernel::error::code::EINVAL.to_errno();
-                }
-                // SAFETY: drivers pass a static `NdDriver` and their own
-                // module, which stays loaded while the driver is registered
-                // (see `NdDriver::register_external`).
-                match unsafe { (&*drv).register_for(<$core as NsCore>::bus(), owner) } {
-                    // Ended by `rln_nd_driver_unregister`.
-                    Ok(reg) => {
-                        reg.leak();
-                        0
-                    }
-                    Err(e) => e.to_errno(),
-                }
-            }
-            const _: abi::signatures::DriverRegister = rln_nd_driver_register;
-
-            #[no_mangle]
-            unsafe extern "C" fn rln_nd_driver_unregister(drv: *const NdDriver) {
-                // SAFETY: `drv` was registered by `rln_nd_driver_register`
-                // and the driver's token unregisters it once.
-                drop(unsafe { NdDriverRegistration::from_registered(&*drv) })
-            }
-            const _: abi::signatures::DriverUnregister = rln_nd_driver_unregister;
-
-            #[no_mangle]
-            unsafe extern "C" fn rln_namespace_probe(dev: *mut bindings::device, out: *mut abi::RawNamespaceInfo) -> c_int {
-                // SAFETY: drivers call from probe with their live device and
-                // a valid out pointer (see `Namespace::probe`).
-                match <$core as NsCore>::probe(unsafe { Device::from_raw(dev) }) {
-                    Ok(info) => {
-                        // SAFETY: see above.
-                        unsafe { out.write(abi::info_to_raw(&info)) };
-                        0
-                    }
-                    Err(e) => e.to_errno(),
-                }
-            }
-            const _: abi::signatures::Probe = rln_namespace_probe;
-
-            #[no_mangle]
-            unsafe extern "C" fn rln_namespace_flush(dev: *mut bindings::device) -> c_int {
-                // SAFETY: drivers pass the live device they are bound to.
-                match <$core as NsCore>::flush(unsafe { Device::from_raw(dev) }) {
-                    Ok(()) => 0,
-                    Err(e) => e.to_errno(),
-                }
-            }
-            const _: abi::signatures::Flush = rln_namespace_flush;
-
-            #[no_mangle]
-            unsafe extern "C" fn rln_namespace_badblocks(
-                dev: *mut bindings::device,
-                cb: abi::RawBadRange,
-                ctx: *mut c_void,
-            ) -> c_int {
-                // SAFETY: drivers pass their live device, and a callback and
-                // context valid for the duration of the call.
-                let mut f = |sector: u64, count: u64| unsafe { cb(ctx, sector, count) };
-                // SAFETY: `dev` is the caller's live device (see above).
-                let dev = unsafe { Device::from_raw(dev) };
-                match <$core as NsCore>::bad_ranges(dev, &mut f) {
-                    Ok(()) => 0,
-                    Err(e) => e.to_errno(),
-                }
-            }
-            const _: abi::signatures::Badblocks = rln_namespace_badblocks;
-
-            #[no_mangle]
-            unsafe extern "C" fn rln_namespace_clear_poison(dev: *mut bindings::device, phys: u64, len: u64) -> c_long {
-                // SAFETY: drivers pass the live device they are bound to.
-                match <$core as NsCore>::clear_poison(unsafe { Device::from_raw(dev) }, phys, len) {
-                    Ok(n) => n.min(c_long::MAX as u64) as c_long,
-                    Err(e) => e.to_errno() as c_long,
-                }
-            }
-            const _: abi::signatures::ClearPoison = rln_namespace_clear_poison;
-
-            #[no_mangle]
-            unsafe extern "C" fn rln_namespace_read_only(dev: *mut bindings::device) -> c_int {
-                // SAFETY: drivers pass the live device they are bound to.
-                <$core as NsCore>::read_only(unsafe { Device::from_raw(dev) }) as c_int
-            }
-            const _: abi::signatures::ReadOnly = rln_namespace_read_only;
-        };
+        impl $crate::abi::namespace::Exports for $crate::abi::namespace::Libnvdimm {
+            type Core = $core;
+        }
     };
 }
 
-/// [`NamespaceInfo`] as the C struct, for `export_ns_core!`.
-pub fn info_to_raw(info: &NamespaceInfo) -> RawNamespaceInfo {
-    info.to_raw()
+/// The module that exports the namespace ABI.
+pub(crate) struct Libnvdimm;
+
+/// Which [`NsCore`] the exported functions call (see [`export_ns_core!`]).
+pub(crate) trait Exports {
+    /// libnvdimm's implementation.
+    type Core: NsCore;
+}
+
+/// The functions libnvdimm exports to namespace drivers. Only libnvdimm
+/// defines them (`--cfg rln_libnvdimm`).
+#[cfg(rln_libnvdimm)]
+mod exports {
+    use super::*;
+    use crate::glue::nd_driver::NdDriverRegistration;
+
+    type Core = <Libnvdimm as Exports>::Core;
+
+    /// `rln_nd_driver_register`: registers a driver of another module.
+    ///
+    /// # Safety
+    ///
+    /// `drv` is null or a static `NdDriver` of the module `owner` (or
+    /// null), which stays loaded while the driver is registered (see
+    /// `NdDriver::register_external`).
+    #[no_mangle]
+    unsafe extern "C" fn rln_nd_driver_register(drv: *const NdDriver, owner: *mut bindings::module) -> c_int {
+        if drv.is_null() || owner.is_null() {
+            return EINVAL.to_errno();
+        }
+        // SAFETY: guaranteed by the caller.
+        match unsafe { (&*drv).register_for(Core::bus(), owner) } {
+            // Ended by `rln_nd_driver_unregister`.
+            Ok(reg) => {
+                reg.leak();
+                0
+            }
+            Err(e) => e.to_errno(),
+        }
+    }
+    const _: signatures::DriverRegister = rln_nd_driver_register;
+
+    /// `rln_nd_driver_unregister`.
+    ///
+    /// # Safety
+    ///
+    /// `drv` was registered by `rln_nd_driver_register`, and its module
+    /// unregisters it once.
+    #[no_mangle]
+    unsafe extern "C" fn rln_nd_driver_unregister(drv: *const NdDriver) {
+        // SAFETY: guaranteed by the caller.
+        drop(unsafe { NdDriverRegistration::from_registered(&*drv) })
+    }
+    const _: signatures::DriverUnregister = rln_nd_driver_unregister;
+
+    /// `rln_namespace_probe`: `nvdimm_namespace_common_probe` and the
+    /// description of the namespace.
+    ///
+    /// # Safety
+    ///
+    /// `dev` is the live device a driver is probing; `out` is valid for a
+    /// write.
+    #[no_mangle]
+    unsafe extern "C" fn rln_namespace_probe(dev: *mut bindings::device, out: *mut RawNamespaceInfo) -> c_int {
+        // SAFETY: guaranteed by the caller.
+        match Core::probe(unsafe { Device::from_raw(dev) }) {
+            Ok(info) => {
+                // SAFETY: guaranteed by the caller.
+                unsafe { out.write(info.to_raw()) };
+                0
+            }
+            Err(e) => e.to_errno(),
+        }
+    }
+    const _: signatures::Probe = rln_namespace_probe;
+
+    /// `rln_namespace_flush`: `nvdimm_flush` on the region.
+    ///
+    /// # Safety
+    ///
+    /// `dev` is the live device a driver is bound to.
+    #[no_mangle]
+    unsafe extern "C" fn rln_namespace_flush(dev: *mut bindings::device) -> c_int {
+        // SAFETY: guaranteed by the caller.
+        match Core::flush(unsafe { Device::from_raw(dev) }) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+    const _: signatures::Flush = rln_namespace_flush;
+
+    /// `rln_namespace_badblocks`: each bad range, through `cb`.
+    ///
+    /// # Safety
+    ///
+    /// `dev` is the live device a driver is bound to; `cb` may be called
+    /// with `ctx` during the call.
+    #[no_mangle]
+    unsafe extern "C" fn rln_namespace_badblocks(dev: *mut bindings::device, cb: RawBadRange, ctx: *mut c_void) -> c_int {
+        // SAFETY: guaranteed by the caller.
+        let mut f = |sector: u64, count: u64| unsafe { cb(ctx, sector, count) };
+        // SAFETY: guaranteed by the caller.
+        let dev = unsafe { Device::from_raw(dev) };
+        match Core::bad_ranges(dev, &mut f) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+    const _: signatures::Badblocks = rln_namespace_badblocks;
+
+    /// `rln_namespace_clear_poison`: bytes cleared, or an errno.
+    ///
+    /// # Safety
+    ///
+    /// `dev` is the live device a driver is bound to.
+    #[no_mangle]
+    unsafe extern "C" fn rln_namespace_clear_poison(dev: *mut bindings::device, phys: u64, len: u64) -> c_long {
+        // SAFETY: guaranteed by the caller.
+        match Core::clear_poison(unsafe { Device::from_raw(dev) }, phys, len) {
+            Ok(n) => n.min(c_long::MAX as u64) as c_long,
+            Err(e) => e.to_errno() as c_long,
+        }
+    }
+    const _: signatures::ClearPoison = rln_namespace_clear_poison;
+
+    /// `rln_namespace_read_only`: the region's `ro`.
+    ///
+    /// # Safety
+    ///
+    /// `dev` is the live device a driver is bound to.
+    #[no_mangle]
+    unsafe extern "C" fn rln_namespace_read_only(dev: *mut bindings::device) -> c_int {
+        // SAFETY: guaranteed by the caller.
+        Core::read_only(unsafe { Device::from_raw(dev) }) as c_int
+    }
+    const _: signatures::ReadOnly = rln_namespace_read_only;
 }

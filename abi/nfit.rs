@@ -12,13 +12,13 @@ use kernel::error::{to_result, Result};
 use kernel::alloc::VVec;
 use kernel::prelude::*;
 
-use super::bindings;
-use super::device::Device;
-use super::provider_abi::Completion;
+use crate::glue::bindings;
+use crate::glue::device::Device;
+pub use super::{Completion, Range};
 
 /// `ctl` of an emulated platform: runs ND command `cmd` on the bus
 /// (`dimm` = 0) or on the DIMM with NFIT device handle `handle`.
-pub type RawPlatformCtl = unsafe extern "C" fn(
+type RawPlatformCtl = unsafe extern "C" fn(
     ctx: *const c_void,
     dimm: c_int,
     handle: u32,
@@ -30,46 +30,46 @@ pub type RawPlatformCtl = unsafe extern "C" fn(
 
 /// An emulated platform (`struct acpi_nfit_desc` fields nfit_test sets).
 #[repr(C)]
-pub struct RawPlatform {
+struct RawPlatform {
     /// The NFIT: a whole ACPI table, or only its subtables as C's nfit_test
     /// passes them (the NFIT revision then reads 0).
-    pub table: *const u8,
+    table: *const u8,
     /// Its length.
-    pub table_len: usize,
+    table_len: usize,
     /// Passed back to `ctl`.
-    pub ctx: *const c_void,
+    ctx: *const c_void,
     /// The command handler.
-    pub ctl: Option<RawPlatformCtl>,
+    ctl: Option<RawPlatformCtl>,
     /// DIMM DSM functions the platform implements (dimm_cmd_force_en).
-    pub dimm_dsm_mask: c_ulong,
+    dimm_dsm_mask: c_ulong,
     /// Bus ND_CMD_* commands the platform implements (bus_cmd_force_en).
-    pub bus_cmd_mask: c_ulong,
+    bus_cmd_mask: c_ulong,
     /// Bus DSM functions, nfit/dsm_mask (bus_dsm_mask).
-    pub bus_dsm_mask: c_ulong,
+    bus_dsm_mask: c_ulong,
     /// Bus functions of the Intel bus family (family_dsm_mask[INTEL]).
-    pub bus_intel_dsm_mask: c_ulong,
+    bus_intel_dsm_mask: c_ulong,
     /// Memory backing the platform's address ranges, `nranges` of them.
-    pub ranges: *const RawRange,
+    ranges: *const RawRange,
     /// How many.
-    pub nranges: c_uint,
+    nranges: c_uint,
 }
 
 /// Memory an emulated platform backs one of its SPA ranges with (C's
 /// nfit_test redirects memremap to such buffers instead).
 #[repr(C)]
 #[derive(Clone, Copy)]
-pub struct RawRange {
+struct RawRange {
     /// The range's system physical address, as the NFIT states it.
-    pub start: u64,
+    start: u64,
     /// Its length.
-    pub len: u64,
+    len: u64,
     /// The memory.
-    pub ptr: *mut u8,
+    ptr: *mut u8,
 }
 
 /// Opaque handle of an NFIT instance.
 #[repr(C)]
-pub struct RawNfit {
+struct RawNfit {
     _private: [u8; 0],
 }
 
@@ -80,8 +80,8 @@ extern "C" {
     fn rln_nfit_unregister(nfit: *mut RawNfit);
 }
 
-/// Signature types, for `export_nfit!`'s checks.
-pub mod signatures {
+/// Signature types, for the checks in `exports`.
+mod signatures {
     use super::*;
     /// `rln_nfit_register`
     pub type Register = unsafe extern "C" fn(*mut bindings::device, *const RawPlatform, *mut *mut RawNfit) -> c_int;
@@ -99,16 +99,6 @@ pub trait Platform: Send + Sync + 'static {
     fn ctl(&self, handle: Option<u32>, cmd: u32, buf: &mut [u8]) -> Result<Completion>;
 }
 
-/// A range backed by platform memory, as nfit sees it.
-pub struct Range {
-    /// System physical address.
-    pub start: u64,
-    /// Length.
-    pub len: u64,
-    /// The memory.
-    pub ptr: NonNull<u8>,
-}
-
 /// Masks an emulated platform declares (see [`RawPlatform`]).
 pub struct PlatformMasks {
     /// dimm_cmd_force_en.
@@ -121,6 +111,13 @@ pub struct PlatformMasks {
     pub bus_intel_dsm_mask: u64,
 }
 
+/// `ctl` of a platform `P`, as nfit calls it.
+///
+/// # Safety
+///
+/// `ctx` is the platform [`Nfit::register`] handed to nfit, still
+/// registered; `buf` holds `len` bytes for this call only; `cmd_rc` is
+/// null or valid for a write.
 unsafe extern "C" fn platform_ctl_raw<P: Platform>(
     ctx: *const c_void,
     dimm: c_int,
@@ -215,6 +212,11 @@ impl<P: Platform> Drop for Nfit<P> {
 // nfit side.
 
 /// An emulated platform as nfit receives it.
+///
+/// # Invariants
+///
+/// `ctx`, `ctl` and `ranges` come from a `RawPlatform` that
+/// [`Nfit::register`] built, valid until nfit unregisters.
 pub struct PlatformHandle {
     ctx: *const c_void,
     ctl: RawPlatformCtl,
@@ -239,7 +241,9 @@ impl PlatformHandle {
             // it points to) until after nfit unregisters the bus.
             unsafe { core::slice::from_raw_parts(self.ranges, self.nranges) }
         };
-        raw.iter().filter_map(|r| Some(Range { start: r.start, len: r.len, ptr: NonNull::new(r.ptr)? }))
+        // INVARIANT: the platform's `Nfit` owns the memory until after nfit
+        // unregisters the bus (see `Nfit`'s field order).
+        raw.iter().filter_map(|r| Some(Range { start: r.start, len: r.len, mem: NonNull::new(r.ptr)? }))
     }
 
     /// Runs a command on the emulated platform.
@@ -273,53 +277,33 @@ pub trait NfitCore {
     fn unregister(nfit: KBox<Self::Nfit>);
 }
 
-/// Defines nfit's exported functions over an [`NfitCore`].
+/// Names the type that implements nfit's side of the ABI, for the exported
+/// functions: `export_nfit!(bus::Emulated)`. Expands to a safe impl only.
 #[macro_export]
 macro_rules! export_nfit {
     ($core:ty) => {
-        const _: () = {
-            use core::ffi::c_int;
-            use $crate::glue::bindings;
-            use $crate::glue::device::Device;
-            use $crate::glue::nfit_abi::{self as abi, NfitCore};
-
-            #[no_mangle]
-            unsafe extern "C" fn rln_nfit_register(
-                parent: *mut bindings::device,
-                platform: *const abi::RawPlatform,
-                out: *mut *mut abi::RawNfit,
-            ) -> c_int {
-                // SAFETY: the platform passes a live parent, a valid
-                // descriptor whose table spans `table_len` bytes, and an out
-                // pointer (see `Nfit::register`).
-                let (parent, raw) = unsafe { (Device::from_raw(parent), &*platform) };
-                let Some(ctl) = raw.ctl else { return kernel::error::code::EINVAL.to_errno() };
-                // SAFETY: see above.
-                let table = unsafe { core::slice::from_raw_parts(raw.table, raw.table_len) };
-                let handle = abi::platform_handle(raw, ctl);
-                match <$core as NfitCore>::register(parent, table, handle) {
-                    Ok(n) => {
-                        // SAFETY: see above.
-                        unsafe { *out = kernel::alloc::KBox::into_raw(n).cast() };
-                        0
-                    }
-                    Err(e) => e.to_errno(),
-                }
-            }
-            const _: abi::signatures::Register = rln_nfit_register;
-
-            #[no_mangle]
-            unsafe extern "C" fn rln_nfit_unregister(nfit: *mut abi::RawNfit) {
-                // SAFETY: `nfit` came from `rln_nfit_register` and is given back once.
-                <$core as NfitCore>::unregister(unsafe { kernel::alloc::KBox::from_raw(nfit.cast()) })
-            }
-            const _: abi::signatures::Unregister = rln_nfit_unregister;
-        };
+        impl $crate::abi::nfit::Exports for $crate::abi::nfit::NfitModule {
+            type Core = $core;
+        }
     };
 }
 
+/// The module that exports the platform ABI.
+pub(crate) struct NfitModule;
+
+/// Which [`NfitCore`] the exported functions call (see [`export_nfit!`]).
+pub(crate) trait Exports {
+    /// nfit's implementation.
+    type Core: NfitCore;
+}
+
 /// Wraps a platform descriptor for nfit.
-pub fn platform_handle(raw: &RawPlatform, ctl: RawPlatformCtl) -> PlatformHandle {
+///
+/// # Safety
+///
+/// `raw` was built by [`Nfit::register`].
+unsafe fn platform_handle(raw: &RawPlatform, ctl: RawPlatformCtl) -> PlatformHandle {
+    // INVARIANT: guaranteed by the caller.
     PlatformHandle {
         ctx: raw.ctx,
         ctl,
@@ -332,4 +316,56 @@ pub fn platform_handle(raw: &RawPlatform, ctl: RawPlatformCtl) -> PlatformHandle
         ranges: raw.ranges,
         nranges: raw.nranges as usize,
     }
+}
+
+/// The functions nfit exports to emulated platforms. Only nfit defines them
+/// (`--cfg rln_nfit`).
+#[cfg(rln_nfit)]
+mod exports {
+    use super::*;
+
+    type Core = <NfitModule as Exports>::Core;
+
+    /// `rln_nfit_register`: parses the platform's NFIT and registers its bus.
+    ///
+    /// # Safety
+    ///
+    /// `parent` is a live device; `platform` was built by
+    /// [`Nfit::register`] (its table spans `table_len` bytes); `out` is
+    /// valid for a write.
+    #[no_mangle]
+    unsafe extern "C" fn rln_nfit_register(
+        parent: *mut bindings::device,
+        platform: *const RawPlatform,
+        out: *mut *mut RawNfit,
+    ) -> c_int {
+        // SAFETY: guaranteed by the caller.
+        let (parent, raw) = unsafe { (Device::from_raw(parent), &*platform) };
+        let Some(ctl) = raw.ctl else { return EINVAL.to_errno() };
+        // SAFETY: guaranteed by the caller.
+        let table = unsafe { core::slice::from_raw_parts(raw.table, raw.table_len) };
+        // SAFETY: guaranteed by the caller.
+        let handle = unsafe { platform_handle(raw, ctl) };
+        match Core::register(parent, table, handle) {
+            Ok(n) => {
+                // SAFETY: `out` is valid (see above).
+                unsafe { *out = KBox::into_raw(n).cast() };
+                0
+            }
+            Err(e) => e.to_errno(),
+        }
+    }
+    const _: signatures::Register = rln_nfit_register;
+
+    /// `rln_nfit_unregister`: tears the bus down.
+    ///
+    /// # Safety
+    ///
+    /// `nfit` came from `rln_nfit_register` and is given back once.
+    #[no_mangle]
+    unsafe extern "C" fn rln_nfit_unregister(nfit: *mut RawNfit) {
+        // SAFETY: guaranteed by the caller.
+        Core::unregister(unsafe { KBox::from_raw(nfit.cast()) })
+    }
+    const _: signatures::Unregister = rln_nfit_unregister;
 }

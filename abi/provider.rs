@@ -2,10 +2,24 @@
 //! The C ABI between libnvdimm and the platform providers that feed it buses
 //! and DIMMs (nfit, and nfit_test through nfit), declared once for both sides.
 //!
-//! Provider side: [`Bus::register`] and [`Bus::add_dimm`] over a
-//! [`BusProvider`]. libnvdimm side: [`export_nd_core!`] turns an [`NdCore`]
-//! implementation into the exported `extern "C"` functions. Both sides are
-//! checked against the same `#[repr(C)]` descriptors and signatures here.
+//! Each object has one type per side, and its wire struct stays private:
+//!
+//! | Object | Provider side | Wire (private) | libnvdimm side |
+//! |---|---|---|---|
+//! | bus | [`BusDesc`], [`Bus`] | `RawBusDesc` | [`ProviderBus`] |
+//! | DIMM | [`NewDimm`], [`DimmRef`] | `RawDimmDesc` | [`ProviderDimm`] |
+//! | region | [`NewRegion`], [`NewMapping`] | `RawRegionDesc`, `RawMappingDesc` | [`ProviderRegion`], [`ProviderMapping`] |
+//!
+//! Provider side: [`Bus::register`], [`Bus::add_dimm`] and
+//! [`Bus::add_region`] over a [`BusProvider`]. libnvdimm side: it implements
+//! the safe [`NdCore`] and names it with [`export_nd_core!`]; the exported
+//! `extern "C"` functions are defined here (module `exports`, compiled into
+//! libnvdimm only, `--cfg rln_libnvdimm`) and checked against the same
+//! signatures the provider side calls.
+//!
+//! A provider's attribute groups are typed: the groups of a bus, DIMM or
+//! region travel with the provider data of that object, and sit on a
+//! device whose `platform_data` is that data ([`ProviderAttrs`]).
 
 use core::ffi::{c_char, c_int, c_uint, c_ulong, c_void, CStr};
 use core::marker::PhantomData;
@@ -15,13 +29,15 @@ use kernel::error::{to_result, Result};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
-use super::bindings;
-use super::device::Device;
-use super::sysfs::GroupList;
+use crate::glue::bindings;
+use crate::glue::device::{ARef, Device, DeviceObject, Provided, ProviderAttrs};
+use crate::glue::sysfs::{FromDevice, GroupList};
+pub use crate::glue::pmem_map::ProviderMemory;
+pub use super::{Completion, Range};
 
 /// `ctl`: runs ND_CMD `cmd` on the bus (`dimm` null) or on a DIMM, in place
 /// on `buf`; the firmware status goes to `cmd_rc`.
-pub type RawCtl = unsafe extern "C" fn(
+type RawCtl = unsafe extern "C" fn(
     bus: *const c_void,
     dimm: *const c_void,
     cmd: c_uint,
@@ -32,113 +48,113 @@ pub type RawCtl = unsafe extern "C" fn(
 
 /// `security_flags`: the NVDIMM_SECURITY_* bits of a DIMM for the user
 /// (`master` = 0) or master passphrase.
-pub type RawSecurityFlags = unsafe extern "C" fn(dimm: *const c_void, master: c_int) -> c_ulong;
+type RawSecurityFlags = unsafe extern "C" fn(dimm: *const c_void, master: c_int) -> c_ulong;
 
 /// A provider's bus, as it hands it to libnvdimm (`struct nvdimm_bus_descriptor`).
 #[repr(C)]
-pub struct RawBusDesc {
+struct RawBusDesc {
     /// ndbusN/provider; null means the parent device's name.
-    pub provider_name: *const c_char,
+    provider_name: *const c_char,
     /// The ND_CMD_* bus commands the provider implements (ndbusN/commands).
-    pub cmd_mask: c_ulong,
+    cmd_mask: c_ulong,
     /// ND_CMD_CALL families accepted on DIMMs (NVDIMM_FAMILY_*).
-    pub dimm_family_mask: c_ulong,
+    dimm_family_mask: c_ulong,
     /// ND_CMD_CALL families accepted on the bus (NVDIMM_BUS_FAMILY_*).
-    pub bus_family_mask: c_ulong,
+    bus_family_mask: c_ulong,
     /// Provider attribute groups for ndbusN (nfit/), NULL-terminated, or null.
-    pub attr_groups: *const *const bindings::attribute_group,
+    attr_groups: *const *const bindings::attribute_group,
     /// Passed back to `ctl` as `bus`.
-    pub provider_data: *const c_void,
+    provider_data: *const c_void,
     /// Command dispatch.
-    pub ctl: Option<RawCtl>,
+    ctl: Option<RawCtl>,
     /// The provider's module, pinned while devices of the bus are bound.
-    pub owner: *mut bindings::module,
+    owner: *mut bindings::module,
 }
 
 /// A provider's DIMM (`nvdimm_create()`'s arguments).
 #[repr(C)]
-pub struct RawDimmDesc {
-    /// Passed back to `ctl` as `dimm`; found from nmemN by `rln_dimm_provider_data`.
-    pub provider_data: *const c_void,
+struct RawDimmDesc {
+    /// Passed back to `ctl` as `dimm`; what the attributes in `attr_groups` read.
+    provider_data: *const c_void,
     /// Provider attribute groups for nmemN (nfit/), NULL-terminated, or null.
-    pub attr_groups: *const *const bindings::attribute_group,
+    attr_groups: *const *const bindings::attribute_group,
     /// NDD_* flags (unarmed, labeling, ...).
-    pub flags: c_ulong,
+    flags: c_ulong,
     /// ND_CMD_* DIMM commands the provider implements (nmemN/commands).
-    pub cmd_mask: c_ulong,
+    cmd_mask: c_ulong,
     /// Security state, or none when the DIMM has no security commands.
-    pub security_flags: Option<RawSecurityFlags>,
+    security_flags: Option<RawSecurityFlags>,
     /// Whether userspace may change the security state (security is writable).
-    pub security_mutable: c_int,
+    security_mutable: c_int,
     /// Whether the security state can be frozen (nmemN/frozen shown).
-    pub security_freezable: c_int,
+    security_freezable: c_int,
     /// Mapped flush hint addresses (`num_flush` of them), or null.
-    pub flush_hints: *const *mut u64,
+    flush_hints: *const *mut u64,
     /// How many.
-    pub num_flush: c_uint,
+    num_flush: c_uint,
 }
 
 /// Opaque handle of a registered bus.
 #[repr(C)]
-pub struct RawBus {
+struct RawBus {
     _private: [u8; 0],
 }
 
 /// Opaque handle of a created DIMM.
 #[repr(C)]
-pub struct RawDimm {
+struct RawDimm {
     _private: [u8; 0],
 }
 
 /// One DIMM's part of a region (`struct nd_mapping_desc`).
 #[repr(C)]
-pub struct RawMappingDesc {
+struct RawMappingDesc {
     /// The DIMM, as `rln_dimm_create` returned it.
-    pub dimm: *mut RawDimm,
+    dimm: *mut RawDimm,
     /// DIMM physical address where the mapping starts.
-    pub start: u64,
+    start: u64,
     /// Its length.
-    pub size: u64,
+    size: u64,
     /// Position in the interleave set.
-    pub position: c_int,
+    position: c_int,
 }
 
 /// A region as a provider describes it (`struct nd_region_desc`).
 #[repr(C)]
-pub struct RawRegionDesc {
+struct RawRegionDesc {
     /// System physical address range.
-    pub start: u64,
+    start: u64,
     /// Its length.
-    pub size: u64,
+    size: u64,
     /// The provider's kernel mapping of the range, or null: drivers then
     /// map it themselves. Emulated platforms back their ranges with memory.
-    pub virt: *mut c_void,
+    virt: *mut c_void,
     /// The mappings, `num_mappings` of them.
-    pub mappings: *const RawMappingDesc,
+    mappings: *const RawMappingDesc,
     /// How many.
-    pub num_mappings: c_uint,
+    num_mappings: c_uint,
     /// Whether the interleave-set cookies below are valid.
-    pub has_iset: c_int,
+    has_iset: c_int,
     /// Cookie of v1.1 labels.
-    pub cookie1: u64,
+    cookie1: u64,
     /// Cookie of v1.2 labels.
-    pub cookie2: u64,
+    cookie2: u64,
     /// v1.1 cookie as old kernels computed it.
-    pub altcookie: u64,
+    altcookie: u64,
     /// Address range type GUID, which v1.2 labels repeat.
-    pub type_guid: [u8; 16],
+    type_guid: [u8; 16],
     /// NUMA node of the range's memory and its target node.
-    pub numa_node: c_int,
+    numa_node: c_int,
     /// See `numa_node`.
-    pub target_node: c_int,
+    target_node: c_int,
     /// ND_REGION_* flags.
-    pub flags: c_ulong,
+    flags: c_ulong,
     /// Volatile memory (`nd_volatile` region) rather than persistent.
-    pub volatile: c_int,
+    volatile: c_int,
     /// Provider attribute groups for regionN (nfit/), NULL-terminated, or null.
-    pub attr_groups: *const *const bindings::attribute_group,
+    attr_groups: *const *const bindings::attribute_group,
     /// Found from regionN by `rln_region_provider_data`.
-    pub provider_data: *const c_void,
+    provider_data: *const c_void,
 }
 
 // The functions libnvdimm exports to providers. Signatures are stated once;
@@ -150,16 +166,13 @@ extern "C" {
     fn rln_bus_unregister(bus: *mut RawBus);
     fn rln_dimm_create(bus: *mut RawBus, desc: *const RawDimmDesc, out: *mut *mut RawDimm) -> c_int;
     fn rln_region_create(bus: *mut RawBus, desc: *const RawRegionDesc) -> c_int;
-    fn rln_region_provider_data(dev: *const bindings::device) -> *const c_void;
-    fn rln_bus_provider_data(dev: *const bindings::device) -> *const c_void;
-    fn rln_dimm_provider_data(dev: *const bindings::device) -> *const c_void;
     fn rln_bus_add_badrange(bus: *mut RawBus, addr: u64, len: u64) -> c_int;
     fn rln_bus_revalidate_poison(bus: *mut RawBus, start: u64, len: u64);
     fn rln_bus_device(bus: *mut RawBus) -> *mut bindings::device;
 }
 
-/// Signature types of the exported functions, for `export_nd_core!`'s checks.
-pub mod signatures {
+/// Signature types of the exported functions, for the checks in `exports`.
+mod signatures {
     use super::*;
     /// `rln_bus_register`
     pub type BusRegister = unsafe extern "C" fn(*mut bindings::device, *const RawBusDesc, *mut *mut RawBus) -> c_int;
@@ -169,8 +182,6 @@ pub mod signatures {
     pub type DimmCreate = unsafe extern "C" fn(*mut RawBus, *const RawDimmDesc, *mut *mut RawDimm) -> c_int;
     /// `rln_region_create`
     pub type RegionCreate = unsafe extern "C" fn(*mut RawBus, *const RawRegionDesc) -> c_int;
-    /// `rln_bus_provider_data`, `rln_dimm_provider_data`, `rln_region_provider_data`
-    pub type ProviderData = unsafe extern "C" fn(*const bindings::device) -> *const c_void;
     /// `rln_bus_add_badrange`
     pub type AddBadrange = unsafe extern "C" fn(*mut RawBus, u64, u64) -> c_int;
     /// `rln_bus_revalidate_poison`
@@ -179,33 +190,17 @@ pub mod signatures {
     pub type BusDevice = unsafe extern "C" fn(*mut RawBus) -> *mut bindings::device;
 }
 
-/// How a command ran. `rc` is what C's `ndctl()` returns and the ioctl
-/// hands to user space: 0, or a positive count (output bytes the firmware
-/// left unfilled). `cmd_rc` is the firmware status as an errno (0 = success).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Completion {
-    /// Non-negative return value.
-    pub rc: i32,
-    /// Translated firmware status.
-    pub cmd_rc: i32,
-}
-
-impl Completion {
-    /// A fully completed command with firmware status `cmd_rc`.
-    pub const fn status(cmd_rc: i32) -> Self {
-        Self { rc: 0, cmd_rc }
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Provider side.
 
-/// What a provider implements for libnvdimm to call.
-pub trait BusProvider: Send + Sync + 'static {
+/// What a provider implements for libnvdimm to call. The provider's bus,
+/// DIMM and region data are what its attributes on ndbusN, nmemN and
+/// regionN read ([`bus_provider_attrs!`] and friends).
+pub trait BusProvider: FromDevice<Lookup = Provided> + Send + Sync + 'static {
     /// The provider's per-DIMM data.
-    type Dimm: Send + Sync + 'static;
+    type Dimm: FromDevice<Lookup = Provided> + Send + Sync + 'static;
     /// The provider's per-region data.
-    type Region: Send + Sync + 'static;
+    type Region: FromDevice<Lookup = Provided> + Send + Sync + 'static;
 
     /// Runs `cmd` on the bus or on `dimm`, in place on `buf`; `Err` is a
     /// transport failure.
@@ -218,6 +213,14 @@ pub trait BusProvider: Send + Sync + 'static {
     }
 }
 
+/// `ctl` of a provider `P`, as libnvdimm calls it.
+///
+/// # Safety
+///
+/// `bus` and `dimm` (or null) are the provider data [`Bus::register`] and
+/// [`Bus::add_dimm`] handed to libnvdimm, and the bus is still registered;
+/// `buf` holds `len` bytes for this call only; `cmd_rc` is null or valid
+/// for a write.
 unsafe extern "C" fn ctl_raw<P: BusProvider>(
     bus: *const c_void,
     dimm: *const c_void,
@@ -249,6 +252,11 @@ unsafe extern "C" fn ctl_raw<P: BusProvider>(
     }
 }
 
+/// `security_flags` of a provider `P`.
+///
+/// # Safety
+///
+/// `dimm` is the provider data of a DIMM of a registered bus of `P`.
 unsafe extern "C" fn security_raw<P: BusProvider>(dimm: *const c_void, master: c_int) -> c_ulong {
     // SAFETY: as in `ctl_raw`, `dimm` is the provider data of a live DIMM.
     P::security_flags(unsafe { &*(dimm as *const P::Dimm) }, master != 0) as c_ulong
@@ -266,11 +274,11 @@ pub struct Security {
 }
 
 /// A DIMM as a provider describes it.
-pub struct NewDimm<D> {
+pub struct NewDimm<D: 'static> {
     /// The provider's data, kept alive by the bus for the DIMM's lifetime.
     pub data: Arc<D>,
-    /// Provider attribute groups for nmemN.
-    pub groups: &'static GroupList,
+    /// Provider attribute groups for nmemN, reading `data`.
+    pub groups: &'static GroupList<D>,
     /// NDD_* flags.
     pub flags: u64,
     /// ND_CMD_* commands.
@@ -283,6 +291,11 @@ pub struct NewDimm<D> {
 
 /// A DIMM's flush hints (`flush_wpq`) as libnvdimm uses them: addresses
 /// in the memory controller whose write drains its queues to the media.
+///
+/// # Invariants
+///
+/// `ptr` points to `len` addresses, each mapped for 8-byte writes, as long
+/// as the DIMM is registered.
 #[derive(Clone, Copy)]
 pub struct FlushHints {
     ptr: *const *mut u64,
@@ -357,12 +370,12 @@ impl FlushHintMap {
 
     /// A hint at `phys` inside memory an emulated platform backs its
     /// ranges with; EINVAL if no range holds it.
-    pub fn map_platform(&mut self, ranges: impl Iterator<Item = super::nfit_abi::Range>, phys: u64) -> Result {
+    pub fn map_platform(&mut self, ranges: impl Iterator<Item = Range>, phys: u64) -> Result {
         for r in ranges {
             if phys >= r.start && phys.checked_add(8).is_some_and(|end| end <= r.start + r.len) {
                 // In bounds by the check above; the platform keeps the
                 // memory until after the bus (and so this DIMM) is gone.
-                let addr = r.ptr.as_ptr().wrapping_add((phys - r.start) as usize);
+                let addr = r.mem.as_ptr().wrapping_add((phys - r.start) as usize);
                 self.addrs.push(addr.cast(), GFP_KERNEL)?;
                 return Ok(());
             }
@@ -374,6 +387,8 @@ impl FlushHintMap {
         if self.addrs.is_empty() {
             FlushHints::NONE
         } else {
+            // INVARIANT: each address was mapped by `map_io` or lies in
+            // platform memory; the `Bus` keeps this map until the DIMM is gone.
             FlushHints { ptr: self.addrs.as_ptr(), len: self.addrs.len() }
         }
     }
@@ -394,8 +409,8 @@ impl Drop for FlushHintMap {
     }
 }
 
-/// A bus as a provider describes it.
-pub struct BusDesc {
+/// A bus as a provider `P` describes it.
+pub struct BusDesc<P: 'static> {
     /// ndbusN/provider; `None` shows the parent device's name.
     pub provider_name: Option<&'static CStr>,
     /// ND_CMD_* bus commands.
@@ -404,13 +419,18 @@ pub struct BusDesc {
     pub dimm_family_mask: u64,
     /// ND_CMD_CALL families for the bus.
     pub bus_family_mask: u64,
-    /// Provider attribute groups for ndbusN.
-    pub groups: &'static GroupList,
+    /// Provider attribute groups for ndbusN, reading the provider.
+    pub groups: &'static GroupList<P>,
     /// The provider's module.
     pub owner: &'static kernel::ThisModule,
 }
 
 /// A DIMM created on a [`Bus`], for naming it in region mappings.
+///
+/// # Invariants
+///
+/// The handle `rln_dimm_create` returned for the bus of the [`Bus`] that
+/// made it; valid while that bus is registered.
 #[derive(Clone, Copy)]
 pub struct DimmRef(NonNull<RawDimm>);
 
@@ -440,17 +460,18 @@ pub struct Cookies {
 }
 
 /// A region as a provider describes it.
-pub struct NewRegion<'a, R> {
+pub struct NewRegion<'a, R: 'static> {
     /// The provider's data, kept alive by the bus for the region's lifetime.
     pub data: Arc<R>,
-    /// Provider attribute groups for regionN.
-    pub groups: &'static GroupList,
+    /// Provider attribute groups for regionN, reading `data`.
+    pub groups: &'static GroupList<R>,
     /// System physical address range.
     pub start: u64,
     /// Its length.
     pub size: u64,
-    /// The provider's own mapping of the range, if it backs it with memory.
-    pub mapping: Option<NonNull<u8>>,
+    /// The memory an emulated platform backs the range with, if it does:
+    /// it must start at `start` and hold `size` bytes.
+    pub mapping: Option<Range>,
     /// The DIMMs behind it.
     pub mappings: &'a [NewMapping],
     /// The interleave set's cookies.
@@ -466,6 +487,11 @@ pub struct NewRegion<'a, R> {
 }
 
 /// A bus registered with libnvdimm; unregistered (DIMMs and all) on drop.
+///
+/// # Invariants
+///
+/// `raw` is a registered bus whose provider data is `*provider`; every
+/// DIMM and region registered on it has its data in `dimms` or `regions`.
 pub struct Bus<P: BusProvider> {
     raw: NonNull<RawBus>,
     link: Arc<BusLink>,
@@ -482,7 +508,7 @@ unsafe impl<P: BusProvider> Sync for Bus<P> {}
 
 impl<P: BusProvider> Bus<P> {
     /// Registers ndbusN under `parent`.
-    pub fn register(parent: &Device, desc: BusDesc, provider: Arc<P>) -> Result<Self> {
+    pub fn register(parent: &Device, desc: BusDesc<P>, provider: Arc<P>) -> Result<Self> {
         let groups = desc.groups;
         let desc = RawBusDesc {
             provider_name: desc.provider_name.map_or(core::ptr::null(), |n| n.as_ptr()),
@@ -509,6 +535,8 @@ impl<P: BusProvider> Bus<P> {
                 return Err(e);
             }
         };
+        // INVARIANT: registered with `provider` as its data; no DIMMs or
+        // regions yet.
         Ok(Self { raw, link, provider, dimms: KVec::new(), regions: KVec::new(), hints: KVec::new() })
     }
 
@@ -548,6 +576,12 @@ impl<P: BusProvider> Bus<P> {
     /// Creates regionN on this bus (`nvdimm_pmem_region_create`,
     /// `nvdimm_volatile_region_create`).
     pub fn add_region(&mut self, desc: NewRegion<'_, P::Region>) -> Result {
+        // The mapping must cover the region: libnvdimm hands it to drivers as such.
+        if let Some(m) = &desc.mapping {
+            if m.start != desc.start || m.len < desc.size {
+                return Err(EINVAL);
+            }
+        }
         self.regions.push(desc.data.clone(), GFP_KERNEL)?;
         let mut mappings = KVec::with_capacity(desc.mappings.len(), GFP_KERNEL)?;
         for m in desc.mappings {
@@ -560,7 +594,7 @@ impl<P: BusProvider> Bus<P> {
         let raw = RawRegionDesc {
             start: desc.start,
             size: desc.size,
-            virt: desc.mapping.map_or(core::ptr::null_mut(), |p| p.as_ptr().cast()),
+            virt: desc.mapping.map_or(core::ptr::null_mut(), |m| m.mem.as_ptr().cast()),
             mappings: mappings.as_ptr(),
             num_mappings: mappings.len() as c_uint,
             has_iset: desc.cookies.is_some() as c_int,
@@ -634,98 +668,59 @@ impl BusLink {
     pub fn notify_attr(&self, dir: Option<&CStr>, attr: &CStr) {
         let raw = self.raw.lock();
         if let Some(bus) = raw.as_ref() {
-            // SAFETY: as in `add_badrange`; the device is ndbusN, live
-            // while the bus is registered.
-            let dev = unsafe { Device::from_raw(rln_bus_device(bus.0.as_ptr())) };
-            super::workqueue::sysfs_notify(dev, dir, attr);
+            // SAFETY: as in `add_badrange`.
+            let dev = unsafe { rln_bus_device(bus.0.as_ptr()) };
+            if dev.is_null() {
+                return;
+            }
+            // SAFETY: the device is ndbusN, live while the bus is registered.
+            crate::glue::workqueue::sysfs_notify(unsafe { Device::from_raw(dev) }, dir, attr);
         }
     }
 }
 
-/// Implements `FromDevice` for a provider's bus type `P`, so that attribute
-/// groups of `P` can sit on ndbusN.
+/// Lets attribute groups of a provider's bus type `$p` sit on ndbusN
+/// ([`BusDesc::groups`]). Expands to a safe impl only.
 #[macro_export]
 macro_rules! bus_provider_attrs {
     ($p:ty) => {
-        // SAFETY: groups of `$p` are only handed to libnvdimm in the
-        // descriptor of a bus whose provider data is a `$p`.
-        unsafe impl $crate::glue::sysfs::FromDevice for $p {
-            unsafe fn from_device(dev: &$crate::glue::device::Device) -> Option<&Self> {
-                // SAFETY: see above; the bus keeps the data alive while
-                // its device has attributes.
-                unsafe { $crate::glue::provider_abi::bus_provider_data::<$p>(dev) }
-            }
+        impl $crate::glue::sysfs::FromDevice for $p {
+            type Lookup = $crate::glue::device::Provided;
         }
     };
 }
 
-/// Implements `FromDevice` for a provider's DIMM type `D`, so that attribute
-/// groups of `D` can sit on nmemN.
+/// Lets attribute groups of a provider's DIMM type `$d` sit on nmemN
+/// ([`NewDimm::groups`]). Expands to a safe impl only.
 #[macro_export]
 macro_rules! dimm_provider_attrs {
     ($d:ty) => {
-        // SAFETY: groups of `$d` are only handed to libnvdimm in the
-        // descriptor of a DIMM whose provider data is a `$d`.
-        unsafe impl $crate::glue::sysfs::FromDevice for $d {
-            unsafe fn from_device(dev: &$crate::glue::device::Device) -> Option<&Self> {
-                // SAFETY: see above.
-                unsafe { $crate::glue::provider_abi::dimm_provider_data::<$d>(dev) }
-            }
+        impl $crate::glue::sysfs::FromDevice for $d {
+            type Lookup = $crate::glue::device::Provided;
         }
     };
 }
 
-/// Implements `FromDevice` for a provider's region type `R`, so that
-/// attribute groups of `R` can sit on regionN.
+/// Lets attribute groups of a provider's region type `$r` sit on regionN
+/// ([`NewRegion::groups`]). Expands to a safe impl only.
 #[macro_export]
 macro_rules! region_provider_attrs {
     ($r:ty) => {
-        // SAFETY: groups of `$r` are only handed to libnvdimm in the
-        // descriptor of a region whose provider data is a `$r`.
-        unsafe impl $crate::glue::sysfs::FromDevice for $r {
-            unsafe fn from_device(dev: &$crate::glue::device::Device) -> Option<&Self> {
-                // SAFETY: see above.
-                unsafe { $crate::glue::provider_abi::region_provider_data::<$r>(dev) }
-            }
+        impl $crate::glue::sysfs::FromDevice for $r {
+            type Lookup = $crate::glue::device::Provided;
         }
     };
-}
-
-/// The provider data of regionN.
-///
-/// # Safety
-///
-/// `dev` is a regionN whose provider data is an `R`.
-pub unsafe fn region_provider_data<R>(dev: &Device) -> Option<&R> {
-    // SAFETY: as in `bus_provider_data`.
-    unsafe { (rln_region_provider_data(dev.as_raw()) as *const R).as_ref() }
-}
-
-/// The provider data of ndbusN.
-///
-/// # Safety
-///
-/// `dev` is an ndbusN whose provider data is a `P`.
-pub unsafe fn bus_provider_data<P>(dev: &Device) -> Option<&P> {
-    // SAFETY: the caller guarantees the type; the data outlives the device's
-    // attributes.
-    unsafe { (rln_bus_provider_data(dev.as_raw()) as *const P).as_ref() }
-}
-
-/// The provider data of nmemN.
-///
-/// # Safety
-///
-/// `dev` is an nmemN whose provider data is a `D`.
-pub unsafe fn dimm_provider_data<D>(dev: &Device) -> Option<&D> {
-    // SAFETY: as in `bus_provider_data`.
-    unsafe { (rln_dimm_provider_data(dev.as_raw()) as *const D).as_ref() }
 }
 
 // ---------------------------------------------------------------------------
 // libnvdimm side.
 
 /// A bus as libnvdimm receives it from a provider.
+///
+/// # Invariants
+///
+/// `provider_data`, `ctl` and `attrs` come from one `RawBusDesc` that a
+/// [`Bus::register`] built, and stay valid while the bus is registered.
 pub struct ProviderBus {
     /// ndbusN/provider, if the provider names itself.
     pub provider_name: Option<&'static CStr>,
@@ -735,8 +730,7 @@ pub struct ProviderBus {
     pub dimm_family_mask: u64,
     /// ND_CMD_CALL families for the bus.
     pub bus_family_mask: u64,
-    /// Provider groups, passed on to the driver core as they are.
-    pub groups: *const *const bindings::attribute_group,
+    attrs: ProviderAttrs,
     provider_data: *const c_void,
     ctl: Option<RawCtl>,
     owner: ModuleRef,
@@ -744,6 +738,10 @@ pub struct ProviderBus {
 
 /// A module that may be pinned (`try_module_get`/`module_put`); none for
 /// built-in providers.
+///
+/// # Invariants
+///
+/// Null, or a module that outlives the bus it was registered with.
 #[derive(Clone, Copy)]
 pub struct ModuleRef(*mut bindings::module);
 
@@ -812,17 +810,20 @@ impl ProviderBus {
         self.owner
     }
 
-    /// The raw provider data, for `rln_bus_provider_data`.
-    pub fn provider_data(&self) -> *const c_void {
-        self.provider_data
+    /// The provider's attributes of ndbusN, for its registration.
+    pub fn attrs(&self) -> ProviderAttrs {
+        self.attrs
     }
 }
 
 /// A DIMM as libnvdimm receives it from a provider.
+///
+/// # Invariants
+///
+/// As [`ProviderBus`], for one `RawDimmDesc` of [`Bus::add_dimm`].
 pub struct ProviderDimm {
     provider_data: *const c_void,
-    /// Provider groups, passed on as they are.
-    pub groups: *const *const bindings::attribute_group,
+    attrs: ProviderAttrs,
     /// NDD_* flags.
     pub flags: u64,
     /// DIMM commands.
@@ -853,32 +854,28 @@ impl ProviderDimm {
         self.flush_hints
     }
 
-    /// The raw provider data, for `rln_dimm_provider_data`.
-    pub fn provider_data(&self) -> *const c_void {
-        self.provider_data
+    /// The provider's attributes of nmemN, for its registration.
+    pub fn attrs(&self) -> ProviderAttrs {
+        self.attrs
     }
 }
 
-/// libnvdimm's side of the ABI.
+/// libnvdimm's side of the ABI: safe; the `extern "C"` functions in
+/// `exports` call it (see [`export_nd_core!`]).
 pub trait NdCore {
     /// The object behind a bus handle.
     type Bus: Send + Sync;
-    /// The object behind a DIMM handle.
-    type Dimm: Send + Sync;
+    /// A DIMM, which region mappings name.
+    type Dimm: DeviceObject;
     /// Registers a bus; the returned box is the handle.
     fn bus_register(parent: &Device, desc: ProviderBus) -> Result<KBox<Self::Bus>>;
     /// Unregisters it.
     fn bus_unregister(bus: KBox<Self::Bus>);
-    /// Creates a DIMM on `bus`.
-    fn dimm_create(bus: &Self::Bus, desc: ProviderDimm) -> Result<*const Self::Dimm>;
-    /// Provider data of ndbusN.
-    fn bus_provider_data(dev: &Device) -> *const c_void;
-    /// Provider data of nmemN.
-    fn dimm_provider_data(dev: &Device) -> *const c_void;
+    /// Creates a DIMM on `bus`; the ABI keeps the reference until the bus
+    /// is unregistered.
+    fn dimm_create(bus: &Self::Bus, desc: ProviderDimm) -> Result<ARef<Self::Dimm>>;
     /// Creates a region on `bus`.
     fn region_create(bus: &Self::Bus, desc: ProviderRegion<'_, Self::Dimm>) -> Result;
-    /// Provider data of regionN.
-    fn region_provider_data(dev: &Device) -> *const c_void;
     /// Adds a bad range to `bus`'s list.
     fn bus_add_badrange(bus: &Self::Bus, addr: u64, len: u64) -> Result;
     /// Revalidates poison in the regions overlapping `[start, +len)`.
@@ -900,6 +897,11 @@ pub struct ProviderMapping<'a, D> {
 }
 
 /// A region as libnvdimm receives it from a provider.
+///
+/// # Invariants
+///
+/// `raw` came from [`Bus::add_region`] of a registered bus, whose DIMM
+/// handles in `mappings` are `D`s kept alive by the bus.
 pub struct ProviderRegion<'a, D> {
     raw: &'a RawRegionDesc,
     mappings: &'a [RawMappingDesc],
@@ -917,13 +919,17 @@ impl<'a, D: 'a> ProviderRegion<'a, D> {
     }
     /// The provider's mapping of the range, if any.
     pub fn mapping(&self) -> Option<ProviderMemory> {
-        NonNull::new(self.raw.virt.cast()).map(|p| ProviderMemory(p, self.raw.size))
+        // SAFETY: `Bus::add_region` checked that the mapping covers the
+        // region; the provider keeps it until it unregisters the bus, which
+        // removes the region first.
+        NonNull::new(self.raw.virt.cast()).map(|p| unsafe { ProviderMemory::new(p, self.raw.size) })
     }
     /// The mappings in the provider's order.
     pub fn mappings(&self) -> impl Iterator<Item = ProviderMapping<'a, D>> + 'a {
         self.mappings.iter().map(|m| ProviderMapping {
             // SAFETY: the provider passes DIMM handles that `dimm_create`
-            // returned for this bus, which outlive the bus's regions.
+            // returned for this bus (`DimmRef`'s invariant), which the
+            // exports keep referenced while the bus is registered.
             dimm: unsafe { &*(m.dimm as *const D) },
             start: m.start,
             size: m.size,
@@ -955,191 +961,54 @@ impl<'a, D: 'a> ProviderRegion<'a, D> {
     pub fn is_volatile(&self) -> bool {
         self.raw.volatile != 0
     }
-    /// Provider groups, passed on as they are.
-    pub fn groups(&self) -> *const *const bindings::attribute_group {
-        self.raw.attr_groups
-    }
-    /// Provider data, for `rln_region_provider_data`.
-    pub fn provider_data(&self) -> ProviderData {
-        ProviderData(self.raw.provider_data)
-    }
-}
-
-/// A provider's opaque data pointer, kept to hand back.
-#[derive(Clone, Copy)]
-pub struct ProviderData(*const c_void);
-
-// SAFETY: provider data is `Send + Sync` on the provider side.
-unsafe impl Send for ProviderData {}
-// SAFETY: see `Send`.
-unsafe impl Sync for ProviderData {}
-
-impl ProviderData {
-    /// The raw pointer.
-    pub fn as_ptr(&self) -> *const c_void {
-        self.0
+    /// The provider's attributes of regionN, for its registration.
+    pub fn attrs(&self) -> ProviderAttrs {
+        // SAFETY: `Bus::add_region` put the groups of `R` and an `R` side by
+        // side in the descriptor, and keeps the `R` until after the bus
+        // (and so the region) is unregistered.
+        unsafe { ProviderAttrs::new(self.raw.attr_groups, self.raw.provider_data) }
     }
 }
 
-/// Memory a provider backs a region with (emulated platforms): the whole
-/// region's length, valid until the provider unregisters its bus.
-#[derive(Clone, Copy)]
-pub struct ProviderMemory(NonNull<u8>, u64);
-
-// SAFETY: plain memory, valid while the bus is registered; users
-// synchronise access to its contents themselves (it is storage).
-unsafe impl Send for ProviderMemory {}
-// SAFETY: see `Send`.
-unsafe impl Sync for ProviderMemory {}
-
-impl ProviderMemory {
-    /// The start of the mapping.
-    pub fn as_ptr(&self) -> *mut u8 {
-        self.0.as_ptr()
-    }
-
-    /// Its length in bytes.
-    pub fn len(&self) -> u64 {
-        self.1
-    }
-}
-
-/// Defines the exported ABI functions over an [`NdCore`] implementation.
-/// Used by libnvdimm only.
+/// Names the type that implements libnvdimm's side of the ABI, for the
+/// exported functions: `export_nd_core!(ProviderAbi)`. Expands to a safe
+/// impl only; the functions themselves are defined in this file.
 #[macro_export]
 macro_rules! export_nd_core {
     ($core:ty) => {
-        const _: () = {
-            use core::ffi::{c_int, c_void};
-            use $crate::glue::bindings;
-            use $crate::glue::device::Device;
-            use $crate::glue::provider_abi::{self as abi, NdCore};
-            type CoreBus = <$core as NdCore>::Bus;
-
-            #[no_mangle]
-            unsafe extern "C" fn rln_bus_register(
-                parent: *mut bindings::device,
-                desc: *const abi::RawBusDesc,
-                out: *mut *mut abi::RawBus,
-            ) -> c_int {
-                // SAFETY: the provider passes its live parent device, a valid
-                // descriptor and an out pointer (see `Bus::register`).
-                let (parent, desc) = unsafe { (Device::from_raw(parent), abi::bus_desc_from_raw(&*desc)) };
-                match <$core as NdCore>::bus_register(parent, desc) {
-                    Ok(b) => {
-                        // SAFETY: see above.
-                        unsafe { *out = kernel::alloc::KBox::into_raw(b).cast() };
-                        0
-                    }
-                    Err(e) => e.to_errno(),
-                }
-            }
-            const _: abi::signatures::BusRegister = rln_bus_register;
-
-            #[no_mangle]
-            unsafe extern "C" fn rln_bus_unregister(bus: *mut abi::RawBus) {
-                // SAFETY: `bus` came from `rln_bus_register` and the provider
-                // gives it back once.
-                <$core as NdCore>::bus_unregister(unsafe { kernel::alloc::KBox::from_raw(bus.cast()) })
-            }
-            const _: abi::signatures::BusUnregister = rln_bus_unregister;
-
-            #[no_mangle]
-            unsafe extern "C" fn rln_dimm_create(
-                bus: *mut abi::RawBus,
-                desc: *const abi::RawDimmDesc,
-                out: *mut *mut abi::RawDimm,
-            ) -> c_int {
-                // SAFETY: `bus` is a live handle from `rln_bus_register`;
-                // `desc` and `out` are valid for the call.
-                let (bus, desc) = unsafe {
-                    (&*(bus as *const CoreBus), abi::dimm_desc_from_raw(&*desc))
-                };
-                match <$core as NdCore>::dimm_create(bus, desc) {
-                    Ok(d) => {
-                        // SAFETY: see above.
-                        unsafe { *out = d as *mut abi::RawDimm };
-                        0
-                    }
-                    Err(e) => e.to_errno(),
-                }
-            }
-            const _: abi::signatures::DimmCreate = rln_dimm_create;
-
-            #[no_mangle]
-            unsafe extern "C" fn rln_bus_provider_data(dev: *const bindings::device) -> *const c_void {
-                // SAFETY: providers call this from attributes of a live device.
-                <$core as NdCore>::bus_provider_data(unsafe { Device::from_raw(dev as *mut _) })
-            }
-            const _: abi::signatures::ProviderData = rln_bus_provider_data;
-
-            #[no_mangle]
-            unsafe extern "C" fn rln_dimm_provider_data(dev: *const bindings::device) -> *const c_void {
-                // SAFETY: providers call this from attributes of a live device.
-                <$core as NdCore>::dimm_provider_data(unsafe { Device::from_raw(dev as *mut _) })
-            }
-            const _: abi::signatures::ProviderData = rln_dimm_provider_data;
-
-            #[no_mangle]
-            unsafe extern "C" fn rln_region_create(bus: *mut abi::RawBus, desc: *const abi::RawRegionDesc) -> c_int {
-                // SAFETY: `bus` is a live handle from `rln_bus_register`;
-                // `desc` and its mappings are valid for the call.
-                let (bus, desc) = unsafe { (&*(bus as *const CoreBus), abi::region_desc_from_raw(&*desc)) };
-                match <$core as NdCore>::region_create(bus, desc) {
-                    Ok(()) => 0,
-                    Err(e) => e.to_errno(),
-                }
-            }
-            const _: abi::signatures::RegionCreate = rln_region_create;
-
-            #[no_mangle]
-            unsafe extern "C" fn rln_region_provider_data(dev: *const bindings::device) -> *const c_void {
-                // SAFETY: providers call this from attributes of a live device.
-                <$core as NdCore>::region_provider_data(unsafe { Device::from_raw(dev as *mut _) })
-            }
-            const _: abi::signatures::ProviderData = rln_region_provider_data;
-
-            #[no_mangle]
-            unsafe extern "C" fn rln_bus_add_badrange(bus: *mut abi::RawBus, addr: u64, len: u64) -> c_int {
-                // SAFETY: `bus` is a live handle from `rln_bus_register`.
-                let bus = unsafe { &*(bus as *const CoreBus) };
-                match <$core as NdCore>::bus_add_badrange(bus, addr, len) {
-                    Ok(()) => 0,
-                    Err(e) => e.to_errno(),
-                }
-            }
-            const _: abi::signatures::AddBadrange = rln_bus_add_badrange;
-
-            #[no_mangle]
-            unsafe extern "C" fn rln_bus_revalidate_poison(bus: *mut abi::RawBus, start: u64, len: u64) {
-                // SAFETY: `bus` is a live handle from `rln_bus_register`.
-                <$core as NdCore>::bus_revalidate_poison(unsafe { &*(bus as *const CoreBus) }, start, len)
-            }
-            const _: abi::signatures::RevalidatePoison = rln_bus_revalidate_poison;
-
-            #[no_mangle]
-            unsafe extern "C" fn rln_bus_device(bus: *mut abi::RawBus) -> *mut bindings::device {
-                // SAFETY: `bus` is a live handle from `rln_bus_register`.
-                <$core as NdCore>::bus_device(unsafe { &*(bus as *const CoreBus) }).as_raw()
-            }
-            const _: abi::signatures::BusDevice = rln_bus_device;
-        };
+        impl $crate::abi::provider::Exports for $crate::abi::provider::Libnvdimm {
+            type Core = $core;
+        }
     };
+}
+
+/// The module that exports the provider ABI.
+pub(crate) struct Libnvdimm;
+
+/// Which [`NdCore`] the exported functions call (see [`export_nd_core!`]).
+pub(crate) trait Exports {
+    /// libnvdimm's implementation.
+    type Core: NdCore;
 }
 
 /// Copies a provider's bus descriptor.
 ///
 /// # Safety
 ///
-/// `raw.provider_name` is null or a static NUL-terminated string.
-pub unsafe fn bus_desc_from_raw(raw: &RawBusDesc) -> ProviderBus {
+/// `raw` was built by [`Bus::register`]: `provider_name` is null or a
+/// static string, and the provider data, groups and callbacks stay valid
+/// while the bus is registered.
+unsafe fn bus_desc_from_raw(raw: &RawBusDesc) -> ProviderBus {
+    // INVARIANT: guaranteed by the caller.
     ProviderBus {
         // SAFETY: guaranteed by the caller.
         provider_name: (!raw.provider_name.is_null()).then(|| unsafe { CStr::from_ptr(raw.provider_name) }),
         cmd_mask: raw.cmd_mask as u64,
         dimm_family_mask: raw.dimm_family_mask as u64,
         bus_family_mask: raw.bus_family_mask as u64,
-        groups: raw.attr_groups,
+        // SAFETY: `Bus::register` pairs the groups of `P` with its `P`,
+        // which it keeps until after the bus is unregistered.
+        attrs: unsafe { ProviderAttrs::new(raw.attr_groups, raw.provider_data) },
         provider_data: raw.provider_data,
         ctl: raw.ctl,
         owner: ModuleRef(raw.owner),
@@ -1150,23 +1019,31 @@ pub unsafe fn bus_desc_from_raw(raw: &RawBusDesc) -> ProviderBus {
 ///
 /// # Safety
 ///
-/// `raw.mappings` points to `raw.num_mappings` descriptors (or is null with
-/// none), valid for `'a`.
-pub unsafe fn region_desc_from_raw<'a, D>(raw: &'a RawRegionDesc) -> ProviderRegion<'a, D> {
+/// `raw` was built by [`Bus::add_region`] for a registered bus: its
+/// mappings (`num_mappings` of them, or null with none) are valid for `'a`.
+unsafe fn region_desc_from_raw<'a, D>(raw: &'a RawRegionDesc) -> ProviderRegion<'a, D> {
     let mappings = if raw.mappings.is_null() || raw.num_mappings == 0 {
         &[][..]
     } else {
         // SAFETY: guaranteed by the caller.
         unsafe { core::slice::from_raw_parts(raw.mappings, raw.num_mappings as usize) }
     };
+    // INVARIANT: guaranteed by the caller.
     ProviderRegion { raw, mappings, _dimm: PhantomData }
 }
 
 /// Copies a provider's DIMM descriptor.
-pub fn dimm_desc_from_raw(raw: &RawDimmDesc) -> ProviderDimm {
+///
+/// # Safety
+///
+/// `raw` was built by [`Bus::add_dimm`] for a registered bus.
+unsafe fn dimm_desc_from_raw(raw: &RawDimmDesc) -> ProviderDimm {
+    // INVARIANT: guaranteed by the caller.
     ProviderDimm {
         provider_data: raw.provider_data,
-        groups: raw.attr_groups,
+        // SAFETY: `Bus::add_dimm` pairs the groups of `D` with its `D`,
+        // which it keeps until after the bus is unregistered.
+        attrs: unsafe { ProviderAttrs::new(raw.attr_groups, raw.provider_data) },
         flags: raw.flags as u64,
         cmd_mask: raw.cmd_mask as u64,
         security_flags: raw.security_flags,
@@ -1175,10 +1052,194 @@ pub fn dimm_desc_from_raw(raw: &RawDimmDesc) -> ProviderDimm {
             mutable: raw.security_mutable != 0,
             freezable: raw.security_freezable != 0,
         },
+        // INVARIANT: the hints of a `FlushHintMap` the `Bus` keeps.
         flush_hints: if raw.flush_hints.is_null() {
             FlushHints::NONE
         } else {
             FlushHints { ptr: raw.flush_hints, len: raw.num_flush as usize }
         },
     }
+}
+
+/// The functions libnvdimm exports to providers, over the [`NdCore`] it
+/// names with [`export_nd_core!`]. Only libnvdimm defines them.
+#[cfg(rln_libnvdimm)]
+mod exports {
+    use super::*;
+    use kernel::sync::Mutex;
+
+    type Core = <Libnvdimm as Exports>::Core;
+    type CoreDimm = <Core as NdCore>::Dimm;
+
+    /// What a bus handle points to: libnvdimm's bus, and a reference to
+    /// each DIMM handed out as a handle, so that the handles the provider
+    /// names in region mappings stay valid while the bus is registered.
+    #[pin_data]
+    struct BusBox {
+        bus: Option<KBox<<Core as NdCore>::Bus>>,
+        #[pin]
+        dimms: Mutex<KVec<ARef<CoreDimm>>>,
+    }
+
+    /// The bus behind a handle.
+    ///
+    /// # Safety
+    ///
+    /// `bus` came from `rln_bus_register` and was not yet unregistered.
+    unsafe fn bus_box<'a>(bus: *mut RawBus) -> &'a BusBox {
+        // SAFETY: guaranteed by the caller: a live `Pin<KBox<BusBox>>`.
+        unsafe { &*(bus as *const BusBox) }
+    }
+
+    /// libnvdimm's bus behind a handle.
+    ///
+    /// # Safety
+    ///
+    /// As [`bus_box`].
+    unsafe fn core_bus<'a>(bus: *mut RawBus) -> Option<&'a <Core as NdCore>::Bus> {
+        // SAFETY: guaranteed by the caller.
+        unsafe { bus_box(bus) }.bus.as_deref()
+    }
+
+    /// `rln_bus_register`: registers ndbusN under `parent`.
+    ///
+    /// # Safety
+    ///
+    /// `parent` is a live device, `desc` a descriptor built by
+    /// [`Bus::register`], `out` valid for a write.
+    #[no_mangle]
+    unsafe extern "C" fn rln_bus_register(
+        parent: *mut bindings::device,
+        desc: *const RawBusDesc,
+        out: *mut *mut RawBus,
+    ) -> c_int {
+        // SAFETY: guaranteed by the caller.
+        let (parent, desc) = unsafe { (Device::from_raw(parent), bus_desc_from_raw(&*desc)) };
+        let bus = match Core::bus_register(parent, desc) {
+            Ok(b) => b,
+            Err(e) => return e.to_errno(),
+        };
+        let boxed = KBox::pin_init(
+            pin_init!(BusBox { bus: Some(bus), dimms <- kernel::new_mutex!(KVec::new()) }),
+            GFP_KERNEL,
+        );
+        match boxed {
+            Ok(b) => {
+                // SAFETY: the box is only ever used pinned, through
+                // `bus_box`, and freed in `rln_bus_unregister`. `out` is
+                // valid (see above).
+                unsafe { *out = KBox::into_raw(Pin::into_inner_unchecked(b)).cast() };
+                0
+            }
+            Err(e) => e.to_errno(),
+        }
+    }
+    const _: signatures::BusRegister = rln_bus_register;
+
+    /// `rln_bus_unregister`: removes the bus and everything on it.
+    ///
+    /// # Safety
+    ///
+    /// `bus` came from `rln_bus_register`; the provider gives it back once
+    /// and makes no more calls with it.
+    #[no_mangle]
+    unsafe extern "C" fn rln_bus_unregister(bus: *mut RawBus) {
+        // SAFETY: guaranteed by the caller: we own the box again.
+        let mut b = unsafe { KBox::from_raw(bus as *mut BusBox) };
+        if let Some(core_bus) = b.bus.take() {
+            Core::bus_unregister(core_bus);
+        }
+        // The DIMM references go after the bus.
+        drop(b);
+    }
+    const _: signatures::BusUnregister = rln_bus_unregister;
+
+    /// `rln_dimm_create`: creates nmemN on `bus`.
+    ///
+    /// # Safety
+    ///
+    /// `bus` is a live handle, `desc` a descriptor built by
+    /// [`Bus::add_dimm`], `out` valid for a write.
+    #[no_mangle]
+    unsafe extern "C" fn rln_dimm_create(bus: *mut RawBus, desc: *const RawDimmDesc, out: *mut *mut RawDimm) -> c_int {
+        // SAFETY: guaranteed by the caller.
+        let (b, desc) = unsafe { (bus_box(bus), dimm_desc_from_raw(&*desc)) };
+        let Some(core_bus) = b.bus.as_deref() else { return ENXIO.to_errno() };
+        let mut dimms = b.dimms.lock();
+        if dimms.reserve(1, GFP_KERNEL).is_err() {
+            return ENOMEM.to_errno();
+        }
+        match Core::dimm_create(core_bus, desc) {
+            Ok(d) => {
+                let handle = &*d as *const CoreDimm as *mut RawDimm;
+                // Reserved above: cannot fail.
+                let _ = dimms.push(d, GFP_KERNEL);
+                // SAFETY: see above.
+                unsafe { *out = handle };
+                0
+            }
+            Err(e) => e.to_errno(),
+        }
+    }
+    const _: signatures::DimmCreate = rln_dimm_create;
+
+    /// `rln_region_create`: creates regionN on `bus`.
+    ///
+    /// # Safety
+    ///
+    /// `bus` is a live handle, `desc` a descriptor built by
+    /// [`Bus::add_region`] whose DIMM handles came from this bus.
+    #[no_mangle]
+    unsafe extern "C" fn rln_region_create(bus: *mut RawBus, desc: *const RawRegionDesc) -> c_int {
+        // SAFETY: guaranteed by the caller.
+        let (core_bus, desc) = unsafe { (core_bus(bus), region_desc_from_raw::<CoreDimm>(&*desc)) };
+        let Some(core_bus) = core_bus else { return ENXIO.to_errno() };
+        match Core::region_create(core_bus, desc) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+    const _: signatures::RegionCreate = rln_region_create;
+
+    /// `rln_bus_add_badrange`.
+    ///
+    /// # Safety
+    ///
+    /// `bus` is a live handle.
+    #[no_mangle]
+    unsafe extern "C" fn rln_bus_add_badrange(bus: *mut RawBus, addr: u64, len: u64) -> c_int {
+        // SAFETY: guaranteed by the caller.
+        let Some(core_bus) = (unsafe { core_bus(bus) }) else { return ENXIO.to_errno() };
+        match Core::bus_add_badrange(core_bus, addr, len) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+    const _: signatures::AddBadrange = rln_bus_add_badrange;
+
+    /// `rln_bus_revalidate_poison`.
+    ///
+    /// # Safety
+    ///
+    /// `bus` is a live handle.
+    #[no_mangle]
+    unsafe extern "C" fn rln_bus_revalidate_poison(bus: *mut RawBus, start: u64, len: u64) {
+        // SAFETY: guaranteed by the caller.
+        if let Some(core_bus) = unsafe { core_bus(bus) } {
+            Core::bus_revalidate_poison(core_bus, start, len)
+        }
+    }
+    const _: signatures::RevalidatePoison = rln_bus_revalidate_poison;
+
+    /// `rln_bus_device`: ndbusN.
+    ///
+    /// # Safety
+    ///
+    /// `bus` is a live handle.
+    #[no_mangle]
+    unsafe extern "C" fn rln_bus_device(bus: *mut RawBus) -> *mut bindings::device {
+        // SAFETY: guaranteed by the caller.
+        unsafe { core_bus(bus) }.map_or(core::ptr::null_mut(), |b| Core::bus_device(b).as_raw())
+    }
+    const _: signatures::BusDevice = rln_bus_device;
 }

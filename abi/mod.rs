@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The C ABIs between our modules, one file per module boundary.
+//!
+//! Each boundary is declared once and compiled into both modules: the
+//! `#[repr(C)]` wire structs and the `extern "C"` declarations are private to
+//! their file; each side gets its own safe Rust types (the provider builds a
+//! `NewRegion`, libnvdimm receives a `ProviderRegion`). The exporting
+//! module's functions are defined here too, behind the `cfg` its Kbuild
+//! line sets, over a safe trait the module implements.
+//!
+//! | File | Boundary |
+//! |---|---|
+//! | `provider.rs` | libnvdimm and the bus providers (nfit) |
+//! | `nfit.rs` | nfit and an emulated NFIT platform (nfit_test) |
+//! | `namespace.rs` | libnvdimm and the namespace drivers (nd_pmem) |
+//!
+//! Like glue/, this directory may use `unsafe`; each block has a
+//! `// SAFETY:` comment. It depends on glue/, never the reverse.
+
+#![allow(dead_code, unreachable_pub)]
+
+pub mod namespace;
+pub mod nfit;
+pub mod provider;
+
+use core::ptr::NonNull;
+
+/// How a command ran, on the provider ABI and the platform ABI alike. `rc`
+/// is what C's `ndctl()` returns and the ioctl hands to user space: 0, or a
+/// positive count (output bytes the firmware left unfilled). `cmd_rc` is
+/// the firmware status as an errno (0 = success).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Completion {
+    /// Non-negative return value.
+    pub rc: i32,
+    /// Translated firmware status.
+    pub cmd_rc: i32,
+}
+
+impl Completion {
+    /// A fully completed command with firmware status `cmd_rc`.
+    pub const fn status(cmd_rc: i32) -> Self {
+        Self { rc: 0, cmd_rc }
+    }
+}
+
+/// Memory an emulated platform backs one of its system physical ranges
+/// with (C's nfit_test redirects memremap to such buffers).
+///
+/// # Invariants
+///
+/// `mem` points to `len` bytes that the platform keeps until after nfit
+/// unregisters the bus built from it.
+#[derive(Clone, Copy)]
+pub struct Range {
+    /// The range's system physical address, as the NFIT states it.
+    pub start: u64,
+    /// Its length.
+    pub len: u64,
+    mem: NonNull<u8>,
+}

@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+//! What every file of the nd bus core shares (C's `nd-core.h` and `nd.h`):
+//! the nd device type numbers, and ndbusN, the bus handle that DIMMs,
+//! regions and namespaces reach their provider, lock and bad ranges through.
+//!
+//! This file is the bottom of core/: it imports no other file of core/.
+//! The bus type "nd" itself lives at the top (bus.rs), because its
+//! callbacks dispatch to every kind of device; files below it reach the bus
+//! type through [`NdBus::bus_type`].
+
+use core::fmt::Write;
+
+use kernel::prelude::*;
+use kernel::sync::Mutex;
+use kernel::new_mutex;
+
+use crate::formats::badrange::{self, BadRange};
+use crate::formats::cmd;
+use crate::glue::bus::BusType;
+use crate::glue::device::{ClassDevice, Device, DeviceRef, DeviceRegistration, DeviceType};
+use crate::glue::ida::Id;
+use crate::glue::nd_driver::{NdDriver, NdEvent};
+use crate::abi::provider::{Completion, ProviderBus, ProviderDimm};
+use crate::glue::sysfs::{Attribute, Page};
+use crate::{attribute_group, dev_dbg, device_object, group_list};
+
+/// nd device types, as in uevents and modaliases (`nd:t%d`).
+pub(crate) mod nd_type {
+    /// ndbusN.
+    pub(crate) const BUS: u32 = 0;
+    /// nmemN (ND_DEVICE_DIMM).
+    pub(crate) const DIMM: u32 = 1;
+    /// regionN over persistent or volatile memory (ND_DEVICE_REGION_PMEM).
+    pub(crate) const REGION_PMEM: u32 = 2;
+    /// Label-less namespace (ND_DEVICE_NAMESPACE_IO).
+    pub(crate) const NAMESPACE_IO: u32 = 4;
+    /// Labeled namespace (ND_DEVICE_NAMESPACE_PMEM).
+    pub(crate) const NAMESPACE_PMEM: u32 = 5;
+    /// daxN.M (ND_DEVICE_DAX_PMEM).
+    pub(crate) const DAX_PMEM: u32 = 7;
+}
+
+/// Configuration state of a bus, under its lock.
+struct BusState {
+    /// /sys/class/nd/ndctlN while the nd_bus driver is bound.
+    ndctl: Option<ClassDevice>,
+    /// The DIMMs the provider created, unregistered with the bus.
+    dimms: KVec<DeviceRegistration>,
+    /// Its regions, unregistered before the DIMMs they use.
+    regions: KVec<DeviceRegistration>,
+    /// Set when the provider unregisters; no provider call happens after.
+    dead: bool,
+    /// Poisoned physical ranges scrubs reported (`nvdimm_bus->badrange`).
+    badrange: KVec<BadRange>,
+}
+
+/// ndbusN.
+#[pin_data]
+pub(crate) struct NdBus {
+    dev: Device,
+    id: Id,
+    desc: ProviderBus,
+    /// The bus type "nd" (bus.rs), for the devices registered below.
+    bus_type: &'static BusType,
+    /// The bus lock (`nvdimm_bus_lock` in C): provider calls and
+    /// configuration changes of the bus and its children run under it.
+    #[pin]
+    state: Mutex<BusState>,
+    /// Serialises namespace configuration (label writes, DPA allocation)
+    /// with region scans. Separate from `state`: label writes call the
+    /// provider, which takes `state`.
+    #[pin]
+    reconfig: Mutex<()>,
+}
+
+device_object!(NdBus, dev);
+
+impl NdBus {
+    /// A bus numbered `id` for the provider `desc`, on `bus_type`.
+    pub(crate) fn new(id: Id, desc: ProviderBus, bus_type: &'static BusType) -> impl PinInit<Self, Error> {
+        try_pin_init!(NdBus {
+            dev: Device::zeroed(),
+            id,
+            desc,
+            bus_type,
+            state <- new_mutex!(BusState {
+                ndctl: None,
+                dimms: KVec::new(),
+                regions: KVec::new(),
+                dead: false,
+                badrange: KVec::new(),
+            }),
+            reconfig <- new_mutex!(()),
+        }? Error)
+    }
+
+    /// The bus number N.
+    pub(crate) fn id(&self) -> u32 {
+        self.id.get()
+    }
+
+    /// The provider's description.
+    pub(crate) fn desc(&self) -> &ProviderBus {
+        &self.desc
+    }
+
+    pub(crate) fn device(&self) -> &Device {
+        &self.dev
+    }
+
+    /// The bus type the bus and every device below it are on.
+    pub(crate) fn bus_type(&self) -> &'static BusType {
+        self.bus_type
+    }
+
+    /// Runs `cmd` through the provider under the bus lock; `ENXIO` once the
+    /// provider has gone.
+    pub(crate) fn ctl(&self, dimm: Option<&ProviderDimm>, cmd: u32, buf: &mut [u8]) -> Result<Completion> {
+        let state = self.state.lock();
+        if state.dead {
+            return Err(ENXIO);
+        }
+        let rc = self.desc.ctl(dimm, cmd, buf);
+        drop(state);
+        rc
+    }
+
+    /// Runs `f` with namespace configuration of the bus excluded.
+    pub(crate) fn with_reconfig<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _guard = self.reconfig.lock();
+        f()
+    }
+
+    /// Records a poisoned range (`nvdimm_bus_add_badrange`): a range that
+    /// starts where a listed one does replaces its length.
+    pub(crate) fn add_badrange(&self, addr: u64, len: u64) -> Result {
+        let new = BadRange { start: addr, len };
+        let mut state = self.state.lock();
+        match badrange::add(&state.badrange, new) {
+            badrange::Add::Update(i) => state.badrange[i].len = len,
+            badrange::Add::Append => state.badrange.push(new, GFP_KERNEL)?,
+        }
+        Ok(())
+    }
+
+    /// Forgets `[start, +len)` after the platform cleared it (`badrange_forget`).
+    fn forget_badrange(&self, start: u64, len: u64) {
+        let mut state = self.state.lock();
+        let mut kept = KVec::new();
+        for &r in state.badrange.iter() {
+            let (left, right) = match badrange::forget(r, start, len) {
+                badrange::Forget::Keep => (Some(r), None),
+                badrange::Forget::Remove => (None, None),
+                badrange::Forget::Trim(t) => (Some(t), None),
+                badrange::Forget::Split(l, rt) => (Some(l), Some(rt)),
+            };
+            for part in [left, right].into_iter().flatten() {
+                if kept.push(part, GFP_KERNEL).is_err() {
+                    // Without memory the list stays as it was: poison that
+                    // is still listed only costs a failed read.
+                    return;
+                }
+            }
+        }
+        state.badrange = kept;
+    }
+
+    /// Calls `f` with each bad sector run of the device covering physical
+    /// `[start, +len)`, under the bus lock (`nvdimm_badblocks_populate`).
+    pub(crate) fn for_each_bad_sectors(&self, start: u64, len: u64, mut f: impl FnMut(u64, u64)) {
+        let state = self.state.lock();
+        for r in state.badrange.iter() {
+            if let Some((sector, count)) = badrange::sectors_in(*r, start, len) {
+                f(sector, count);
+            }
+        }
+    }
+
+    /// The bus's region devices, referenced, for callers that visit them
+    /// without the bus lock.
+    pub(crate) fn region_devices(&self) -> Result<KVec<DeviceRef>> {
+        let state = self.state.lock();
+        let mut v = KVec::with_capacity(state.regions.len(), GFP_KERNEL)?;
+        for reg in state.regions.iter() {
+            v.push(DeviceRef::new(reg.device()), GFP_KERNEL)?;
+        }
+        Ok(v)
+    }
+
+    /// The bus part of `nvdimm_clear_poison`: asks the provider to clear
+    /// `len` bytes of poison at `phys`, in its clear unit, then forgets
+    /// what it cleared from the bus's list. Returns the bytes cleared, the
+    /// regions' lists being the caller's (region.rs), or None when the
+    /// provider has no command path: then there is nothing to ask or forget.
+    pub(crate) fn clear_poison(&self, phys: u64, len: u64) -> Result<Option<u64>> {
+        if !self.desc.has_ctl() {
+            return Ok(None);
+        }
+        let mut cap = badrange::ars_cap_query(phys, len);
+        let c = self.ctl(None, cmd::ARS_CAP, &mut cap)?;
+        if c.cmd_rc < 0 {
+            return Err(Error::from_errno(c.cmd_rc));
+        }
+        let unit = badrange::ArsCap::parse(&cap).clear_err_unit;
+        if !badrange::clear_aligned(unit, phys, len) {
+            dev_dbg!(&self.dev, "clear {:#x}+{:#x} not aligned to unit {}\n", phys, len, unit);
+            return Err(ENXIO);
+        }
+        let mut clear = badrange::clear_error(phys, len);
+        let c = self.ctl(None, cmd::CLEAR_ERROR, &mut clear)?;
+        if c.cmd_rc < 0 {
+            return Err(Error::from_errno(c.cmd_rc));
+        }
+        let cleared = badrange::clear_error_cleared(&clear);
+        if cleared > 0 {
+            self.forget_badrange(phys, cleared);
+        }
+        Ok(Some(cleared))
+    }
+
+    /// The bus any device on it belongs to: itself, or its nearest ndbusN
+    /// ancestor.
+    pub(crate) fn of_device(dev: &Device) -> Option<&NdBus> {
+        let mut cur = Some(dev);
+        while let Some(d) = cur {
+            if let Some(b) = NDBUS_TYPE.downcast(d) {
+                return Some(b);
+            }
+            cur = d.parent();
+        }
+        None
+    }
+
+    /// The bus behind `dev`, if it is an ndbusN.
+    pub(crate) fn of(dev: &Device) -> Option<&NdBus> {
+        NDBUS_TYPE.downcast(dev)
+    }
+
+    /// The bus a child device (nmemN, regionN) sits on.
+    pub(crate) fn of_child(dev: &Device) -> Option<&NdBus> {
+        NDBUS_TYPE.downcast(dev.parent()?)
+    }
+
+    /// Keeps a new region's registration until the bus goes.
+    pub(crate) fn adopt_region(&self, region: DeviceRegistration) -> Result {
+        self.state.lock().regions.push(region, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Keeps a new DIMM's registration until the bus goes.
+    pub(crate) fn adopt_dimm(&self, dimm: DeviceRegistration) -> Result {
+        self.state.lock().dimms.push(dimm, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Publishes ndctlN (the nd_bus driver bound).
+    pub(crate) fn set_ndctl(&self, ndctl: ClassDevice) {
+        self.state.lock().ndctl = Some(ndctl);
+    }
+
+    /// Unregisters the bus's children, regions before the DIMMs they use,
+    /// then ndctlN (the nd_bus driver unbinds). They are dropped outside
+    /// the bus lock: their sysfs readers may be waiting for it, and
+    /// unregistering waits for them.
+    pub(crate) fn remove_children(&self) {
+        let (regions, dimms, ndctl) = {
+            let mut state = self.state.lock();
+            (
+                core::mem::replace(&mut state.regions, KVec::new()),
+                core::mem::replace(&mut state.dimms, KVec::new()),
+                state.ndctl.take(),
+            )
+        };
+        drop(regions);
+        drop(dimms);
+        drop(ndctl);
+    }
+
+    /// The provider has gone: no provider call happens after this returns.
+    /// In-flight ioctls hold the bus lock; once we own it, none is left.
+    pub(crate) fn mark_dead(&self) {
+        self.state.lock().dead = true;
+    }
+}
+
+// ndbusN/commands: the bus commands the provider implements. Every name,
+// the last too, is followed by a space: libndctl only takes such tokens.
+fn commands_show(bus: &NdBus, page: &mut Page) -> Result {
+    write_cmd_names(page, bus.desc.cmd_mask, cmd::bus_cmd_name)
+}
+static COMMANDS: Attribute<NdBus> = Attribute::ro(c"commands", commands_show);
+
+/// Writes `name ` for every set bit of `mask`, then a newline.
+pub(crate) fn write_cmd_names(page: &mut Page, mask: u64, name: fn(u32) -> &'static str) -> Result {
+    for bit in (0..64).filter(|b| mask & (1 << b) != 0) {
+        let _ = write!(page, "{} ", name(bit));
+    }
+    let _ = writeln!(page);
+    Ok(())
+}
+
+// ndbusN/provider: the provider's own name (ACPI.NFIT), else its device's
+// (nfit_test.0).
+fn provider_show(bus: &NdBus, page: &mut Page) -> Result {
+    let name = match (bus.desc.provider_name, bus.dev.parent()) {
+        (Some(name), _) => name,
+        (None, Some(parent)) => parent.name(),
+        (None, None) => c"unknown",
+    };
+    let _ = writeln!(page, "{}", name.to_str().unwrap_or("unknown"));
+    Ok(())
+}
+static PROVIDER: Attribute<NdBus> = Attribute::ro(c"provider", provider_show);
+
+// ndbusN/wait_probe: returns once probing below the bus has settled. Devices
+// register synchronously here, so it is enough to wait out every child's
+// in-flight probe by taking and dropping its device lock.
+fn wait_probe_show(bus: &NdBus, page: &mut Page) -> Result {
+    bus.dev.for_each_child(|child| {
+        drop(child.lock());
+        Ok(())
+    })?;
+    let _ = writeln!(page, "1");
+    Ok(())
+}
+static WAIT_PROBE: Attribute<NdBus> = Attribute::ro(c"wait_probe", wait_probe_show);
+
+attribute_group!(static NDBUS_GROUP: NdBus, dir = None, [COMMANDS, WAIT_PROBE, PROVIDER]);
+group_list!(static NDBUS_GROUPS: NdBus = [NDBUS_GROUP]);
+pub(crate) static NDBUS_TYPE: DeviceType<NdBus> = DeviceType::new(c"nvdimm_bus", &NDBUS_GROUPS);
+
+/// Tells the driver bound to a device of the bus that something it
+/// depends on changed (`nd_device_notify`): a block driver re-reads
+/// read-only or bad blocks.
+pub(crate) fn notify(child: &Device, event: NdEvent) {
+    let _guard = child.lock();
+    if let Some(drv) = child.driver() {
+        NdDriver::of(drv).notify(child, event);
+    }
+}

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The nd_region driver (C's `region.c`): binding regionN registers the
+//! namespaces its DIMMs' labels describe, a namespace seed, and the btt,
+//! pfn and dax seeds; a bound seed makes way for a new one.
+//!
+//! It sits above the region, namespace and personality files because it
+//! creates their devices; the region keeps the registrations.
+
+use kernel::prelude::*;
+
+use crate::btt_devs;
+use crate::dax_devs;
+use crate::glue::device::{Device, DeviceRef};
+use crate::glue::nd_driver::{NdDriver, NdDriverOps};
+use crate::namespace::{self, NewNamespace};
+use crate::nd::nd_type;
+use crate::pfn_devs;
+use crate::region::{self, Region};
+use crate::{dev_dbg, dev_err};
+
+pub(crate) static ND_REGION_DRIVER: NdDriver = NdDriver::new::<NdRegionDriver>(c"nd_region", 1 << nd_type::REGION_PMEM);
+
+/// The nd_region driver: claims the region's DIMMs and registers its
+/// namespaces.
+struct NdRegionDriver;
+
+impl NdDriverOps for NdRegionDriver {
+    fn probe(dev: &Device) -> Result {
+        let region = region::of(dev).ok_or(ENODEV)?;
+        region.enable()?;
+
+        let found = namespace::scan(region);
+        let news = match found {
+            Ok(n) => n,
+            Err(e) => {
+                region.disable();
+                return Err(e);
+            }
+        };
+        // Registering may bind nd_pmem, which takes the region lock: do it
+        // unlocked, one namespace at a time.
+        let (mut active, total) = (0u32, news.len() as u32);
+        let mut first = None;
+        for new in news {
+            match namespace::register(region, new) {
+                Ok(reg) => {
+                    active += 1;
+                    if first.is_none() {
+                        first = Some(DeviceRef::new(reg.get().device()));
+                    }
+                    let reg = reg.erase();
+                    region.with_bound(|b| b.namespaces.push(reg, GFP_KERNEL))??;
+                }
+                Err(e) => dev_dbg!(dev, "namespace registration failed: {:?}\n", e.to_errno()),
+            }
+        }
+        if total > 0 && active == 0 {
+            region.disable();
+            return Err(ENODEV);
+        }
+        let seed_bound = first.as_ref().is_some_and(|s| s.device().has_driver());
+        region.with_bound(|b| {
+            b.ns_active = active;
+            b.ns_count = total;
+            b.ns_seed = first;
+        })?;
+        // The seed may have bound while it registered, before it was the seed.
+        if seed_bound && region.nstype() == nd_type::NAMESPACE_PMEM {
+            create_namespace_seed(region)?;
+        }
+        // Seed creation failures are not fatal: provisioning that
+        // personality is just unavailable, as in C.
+        match btt_devs::create_seed(region, 0) {
+            Ok(reg) => {
+                let reg = reg.erase();
+                region.with_bound(|b| b.btt_seed = Some(reg))?;
+            }
+            Err(e) => dev_err!(dev, "failed to create seed: {:?}\n", e.to_errno()),
+        }
+        match pfn_devs::create_seed(region, 0) {
+            Ok(reg) => {
+                let reg = reg.erase();
+                region.with_bound(|b| b.pfn_seed = Some(reg))?;
+            }
+            Err(e) => dev_err!(dev, "failed to create seed: {:?}\n", e.to_errno()),
+        }
+        match dax_devs::create_seed(region, 0) {
+            Ok(reg) => {
+                let reg = reg.erase();
+                region.with_bound(|b| b.dax_seed = Some(reg))?;
+            }
+            Err(e) => dev_err!(dev, "failed to create seed: {:?}\n", e.to_errno()),
+        }
+        if active < total {
+            dev_err!(dev, "failed to register {} namespace{}, continuing...\n", total - active,
+                if total - active == 1 { "" } else { "s" });
+        }
+        Ok(())
+    }
+
+    fn remove(dev: &Device) {
+        if let Some(region) = region::of(dev) {
+            region.disable();
+        }
+    }
+}
+
+/// Registers a new idle pmem namespace and makes it the region's seed.
+fn create_namespace_seed(region: &Region) -> Result {
+    let id = region.alloc_ns_id()?;
+    let reg = namespace::register(region, NewNamespace::seed(id))?;
+    let seed = DeviceRef::new(reg.get().device());
+    let reg = reg.erase();
+    region.with_bound(move |b| {
+        b.ns_seed = Some(seed);
+        b.namespaces.push(reg, GFP_KERNEL)
+    })??;
+    Ok(())
+}
+
+/// Called after a driver bound `child` of `region`: when it was the
+/// namespace seed, offer a new idle namespace (`nd_region_advance_seeds`).
+pub(crate) fn advance_seeds(region: &Region, child: &Device) {
+    let was_seed = region.is_seed(child);
+    if was_seed && region.nstype() == nd_type::NAMESPACE_PMEM {
+        if let Err(e) = create_namespace_seed(region) {
+            dev_err!(region.device(), "failed to create namespace: {:?}\n", e.to_errno());
+        }
+    }
+}
