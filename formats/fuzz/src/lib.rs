@@ -68,18 +68,25 @@ pub fn area_from(code: u8, prefix: &[u8]) -> Vec<u8> {
     area
 }
 
-/// Recomputes the checksums the parsers check, for both label sizes'
-/// layouts: the two index blocks and every v1.2 label slot. Without this
-/// most mutations die at the first checksum.
+/// Recomputes the checksums the parsers check: for each label size, the
+/// index blocks of that layout whose header claims that size, and if one
+/// claims 256-byte labels, every v1.2 label slot. Without this most
+/// mutations die at the first checksum. (Sealing the other layout's blocks
+/// too would write into labels: a v1.2 checksum lands on the `slot` field
+/// of every odd v1.1 label.)
 pub fn reseal(data: &mut [u8]) {
     for size in [LabelSize::Bytes128, LabelSize::Bytes256] {
         let Ok(geo) = Geometry::for_area(data, size) else { continue };
+        let mut claimed = false;
         for copy in IndexCopy::BOTH {
             if let Some(block) = data.get_mut(geo.index_range(copy)) {
-                fletcher::seal(block, INDEX_CHECKSUM);
+                if IndexHeader::parse(block).and_then(|h| h.label_size()) == Ok(size) {
+                    fletcher::seal(block, INDEX_CHECKSUM);
+                    claimed = true;
+                }
             }
         }
-        if size == LabelSize::Bytes256 {
+        if claimed && size == LabelSize::Bytes256 {
             for slot in 0..geo.nslot() {
                 if let Some(label) = geo.slot_range(slot).and_then(|r| data.get_mut(r)) {
                     fletcher::seal(label, LABEL_CHECKSUM);
