@@ -8,6 +8,9 @@
 #   make check-debug   the VM suite on the debug kernel (KASAN, lockdep,
 #                kmemleak, KFENCE, ...; RLN_FLAVOUR=debug, built once beside the
 #                normal one); a finding that involves our modules fails the test
+#   make fuzz    every cargo-fuzz target of formats/fuzz for FUZZ_SECONDS
+#                (default 300) each, one after the other (not part of check,
+#                which runs a few seconds of each)
 #   make bench   fio on /dev/pmem0, our nd_pmem against C's in one boot, guest
 #                time counted in instructions (not a test; BENCH_ARGS='--cand c'
 #                measures C against C, '--profile' adds a profile by symbol)
@@ -18,7 +21,7 @@
 SHELL := /bin/bash
 ENV := . scripts/env.sh
 
-.PHONY: all demo check check-debug bench torture setup kernel modules host-test vm-test clean
+.PHONY: all demo check check-debug bench torture fuzz setup kernel modules host-test vm-test clean
 
 all: modules
 
@@ -52,9 +55,12 @@ bench: kernel
 host-test:
 	cd formats && cargo test --quiet
 
+fuzz: setup
+	formats/fuzz/run
+
 vm-test: modules
 	test/run-all --vm-only
 
 clean:
 	@$(ENV); [ ! -d "$$RLN_KDIR" ] || rln_kmake -s M=$(CURDIR) clean
-	rm -rf build formats/target glue/bindings_generated.rs
+	rm -rf build formats/target formats/fuzz/target glue/bindings_generated.rs

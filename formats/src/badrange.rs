@@ -111,14 +111,18 @@ pub fn sectors_in(entry: BadRange, dev_start: u64, dev_len: u64) -> Option<(u64,
 /// The whole sectors of a region at physical `[region_start, +region_len)`
 /// that clearing `cleared` bytes at `phys` removes from its list
 /// (`nvdimm_clear_badblocks_region`): only a clear entirely inside the
-/// region counts, and only whole sectors of it are forgotten.
+/// region counts, and only whole sectors of it are forgotten. `cleared`
+/// comes from the firmware: a clear that runs past the top of the address
+/// space is outside every region (C's u64 sum wraps there and would forget
+/// sectors past the region's end).
 pub fn cleared_sectors(region_start: u64, region_len: u64, phys: u64, cleared: u64) -> Option<(u64, u64)> {
     let count = cleared / SECTOR_SIZE;
     if count == 0 || region_len == 0 {
         return None;
     }
-    let region_end = region_start + (region_len - 1);
-    if phys < region_start || phys + (cleared - 1) > region_end {
+    let region_end = region_start.checked_add(region_len - 1)?;
+    let clear_end = phys.checked_add(cleared - 1)?;
+    if phys < region_start || clear_end > region_end {
         return None;
     }
     Some(((phys - region_start) / SECTOR_SIZE, count))

@@ -688,15 +688,29 @@ impl RegionDpa<'_> {
         if self.align == 0 || val % self.align != 0 {
             return Err(DpaError::Invalid);
         }
-        let allocated = self.allocated(dimms, id)?;
+        // Labels read at probe may claim extents whose sum over the DIMMs
+        // passes 2^64 (C's sum wraps). Each DIMM's share must stay exact, or
+        // a resize to 0 leaves space allocated: it is summed share by share
+        // (no u128, whose division the kernel does not link).
+        let ways = self.ways();
+        let (mut total, mut share, mut rest) = (Some(0u64), 0u64, 0u64);
+        for i in 0..self.windows.len() {
+            let a = dimms.dimm(i).ok_or(DpaError::NoDevice)?.allocated(id);
+            total = total.and_then(|t| t.checked_add(a));
+            share += a / ways;
+            rest += a % ways;
+        }
+        let share = share + rest / ways;
         let available = self.allocatable(dimms);
-        if val > available.saturating_add(allocated) {
-            return Err(DpaError::NoSpace);
+        if let Some(allocated) = total {
+            if val > available.saturating_add(allocated) {
+                return Err(DpaError::NoSpace);
+            }
+            if val == allocated {
+                return Ok(Resized::Unchanged);
+            }
         }
-        if val == allocated {
-            return Ok(Resized::Unchanged);
-        }
-        let (val, allocated) = (val / self.ways(), allocated / self.ways());
+        let (val, allocated) = (val / ways, share);
         let unit = self.unit();
         if val < allocated {
             for i in 0..self.windows.len() {
