@@ -12,8 +12,9 @@
 #                (default 300) each, one after the other (not part of check,
 #                which runs a few seconds of each)
 #   make bench   fio on /dev/pmem0, our nd_pmem against C's in one boot, guest
-#                time counted in instructions (not a test; BENCH_ARGS='--cand c'
-#                measures C against C, '--profile' adds a profile by symbol)
+#                time counted in instructions, one vCPU (not a test;
+#                BENCH_ARGS='--cand c' measures C against C, '--modes all'
+#                adds btt, fsdax and devdax, '--profile' a profile by symbol)
 #
 # The kernel tree is built once into ~/.cache/rust-libnvdimm (RLN_CACHE).
 # Kbuild (not this file) describes the modules; `make modules` drives it.
