@@ -55,8 +55,8 @@ pub enum Forget {
     Split(BadRange, BadRange),
 }
 
-/// How clearing `[start, start + len)` changes `entry`; `len` is not 0
-/// (C forgets only after a clear that cleared something).
+/// How clearing `[start, start + len)` changes `entry`. A `len` of 0 (C's
+/// truncated `unsigned int`) makes the clear end at `start - 1`, as in C.
 pub fn forget(entry: BadRange, start: u64, len: u64) -> Forget {
     let clr_end = start.wrapping_add(len).wrapping_sub(1);
     let end = entry.last();
@@ -81,6 +81,62 @@ pub fn forget(entry: BadRange, start: u64, len: u64) -> Forget {
     // C leaves an entry alone when the clear ends exactly on its first byte
     // (start <= entry.start == clr_end): its conditions above all miss.
     Forget::Keep
+}
+
+/// Storage of a bad-range list (a bus's, or an emulated platform's):
+/// the kernel's `KVec`, a test's `Vec`. Entries stay in C's order, new
+/// ones at the end.
+pub trait List {
+    /// The entries.
+    fn entries(&self) -> &[BadRange];
+    /// Entry `i`, to change in place.
+    fn entry_mut(&mut self, i: usize) -> &mut BadRange;
+    /// Appends `r`; false when there is no memory for it.
+    fn append(&mut self, r: BadRange) -> bool;
+    /// Removes entry `i`, keeping the order of the others.
+    fn remove(&mut self, i: usize);
+}
+
+/// Out of memory (C's `-ENOMEM`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoMemory;
+
+/// `badrange_add()`: a range starting where a listed one does replaces its
+/// length, any other is appended as is.
+pub fn list_add(list: &mut impl List, start: u64, len: u64) -> Result<(), NoMemory> {
+    let new = BadRange { start, len };
+    match add(list.entries(), new) {
+        Add::Update(i) => list.entry_mut(i).len = len,
+        Add::Append => {
+            if !list.append(new) {
+                return Err(NoMemory);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `badrange_forget()`: removes `[start, +len)` from every entry. C takes
+/// the length as an `unsigned int`, so callers with a 64-bit length pass
+/// its low 32 bits, as C truncates it. The right part of a split entry is
+/// appended; without memory for it, it is lost, as in C.
+pub fn list_forget(list: &mut impl List, start: u64, len: u32) {
+    let mut i = 0;
+    while i < list.entries().len() {
+        match forget(list.entries()[i], start, u64::from(len)) {
+            Forget::Keep => {}
+            Forget::Remove => {
+                list.remove(i);
+                continue;
+            }
+            Forget::Trim(t) => *list.entry_mut(i) = t,
+            Forget::Split(l, r) => {
+                *list.entry_mut(i) = l;
+                let _ = list.append(r);
+            }
+        }
+        i += 1;
+    }
 }
 
 /// The bad sectors `entry` puts in a device covering physical
@@ -293,6 +349,63 @@ pub fn ars_covers(status_address: u64, status_length: u64, spa_start: u64, spa_l
 
 #[cfg(test)]
 mod tests {
+    /// A list of at most 4 entries, as a test's storage.
+    struct Four {
+        e: [BadRange; 4],
+        n: usize,
+    }
+
+    impl List for Four {
+        fn entries(&self) -> &[BadRange] {
+            &self.e[..self.n]
+        }
+        fn entry_mut(&mut self, i: usize) -> &mut BadRange {
+            &mut self.e[i]
+        }
+        fn append(&mut self, r: BadRange) -> bool {
+            if self.n == 4 {
+                return false;
+            }
+            self.e[self.n] = r;
+            self.n += 1;
+            true
+        }
+        fn remove(&mut self, i: usize) {
+            self.e.copy_within(i + 1..self.n, i);
+            self.n -= 1;
+        }
+    }
+
+    fn br(start: u64, len: u64) -> BadRange {
+        BadRange { start, len }
+    }
+
+    #[test]
+    fn list_add_and_forget_as_badrange_c() {
+        let mut l = Four { e: [br(0, 0); 4], n: 0 };
+        list_add(&mut l, 0x1000, 0x100).unwrap();
+        list_add(&mut l, 0x2000, 0x100).unwrap();
+        // Same start: only the length changes.
+        list_add(&mut l, 0x1000, 0x200).unwrap();
+        assert_eq!(l.entries(), &[br(0x1000, 0x200), br(0x2000, 0x100)]);
+        // A hole in the middle: the left part stays, the right is appended.
+        list_forget(&mut l, 0x1080, 0x80);
+        assert_eq!(l.entries(), &[br(0x1000, 0x80), br(0x2000, 0x100), br(0x1100, 0x100)]);
+        // A whole entry goes; the others keep their order.
+        list_forget(&mut l, 0x2000, 0x100);
+        assert_eq!(l.entries(), &[br(0x1000, 0x80), br(0x1100, 0x100)]);
+        list_add(&mut l, 0x3000, 1).unwrap();
+        list_add(&mut l, 0x4000, 1).unwrap();
+        assert_eq!(list_add(&mut l, 0x5000, 1), Err(NoMemory));
+        // A 64-bit length of 2^32 truncates to 0: the clear ends at
+        // start - 1, which touches nothing above start.
+        list_forget(&mut l, 0x1000, (1u64 << 32) as u32);
+        assert_eq!(l.n, 4);
+        // At 0 the same clear wraps to the top: everything goes.
+        list_forget(&mut l, 0, 0);
+        assert_eq!(l.n, 0);
+    }
+
     use super::*;
 
     fn r(start: u64, len: u64) -> BadRange {

@@ -11,6 +11,7 @@
 
 mod dimm;
 pub mod dsm;
+pub mod inject;
 pub mod intel;
 mod iset;
 mod tables;
