@@ -17,7 +17,9 @@ use crate::glue::device::Device;
 pub use super::{Completion, Range};
 
 /// `ctl` of an emulated platform: runs ND command `cmd` on the bus
-/// (`dimm` = 0) or on the DIMM with NFIT device handle `handle`.
+/// (`dimm` = 0) or on the DIMM with NFIT device handle `handle`. The
+/// platform ORs into `*events` the notifications the command raises
+/// ([`Events`]).
 type RawPlatformCtl = unsafe extern "C" fn(
     ctx: *const c_void,
     dimm: c_int,
@@ -26,6 +28,7 @@ type RawPlatformCtl = unsafe extern "C" fn(
     buf: *mut u8,
     len: c_uint,
     cmd_rc: *mut c_int,
+    events: *mut u32,
 ) -> c_int;
 
 /// An emulated platform (`struct acpi_nfit_desc` fields nfit_test sets).
@@ -96,7 +99,30 @@ mod signatures {
 pub trait Platform: Send + Sync + 'static {
     /// Runs ND command `cmd` on the bus (`handle` = None) or a DIMM, in place
     /// on `buf`; `Err` is what C's handler returns as a negative errno.
-    fn ctl(&self, handle: Option<u32>, cmd: u32, buf: &mut [u8]) -> Result<Completion>;
+    /// Notifications the command raises go into `events`.
+    fn ctl(&self, handle: Option<u32>, cmd: u32, buf: &mut [u8], events: &mut Events) -> Result<Completion>;
+}
+
+/// Notifications an emulated platform raises on its NFIT device while it
+/// answers a command, as firmware raises ACPI `Notify()` on the NFIT root
+/// device (C's nfit_test calls `__acpi_nfit_notify()` from a work item).
+/// nfit acts on them after the command, from a work item of its own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Events(u32);
+
+impl Events {
+    /// `NFIT_NOTIFY_UC_MEMORY_ERROR` (0x81): new poison; scrub for it.
+    const UC_MEMORY_ERROR: u32 = 1 << 0;
+
+    /// Raises a UC memory error notification.
+    pub fn uc_memory_error(&mut self) {
+        self.0 |= Self::UC_MEMORY_ERROR;
+    }
+
+    /// Whether a UC memory error notification was raised.
+    pub fn has_uc_memory_error(&self) -> bool {
+        self.0 & Self::UC_MEMORY_ERROR != 0
+    }
 }
 
 /// Masks an emulated platform declares (see [`RawPlatform`]).
@@ -116,8 +142,8 @@ pub struct PlatformMasks {
 /// # Safety
 ///
 /// `ctx` is the platform [`Nfit::register`] handed to nfit, still
-/// registered; `buf` holds `len` bytes for this call only; `cmd_rc` is
-/// null or valid for a write.
+/// registered; `buf` holds `len` bytes for this call only; `cmd_rc` and
+/// `events` are null or valid for a write.
 unsafe extern "C" fn platform_ctl_raw<P: Platform>(
     ctx: *const c_void,
     dimm: c_int,
@@ -126,12 +152,19 @@ unsafe extern "C" fn platform_ctl_raw<P: Platform>(
     buf: *mut u8,
     len: c_uint,
     cmd_rc: *mut c_int,
+    events: *mut u32,
 ) -> c_int {
     // SAFETY: nfit passes back the `ctx` that `Nfit::register` gave it, which
     // the `Nfit` keeps alive until after unregistration, and a buffer of
     // `len` bytes for this call only.
     let (p, buf) = unsafe { (&*(ctx as *const P), core::slice::from_raw_parts_mut(buf, len as usize)) };
-    match p.ctl((dimm != 0).then_some(handle), cmd, buf) {
+    let mut raised = Events::default();
+    let r = p.ctl((dimm != 0).then_some(handle), cmd, buf, &mut raised);
+    if !events.is_null() {
+        // SAFETY: a non-null `events` points to a u32 of the caller.
+        unsafe { *events |= raised.0 };
+    }
+    match r {
         Ok(c) => {
             if !cmd_rc.is_null() {
                 // SAFETY: a non-null `cmd_rc` points to an int of the caller.
@@ -246,8 +279,9 @@ impl PlatformHandle {
         raw.iter().filter_map(|r| Some(Range { start: r.start, len: r.len, mem: NonNull::new(r.ptr)? }))
     }
 
-    /// Runs a command on the emulated platform.
-    pub fn ctl(&self, handle: Option<u32>, cmd: u32, buf: &mut [u8]) -> Result<Completion> {
+    /// Runs a command on the emulated platform; the notifications it
+    /// raises are added to `events`.
+    pub fn ctl(&self, handle: Option<u32>, cmd: u32, buf: &mut [u8], events: &mut Events) -> Result<Completion> {
         let mut cmd_rc: c_int = 0;
         // SAFETY: the platform keeps `ctx` valid until it unregisters, and
         // nfit stops calling before `rln_nfit_unregister` returns.
@@ -260,6 +294,7 @@ impl PlatformHandle {
                 buf.as_mut_ptr(),
                 buf.len() as c_uint,
                 &mut cmd_rc,
+                &mut events.0,
             )
         };
         to_result(rc.min(0))?;

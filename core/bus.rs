@@ -160,12 +160,40 @@ fn with_dimm<R>(id: u32, f: impl FnOnce(&Dimm) -> R) -> Option<R> {
     ND_BUS.find_device(|d| Dimm::of(d).is_some_and(|x| x.id() == id), |d| Dimm::of(d).map(f))?
 }
 
+/// What a CLEAR_ERROR ioctl asks of regions and namespaces.
+static CLEAR_ERROR: ioctl::ClearError =
+    ioctl::ClearError { clear_to_send: clear_to_send, account: region::account_cleared_poison };
+
+/// `nd_cmd_clear_to_send` for a bus CLEAR_ERROR (`nd_pmem_forget_poison_check`
+/// over every region's children): EBUSY when a namespace with a driver lies
+/// entirely inside `[start, start + cleared - 1]` (C's arithmetic, wrapping
+/// included). Devices that claim a namespace (btt, pfn) are not checked
+/// yet: none binds in this tree.
+fn clear_to_send(bus: &NdBus, start: u64, cleared: u64) -> Result {
+    let end = start.wrapping_add(cleared).wrapping_sub(1);
+    for dev in bus.region_devices()?.iter() {
+        dev.device().for_each_child(|child| {
+            let Some(ns) = namespace::Namespace::of(child) else { return Ok(()) };
+            if !child.has_driver() {
+                return Ok(());
+            }
+            let (pstart, size) = ns.range();
+            let pend = pstart.wrapping_add(size).wrapping_sub(1);
+            if pstart >= start && pend <= end {
+                return Err(EBUSY);
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
 /// /dev/ndctlN: bus commands (ARS, clear error, bus ND_CMD_CALL).
 struct BusIoctl;
 
 impl IoctlHandler for BusIoctl {
     fn ioctl(minor: u32, read_only: bool, ioctl_cmd: u32, arg: usize) -> Result<i64> {
-        with_bus(minor, |bus| ioctl::nd_ioctl(bus, None, read_only, ioctl_cmd, arg)).unwrap_or(Err(ENXIO))
+        with_bus(minor, |bus| ioctl::nd_ioctl(bus, None, read_only, ioctl_cmd, arg, &CLEAR_ERROR)).unwrap_or(Err(ENXIO))
     }
 }
 
@@ -175,7 +203,7 @@ struct DimmIoctl;
 impl IoctlHandler for DimmIoctl {
     fn ioctl(minor: u32, read_only: bool, ioctl_cmd: u32, arg: usize) -> Result<i64> {
         with_dimm(minor, |dimm| match NdBus::of_child(dimm.device()) {
-            Some(bus) => ioctl::nd_ioctl(bus, Some(dimm), read_only, ioctl_cmd, arg),
+            Some(bus) => ioctl::nd_ioctl(bus, Some(dimm), read_only, ioctl_cmd, arg, &CLEAR_ERROR),
             None => Err(ENXIO),
         })
         .unwrap_or(Err(ENXIO))

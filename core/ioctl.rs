@@ -10,12 +10,36 @@ use kernel::uaccess::UserSlice;
 
 use crate::dimm::Dimm;
 use crate::formats::cmd::{self, Target};
+use crate::formats::le::u64_at;
 use crate::nd::NdBus;
 use crate::dev_dbg;
 
+/// What a bus CLEAR_ERROR needs from the objects above this file, which
+/// bus.rs provides: C's `nd_cmd_clear_to_send` (a clear may not cover an
+/// enabled namespace: poison there is the pmem driver's to clear) and
+/// `nvdimm_account_cleared_poison`. Both take the payload's address and
+/// `cleared` count.
+pub(crate) struct ClearError {
+    /// EBUSY to refuse the clear before it reaches the provider.
+    pub(crate) clear_to_send: fn(&NdBus, u64, u64) -> Result,
+    /// Forgets the cleared poison from the bus's and the regions' lists.
+    pub(crate) account: fn(&NdBus, u64, u64),
+}
+
+/// `struct nd_cmd_clear_error`: address, then `cleared` at 24.
+const CLEAR_ADDRESS: usize = 0;
+const CLEAR_CLEARED: usize = 24;
+
 /// Runs ND_CMD ioctl `ioctl_cmd` with user argument `arg` on `bus`, or
 /// on `dimm` of it, for /dev/ndctlN and /dev/nmemN (bus.rs).
-pub(crate) fn nd_ioctl(bus: &NdBus, dimm: Option<&Dimm>, read_only: bool, ioctl_cmd: u32, arg: usize) -> Result<i64> {
+pub(crate) fn nd_ioctl(
+    bus: &NdBus,
+    dimm: Option<&Dimm>,
+    read_only: bool,
+    ioctl_cmd: u32,
+    arg: usize,
+    clear: &ClearError,
+) -> Result<i64> {
     // Only the command number counts (_IOC_NR): type, size and direction
     // of the ioctl number are not checked, as in C.
     let nr = ioctl_cmd & 0xff;
@@ -44,8 +68,15 @@ pub(crate) fn nd_ioctl(bus: &NdBus, dimm: Option<&Dimm>, read_only: bool, ioctl_
             return Err(EBUSY);
         }
     }
+    let clear_error = dimm.is_none() && nr == cmd::CLEAR_ERROR;
+    if clear_error {
+        (clear.clear_to_send)(bus, u64_at(&buf, CLEAR_ADDRESS), u64_at(&buf, CLEAR_CLEARED))?;
+    }
     // A positive return (output left unfilled) reaches user space, as in C.
     let done = bus.ctl(dimm.map(|d| d.desc()), nr, &mut buf)?;
+    if clear_error && done.cmd_rc >= 0 {
+        (clear.account)(bus, u64_at(&buf, CLEAR_ADDRESS), u64_at(&buf, CLEAR_CLEARED));
+    }
     writer.write_slice(&buf)?;
     Ok(done.rc as i64)
 }

@@ -143,8 +143,11 @@ impl NdBus {
         Ok(())
     }
 
-    /// Forgets `[start, +len)` after the platform cleared it (`badrange_forget`).
-    fn forget_badrange(&self, start: u64, len: u64) {
+    /// Forgets `[start, +len)` after the platform cleared it
+    /// (`badrange_forget`, whose length is an `unsigned int`: callers pass
+    /// a 64-bit count's low 32 bits, as C truncates it).
+    pub(crate) fn forget_badrange(&self, start: u64, len: u32) {
+        let len = u64::from(len);
         let mut state = self.state.lock();
         let mut kept = KVec::new();
         for &r in state.badrange.iter() {
@@ -213,7 +216,7 @@ impl NdBus {
         }
         let cleared = badrange::clear_error_cleared(&clear);
         if cleared > 0 {
-            self.forget_badrange(phys, cleared);
+            self.forget_badrange(phys, cleared as u32);
         }
         Ok(Some(cleared))
     }

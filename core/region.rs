@@ -610,6 +610,7 @@ impl Region {
     pub(crate) fn forget_bad_sectors(&self, phys: u64, cleared: u64) {
         if let Some((sector, count)) = badrange::cleared_sectors(self.start, self.size, phys, cleared) {
             self.bb.clear(sector, count);
+            self.bb.notify();
         }
     }
 }
@@ -759,14 +760,34 @@ fn regions_in(bus: &NdBus, start: u64, len: u64) -> Result<KVec<DeviceRef>> {
 pub(crate) fn clear_poison(bus: &NdBus, phys: u64, len: u64) -> Result<u64> {
     // Without a command path there is nothing to ask: all is handled.
     let Some(cleared) = bus.clear_poison(phys, len)? else { return Ok(len) };
-    if cleared > 0 {
-        for dev in regions_in(bus, phys, cleared)?.iter() {
-            if let Some(region) = of(dev.device()) {
-                region.forget_bad_sectors(phys, cleared);
-            }
+    forget_cleared_sectors(bus, phys, cleared);
+    Ok(cleared)
+}
+
+/// The regions' part of `nvdimm_account_cleared_poison`: each region that
+/// holds the whole clear forgets its whole sectors.
+fn forget_cleared_sectors(bus: &NdBus, phys: u64, cleared: u64) {
+    if cleared < badrange::SECTOR_SIZE {
+        return;
+    }
+    // Without memory for the list, the sectors stay listed: a read of them
+    // fails until written, which is what a listed bad block costs.
+    let Ok(regions) = regions_in(bus, phys, cleared) else { return };
+    for dev in regions.iter() {
+        if let Some(region) = of(dev.device()) {
+            region.forget_bad_sectors(phys, cleared);
         }
     }
-    Ok(cleared)
+}
+
+/// `nvdimm_account_cleared_poison`, after a CLEAR_ERROR ioctl: the bus's
+/// list forgets `cleared` bytes at `phys`, and the regions their whole
+/// sectors.
+pub(crate) fn account_cleared_poison(bus: &NdBus, phys: u64, cleared: u64) {
+    if cleared > 0 {
+        bus.forget_badrange(phys, cleared as u32);
+    }
+    forget_cleared_sectors(bus, phys, cleared);
 }
 
 /// Tells the regions of `bus` overlapping `[start, +len)` and their

@@ -204,27 +204,41 @@ impl Dsm {
             return Err(EINVAL);
         }
 
-        // Which function of which _DSM.
-        let (handle, guid, func, dsm_mask, revid) = match dimm {
+        // Which function (`cmd_to_func`): a package names its own, after
+        // its family matches the DIMM's and its reserved words are zero;
+        // otherwise bus commands are bus functions, and Intel-family DIMMs
+        // number functions as ND commands.
+        let func: i32 = if call {
+            if let Some(d) = dimm {
+                if d.family().map(u64::from) != Some(le64(buf, PKG_FAMILY)) {
+                    return Err(ENOTTY);
+                }
+            }
+            if buf[PKG_RESERVED..PKG_FW_SIZE].iter().any(|&b| b != 0) {
+                return Err(EINVAL);
+            }
+            // C returns the u64 nd_command as an int: the low 32 bits, and
+            // a negative one is returned as the error.
+            let f = le64(buf, PKG_COMMAND) as u32 as i32;
+            if f < 0 {
+                return Err(if f >= -4095 { Error::from_errno(f) } else { EINVAL });
+            }
+            f
+        } else if dimm.is_none() || dimm.is_some_and(|d| d.family() == Some(NVDIMM_FAMILY_INTEL)) {
+            cmd_nr as i32
+        } else {
+            // 0 is never in a dsm_mask: validation fails.
+            0
+        };
+        let func = func as u64;
+
+        // Which _DSM.
+        let (handle, guid, dsm_mask, revid) = match dimm {
             Some(d) => {
                 let adev = d.acpi().ok_or(ENOTTY)?;
-                let family = d.family();
-                let func = if call {
-                    if family.map(u64::from) != Some(le64(buf, PKG_FAMILY)) {
-                        return Err(ENOTTY);
-                    }
-                    if buf[PKG_RESERVED..PKG_FW_SIZE].iter().any(|&b| b != 0) {
-                        return Err(EINVAL);
-                    }
-                    le64(buf, PKG_COMMAND)
-                } else if family == Some(NVDIMM_FAMILY_INTEL) {
-                    cmd_nr as u64
-                } else {
-                    0
-                };
-                let f = family.unwrap_or(0);
+                let f = d.family().unwrap_or(0);
                 let guid = DIMM_GUIDS.get(f as usize).copied().flatten().ok_or(ENOTTY)?;
-                (adev, guid, func, d.dsm_mask, dsm_revid(f, func as u32))
+                (adev, guid, d.dsm_mask, dsm_revid(f, func as u32))
             }
             None => {
                 let family = if call { le64(buf, PKG_FAMILY) } else { 0 };
@@ -233,10 +247,14 @@ impl Dsm {
                     1 if self.bus_intel_mask != 0 => (INTEL_BUS_GUID, self.bus_intel_mask),
                     _ => return Err(EINVAL),
                 };
-                let func = if call { le64(buf, PKG_COMMAND) } else { cmd_nr as u64 };
-                (self.root, guid, func, mask, 1)
+                (self.root, guid, mask, 1)
             }
         };
+        let is_dimm = dimm.is_some();
+        let (n_in, n_out) =
+            cmd::field_counts(is_dimm, cmd_nr).filter(|(i, o)| cmd_nr == 0 || i + o > 0).ok_or(ENOTTY)?;
+        // The function must be in the _DSM's mask, and the command in the
+        // target's command mask (ND_CMD_CALL included).
         if call && (func > 31 || dsm_mask & (1 << func) == 0) {
             return Err(ENOTTY);
         }
@@ -244,11 +262,9 @@ impl Dsm {
             Some(d) => d.cmd_mask(),
             None => self.bus_cmd_mask,
         };
-        if !call && cmd_mask & (1 << cmd_nr) == 0 {
+        if cmd_nr >= 64 || cmd_mask & (1 << cmd_nr) == 0 {
             return Err(ENOTTY);
         }
-        let is_dimm = dimm.is_some();
-        let (n_in, n_out) = cmd::field_counts(is_dimm, cmd_nr).ok_or(ENOTTY)?;
 
         // The input: the ND payload's input fields, or the package's payload.
         let (in_start, in_len) = if call {

@@ -9,6 +9,8 @@
 //! firmware is done. Found ranges go to the bus's bad-range list; a
 //! finished range revalidates its region's bad blocks.
 
+use core::sync::atomic::{AtomicU32, Ordering};
+
 use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex};
 use kernel::new_mutex;
@@ -380,5 +382,64 @@ impl Scrub {
         }
         st.last_status = Some((status.address(), status.length(), status.restart_address(), status.restart_length(), status.ty()));
         rc
+    }
+}
+
+/// UC memory error notifications (`acpi_nfit_uc_error_notify()`): each
+/// asks every range for a scrub, short unless nfit/hw_error_scrub is 1.
+/// The rescan runs from a work item, as C's nfit_test notifies from one: a
+/// notification raised by a command arrives while the command holds the
+/// bus's locks, which the scrub takes too.
+#[pin_data]
+pub(crate) struct Notify {
+    scrub: Arc<Scrub>,
+    /// nfit/hw_error_scrub (`scrub_mode`): 1 scrubs the whole range on a
+    /// memory error, 0 (the default) only asks the firmware what it knows.
+    pub(crate) hw_error_scrub: AtomicU32,
+    /// Set once the bus goes: nothing is queued after.
+    #[pin]
+    gone: Mutex<bool>,
+    #[pin]
+    work: DelayedWork<Notify>,
+}
+
+impl DelayedWorkItem for Notify {
+    fn delayed_work(&self) -> &DelayedWork<Self> {
+        &self.work
+    }
+
+    fn run(this: Arc<Self>) {
+        let req = if this.hw_error_scrub.load(Ordering::Relaxed) == 1 { Req::Long } else { Req::Short };
+        // EBUSY (every range already owes one) and ENOTTY (none can
+        // scrub) leave nothing to do, as in C.
+        let _ = Scrub::rescan(&this.scrub, req);
+    }
+}
+
+impl Notify {
+    pub(crate) fn new(scrub: Arc<Scrub>) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Notify {
+                scrub,
+                hw_error_scrub: AtomicU32::new(0),
+                gone <- new_mutex!(false),
+                work <- DelayedWork::new(),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// NFIT_NOTIFY_UC_MEMORY_ERROR: schedules the rescan.
+    pub(crate) fn uc_memory_error(this: &Arc<Self>) {
+        let gone = this.gone.lock();
+        if !*gone {
+            DelayedWork::queue(this, 0);
+        }
+    }
+
+    /// Stops for good: when this returns, no rescan is pending or running.
+    pub(crate) fn cancel(&self) {
+        *self.gone.lock() = true;
+        self.work.cancel_sync();
     }
 }

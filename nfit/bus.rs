@@ -4,12 +4,12 @@
 
 use core::ffi::CStr;
 use core::fmt::Write;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::Ordering;
 
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
-use crate::ars::{Req, Scrub};
+use crate::ars::{Notify, Req, Scrub};
 use crate::dimm::{self, NfitDimm};
 use crate::region::Backing;
 use crate::formats::cmd;
@@ -17,7 +17,7 @@ use crate::formats::nfit::dsm::{NVDIMM_BUS_FAMILY_INTEL, NVDIMM_BUS_FAMILY_NFIT}
 use crate::formats::nfit::intel::NVDIMM_BUS_INTEL_FW_ACTIVATE_CMDMASK;
 use crate::formats::nfit::Nfit;
 use crate::glue::device::Device;
-use crate::abi::nfit::{NfitCore, PlatformHandle};
+use crate::abi::nfit::{Events, NfitCore, PlatformHandle};
 use crate::abi::provider::{Bus, BusDesc, BusProvider, Completion};
 use crate::glue::sysfs::{self, Attribute, Page};
 use crate::{attribute_group, bus_provider_attrs, dev_dbg, dev_err, group_list};
@@ -32,9 +32,23 @@ pub(crate) enum Transport {
 
 impl Transport {
     /// Runs ND command `cmd` on the bus or on `dimm`, in place on `buf`.
+    /// For the scrub's own commands, which raise no notification.
     pub(crate) fn ctl(&self, dimm: Option<&NfitDimm>, cmd: u32, buf: &mut [u8]) -> Result<Completion> {
+        self.ctl_events(dimm, cmd, buf, &mut Events::default())
+    }
+
+    /// [`Transport::ctl`], adding the notifications the command raised to
+    /// `events`. Firmware behind ACPI notifies through the ACPI device
+    /// instead, which nfit does not listen to yet.
+    pub(crate) fn ctl_events(
+        &self,
+        dimm: Option<&NfitDimm>,
+        cmd: u32,
+        buf: &mut [u8],
+        events: &mut Events,
+    ) -> Result<Completion> {
         match self {
-            Transport::Emulated(p) => p.ctl(dimm.map(|d| d.handle()), cmd, buf),
+            Transport::Emulated(p) => p.ctl(dimm.map(|d| d.handle()), cmd, buf, events),
             Transport::Acpi(dsm) => dsm.ctl(dimm, cmd, buf),
         }
     }
@@ -53,10 +67,10 @@ pub(crate) struct NfitBus {
     bus_family_mask: u64,
     /// Intel bus-family functions.
     bus_intel_mask: u64,
-    /// nfit/hw_error_scrub: scrub the whole range on a memory error (1) or not (0).
-    hw_error_scrub: AtomicU32,
     /// Address range scrubs.
     scrub: Arc<Scrub>,
+    /// UC memory error notifications, and nfit/hw_error_scrub.
+    notify: Arc<Notify>,
 }
 
 /// A registered NFIT bus. Scrubbing stops before the bus goes: the work
@@ -67,6 +81,8 @@ pub(crate) struct NfitBusReg {
 
 impl Drop for NfitBusReg {
     fn drop(&mut self) {
+        // A notification schedules scrubs: it stops first.
+        self.bus.provider().notify.cancel();
         self.bus.provider().scrub.cancel();
     }
 }
@@ -76,7 +92,13 @@ impl BusProvider for NfitBus {
     type Region = crate::region::NfitRegion;
 
     fn ctl(&self, dimm: Option<&NfitDimm>, cmd: u32, buf: &mut [u8]) -> Result<Completion> {
-        self.transport.ctl(dimm, cmd, buf)
+        let mut events = Events::default();
+        let done = self.transport.ctl_events(dimm, cmd, buf, &mut events);
+        // An injection with the notify option (nfit_test's uc_error_notify()).
+        if events.has_uc_memory_error() {
+            Notify::uc_memory_error(&self.notify);
+        }
+        done
     }
 
     fn security_flags(dimm: &NfitDimm, master: bool) -> u64 {
@@ -114,13 +136,13 @@ static DSM_MASK: Attribute<NfitBus> = Attribute::ro(c"dsm_mask", dsm_mask_show);
 // nfit/hw_error_scrub: 0 (default) only records a memory error's address;
 // 1 scrubs the whole range. Other values are EINVAL.
 fn hw_error_scrub_show(bus: &NfitBus, page: &mut Page) -> Result {
-    let _ = writeln!(page, "{}", bus.hw_error_scrub.load(Ordering::Relaxed));
+    let _ = writeln!(page, "{}", bus.notify.hw_error_scrub.load(Ordering::Relaxed));
     Ok(())
 }
 fn hw_error_scrub_store(bus: &NfitBus, input: &[u8]) -> Result {
     match sysfs::parse_i64(input, 0)? {
         v @ (0 | 1) => {
-            bus.hw_error_scrub.store(v as u32, Ordering::Relaxed);
+            bus.notify.hw_error_scrub.store(v as u32, Ordering::Relaxed);
             Ok(())
         }
         _ => Err(EINVAL),
@@ -197,6 +219,7 @@ pub(crate) fn register(
     })?;
     let transport = Arc::new(transport, GFP_KERNEL)?;
     let scrub = Scrub::new(transport.clone())?;
+    let notify = Notify::new(scrub.clone())?;
 
     let mut bus_family_mask = 1 << NVDIMM_BUS_FAMILY_NFIT;
     if masks.bus_intel_mask != 0 {
@@ -209,8 +232,8 @@ pub(crate) fn register(
         cmd_mask: masks.cmd_mask,
         bus_family_mask,
         bus_intel_mask: masks.bus_intel_mask,
-        hw_error_scrub: AtomicU32::new(0),
         scrub: scrub.clone(),
+        notify,
     };
     let ars = provider.ars_supported();
 

@@ -1034,24 +1034,27 @@ fn ars_buf(len: usize) -> Vec<u8> {
 fn bus_ars() {
     use dsm::{Ars, BusOutcome};
     let bus = &BUSES[0];
-    let mut ars = Ars::post(4 << 30, topology::SPA0_SIZE, 1000);
-    let ok = BusOutcome { rc: 0, cmd_rc: 0 };
-    let busy = BusOutcome { rc: 0, cmd_rc: -16 };
+    let table = write(0, false);
+    let table = Nfit::parse_body(&table[nfit::TABLE_HEADER_LEN..]).unwrap();
+    let mut poison = Poison::default();
+    let mut ars = Ars::post(4 << 30, topology::SPA0_SIZE, 1000, &[]);
+    let ok = BusOutcome { rc: 0, cmd_rc: 0, uc_error_notify: false };
+    let busy = BusOutcome { rc: 0, cmd_rc: -16, uc_error_notify: false };
 
     let mut b = ars_buf(32);
-    assert_eq!(dsm::bus_ctl(bus, &mut ars, nd::ARS_CAP, &mut b, 1000), ok);
+    assert_eq!(dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::ARS_CAP, &mut b, 1000), ok);
     assert_eq!(&b[16..28], &[0, 0, 3, 0, 0x20, 0x10, 0, 0, 0, 1, 0, 0]);
     assert_eq!(&b[0..16], &[0xaa; 16]);
     let mut b = ars_buf(31);
     assert_eq!(
-        dsm::bus_ctl(bus, &mut ars, nd::ARS_CAP, &mut b, 1000).rc,
+        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::ARS_CAP, &mut b, 1000).rc,
         -22
     );
 
     // The scrub probe posted runs for a second.
     let mut b = ars_buf(48);
     assert_eq!(
-        dsm::bus_ctl(bus, &mut ars, nd::ARS_STATUS, &mut b, 1999),
+        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::ARS_STATUS, &mut b, 1999),
         busy
     );
     let mut want = vec![0u8; 48];
@@ -1060,19 +1063,19 @@ fn bus_ars() {
     assert_eq!(b, want);
     let mut b = ars_buf(47);
     assert_eq!(
-        dsm::bus_ctl(bus, &mut ars, nd::ARS_STATUS, &mut b, 1999).rc,
+        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::ARS_STATUS, &mut b, 1999).rc,
         -22
     );
     let mut b = ars_buf(32);
     assert_eq!(
-        dsm::bus_ctl(bus, &mut ars, nd::ARS_START, &mut b, 1999),
+        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::ARS_START, &mut b, 1999),
         busy
     );
     assert_eq!(&b[24..28], &[6, 0, 0, 0]);
 
     let mut b = ars_buf(64);
     assert_eq!(
-        dsm::bus_ctl(bus, &mut ars, nd::ARS_STATUS, &mut b, 2000),
+        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::ARS_STATUS, &mut b, 2000),
         ok
     );
     assert_eq!(&b[0..8], &[0, 0, 0, 0, 48, 0, 0, 0]);
@@ -1085,26 +1088,185 @@ fn bus_ars() {
     let mut b = ars_buf(32);
     b[0..8].copy_from_slice(&0x1000u64.to_le_bytes());
     b[8..16].copy_from_slice(&0x2000u64.to_le_bytes());
-    assert_eq!(dsm::bus_ctl(bus, &mut ars, nd::ARS_START, &mut b, 5000), ok);
+    assert_eq!(dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::ARS_START, &mut b, 5000), ok);
     assert_eq!(&b[24..32], &[0, 0, 0, 0, 1, 0, 0, 0]);
-    assert_eq!(ars, Ars::post(0x1000, 0x2000, 5000));
+    assert_eq!(ars, Ars::post(0x1000, 0x2000, 5000, &[]));
 
     // Clear error: 256-byte units.
     let mut b = ars_buf(32);
     b[0..8].copy_from_slice(&0x100u64.to_le_bytes());
     b[8..16].copy_from_slice(&0x200u64.to_le_bytes());
-    assert_eq!(dsm::bus_ctl(bus, &mut ars, nd::CLEAR_ERROR, &mut b, 0), ok);
+    assert_eq!(dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::CLEAR_ERROR, &mut b, 0), ok);
     assert_eq!(&b[16..20], &[0; 4]);
     assert_eq!(b[24..32], 0x200u64.to_le_bytes());
     b[8] = 1;
     assert_eq!(
-        dsm::bus_ctl(bus, &mut ars, nd::CLEAR_ERROR, &mut b, 0).rc,
+        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::CLEAR_ERROR, &mut b, 0).rc,
         -22
     );
 
-    // Not in the bus mask, or a family call: ENOTTY.
+    // Not in the bus mask: ENOTTY.
     let mut b = ars_buf(64);
-    for cmd in [0, 5, nd::CALL, 64] {
-        assert_eq!(dsm::bus_ctl(bus, &mut ars, cmd, &mut b, 0).rc, -25);
+    for cmd in [0, 5, 64] {
+        assert_eq!(dsm::bus_ctl(bus, &mut ars, &mut poison, &table, cmd, &mut b, 0).rc, -25);
     }
+}
+
+/// A test's poison list (nfit_test keeps C's `t->badrange` in a KVec).
+#[derive(Default)]
+struct Poison(Vec<formats::badrange::BadRange>);
+
+impl formats::badrange::List for Poison {
+    fn entries(&self) -> &[formats::badrange::BadRange] {
+        &self.0
+    }
+    fn entry_mut(&mut self, i: usize) -> &mut formats::badrange::BadRange {
+        &mut self.0[i]
+    }
+    fn append(&mut self, r: formats::badrange::BadRange) -> bool {
+        self.0.push(r);
+        true
+    }
+    fn remove(&mut self, i: usize) {
+        self.0.remove(i);
+    }
+}
+
+/// An ND_CMD_CALL package of the NFIT bus family: header, then `payload`
+/// of which the first `size_in` bytes are input.
+fn bus_pkg(func: u64, size_in: u32, payload: &[u8]) -> Vec<u8> {
+    let mut b = vec![0u8; nd::PKG_HEADER];
+    b[8..16].copy_from_slice(&func.to_le_bytes());
+    b[16..20].copy_from_slice(&size_in.to_le_bytes());
+    b[20..24].copy_from_slice(&(payload.len() as u32 - size_in).to_le_bytes());
+    b.extend_from_slice(payload);
+    b
+}
+
+// nfit_test_cmd_ars_error_inject(), _inject_clear(), _inject_status(),
+// post_ars_status() with the injected ranges, clear_error's forget, and
+// nfit_test_cmd_translate_spa().
+#[test]
+fn bus_error_injection() {
+    use formats::badrange::BadRange;
+    use formats::nfit::inject::{ErrClr, ErrInj};
+    use nfit::dsm::{NFIT_CMD_ARS_INJECT_CLEAR as CLR, NFIT_CMD_ARS_INJECT_GET as GET, NFIT_CMD_ARS_INJECT_SET as SET};
+    let bus = &BUSES[0];
+    let raw = write(0, false);
+    let table = Nfit::parse_body(&raw[nfit::TABLE_HEADER_LEN..]).unwrap();
+    let mut poison = Poison::default();
+    let mut ars = Ars::post(0, 0, 0, &[]);
+    let base = bases().spa_set[1];
+    let mut run = |poison: &mut Poison, ars: &mut dsm::Ars, cmd: u32, b: &mut Vec<u8>, now: u64| {
+        dsm::bus_ctl(bus, ars, poison, &table, cmd, b, now)
+    };
+    use dsm::Ars;
+
+    // ndctl's injection: 17 bytes in, 4 out; with notify.
+    let req = ErrInj { base: base + 0x1000, length: 256, options: 1 };
+    let mut b = bus_pkg(SET as u64, 17, &req.encode());
+    let o = run(&mut poison, &mut ars, nd::CALL, &mut b, 10);
+    assert_eq!((o.rc, o.uc_error_notify), (0, true));
+    assert_eq!(&b[64 + 17..], &[0, 0, 0, 0]);
+    // The low 32 bits of nd_command count; no notify this time.
+    let req2 = ErrInj { base: base + 0x2000, length: 512, options: 0 };
+    let mut b = bus_pkg((1 << 32) | SET as u64, 17, &req2.encode());
+    let o = run(&mut poison, &mut ars, nd::CALL, &mut b, 10);
+    assert_eq!((o.rc, o.uc_error_notify), (0, false));
+    assert_eq!(poison.0, [BadRange { start: base + 0x1000, len: 256 }, BadRange { start: base + 0x2000, len: 512 }]);
+
+    // Refusals: a payload not exactly 21 bytes, a zero length. Status 2,
+    // EINVAL, nothing injected.
+    let mut b = bus_pkg(SET as u64, 17, &[req.encode().as_slice(), &[0]].concat());
+    assert_eq!(run(&mut poison, &mut ars, nd::CALL, &mut b, 10).rc, -22);
+    assert_eq!(&b[64 + 17..64 + 21], &[2, 0, 0, 0]);
+    let mut b = bus_pkg(SET as u64, 17, &ErrInj { length: 0, ..req }.encode());
+    assert_eq!(run(&mut poison, &mut ars, nd::CALL, &mut b, 10).rc, -22);
+    assert_eq!(poison.0.len(), 2);
+    // Unknown functions, and the Intel bus family: ENOTTY.
+    for f in [0u64, 6, 10] {
+        let mut b = bus_pkg(f, 17, &req.encode());
+        assert_eq!(run(&mut poison, &mut ars, nd::CALL, &mut b, 10).rc, -25);
+    }
+    let mut b = bus_pkg(SET as u64, 17, &req.encode());
+    b[0] = 1;
+    assert_eq!(run(&mut poison, &mut ars, nd::CALL, &mut b, 10).rc, -25);
+    // A package that claims more payload than the buffer holds.
+    let mut b = bus_pkg(SET as u64, 17, &req.encode());
+    b[20] = 200;
+    assert_eq!(run(&mut poison, &mut ars, nd::CALL, &mut b, 10).rc, -22);
+
+    // Status: both, with ndctl's 4136-byte output.
+    let mut b = bus_pkg(GET as u64, 0, &vec![0xaa; 8 + 4128]);
+    assert_eq!(run(&mut poison, &mut ars, nd::CALL, &mut b, 10).rc, 0);
+    let (st, n, recs) = formats::nfit::inject::err_stat_records(&b[64..]).unwrap();
+    assert_eq!((st, n), (0, 2));
+    assert_eq!(recs.collect::<Vec<_>>(), [(base + 0x1000, 256), (base + 0x2000, 512)]);
+    // A payload too short for the records: C writes past it; we write what fits.
+    let mut b = bus_pkg(GET as u64, 0, &[0xaa; 8 + 16 + 3]);
+    assert_eq!(run(&mut poison, &mut ars, nd::CALL, &mut b, 10).rc, 0);
+    assert_eq!(&b[64 + 4..64 + 8], &[2, 0, 0, 0]);
+    assert_eq!(&b[64 + 24..], &[0xaa; 3]);
+
+    // A scrub of the range reports them, clipped to what it scrubs.
+    let mut b = ars_buf(32);
+    b[0..8].copy_from_slice(&(base + 0x1080).to_le_bytes());
+    b[8..16].copy_from_slice(&0x10000u64.to_le_bytes());
+    assert_eq!(run(&mut poison, &mut ars, nd::ARS_START, &mut b, 1500).cmd_rc, 0);
+    assert_eq!(ars.records(), [BadRange { start: base + 0x1080, len: 128 }, BadRange { start: base + 0x2000, len: 512 }]);
+    // Too small for the result: EINVAL; then the records.
+    let mut b = ars_buf(48 + 24);
+    assert_eq!(run(&mut poison, &mut ars, nd::ARS_STATUS, &mut b, 2600).rc, -22);
+    let mut b = ars_buf(48 + 2 * 24);
+    assert_eq!(run(&mut poison, &mut ars, nd::ARS_STATUS, &mut b, 2600).rc, 0);
+    let st = formats::badrange::ArsStatus::new(&b).unwrap();
+    assert_eq!(st.out_length(), 96);
+    assert_eq!(st.num_records(), 2);
+    assert_eq!(st.records().collect::<Vec<_>>(), ars.records());
+    // Records are taken when the scrub starts: a later injection waits
+    // for the next scrub.
+    let mut b = bus_pkg(SET as u64, 17, &ErrInj { base: base + 0x8000, length: 256, options: 0 }.encode());
+    run(&mut poison, &mut ars, nd::CALL, &mut b, 2600);
+    assert_eq!(ars.records().len(), 2);
+
+    // Un-injection: exactly 20 bytes, non-zero length; the 64-bit length
+    // is cut to 32 bits (2^32 + 256 forgets 256 bytes).
+    let mut b = bus_pkg(CLR as u64, 16, &ErrClr { base: base + 0x2000, length: (1 << 32) + 256 }.encode());
+    assert_eq!(run(&mut poison, &mut ars, nd::CALL, &mut b, 2600).rc, 0);
+    assert_eq!(&b[64 + 16..], &[0, 0, 0, 0]);
+    assert_eq!(poison.0[1], BadRange { start: base + 0x2100, len: 256 });
+    let mut b = bus_pkg(CLR as u64, 16, &ErrClr { base: base + 0x2000, length: 0 }.encode());
+    assert_eq!(run(&mut poison, &mut ars, nd::CALL, &mut b, 2600).rc, -22);
+    assert_eq!(&b[64 + 16..], &[2, 0, 0, 0]);
+    let mut b = bus_pkg(CLR as u64, 16, &ErrClr { base: base + 0x2000, length: 256 }.encode()[..19]);
+    assert_eq!(run(&mut poison, &mut ars, nd::CALL, &mut b, 2600).rc, -22);
+
+    // ND_CMD_CLEAR_ERROR forgets injected poison too.
+    let mut b = ars_buf(32);
+    b[0..8].copy_from_slice(&(base + 0x1000).to_le_bytes());
+    b[8..16].copy_from_slice(&256u64.to_le_bytes());
+    assert_eq!(run(&mut poison, &mut ars, nd::CLEAR_ERROR, &mut b, 2600).rc, 0);
+    assert_eq!(poison.0, [BadRange { start: base + 0x2100, len: 256 }, BadRange { start: base + 0x8000, len: 256 }]);
+
+    // Translate SPA: the region's last mapping (nfit_test.0's 4-way range
+    // ends with handle 0x101) and the offset into the region.
+    let mut xl = vec![0u8; 44];
+    xl[0..8].copy_from_slice(&(base + 0x1234).to_le_bytes());
+    xl[16..24].copy_from_slice(&44u64.to_le_bytes());
+    let mut b = bus_pkg(nfit::dsm::NFIT_CMD_TRANSLATE_SPA as u64, 8, &xl);
+    assert_eq!(run(&mut poison, &mut ars, nd::CALL, &mut b, 2600).rc, 0);
+    assert_eq!(formats::nfit::inject::translation(&b[64..]), Some((0, Some((0x101, 0x1234)))));
+    // The 2-way range ends with handle 0x1.
+    xl[0..8].copy_from_slice(&bases().spa_set[0].to_le_bytes());
+    let mut b = bus_pkg(nfit::dsm::NFIT_CMD_TRANSLATE_SPA as u64, 8, &xl);
+    run(&mut poison, &mut ars, nd::CALL, &mut b, 2600);
+    assert_eq!(formats::nfit::inject::translation(&b[64..]), Some((0, Some((0x1, 0)))));
+    // Outside every region: status 2; asking for more than the payload: EINVAL.
+    xl[0..8].copy_from_slice(&0x10u64.to_le_bytes());
+    let mut b = bus_pkg(nfit::dsm::NFIT_CMD_TRANSLATE_SPA as u64, 8, &xl);
+    run(&mut poison, &mut ars, nd::CALL, &mut b, 2600);
+    assert_eq!(formats::nfit::inject::translation(&b[64..]).unwrap().0, 2);
+    xl[16..24].copy_from_slice(&45u64.to_le_bytes());
+    let mut b = bus_pkg(nfit::dsm::NFIT_CMD_TRANSLATE_SPA as u64, 8, &xl);
+    assert_eq!(run(&mut poison, &mut ars, nd::CALL, &mut b, 2600).rc, -22);
 }

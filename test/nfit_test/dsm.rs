@@ -7,9 +7,12 @@
 //! output bytes left unfilled, or an errno. The includer declares
 //! `mod formats` and `mod topology` next to this module.
 //!
-//! The bus half (address range scrub) is at the end: [`bus_ctl`].
+//! The bus half (address range scrub, error injection, SPA translation)
+//! is at the end: [`bus_ctl`].
 
 use super::formats::cmd as nd;
+use super::formats::badrange::{self, BadRange, List};
+use super::formats::nfit::inject::{self, ErrClr, ErrInj};
 use super::formats::nfit::{self, intel};
 use super::topology::{
     BusInfo, DimmInfo, LABEL_SIZE, MAX_XFER, NUM_DCR, SMART_DEFAULT, SMART_THRESHOLD_DEFAULT,
@@ -28,6 +31,8 @@ impl Errno {
     pub const ENOTTY: Errno = Errno(25);
     /// A scrub is still running.
     pub const EBUSY: Errno = Errno(16);
+    /// Out of memory.
+    pub const ENOMEM: Errno = Errno(12);
 
     /// The negative value a C `int rc` carries.
     pub fn to_rc(self) -> i32 {
@@ -549,10 +554,18 @@ const ND_ARS_PERSISTENT: u16 = 2;
 const ARS_START_BUSY: u32 = 6;
 const ARS_STATUS_BUSY: u32 = 1 << 16;
 
+/// Most records a posted scrub result holds: C's buffer is
+/// `sizeof(struct nd_cmd_ars_status) + SZ_4K` (C writes past it when more
+/// injected ranges fall in the scrubbed range; we stop at what fits).
+pub const ARS_MAX_RECORDS: usize = 4096 / ARS_RECORD_LEN;
+/// Most records an injection status reports: C stops after the record
+/// following the first 4096 / 16.
+pub const INJECT_STAT_MAX_RECORDS: usize = 4096 / nfit::inject::ERR_STAT_RECORD_LEN + 1;
+
 /// A bus's scrub (C's `struct ars_state`): the result the last scrub
-/// posts, available once `deadline_ms` has passed. Injected errors
-/// (NFIT_CMD_ARS_INJECT_*) are not emulated, so a scrub never finds any
-/// and the result has no records.
+/// posts, available once `deadline_ms` has passed. The result lists the
+/// injected ranges (`t->badrange`) that overlapped the scrubbed range when
+/// the scrub started, clipped to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ars {
     /// Range scrubbed.
@@ -561,41 +574,75 @@ pub struct Ars {
     pub length: u64,
     /// Until when (caller's monotonic milliseconds) the scrub runs.
     pub deadline_ms: u64,
+    /// The poisoned ranges found, `num_records` of them.
+    records: [BadRange; ARS_MAX_RECORDS],
+    num_records: usize,
 }
 
 impl Ars {
-    /// post_ars_status(): a scrub of `address..+length` starting at `now_ms`.
-    /// Probe posts one over the bus's first PM range.
-    pub fn post(address: u64, length: u64, now_ms: u64) -> Self {
-        Ars {
+    /// post_ars_status(): a scrub of `address..+length` starting at
+    /// `now_ms`, which finds the parts of `bad` inside that range. Probe
+    /// posts one over the bus's first PM range.
+    pub fn post(address: u64, length: u64, now_ms: u64, bad: &[BadRange]) -> Self {
+        let mut ars = Ars {
             address,
             length,
             deadline_ms: now_ms.saturating_add(ARS_DURATION_MS),
+            records: [BadRange { start: 0, len: 0 }; ARS_MAX_RECORDS],
+            num_records: 0,
+        };
+        // C's u64 arithmetic, wrapping included.
+        let end = address.wrapping_add(length).wrapping_sub(1);
+        for be in bad {
+            let be_end = be.start.wrapping_add(be.len).wrapping_sub(1);
+            if be_end < address || be.start > end {
+                continue;
+            }
+            if ars.num_records == ARS_MAX_RECORDS {
+                break;
+            }
+            let rstart = be.start.max(address);
+            let rend = be_end.min(end);
+            ars.records[ars.num_records] = BadRange {
+                start: rstart,
+                len: rend.wrapping_sub(rstart).wrapping_add(1),
+            };
+            ars.num_records += 1;
         }
+        ars
     }
 
     fn busy(&self, now_ms: u64) -> bool {
         now_ms < self.deadline_ms
     }
 
+    /// The poisoned ranges of the posted result.
+    pub fn records(&self) -> &[BadRange] {
+        &self.records[..self.num_records]
+    }
+
     /// `out_length` of the posted result.
     pub fn out_length(&self) -> u32 {
-        ARS_STATUS_LEN as u32
+        (ARS_STATUS_LEN + self.num_records * ARS_RECORD_LEN) as u32
     }
 }
 
 /// What a command returns to libnvdimm: C's return value and `*cmd_rc`
-/// (the firmware status, e.g. -EBUSY while a scrub runs).
+/// (the firmware status, e.g. -EBUSY while a scrub runs), and whether it
+/// raised a notification.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BusOutcome {
     /// Unfilled output bytes, or a negative errno.
     pub rc: i32,
     /// The command's own status.
     pub cmd_rc: i32,
+    /// An injection asked for a UC memory error notification (C queues
+    /// `uc_error_notify()`, which calls `__acpi_nfit_notify(0x81)`).
+    pub uc_error_notify: bool,
 }
 
 fn bus_done(rc: i32) -> BusOutcome {
-    BusOutcome { rc, cmd_rc: 0 }
+    BusOutcome { rc, cmd_rc: 0, uc_error_notify: false }
 }
 
 /// ND_CMD_ARS_CAP: persistent and volatile scrubs, results up to 4 KiB of
@@ -612,26 +659,24 @@ pub fn ars_cap(buf: &mut [u8]) -> CmdResult {
 }
 
 /// ND_CMD_ARS_START: busy (status 6, -EBUSY) while the last scrub runs,
-/// otherwise starts a one-second scrub of the requested range.
-pub fn ars_start(buf: &mut [u8], ars: &mut Ars, now_ms: u64) -> BusOutcome {
+/// otherwise starts a one-second scrub of the requested range, which will
+/// report the injected ranges `bad` it covers.
+pub fn ars_start(buf: &mut [u8], ars: &mut Ars, bad: &[BadRange], now_ms: u64) -> BusOutcome {
     if buf.len() < ARS_START_LEN {
         return bus_done(Errno::EINVAL.to_rc());
     }
     if ars.busy(now_ms) {
         put32(buf, 24, ARS_START_BUSY);
-        return BusOutcome {
-            rc: 0,
-            cmd_rc: Errno::EBUSY.to_rc(),
-        };
+        return BusOutcome { rc: 0, cmd_rc: Errno::EBUSY.to_rc(), uc_error_notify: false };
     }
     put32(buf, 24, 0);
     put32(buf, 28, 1);
-    *ars = Ars::post(get64(buf, 0), get64(buf, 8), now_ms);
+    *ars = Ars::post(get64(buf, 0), get64(buf, 8), now_ms, bad);
     bus_done(0)
 }
 
 /// ND_CMD_ARS_STATUS: while busy, a zeroed buffer with status busy and
-/// -EBUSY; then the posted result.
+/// -EBUSY; then the posted result (EINVAL if the buffer cannot hold it).
 pub fn ars_status(buf: &mut [u8], ars: &Ars, now_ms: u64) -> BusOutcome {
     if buf.len() < ars.out_length() as usize {
         return bus_done(Errno::EINVAL.to_rc());
@@ -640,24 +685,27 @@ pub fn ars_status(buf: &mut [u8], ars: &Ars, now_ms: u64) -> BusOutcome {
         buf.fill(0);
         put32(buf, 0, ARS_STATUS_BUSY);
         put32(buf, 4, ARS_STATUS_LEN as u32);
-        return BusOutcome {
-            rc: 0,
-            cmd_rc: Errno::EBUSY.to_rc(),
-        };
+        return BusOutcome { rc: 0, cmd_rc: Errno::EBUSY.to_rc(), uc_error_notify: false };
     }
-    let out = &mut buf[..ARS_STATUS_LEN];
+    let out = &mut buf[..ars.out_length() as usize];
     out.fill(0);
     put32(out, 4, ars.out_length());
     put64(out, 8, ars.address);
     put64(out, 16, ars.length);
     out[40..42].copy_from_slice(&ND_ARS_PERSISTENT.to_le_bytes());
-    // num_records stays 0: no errors to report.
+    put32(out, 44, ars.num_records as u32);
+    for (i, r) in ars.records().iter().enumerate() {
+        // nd_ars_record: handle 0, reserved, address, length.
+        let at = ARS_STATUS_LEN + i * ARS_RECORD_LEN;
+        put64(out, at + 8, r.start);
+        put64(out, at + 16, r.len);
+    }
     bus_done(0)
 }
 
 /// ND_CMD_CLEAR_ERROR: address and length must be multiples of the clear
-/// unit; everything asked for is cleared.
-pub fn clear_error(buf: &mut [u8]) -> BusOutcome {
+/// unit; everything asked for is cleared, injected poison included.
+pub fn clear_error(buf: &mut [u8], bad: &mut impl List) -> BusOutcome {
     if buf.len() < CLEAR_ERROR_LEN {
         return bus_done(Errno::EINVAL.to_rc());
     }
@@ -665,28 +713,145 @@ pub fn clear_error(buf: &mut [u8]) -> BusOutcome {
     if (address | length) & (CLEAR_ERR_UNIT - 1) != 0 {
         return bus_done(Errno::EINVAL.to_rc());
     }
+    // badrange_forget() takes an unsigned int length.
+    badrange::list_forget(bad, address, length as u32);
     put32(buf, 16, 0);
     put64(buf, 24, length);
     bus_done(0)
 }
 
-/// nfit_test_ctl() for the bus. ND_CMD_CALL functions (translate SPA,
-/// error injection, firmware activation) are not emulated: ENOTTY.
+/// NFIT_CMD_ARS_INJECT_SET (nfit_test_cmd_ars_error_inject()): the payload
+/// must be exactly `struct nd_cmd_ars_err_inj` and the length non-zero;
+/// the range joins the platform's poison list, and the option bit asks for
+/// a UC memory error notification. Refusals set status 2 (invalid).
+pub fn ars_inject_set(p: &mut [u8], bad: &mut impl List) -> BusOutcome {
+    let req = match ErrInj::parse(p) {
+        Some(r) if p.len() == inject::ERR_INJ_LEN && r.length != 0 => r,
+        _ => {
+            inject::put_status(p, inject::ERR_INJ_STATUS, inject::INJECT_STATUS_INVALID);
+            return bus_done(Errno::EINVAL.to_rc());
+        }
+    };
+    if badrange::list_add(bad, req.base, req.length).is_err() {
+        inject::put_status(p, inject::ERR_INJ_STATUS, inject::INJECT_STATUS_INVALID);
+        return bus_done(Errno::ENOMEM.to_rc());
+    }
+    inject::put_status(p, inject::ERR_INJ_STATUS, 0);
+    BusOutcome { rc: 0, cmd_rc: 0, uc_error_notify: req.notify() }
+}
+
+/// NFIT_CMD_ARS_INJECT_CLEAR (nfit_test_cmd_ars_inject_clear()): the
+/// payload must be exactly `struct nd_cmd_ars_err_inj_clr` and the length
+/// non-zero; the range (its length cut to 32 bits, as C's
+/// `badrange_forget()` takes it) leaves the poison list.
+pub fn ars_inject_clear(p: &mut [u8], bad: &mut impl List) -> BusOutcome {
+    let req = match ErrClr::parse(p) {
+        Some(r) if p.len() == inject::ERR_CLR_LEN && r.length != 0 => r,
+        _ => {
+            inject::put_status(p, inject::ERR_CLR_STATUS, inject::INJECT_STATUS_INVALID);
+            return bus_done(Errno::EINVAL.to_rc());
+        }
+    };
+    badrange::list_forget(bad, req.base, req.length as u32);
+    inject::put_status(p, inject::ERR_CLR_STATUS, 0);
+    bus_done(0)
+}
+
+/// NFIT_CMD_ARS_INJECT_GET (nfit_test_cmd_ars_inject_status()): the poison
+/// list, at most [`INJECT_STAT_MAX_RECORDS`] records. C does not check the
+/// payload's size and writes past a short one; we write what fits, with
+/// C's record count.
+pub fn ars_inject_get(p: &mut [u8], bad: &impl List) -> BusOutcome {
+    let list = bad.entries();
+    let n = list.len().min(INJECT_STAT_MAX_RECORDS);
+    inject::put_err_stat(p, n as u32, list[..n].iter().map(|r| (r.start, r.len)));
+    bus_done(0)
+}
+
+/// NFIT_CMD_TRANSLATE_SPA (nfit_test_cmd_translate_spa()): the DIMM of the
+/// region holding the address. nfit_test answers with the region's last
+/// mapping and the offset into the region as its "DPA"; an address in no
+/// region, or in one without mappings (where C would index mapping -1),
+/// gets status 2. `table` is the bus's NFIT, whose PM ranges are its
+/// regions, their mappings in table order.
+pub fn translate_spa(p: &mut [u8], table: &nfit::Nfit<'_>) -> BusOutcome {
+    // C reads translate_length even from a shorter payload; we refuse one.
+    let Some((spa, want)) = inject::translate_request(p) else {
+        return bus_done(Errno::EINVAL.to_rc());
+    };
+    if (p.len() as u64) < want {
+        return bus_done(Errno::EINVAL.to_rc());
+    }
+    let found = table
+        .spas()
+        .filter(|r| match r.spa_type() {
+            // The ranges nfit registers regions for (acpi_nfit_register_region()).
+            Some(t @ (nfit::SpaType::Pm | nfit::SpaType::Volatile)) => r.range_index() != 0 || t.is_virtual(),
+            Some(t) => t.is_virtual(),
+            None => false,
+        })
+        .find(|r| spa >= r.address() && spa < r.address().wrapping_add(r.length()))
+        .and_then(|r| Some((table.mappings(&r).last()?.device_handle().0, spa - r.address())));
+    match found {
+        Some((handle, dpa)) => inject::put_translation(p, handle, dpa),
+        None => inject::put_status(p, inject::XLAT_STATUS, inject::XLAT_STATUS_INVALID_SPA),
+    }
+    bus_done(0)
+}
+
+/// The ND_CMD_CALL half of [`bus_ctl`]: functions of the NFIT bus family,
+/// served without looking at the dsm_mask, as C does. The payload is what
+/// follows `struct nd_cmd_pkg`, input and output sizes added.
+fn bus_call(buf: &mut [u8], bad: &mut impl List, table: &nfit::Nfit<'_>) -> BusOutcome {
+    if buf.len() < nd::PKG_HEADER {
+        return bus_done(Errno::EINVAL.to_rc());
+    }
+    if get64(buf, nfit::dsm::PKG_FAMILY) != u64::from(nfit::dsm::NVDIMM_BUS_FAMILY_NFIT) {
+        // The Intel bus family (firmware activation) is not emulated.
+        return bus_done(Errno::ENOTTY.to_rc());
+    }
+    // C keeps the low 32 bits of nd_command in an unsigned int.
+    let func = get32(buf, nfit::dsm::PKG_COMMAND);
+    let len = u64::from(get32(buf, nfit::dsm::PKG_SIZE_IN)) + u64::from(get32(buf, nfit::dsm::PKG_SIZE_OUT));
+    // libnvdimm sized the buffer to the package; refuse one that lies.
+    let end = nd::PKG_HEADER as u64 + len;
+    if end > buf.len() as u64 {
+        return bus_done(Errno::EINVAL.to_rc());
+    }
+    let p = &mut buf[nd::PKG_HEADER..end as usize];
+    match func {
+        nfit::dsm::NFIT_CMD_TRANSLATE_SPA => translate_spa(p, table),
+        nfit::dsm::NFIT_CMD_ARS_INJECT_SET => ars_inject_set(p, bad),
+        nfit::dsm::NFIT_CMD_ARS_INJECT_CLEAR => ars_inject_clear(p, bad),
+        nfit::dsm::NFIT_CMD_ARS_INJECT_GET => ars_inject_get(p, bad),
+        _ => bus_done(Errno::ENOTTY.to_rc()),
+    }
+}
+
+/// nfit_test_ctl() for the bus: ND_CMD_CALL functions of the NFIT family
+/// (translate SPA, error injection), then the ARS commands of the bus's
+/// mask. `bad` is the platform's poison list (`t->badrange`), `table` its
+/// NFIT.
 pub fn bus_ctl(
     bus: &BusInfo,
     ars: &mut Ars,
+    bad: &mut impl List,
+    table: &nfit::Nfit<'_>,
     command: u32,
     buf: &mut [u8],
     now_ms: u64,
 ) -> BusOutcome {
-    if command == nd::CALL || command >= 64 || (bus.cmd_mask >> command) & 1 == 0 {
+    if command == nd::CALL {
+        return bus_call(buf, bad, table);
+    }
+    if command >= 64 || (bus.cmd_mask >> command) & 1 == 0 {
         return bus_done(Errno::ENOTTY.to_rc());
     }
     match command {
         nd::ARS_CAP => bus_done(to_rc(ars_cap(buf))),
-        nd::ARS_START => ars_start(buf, ars, now_ms),
+        nd::ARS_START => ars_start(buf, ars, bad.entries(), now_ms),
         nd::ARS_STATUS => ars_status(buf, ars, now_ms),
-        nd::CLEAR_ERROR => clear_error(buf),
+        nd::CLEAR_ERROR => clear_error(buf, bad),
         _ => bus_done(Errno::ENOTTY.to_rc()),
     }
 }

@@ -41,10 +41,11 @@ mod dsm;
 mod topology;
 
 use dsm::{Ars, DimmState, Errno, LabelWriteBudget, Outcome};
+use formats::badrange::{BadRange, List};
 use glue::bus::{Class, ClassRegistration};
 use glue::class_device::DataClassDevice;
 use glue::device::Device;
-use abi::nfit::{Nfit, Platform, PlatformMasks};
+use abi::nfit::{Events, Nfit, Platform, PlatformMasks};
 use abi::provider::Completion;
 use glue::platform::{PlatformDevice, PlatformDriver, PlatformDriverOps};
 use glue::sysfs::{self, Attribute, Page};
@@ -192,20 +193,66 @@ fn ctl_result(rc: i32, cmd_rc: i32) -> Result<Completion> {
     }
 }
 
+/// The platform's poisoned ranges (C's `t->badrange`): the first `len`
+/// entries of a `KVec` that only grows (it has no `remove`).
+struct Poison {
+    v: KVec<BadRange>,
+    len: usize,
+}
+
+impl List for Poison {
+    fn entries(&self) -> &[BadRange] {
+        &self.v[..self.len]
+    }
+    fn entry_mut(&mut self, i: usize) -> &mut BadRange {
+        &mut self.v[..self.len][i]
+    }
+    fn append(&mut self, r: BadRange) -> bool {
+        if self.len == self.v.len() && self.v.push(r, GFP_KERNEL).is_err() {
+            return false;
+        }
+        self.v[self.len] = r;
+        self.len += 1;
+        true
+    }
+    fn remove(&mut self, i: usize) {
+        self.v[i..self.len].rotate_left(1);
+        self.len -= 1;
+    }
+}
+
+/// What the bus's commands change: the last scrub (C's `t->ars_state`)
+/// and the injected poison (`t->badrange`), under one lock as the
+/// scrub's result is taken from the poison list.
+struct BusState {
+    ars: Ars,
+    poison: Poison,
+}
+
 /// The emulated firmware of one platform, answering its bus's commands.
 #[pin_data]
 struct Firmware {
     bus: &'static BusInfo,
+    /// The NFIT body the bus was registered with (translate SPA reads it).
+    table: KVec<u8>,
     dimms: KVec<Arc<TestDimm>>,
     fault: Arc<BusFault>,
     #[pin]
-    ars: Mutex<Ars>,
+    state: Mutex<BusState>,
 }
 
 impl Platform for Firmware {
-    fn ctl(&self, handle: Option<u32>, cmd: u32, buf: &mut [u8]) -> Result<Completion> {
+    fn ctl(&self, handle: Option<u32>, cmd: u32, buf: &mut [u8], events: &mut Events) -> Result<Completion> {
         let Some(handle) = handle else {
-            let o = dsm::bus_ctl(self.bus, &mut self.ars.lock(), cmd, buf, now_ms());
+            let table = formats::nfit::Nfit::parse_body(&self.table).map_err(|_| EINVAL)?;
+            let mut st = self.state.lock();
+            let BusState { ars, poison } = &mut *st;
+            let o = dsm::bus_ctl(self.bus, ars, poison, &table, cmd, buf, now_ms());
+            drop(st);
+            // C queues uc_error_notify(); nfit does the same with the event.
+            if o.uc_error_notify {
+                events.uc_memory_error();
+            }
             return ctl_result(o.rc, o.cmd_rc);
         };
         let dimm = self.dimms.iter().find(|d| d.info.handle.0 == handle).ok_or(ENXIO)?;
@@ -260,13 +307,22 @@ impl PlatformDriverOps for Driver {
         // _FIT re-read fails), so the table is the one before hot-plug.
         let mut table = KVec::from_elem(0u8, topology::MAX_TABLE_LEN, GFP_KERNEL)?;
         let len = bus.write_nfit(&bases, false, &mut table).map_err(|_| EINVAL)?;
+        // Like C, hand nfit the subtables without the ACPI header.
+        let mut body = KVec::new();
+        body.extend_from_slice(&table[formats::nfit::TABLE_HEADER_LEN..len], GFP_KERNEL)?;
+        drop(table);
         let firmware = KBox::pin_init(
             try_pin_init!(Firmware {
                 bus,
+                table: body,
                 dimms,
                 fault,
-                // Probe starts a scrub of the first PM range (post_ars_status()).
-                ars <- new_mutex!(Ars::post(bases.spa_set[0], bus.ars_length, now_ms())),
+                // Probe starts a scrub of the first PM range
+                // (post_ars_status()); the poison list starts empty.
+                state <- new_mutex!(BusState {
+                    ars: Ars::post(bases.spa_set[0], bus.ars_length, now_ms(), &[]),
+                    poison: Poison { v: KVec::new(), len: 0 },
+                }),
             }? Error),
             GFP_KERNEL,
         )?;
@@ -286,9 +342,10 @@ impl PlatformDriverOps for Driver {
         for &base in bases.flush.iter().filter(|&&b| b != 0) {
             backing.push((base, VVec::from_elem(0u8, topology::FLUSH_ALLOC_SIZE as usize, GFP_KERNEL)?), GFP_KERNEL)?;
         }
-        // Like C, hand nfit the subtables without the ACPI header.
-        let body = &table[formats::nfit::TABLE_HEADER_LEN..len];
-        let nfit = Nfit::register(dev, body, masks, backing, firmware)?;
+        // nfit copies the table before the platform moves in.
+        let mut body = KVec::new();
+        body.extend_from_slice(&firmware.table, GFP_KERNEL)?;
+        let nfit = Nfit::register(dev, &body, masks, backing, firmware)?;
         Ok(Bound { _nfit: nfit, _test_dimms: test_dimms, _fault: fault_dev })
     }
 }
