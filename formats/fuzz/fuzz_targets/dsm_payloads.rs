@@ -2,13 +2,18 @@
 //! health and thresholds (`nfit::intel`), the ARS payloads and firmware
 //! status translation (`badrange`, `nfit::dsm`), and the bad-range
 //! arithmetic that ARS records feed (`badrange::forget`, `sectors_in`,
-//! `cleared_sectors`, `clear_aligned`, `ars_covers`).
+//! `cleared_sectors`, `clear_aligned`, `ars_covers`), the error-injection
+//! and translate-SPA payloads (`nfit::inject`), and bad-range lists
+//! (`badrange::list_add`, `list_forget`).
 //!
 //! Checks: SMART and threshold payloads re-encode to their bytes (status
 //! and reserved bytes zero) and decode back; ARS status yields exactly the
 //! whole records inside both `out_length` and the buffer, as stored; status
 //! translation gives only the errnos C does; the bad-range results match a
-//! 128-bit model of the same ranges.
+//! 128-bit model of the same ranges; injection payloads decode to their
+//! bytes and encode back, and answers are written only inside the payload
+//! and read back as written; list operations keep every byte a clear does
+//! not cover (C's one-byte quirk aside) and nothing else.
 //!
 //! Input: 1 selector byte, then the payload.
 #![no_main]
@@ -16,7 +21,7 @@
 use libfuzzer_sys::fuzz_target;
 use nd_formats::badrange::{self, ArsCap, ArsStatus, BadRange, Forget, SECTOR_SIZE};
 use nd_formats::cmd;
-use nd_formats::nfit::{dsm, intel};
+use nd_formats::nfit::{dsm, inject, intel};
 use nd_formats_fuzz::Ctl;
 
 fn smart(b: &[u8]) {
@@ -157,15 +162,146 @@ fn ranges(ctl: &mut Ctl<'_>) {
     assert_eq!(badrange::add(&list, entry) == badrange::Add::Update(0), a == entry.start);
 }
 
+/// The injection and translate-SPA payloads.
+fn injection(b: &[u8], ctl: &mut Ctl<'_>) {
+    match inject::ErrInj::parse(b) {
+        None => assert!(b.len() < 17),
+        Some(r) => {
+            let e = r.encode();
+            assert_eq!(e[..17], b[..17], "injection request re-encodes");
+            assert_eq!(inject::ErrInj::parse(&e), Some(r));
+            assert_eq!(r.notify(), b[16] & 1 != 0);
+        }
+    }
+    match inject::ErrClr::parse(b) {
+        None => assert!(b.len() < 16),
+        Some(r) => {
+            assert_eq!(r.encode()[..16], b[..16], "clear request re-encodes");
+            assert_eq!(inject::ErrClr::parse(&r.encode()), Some(r));
+        }
+    }
+    match inject::err_stat_records(b) {
+        None => assert!(b.len() < 8),
+        Some((_, count, recs)) => {
+            let recs: Vec<(u64, u64)> = recs.collect();
+            assert_eq!(recs.len(), (count as usize).min((b.len() - 8) / 16), "injection status records");
+            for (i, r) in recs.iter().enumerate() {
+                let le = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
+                assert_eq!(*r, (le(8 + 16 * i), le(16 + 16 * i)));
+            }
+        }
+    }
+    assert_eq!(inject::translate_request(b).is_some(), b.len() >= 24);
+    // Answers into a payload of a chosen length: written inside it only,
+    // and read back as written.
+    let len = ctl.u8() as usize;
+    let nrec = ctl.u8() as usize % 8;
+    let recs: Vec<(u64, u64)> = (0..nrec).map(|_| (ctl.u64(), ctl.u64())).collect();
+    let mut p = vec![0xa5u8; len];
+    let n = inject::put_err_stat(&mut p, nrec as u32, recs.iter().copied());
+    assert_eq!(n, nrec.min(len.saturating_sub(8) / 16));
+    if let Some((st, count, got)) = inject::err_stat_records(&p) {
+        assert_eq!((st, count), (0, nrec as u32));
+        assert_eq!(got.collect::<Vec<_>>(), recs[..n]);
+    }
+    let (h, dpa) = (ctl.u64() as u32, ctl.u64());
+    let mut p = vec![0xa5u8; len];
+    inject::put_translation(&mut p, h, dpa);
+    assert_eq!(p.len(), len);
+    if len >= 44 {
+        assert_eq!(inject::translation(&p), Some((0xa5a5_a5a5, Some((h, dpa)))));
+    } else if len >= 28 {
+        assert_eq!(&p[24..28], &1u32.to_le_bytes());
+        assert!(p[28..].iter().all(|&x| x == 0xa5));
+    } else {
+        assert!(p.iter().all(|&x| x == 0xa5), "translation written past a short payload");
+    }
+}
+
+/// A list of bad ranges in a Vec.
+#[derive(Default)]
+struct VecList(Vec<BadRange>);
+
+impl badrange::List for VecList {
+    fn entries(&self) -> &[BadRange] {
+        &self.0
+    }
+    fn entry_mut(&mut self, i: usize) -> &mut BadRange {
+        &mut self.0[i]
+    }
+    fn append(&mut self, r: BadRange) -> bool {
+        self.0.push(r);
+        true
+    }
+    fn remove(&mut self, i: usize) {
+        self.0.remove(i);
+    }
+}
+
+/// Bytes of inclusive [first, last] ranges, u128.
+fn span(r: &BadRange) -> (u128, u128) {
+    (u128::from(r.start), u128::from(r.start) + u128::from(r.len) - 1)
+}
+
+/// Sequences of badrange_add / badrange_forget over small addresses (no
+/// wrap): a forget keeps exactly the bytes of each entry outside the clear,
+/// except C's entry whose first byte is the clear's last, kept whole.
+fn lists(ctl: &mut Ctl<'_>) {
+    let mut l = VecList::default();
+    for _ in 0..16 {
+        let op = ctl.u8();
+        let start = u64::from(ctl.u8()) * 64;
+        let len = u64::from(ctl.u8()) * 16;
+        if op & 1 == 0 {
+            if len == 0 {
+                continue;
+            }
+            let n = l.0.len();
+            let existed = l.0.iter().any(|r| r.start == start);
+            badrange::list_add(&mut l, start, len).unwrap();
+            // The first entry at that start takes the length; trims can
+            // leave several there, as in C.
+            assert_eq!(l.0.iter().find(|r| r.start == start), Some(&BadRange { start, len }));
+            assert_eq!(l.0.len(), n + usize::from(!existed));
+            continue;
+        }
+        let before = l.0.clone();
+        badrange::list_forget(&mut l, start, len as u32);
+        if len == 0 {
+            continue;
+        }
+        let (c0, c1) = (u128::from(start), u128::from(start) + u128::from(len) - 1);
+        let mut want = 0u128;
+        for e in &before {
+            let (e0, e1) = span(e);
+            let quirk = c1 == e0 && c0 <= e0 && e1 > e0;
+            let overlap = if e1 < c0 || e0 > c1 { 0 } else { e1.min(c1) - e0.max(c0) + 1 };
+            want += if quirk { e1 - e0 + 1 } else { e1 - e0 + 1 - overlap };
+        }
+        let got: u128 = l.0.iter().map(|r| u128::from(r.len)).sum();
+        assert_eq!(got, want, "bytes kept by a forget of {start:#x}+{len:#x} from {before:?}: {:?}", l.0);
+        for r in &l.0 {
+            assert!(r.len > 0);
+            let (r0, r1) = span(r);
+            assert!(before.iter().any(|e| span(e).0 <= r0 && r1 <= span(e).1), "{r:?} from nowhere");
+        }
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let (mut sel, rest) = Ctl::split(data, 1);
-    match sel.u8() % 4 {
+    match sel.u8() % 6 {
         0 => smart(rest),
         1 => threshold(rest),
         2 => {
             let (mut ctl, payload) = Ctl::split(rest, 5);
             ars(payload, &mut ctl)
         }
-        _ => ranges(&mut Ctl::split(rest, 32).0),
+        3 => ranges(&mut Ctl::split(rest, 32).0),
+        4 => {
+            let (mut ctl, payload) = Ctl::split(rest, 64);
+            injection(payload, &mut ctl)
+        }
+        _ => lists(&mut Ctl::split(rest, 48).0),
     }
 });
