@@ -5,7 +5,7 @@
     ndioctl.py [--ro|--wo] DEV get OFF LEN
     ndioctl.py [--ro|--wo] DEV set OFF LEN [--data same|zero]
     ndioctl.py [--ro|--wo] DEV flags
-    ndioctl.py [--ro|--wo] DEV call FAMILY FUNC SIZE_IN SIZE_OUT [--reserved]
+    ndioctl.py [--ro|--wo] DEV call FAMILY FUNC SIZE_IN SIZE_OUT [--reserved] [--hex BYTES]
     ndioctl.py [--ro|--wo] DEV ars-cap ADDR LEN | ars-start | clear-error
     ndioctl.py [--ro|--wo] DEV raw NR [--type C] [--size N] [--dir none|r|w|rw]
                                       [--buf N] [--u32 A,B,...]
@@ -198,7 +198,7 @@ def op_flags(fd):
     return fmt(rc, err, b.u32(0), flags="%#x" % b.u32(4))
 
 
-def op_call(fd, family, func, size_in, size_out, reserved=False):
+def op_call(fd, family, func, size_in, size_out, reserved=False, payload=b''):
     n = buf_len(64 + size_in + size_out)
     b = Buf(n)
     b[0:64] = bytes(64)
@@ -207,6 +207,10 @@ def op_call(fd, family, func, size_in, size_out, reserved=False):
         b.put('<I', 24, 1)
     if size_in:
         b[64:min(n, 64 + size_in)] = bytes(min(n, 64 + size_in) - 64)
+    # --hex: the payload's first bytes (input, then output), as far as it goes.
+    payload = payload[:max(0, min(n, 64 + size_in + size_out) - 64)]
+    if payload:
+        b[64:64 + len(payload)] = payload
     rc, err = do_ioctl(fd, iowr(CALL, 64), b)
     if err is not None:
         return fmt(rc, err)
@@ -429,7 +433,8 @@ def main(argv):
     elif op == 'flags':
         print(op_flags(fd))
     elif op == 'call':
-        print(op_call(fd, *[num(x) for x in pos[:4]], reserved=opts.get('reserved', False)))
+        print(op_call(fd, *[num(x) for x in pos[:4]], reserved=opts.get('reserved', False),
+                      payload=bytes.fromhex(opts.get('hex', ''))))
     elif op in ('ars-cap', 'ars-start', 'clear-error'):
         nr = {'ars-cap': ARS_CAP, 'ars-start': ARS_START, 'clear-error': CLEAR_ERROR}[op]
         print(op_bus(fd, nr, *[num(x) for x in pos[:2]]))

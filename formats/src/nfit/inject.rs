@@ -180,12 +180,12 @@ pub fn translate_request(p: &[u8]) -> Option<(u64, u64)> {
 }
 
 /// Writes a translate-SPA answer of one DIMM: `num_nvdimms` 1 and the
-/// first device record, as far as the payload holds them.
+/// first device record's handle and DPA, as far as the payload holds them.
+/// The record's reserved word keeps what the caller passed, as in C.
 pub fn put_translation(p: &mut [u8], handle: u32, dpa: u64) {
     put_status(p, XLAT_NUM_NVDIMMS, 1);
     if let Some(d) = p.get_mut(XLAT_DEVICES..XLAT_DEVICES + XLAT_DEVICE_LEN) {
         d[..4].copy_from_slice(&handle.to_le_bytes());
-        d[4..8].copy_from_slice(&0u32.to_le_bytes());
         d[8..].copy_from_slice(&dpa.to_le_bytes());
     }
 }
@@ -250,8 +250,11 @@ mod tests {
         p[..8].copy_from_slice(&0x1234u64.to_le_bytes());
         p[16..24].copy_from_slice(&44u64.to_le_bytes());
         assert_eq!(translate_request(&p), Some((0x1234, 44)));
+        p[XLAT_DEVICES + 4] = 0xa5;
         put_translation(&mut p, 0x101, 0x4000);
         assert_eq!(translation(&p), Some((0, Some((0x101, 0x4000)))));
+        // The reserved word is the caller's.
+        assert_eq!(p[XLAT_DEVICES + 4], 0xa5);
         put_status(&mut p, XLAT_STATUS, XLAT_STATUS_INVALID_SPA);
         assert_eq!(translation(&p).unwrap().0, 2);
         assert_eq!(translate_request(&p[..23]), None);
