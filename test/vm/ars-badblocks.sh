@@ -79,6 +79,9 @@ inject_more() {
 		echo "translate-outside: $($NDIOCTL /dev/ndctl"$n" call 0 5 8 44 --hex "$(le64 16 0 44)")"
 		echo "translate: $($NDIOCTL /dev/ndctl"$n" call 0 5 8 44 --hex "$(le64 "$spa" 0 44)")"
 		echo "translate-long: $($NDIOCTL /dev/ndctl"$n" call 0 5 8 44 --hex "$(le64 "$spa" 0 53)")"
+		# A clear whose `cleared` field (0xa5... as ndioctl fills it) puts
+		# the enabled namespace inside the range: EBUSY, nothing cleared.
+		echo "clear-enabled-ns: $($NDIOCTL /dev/ndctl"$n" clear-error "$res" 4096)"
 	} >"$G_OUT/raw-calls.out" 2>&1
 	local b1
 	b1=$(g_bus_by_provider nfit_test.1)
