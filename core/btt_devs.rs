@@ -10,7 +10,7 @@ use core::fmt::Write;
 use kernel::prelude::*;
 
 use crate::claim::{enabled_only_show, unclaimed_show};
-use crate::glue::device::{Device, DeviceType, Placement, Registration};
+use crate::glue::device::{Device, EmbeddedDevice, DeviceType, Placement, Registration};
 use crate::glue::sysfs::{Attribute, Page};
 use crate::region::Region;
 use crate::{attribute_group, device_object, group_list};
@@ -21,7 +21,7 @@ const BTT_SECTOR_SIZES: [u64; 7] = [512, 520, 528, 4096, 4104, 4160, 4224];
 /// bttN.M (`struct nd_btt`).
 #[pin_data]
 pub(crate) struct NdBtt {
-    dev: Device,
+    dev: EmbeddedDevice,
 }
 
 device_object!(NdBtt, dev);
@@ -76,7 +76,7 @@ static BTT_TYPE: DeviceType<NdBtt> = DeviceType::new(c"nd_btt", &BTT_GROUPS);
 /// Registers the idle BTT seed bttR.`id` of `region`.
 #[inline(never)]
 pub(crate) fn create_seed(region: &Region, id: u32) -> Result<Registration<NdBtt>> {
-    let init = try_pin_init!(NdBtt { dev: Device::zeroed() }? Error);
+    let init = try_pin_init!(NdBtt { dev: EmbeddedDevice::zeroed() }? Error);
     let place = Placement {
         parent: Some(region.device()),
         ty: &BTT_TYPE,

@@ -21,7 +21,7 @@ use crate::formats::label::{
     NSLABEL_FLAG_UPDATING,
 };
 use crate::glue::chrdev::Chrdev;
-use crate::glue::device::{ARef, Device, DeviceType, Placement, Registration};
+use crate::glue::device::{ARef, Device, EmbeddedDevice, DeviceType, Placement, Registration};
 use crate::glue::ida::{Id, IdaKind};
 use crate::glue::nd_driver::{NdDriver, NdDriverOps};
 use crate::abi::provider::ProviderDimm;
@@ -68,7 +68,7 @@ pub(crate) struct LabelData {
 /// nmemN.
 #[pin_data]
 pub(crate) struct Dimm {
-    dev: Device,
+    dev: EmbeddedDevice,
     id: Id,
     desc: ProviderDimm,
     /// NDD_* flags; the nvdimm driver adds LABELING and LOCKED.
@@ -401,7 +401,7 @@ pub(crate) fn create(bus: &NdBus, desc: ProviderDimm, ctl: &Chrdev) -> Result<AR
     let provider = Some(desc.attrs());
     let flags = desc.flags as u32;
     let init = try_pin_init!(Dimm {
-        dev: Device::zeroed(),
+        dev: EmbeddedDevice::zeroed(),
         id,
         desc,
         flags: AtomicU32::new(flags),

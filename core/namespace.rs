@@ -25,7 +25,7 @@ use crate::formats::label::{ClaimClass, NamespaceLabel, NSLABEL_FLAG_UPDATING};
 use crate::formats::dpa;
 use crate::glue::boxed;
 use crate::region::NsNumber;
-use crate::glue::device::{Device, DeviceType, Placement, Registration};
+use crate::glue::device::{Device, EmbeddedDevice, DeviceType, Placement, Registration};
 use crate::abi::namespace::{DiskName, NamespaceInfo, NamespaceKind};
 use crate::glue::pmem_map::ProviderMap;
 use crate::glue::sysfs::{self, Attribute, Page};
@@ -111,7 +111,7 @@ impl NewNamespace {
 /// namespaceN.M.
 #[pin_data]
 pub(crate) struct Namespace {
-    dev: Device,
+    dev: EmbeddedDevice,
     kind: Kind,
     id: NsNumber,
     /// Changed by the attribute writes below, under the device lock and
@@ -680,7 +680,7 @@ pub(crate) fn register(region: &Region, new: NewNamespace) -> Result<Registratio
         Kind::Pmem => &PMEM_TYPE,
     };
     let init = try_pin_init!(Namespace {
-        dev: Device::zeroed(),
+        dev: EmbeddedDevice::zeroed(),
         kind: new.kind,
         id: new.id,
         cfg <- new_mutex!(new.cfg),

@@ -17,7 +17,7 @@ use kernel::new_mutex;
 use crate::formats::badrange::{self, BadRange};
 use crate::formats::cmd;
 use crate::glue::bus::BusType;
-use crate::glue::device::{ClassDevice, Device, DeviceRef, DeviceRegistration, DeviceType};
+use crate::glue::device::{ClassDevice, Device, EmbeddedDevice, DeviceRef, DeviceRegistration, DeviceType};
 use crate::glue::ida::Id;
 use crate::glue::nd_driver::{NdDriver, NdEvent};
 use crate::abi::provider::{Completion, ProviderBus, ProviderDimm};
@@ -57,7 +57,7 @@ struct BusState {
 /// ndbusN.
 #[pin_data]
 pub(crate) struct NdBus {
-    dev: Device,
+    dev: EmbeddedDevice,
     id: Id,
     desc: ProviderBus,
     /// The bus type "nd" (bus.rs), for the devices registered below.
@@ -79,7 +79,7 @@ impl NdBus {
     /// A bus numbered `id` for the provider `desc`, on `bus_type`.
     pub(crate) fn new(id: Id, desc: ProviderBus, bus_type: &'static BusType) -> impl PinInit<Self, Error> {
         try_pin_init!(NdBus {
-            dev: Device::zeroed(),
+            dev: EmbeddedDevice::zeroed(),
             id,
             desc,
             bus_type,

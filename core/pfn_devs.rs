@@ -12,7 +12,7 @@ use core::fmt::Write;
 use kernel::prelude::*;
 
 use crate::claim::{enabled_only_show, unclaimed_show};
-use crate::glue::device::{Device, DeviceType, Placement, Registration};
+use crate::glue::device::{Device, EmbeddedDevice, DeviceType, Placement, Registration};
 use crate::glue::sysfs::{Attribute, Page};
 use crate::nd::nd_type;
 use crate::region::Region;
@@ -27,7 +27,7 @@ const PFN_DEFAULT_ALIGN: u64 = 2 << 20;
 /// pfnN.M or daxN.M (`struct nd_pfn`, which C's `nd_dax` embeds).
 #[pin_data]
 pub(crate) struct NdPfn {
-    dev: Device,
+    dev: EmbeddedDevice,
     /// A daxN.M: the pfn device of device-dax mode.
     dax: bool,
 }
@@ -102,7 +102,7 @@ pub(crate) fn register(
     dax: bool,
     name: core::fmt::Arguments<'_>,
 ) -> Result<Registration<NdPfn>> {
-    let init = try_pin_init!(NdPfn { dev: Device::zeroed(), dax }? Error);
+    let init = try_pin_init!(NdPfn { dev: EmbeddedDevice::zeroed(), dax }? Error);
     let place = Placement {
         parent: Some(region.device()),
         ty,

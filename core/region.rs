@@ -19,7 +19,7 @@ use crate::formats::dpa;
 use crate::formats::label::{InterleaveSetId, LabelArea, LabelVersion};
 use crate::formats::badrange;
 use crate::glue::block::Badblocks;
-use crate::glue::device::{ARef, Device, DeviceRef, DeviceRegistration, DeviceType, Placement, Registration};
+use crate::glue::device::{ARef, Device, EmbeddedDevice, DeviceRef, DeviceRegistration, DeviceType, Placement, Registration};
 use crate::glue::ida::{Id, IdaKind};
 use crate::glue::nd_driver::NdEvent;
 use crate::abi::provider::{Cookies, ProviderMemory, ProviderRegion};
@@ -65,7 +65,7 @@ pub(crate) struct Bound {
 /// regionN (`struct nd_region`).
 #[pin_data]
 pub(crate) struct Region {
-    dev: Device,
+    dev: EmbeddedDevice,
     id: Id,
     start: u64,
     size: u64,
@@ -646,7 +646,7 @@ pub(crate) fn create(bus: &NdBus, desc: ProviderRegion<'_, Dimm>) -> Result<Regi
     let (volatile, provider) = (desc.is_volatile(), Some(desc.attrs()));
     let ns_ids = Arc::pin_init(new_mutex!(KVec::new()), GFP_KERNEL)?;
     let init = try_pin_init!(Region {
-        dev: Device::zeroed(),
+        dev: EmbeddedDevice::zeroed(),
         id,
         start,
         size,

@@ -29,13 +29,6 @@ unsafe impl Send for Device {}
 unsafe impl Sync for Device {}
 
 impl Device {
-    /// An empty device, to be embedded in an object before registration.
-    pub fn zeroed() -> Device {
-        // SAFETY: all-zeroes is the documented starting state of a `struct
-        // device` before `device_initialize()`.
-        Device(Opaque::new(unsafe { core::mem::zeroed() }))
-    }
-
     /// Borrows the device behind `ptr`.
     ///
     /// # Safety
@@ -150,23 +143,79 @@ impl Drop for DeviceGuard<'_> {
     }
 }
 
+/// The `struct device` a Rust object embeds (see [`DeviceObject`]).
+///
+/// It starts all zeroes, the state C's `device_initialize()` expects, and
+/// only [`Registration::new`] initializes and adds it. Until then it is not
+/// a [`Device`]: none of `Device`'s methods may run on it (`name()` would
+/// read a null name, `lock()` an uninitialized mutex). So the object's
+/// device is reached only through `Deref`, which stops the kernel on the
+/// device of an object that was built but never registered, a bug in the
+/// module, instead of letting safe code touch it.
+///
+/// # Invariants
+///
+/// `type_` is null until [`Registration::new`] sets it, before it
+/// initializes the device, and nothing else writes it; so a non-null
+/// `type_` means the device is initialized (and, unless registration
+/// failed and the object is already being freed, registered).
+#[repr(transparent)]
+pub struct EmbeddedDevice(Device);
+
+impl EmbeddedDevice {
+    /// An unregistered device, to be embedded in an object that
+    /// [`Registration::new`] will register.
+    pub fn zeroed() -> Self {
+        // SAFETY: all-zeroes is the documented starting state of a `struct
+        // device` before `device_initialize()`; `Device` wraps it in
+        // `Opaque`, so no Rust invariant is broken by zeroes.
+        // INVARIANT: `type_` is null.
+        Self(Device(Opaque::new(unsafe { core::mem::zeroed() })))
+    }
+
+    fn as_raw(&self) -> *mut bindings::device {
+        self.0.as_raw()
+    }
+}
+
+impl core::ops::Deref for EmbeddedDevice {
+    type Target = Device;
+
+    fn deref(&self) -> &Device {
+        // SAFETY: a plain load of a field that is written once, by
+        // `Registration::new` before the object is shared (type invariant).
+        let ty = unsafe { (*self.as_raw()).type_ };
+        if ty.is_null() {
+            panic!("the device of an object that was never registered");
+        }
+        &self.0
+    }
+}
+
 /// A Rust object whose lifetime the driver core owns through an embedded
 /// `struct device`. Implement it with [`device_object!`], which also makes
 /// the object's attributes find it ([`Embedded`]).
 ///
 /// The trait is safe to implement: [`Registration::new`], the only way to
-/// give a device a [`DeviceType`] of `Self`, checks that [`device`] returns
-/// the field at `OFFSET` of the object it registers, and every later use
-/// of the embedding (`container_of`, the device of an object) goes through
-/// `OFFSET`.
+/// give a device a [`DeviceType`] of `Self`, checks that [`embedded`]
+/// returns the field at `OFFSET` of the object it registers, and every
+/// later use of the embedding in glue (`container_of`, the device of an
+/// object) goes through `OFFSET`, never through the overridable
+/// [`device`].
 ///
+/// [`embedded`]: DeviceObject::embedded
 /// [`device`]: DeviceObject::device
 pub trait DeviceObject: Send + Sync + Sized + 'static {
-    /// Offset of the embedded [`Device`] field.
+    /// Offset of the [`EmbeddedDevice`] field.
     const OFFSET: usize;
 
     /// The embedded device: the field at `OFFSET`.
-    fn device(&self) -> &Device;
+    fn embedded(&self) -> &EmbeddedDevice;
+
+    /// The object's device, once registered (see [`EmbeddedDevice`]).
+    fn device(&self) -> &Device {
+        self.embedded()
+    }
 }
 
 /// The device embedded in `obj`, by `OFFSET`.
@@ -175,8 +224,9 @@ pub trait DeviceObject: Send + Sync + Sized + 'static {
 ///
 /// `obj` was allocated by [`Registration::new`], which checked `OFFSET`.
 unsafe fn device_of<T: DeviceObject>(obj: &T) -> &Device {
-    // SAFETY: `Registration::new` checked that a `Device` of `obj` lives at
-    // `OFFSET`, inside the object.
+    // SAFETY: `Registration::new` checked that the `EmbeddedDevice` of
+    // `obj` lives at `OFFSET`, inside the object, and initialized it; it is
+    // a transparent `Device`.
     unsafe { &*(obj as *const T).cast::<u8>().add(T::OFFSET).cast::<Device>() }
 }
 
@@ -205,15 +255,15 @@ unsafe impl<T: DeviceObject + FromDevice<Lookup = Embedded>> super::sysfs::Looku
     }
 }
 
-/// Declares that `$ty` embeds its `struct device` in field `$field` (a
-/// [`Device`]); attributes of `$ty` then sit on devices of its types.
-/// Expands to safe impls only.
+/// Declares that `$ty` embeds its `struct device` in field `$field` (an
+/// [`EmbeddedDevice`]); attributes of `$ty` then sit on devices of its
+/// types. Expands to safe impls only.
 #[macro_export]
 macro_rules! device_object {
     ($ty:ty, $field:ident) => {
         impl $crate::glue::device::DeviceObject for $ty {
             const OFFSET: usize = core::mem::offset_of!($ty, $field);
-            fn device(&self) -> &$crate::glue::device::Device {
+            fn embedded(&self) -> &$crate::glue::device::EmbeddedDevice {
                 &self.$field
             }
         }
@@ -361,8 +411,8 @@ impl<T: DeviceObject> Registration<T> {
         // The embedding `container_of` relies on: the object's device is the
         // field at `OFFSET`, inside the object.
         let base = &*obj as *const T as usize;
-        let embedded = obj.device() as *const Device as usize == base + T::OFFSET
-            && T::OFFSET + core::mem::size_of::<Device>() <= core::mem::size_of::<T>();
+        let embedded = obj.embedded() as *const EmbeddedDevice as usize == base + T::OFFSET
+            && T::OFFSET + core::mem::size_of::<EmbeddedDevice>() <= core::mem::size_of::<T>();
         if !embedded {
             return Err(EINVAL);
         }
@@ -373,10 +423,13 @@ impl<T: DeviceObject> Registration<T> {
         // above, which `device_of` and `container_of` rely on.
         // SAFETY: `obj` is live and exclusively ours until `device_add`.
         let dev = unsafe { device_of(obj.as_ref()) }.as_raw();
-        // SAFETY: `dev` is a zeroed `struct device` embedded in `obj`. After
-        // `device_initialize` the release (from `place.ty`) frees `obj`, so
-        // every error path below ends in `put_device` and nothing else.
+        // SAFETY: `dev` is the zeroed `struct device` of `obj`'s
+        // `EmbeddedDevice`. After `device_initialize` the release (from
+        // `place.ty`) frees `obj`, so every error path below ends in
+        // `put_device` and nothing else.
         unsafe {
+            // INVARIANT: the one write of `type_` (`EmbeddedDevice`), before
+            // the device is initialized and before anyone else sees it.
             (*dev).type_ = place.ty.as_raw();
             bindings::device_initialize(dev);
             (*dev).parent = place.parent.map_or(core::ptr::null_mut(), |p| p.as_raw());
@@ -426,7 +479,8 @@ impl<T: DeviceObject> Registration<T> {
     /// Forgets the object's type: a parent keeps its children's
     /// registrations this way without naming their types.
     pub fn erase(self) -> DeviceRegistration {
-        let dev = NonNull::from(self.get().device());
+        // SAFETY: registered by `Registration::new`.
+        let dev = NonNull::from(unsafe { device_of(self.get()) });
         core::mem::forget(self);
         // INVARIANT: `dev` is registered and the initial reference passes
         // from `self` (forgotten above) to the new owner.
@@ -544,20 +598,16 @@ impl<T: DeviceObject> ARef<T> {
     /// object outside a [`Registration`] has no reference count, and taking
     /// one is a bug (the kernel stops here rather than use the object).
     pub fn new(obj: &T) -> Self {
-        // The field at `OFFSET` is a `Device` (the trait's `device` returns
-        // it); its kobject is initialized iff `Registration::new` registered
-        // this object, the only place that calls `device_initialize` on an
-        // embedded device.
-        // SAFETY: `obj` is live, so is its `Device` field, of which we read
-        // one bit (`state_initialized`).
-        let registered = unsafe {
-            let dev = obj.device();
-            core::ptr::eq(dev, (obj as *const T).cast::<u8>().add(T::OFFSET).cast())
-                && (*dev.as_raw()).kobj.state_initialized() != 0
-        };
-        if !registered {
-            panic!("ARef::new on a device object that is not registered");
+        // `Registration::new` checked the embedding (`OFFSET`) of the object
+        // it registered; `obj` must be such an object, whose field at
+        // `OFFSET` is its `EmbeddedDevice`, and registered.
+        let at_offset = (obj as *const T).cast::<u8>().wrapping_add(T::OFFSET);
+        if !core::ptr::eq(obj.embedded(), at_offset.cast()) {
+            panic!("ARef::new on a device object whose OFFSET is not its device");
         }
+        // Stops the kernel if the device was never registered (see
+        // `EmbeddedDevice`).
+        let _registered: &Device = obj.embedded();
         // SAFETY: registered (checked above), so `device_of` applies and
         // the device is live while `obj` is.
         unsafe { bindings::get_device(device_of(obj).as_raw()) };
