@@ -32,8 +32,9 @@ pub fn fresh_arena(rawsize: u64, lbasize: u32) -> MemArena {
     let arena = arenas(rawsize, lbasize).unwrap().next().unwrap();
     let mut log = vec![[0u8; LOG_GRP_SIZE]; arena.nfree as usize];
     for (i, g) in log.iter_mut().enumerate() {
+        let e = arena.initial_log_entry(i as u32);
         let b = arena.external_nlba + i as u32;
-        let e = LogEntry { lba: i as u32, old_map: b, new_map: b, seq: LOG_SEQ_INIT };
+        assert_eq!(e, LogEntry { lba: i as u32, old_map: b, new_map: b, seq: LOG_SEQ_INIT });
         g[..16].copy_from_slice(&e.to_bytes());
     }
     MemArena { arena, layout: LogLayout::Padded, map: vec![MapEntry(0); arena.external_nlba as usize], log }
@@ -76,6 +77,7 @@ impl Writer {
             old |= MAP_ERR_MASK;
         }
         let ent = LogEntry { lba: premap, old_map: old, new_map: new_block, seq: f.seq.into() };
+        assert_eq!(f.log_entry(premap, cur), ent);
         let off = m.layout.entry_offset(f.sub.into());
         let bytes = ent.to_bytes();
         spend(&mut self.torn_lba)?;
