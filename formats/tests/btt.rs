@@ -359,3 +359,32 @@ fn free_entry_advance_counts_like_c() {
     assert!(f.has_err);
     assert_eq!(f.block, 7);
 }
+
+#[test]
+fn overwriting_an_error_sector_logs_the_flag_and_ndctls_check_objects() {
+    // Found by the btt fuzz target: C's write path keeps the error flag of
+    // the old map entry in the flog (`set_e_flag(old_postmap)`), and
+    // ndctl's check compares the raw old_map with internal_nlba.
+    let mut m = fresh_arena(16 * MIB, 4096);
+    let a = m.arena;
+    m.map[3] = MapEntry::new(3, false, true).unwrap();
+    let mut w = Writer::load(&mut m).unwrap();
+    let mut budget = 3;
+    let block = w.write(&mut m, 0, 3, &mut budget).unwrap();
+    assert_eq!(w.free[0], FreeEntry { block: 3, sub: 0, seq: 3, has_err: true });
+    let mut bm = vec![0u64; (a.internal_nlba as usize).div_ceil(64)];
+    assert_eq!(
+        check_arena(&mut m, &a, LogLayout::Padded, &mut bm, false),
+        Err(CheckFailure::Inconsistent(CheckError::LogOldOutOfBounds { lane: 0 }))
+    );
+    // The kernel loads it: the free block is 3, with its error to clear.
+    let mut free = vec![FreeEntry::default(); a.nfree as usize];
+    assert_eq!(recover_arena(&mut m, &a, LogLayout::Padded, &mut free), Ok(0));
+    assert_eq!(free[0], FreeEntry { block: 3, sub: 0, seq: 3, has_err: true });
+    assert_eq!(m.map[3], MapEntry::normal(block));
+    // The lane's next write logs a clean old block and the check passes.
+    let mut w = Writer::load(&mut m).unwrap();
+    let mut budget = 3;
+    w.write(&mut m, 0, 7, &mut budget).unwrap();
+    check_arena(&mut m, &a, LogLayout::Padded, &mut bm, false).unwrap();
+}

@@ -299,7 +299,8 @@ pub mod btt {
     }
 
     /// Independent recount: map blocks and free blocks (the newer flog
-    /// entry's old block per lane) cover every data block exactly once.
+    /// entry's old block per lane, flags stripped) cover every data block
+    /// exactly once.
     pub fn check_once(m: &MemArena, layout: LogLayout) {
         let mut count = vec![0u32; m.arena.internal_nlba as usize];
         for (premap, e) in m.map.iter().enumerate() {
@@ -307,7 +308,7 @@ pub mod btt {
         }
         for g in &m.log {
             let (_, newer) = LogGroup::from_bytes(g).read(layout, false).unwrap();
-            count[newer.old_map as usize] += 1;
+            count[(newer.old_map & MAP_LBA_MASK) as usize] += 1;
         }
         assert!(count.iter().all(|&c| c == 1), "blocks not referenced exactly once: {count:?}");
     }
