@@ -459,3 +459,18 @@ fn random_power_cuts_over_a_long_workload() {
         assert!(read_old > 0 && read_new > 0);
     }
 }
+
+#[test]
+fn layout_detection_depends_on_lane_order_as_in_c() {
+    // Found by the btt fuzz target: a lane whose first slot is padding (C
+    // never leaves one so: its log init writes every lane's first entry)
+    // is accepted while the layout is still open, and refused once an
+    // earlier lane fixed it. A write elsewhere can thus make an arena that
+    // loaded refuse to load, in C as here.
+    let initial = group(LogLayout::Padded, seq(1), LogEntry::default());
+    let mut odd = LogGroup::default();
+    odd.ent[1] = seq(1);
+    assert_eq!(detect(&[initial, odd]), Ok(LogLayout::Padded));
+    let written = group(LogLayout::Padded, seq(1), seq(2));
+    assert_eq!(detect(&[written, odd]), Err(BttError::UnknownLogLayout));
+}
