@@ -267,7 +267,7 @@ fn interrupted_write_is_repaired_at_every_cut_point() {
     for layout in [LogLayout::Padded, LogLayout::Unpadded] {
         let mut rng = 0x1234_5678u64;
         for cut in 0..600 {
-            let mut m = fresh_arena(16 * MIB, 512);
+            let mut m = fresh_arena(16 * MIB, 4096);
             let mut w = Writer::load_as(&mut m, layout).unwrap();
             let mut done = 0;
             let mut budget = cut;
