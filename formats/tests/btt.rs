@@ -474,3 +474,18 @@ fn layout_detection_depends_on_lane_order_as_in_c() {
     let written = group(LogLayout::Padded, seq(1), seq(2));
     assert_eq!(detect(&[written, odd]), Err(BttError::UnknownLogLayout));
 }
+
+#[test]
+fn a_newer_entry_with_seq_0_gives_the_lane_seq_0_as_in_c() {
+    // Found by the btt fuzz target, in a state C's writes never leave
+    // (first entry seq 3, second 0): btt_log_get_old takes the 0 as newer
+    // (3 - 0 != 1), the free entry gets nd_inc_seq(0) = 0, and the lane's
+    // next entry carries seq 0 too. Ours does exactly what C does.
+    let l = LogLayout::Padded;
+    let g = group(l, LogEntry { lba: 0, old_map: 5, new_map: 6, seq: 3 }, LogEntry { lba: 0, old_map: 1, new_map: 0, seq: 0 });
+    let r = recover_lane(&g, l).unwrap();
+    assert_eq!(r.free, FreeEntry { block: 1, sub: 0, seq: 0, has_err: false });
+    // The reachable untouched lane, (1, 0), reads the 1 as newer.
+    let g = group(l, LogEntry { lba: 0, old_map: 5, new_map: 5, seq: 1 }, LogEntry::default());
+    assert_eq!(recover_lane(&g, l).unwrap().free, FreeEntry { block: 5, sub: 1, seq: 2, has_err: false });
+}

@@ -181,6 +181,19 @@ fn arena(m: &mut MemArena, budget: u32, ops: [u8; 3]) {
     if m.log.iter().any(|g| LogGroup::from_bytes(g).entry(layout, 0).is_padding()) {
         return;
     }
+    // And only from sequence numbers C's writes can leave: the first
+    // entry 1..=3, the second 0 (untouched lane) only next to a first 1.
+    // Else the newer entry can carry seq 0 (C: (3, 0) reads the 0 as
+    // newer), the next entry gets nd_inc_seq(0) = 0 and the lane's two
+    // numbers become equal, in C as here.
+    let reachable = |g: &[u8; 64]| {
+        let g = LogGroup::from_bytes(g);
+        let (s0, s1) = (g.entry(layout, 0).seq, g.entry(layout, 1).seq);
+        (1..=3).contains(&s0) && (s1 != 0 || s0 == 1)
+    };
+    if !m.log.iter().all(reachable) {
+        return;
+    }
     let mut budget = budget;
     let mut rng = u32::from_le_bytes([ops[0], ops[1], ops[2], 0x5a]);
     let mut done = vec![];
