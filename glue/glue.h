@@ -44,6 +44,7 @@ union acpi_object *rln_acpi_evaluate_dsm(acpi_handle handle, const guid_t *guid,
 #include <linux/bio.h>
 #include <linux/blkdev.h>
 #include <linux/dax.h>
+#include <linux/hdreg.h>
 #include <linux/kernfs.h>
 #include <linux/libnvdimm.h>
 #include <linux/memremap.h>

@@ -345,6 +345,7 @@ fn attach_disk(dev: &Device, ns: &Arc<Namespace>, info: NamespaceInfo) -> Result
         capacity_sectors: size / SECTOR_SIZE,
         logical_block_size: info.sector_size,
         physical_block_size: PAGE_SIZE as u32,
+        max_integrity_segments: 0,
         numa_node: info.numa_node,
         write_cache: true,
         fua,
