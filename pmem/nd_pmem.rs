@@ -278,6 +278,8 @@ impl NdBoundDriver for NdPmem {
         let (ns, info) = Namespace::probe(dev)?;
         match info.kind {
             NamespaceKind::Raw => {}
+            // nd_btt's (nvdimm_namespace_attach_btt): not built yet.
+            NamespaceKind::Btt(_) => return Err(ENXIO),
         }
         let ns = Arc::new(ns, GFP_KERNEL)?;
         let region_id = info.region_id;
