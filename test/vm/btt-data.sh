@@ -11,7 +11,8 @@
 #        this kernel, as in C)
 #   Y-A, Y-B  the same, configured by the candidate
 # Three boots on the same backing files:
-#   ref     C configures X, writes pattern "c" (test/tools/blkio.py) at the
+#   ref     C configures X (the new disks' queue attributes and blkio.py's bad-I/O
+#           battery must be what the candidate's new disks show), writes pattern "c" (test/tools/blkio.py) at the
 #           start, middle and end of each device, runs the fio jobs, hashes
 #           every device whole, runs `ndctl check-namespace` on each
 #   (host)  X-A's flog is rewritten in the old unpadded layout (slots 0 and 2,
@@ -124,6 +125,21 @@ if [ "${1:-}" = --guest ]; then
 				echo "$key $(cat /sys/block/${dev#/dev/}/queue/logical_block_size) $(blockdev --getsize64 "$dev") $($BLKIO hash "$dev" "0:$(blockdev --getsize64 "$dev")" | sed 's/^[^ ]* //')"
 			done <"$G_OUT/$set-devs.out" >"$G_OUT/$set-hash-$tag.out"
 			;;
+		dev-*)
+			# The fresh disks: queue limits and attributes, and blkio.py's
+			# battery of I/O at and past the end, misaligned I/O, discard,
+			# zeroout and size ioctls (writes put back what is there).
+			set=${action#dev-}
+			while read -r key dev ns ss; do
+				d=${dev#/dev/}
+				for f in /sys/block/$d/queue/* /sys/block/$d/{size,ro,removable,capability,ext_range,alignment_offset,discard_alignment,hidden,events}; do
+					[ -f "$f" ] && echo "${f#/sys/block/$d/}=$(cat "$f" 2>&1 | tr '\n' ' ')"
+				done >"$G_OUT/$key-disk.out"
+				[ -e /sys/block/$d/badblocks ] && echo "badblocks file present" >>"$G_OUT/$key-disk.out"
+				[ -e /sys/block/$d/integrity ] && echo "integrity: $(cat /sys/block/$d/integrity/format 2>&1)" >>"$G_OUT/$key-disk.out"
+				g_run "$key-suite" $BLKIO suite "$dev"
+			done <"$G_OUT/$set-devs.out"
+			;;
 		check-*)
 			set=${action#check-}
 			devs "$set" >"$G_OUT/$set-devs.out"
@@ -189,7 +205,7 @@ t_checked() {
 	done
 }
 
-t_guest ref "${NV[@]}" -- setup-X write-X-c verify-X-c fio-X hash-X-c check-X || t_done
+t_guest ref "${NV[@]}" -- setup-X dev-X write-X-c verify-X-c fio-X hash-X-c check-X || t_done
 t_check_dmesg ref
 for s in A B512 B520; do t_ok ref "X-setup-$s" "C: create-namespace -m sector ($s)"; done
 t_verified ref X c "C reading back its own pattern"
@@ -210,11 +226,16 @@ elif ! python3 "$RLN_TOP/test/tools/btt_unpad.py" $unpadded 4096 >"$T_DIR/unpad.
 fi
 echo "   X-A flog rewritten in the unpadded layout: $(cat "$T_DIR/unpad.out")"
 
-if t_guest cand "${NV[@]}" -- hash-X-c verify-X-c write-X-r hash-X-r setup-Y write-Y-r fio-Y hash-Y-r check-X check-Y; then
+if t_guest cand "${NV[@]}" -- hash-X-c verify-X-c write-X-r hash-X-r setup-Y dev-Y write-Y-r fio-Y hash-Y-r check-X check-Y; then
 	t_check_dmesg cand
 	t_verified cand X c "$T_CAND reading what C wrote"
 	t_cmp_text "$T_DIR/ref/X-hash-c.out" "$T_DIR/cand/X-hash-c.out" "whole-device hashes of X after C wrote it (X-hash-c.out)"
 	for s in A B512 B520; do t_ok cand "Y-setup-$s" "$T_CAND: create-namespace -m sector ($s)"; done
+	# The new disks, C's (X) against the candidate's (Y).
+	for s in A4096 B512 B520; do
+		t_cmp_text "$T_DIR/ref/X-$s-disk.out" "$T_DIR/cand/Y-$s-disk.out" "the $s disk's attributes"
+		t_cmp_text "$T_DIR/ref/X-$s-suite.out" "$T_DIR/cand/Y-$s-suite.out" "blkio.py suite on the $s disk"
+	done
 	t_fio cand Y
 	# fio's summary lines must be C's, device by device.
 	for s in A4096 B512; do
