@@ -6,6 +6,7 @@
 #![no_std]
 
 pub mod badrange;
+pub mod btt;
 pub mod cmd;
 pub mod dpa;
 pub mod fletcher;
