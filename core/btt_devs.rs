@@ -15,13 +15,14 @@ use kernel::prelude::*;
 use kernel::sync::Mutex;
 
 use crate::abi::namespace::{BttConfig, NamespaceInfo, NamespaceKind};
-use crate::claim::{self, Claim, NamespaceRequest};
+use crate::claim::{self, Claim, NamespaceRequest, NsIo, MIN_CLAIM_SIZE};
+use crate::formats::btt::{BttVersion, InfoBlock, INFO_SIZE};
 use crate::formats::label::ClaimClass;
 use crate::glue::device::{Device, DeviceRef, DeviceType, Placement, Registration};
 use crate::glue::sysfs::{self, Attribute, Page};
 use crate::namespace::{self, HolderKind, Namespace};
 use crate::region::{NsNumber, Region};
-use crate::{attribute_group, dev_dbg, device_object, group_list};
+use crate::{attribute_group, dev_dbg, dev_info, device_object, group_list};
 
 /// Sector sizes a BTT can present (`btt_lbasize_supported`).
 const BTT_SECTOR_SIZES: [u64; 7] = [512, 520, 528, 4096, 4104, 4160, 4224];
@@ -247,12 +248,69 @@ pub(crate) fn create_seed(region: &Region) -> Result<Registration<NdBtt>> {
 
 /// `nd_btt_version`'s choice: v2.0 at the start of the namespace for the
 /// BTT2 claim class (v1.2 labels), v1.1 after a 4 KiB reserve otherwise.
-fn version_of(class: ClaimClass) -> (u32, u16, u16) {
-    if class == ClaimClass::Btt2 {
-        (0, 2, 0)
-    } else {
-        (4096, 1, 1)
+fn version_of(class: ClaimClass) -> BttVersion {
+    BttVersion::for_claim_class(class == ClaimClass::Btt2)
+}
+
+// ---------------------------------------------------------------------------
+// Autodetect (C: `nd_btt_probe`, which nd_pmem's probe of a raw namespace
+// calls with the first `nd_info_block_reserve()` bytes enabled).
+
+/// C's `nd_info_block_reserve()`: what nd_pmem enables of a raw namespace
+/// while it looks for info blocks (8 KiB: a v1.1 info block ends there).
+pub(crate) const INFO_BLOCK_RESERVE: u64 = 8192;
+
+/// `nd_btt_probe`: if `ns` (a raw namespace being probed, `io` its enabled
+/// start) holds a valid BTT info block of the version its claim class asks
+/// for, a new bttN.M claims it with the info block's sector size and uuid,
+/// and nd_pmem's probe of the namespace fails with ENXIO so that the btt
+/// binds instead. Err: no BTT here (C's errno: ENODEV when forced raw,
+/// reserved for another personality, or no valid info block; ENXIO when too
+/// small or unreadable); the raw probe goes on.
+pub(crate) fn probe_raw(ns: &Namespace, io: &NsIo) -> Result {
+    if ns.force_raw() {
+        return Err(ENODEV);
     }
+    let class = ns.claim_class();
+    if !matches!(class, ClaimClass::None | ClaimClass::Btt | ClaimClass::Btt2) {
+        return Err(ENODEV);
+    }
+    if ns.capacity() < MIN_CLAIM_SIZE {
+        return Err(ENXIO);
+    }
+    let version = version_of(class);
+    let mut block = KVec::from_elem(0u8, INFO_SIZE, GFP_KERNEL)?;
+    io.read(version.initial_offset(), &mut block).map_err(|_| ENXIO)?;
+    let info = InfoBlock::validate(&block, &ns.uuid_or_null()).map_err(|_| ENODEV)?;
+    let error_flag = info.has_error();
+    info.check_version(version).map_err(|_| ENODEV)?;
+
+    let region = ns.region();
+    let state = BttState { lbasize: u64::from(info.external_lbasize), uuid: Some(info.uuid), claim: None };
+    let id = region.alloc_btt_id()?;
+    let n = id.get();
+    // Claimed before it is added, so its probe finds the claim; added from
+    // a work item, because that probe waits for this one to end (C:
+    // `__nd_btt_create` under the bus lock, then `nd_device_register`).
+    let reg = region.bus().with_reconfig(|| {
+        Registration::new_deferred(new_btt(id, state), placement(region), format_args!("btt{}.{}", region.id(), n), |btt| {
+            if error_flag {
+                dev_info!(&btt.dev, "Found arena with an error flag\n");
+            }
+            let claim = Claim::attach(&btt.dev, HolderKind::Btt, ns).inspect_err(|_| {
+                dev_dbg!(ns.device(), "failed, already claimed\n");
+            })?;
+            btt.state.lock().claim = Some(claim);
+            Ok(())
+        })
+    })?;
+    dev_dbg!(ns.device(), "btt: {}\n", reg.get().dev.name().to_str().unwrap_or(""));
+    let reg = reg.erase();
+    if let Err(reg) = region.adopt_btt(reg) {
+        // The region is going away: so does the btt, once added.
+        reg.unregister_later();
+    }
+    Ok(())
 }
 
 /// `nvdimm_namespace_common_probe()` for a btt, and the description of the
@@ -275,12 +333,13 @@ pub(crate) fn driver_probe(btt: &NdBtt) -> Result<NamespaceInfo> {
         return Err(ENXIO);
     }
     namespace::common_probe(ns)?;
-    let (initial_offset, version_major, version_minor) = version_of(ns.claim_class());
+    let version = version_of(ns.claim_class());
+    let (version_major, version_minor) = version.number();
     let cfg = BttConfig {
         uuid,
         parent_uuid: ns.uuid_or_null(),
         lbasize: u32::try_from(lbasize).map_err(|_| EINVAL)?,
-        initial_offset,
+        initial_offset: version.initial_offset() as u32,
         version_major,
         version_minor,
     };

@@ -273,7 +273,16 @@ impl NsCore for NamespaceDrivers {
         if let Some(btt) = NdBtt::of(dev) {
             return btt_devs::driver_probe(btt);
         }
-        let (_ns, info) = namespace::driver_probe(dev)?;
+        let (ns, info) = namespace::driver_probe(dev)?;
+        // What C's nd_pmem_probe does before it attaches a raw disk: with
+        // the start of the namespace enabled, look for a BTT info block
+        // (nd_btt_probe); found, a btt now claims the namespace and this
+        // probe fails, as C's does.
+        let io = NsIo::enable(ns, btt_devs::INFO_BLOCK_RESERVE.min(ns.capacity()))?;
+        if btt_devs::probe_raw(ns, &io).is_ok() {
+            return Err(ENXIO);
+        }
+        drop(io);
         Ok(info)
     }
 

@@ -289,6 +289,19 @@ impl Region {
         self.with_bound(|b| b.btt_seed.as_ref().is_some_and(|s| core::ptr::eq(s.device(), dev))).unwrap_or(false)
     }
 
+    /// Keeps the registration of a btt that is not the seed; gives it back
+    /// while the region is not bound.
+    pub(crate) fn adopt_btt(&self, reg: DeviceRegistration) -> core::result::Result<(), DeviceRegistration> {
+        let mut state = self.state.lock();
+        let Some(b) = state.as_mut() else { return Err(reg) };
+        // Room first: a failed push would drop the registration here.
+        if b.btts.reserve(1, GFP_KERNEL).is_err() {
+            return Err(reg);
+        }
+        let _ = b.btts.push(reg, GFP_KERNEL);
+        Ok(())
+    }
+
     /// Takes the registration of btt `dev`, which is not the seed, out of
     /// the region.
     pub(crate) fn take_btt(&self, dev: &Device) -> Option<DeviceRegistration> {

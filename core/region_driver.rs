@@ -146,9 +146,13 @@ fn create_btt_seed(region: &Region) {
     match btt_devs::create_seed(region) {
         Ok(reg) => {
             let reg = reg.erase();
+            // The old seed (being probed now) must not be dropped here:
+            // room for it first, or the new seed goes instead.
             let _ = region.with_bound(|b| {
+                if b.btts.reserve(1, GFP_KERNEL).is_err() {
+                    return;
+                }
                 if let Some(old) = b.btt_seed.replace(reg) {
-                    // Cannot fail short of memory; then the old seed goes.
                     let _ = b.btts.push(old, GFP_KERNEL);
                 }
             });

@@ -459,15 +459,12 @@ impl<T: DeviceObject> Registration<T> {
     /// cannot unregister itself from one of its own attributes, whose
     /// removal waits for the attribute's writers.
     pub fn unregister_later(self) {
-        let deferred = self.deferred;
         // SAFETY: registered by `Registration::new`.
         let dev = unsafe { device_of(self.get()) }.as_raw();
         core::mem::forget(self);
-        if deferred {
-            wait_for_adds();
-        }
         // SAFETY: the initial reference `self` held passes to the work
-        // item, whose `device_unregister` drops it after `device_del`.
+        // item, whose `device_unregister` drops it after `device_del`
+        // (the work first waits for deferred adds).
         unsafe { bindings::rln_device_unregister_async(dev) };
     }
 }
@@ -511,13 +508,10 @@ impl DeviceRegistration {
     /// As [`Registration::unregister_later`].
     pub fn unregister_later(self) {
         let dev = self.device().as_raw();
-        let deferred = self.1;
         core::mem::forget(self);
-        if deferred {
-            wait_for_adds();
-        }
         // SAFETY: the reference `self` held (type invariant) passes to the
-        // work item, whose `device_unregister` drops it after `device_del`.
+        // work item, whose `device_unregister` drops it after `device_del`
+        // (the work first waits for deferred adds).
         unsafe { bindings::rln_device_unregister_async(dev) };
     }
 }

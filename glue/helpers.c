@@ -89,12 +89,17 @@ bool rln_cancel_delayed_work_sync(struct delayed_work *dwork)
 EXPORT_SYMBOL_GPL(rln_cancel_delayed_work_sync);
 
 static ASYNC_DOMAIN_EXCLUSIVE(rln_unregister_domain);
+static ASYNC_DOMAIN_EXCLUSIVE(rln_register_domain);
 
 static void rln_unregister_fn(void *data, async_cookie_t cookie)
 {
 	struct device *dev = data;
 
-	/* A deferred add (rln_device_add_async) that failed left it unadded. */
+	/*
+	 * The device may have been added from a work item: let that run first.
+	 * A deferred add (rln_device_add_async) that failed left it unadded.
+	 */
+	async_synchronize_full_domain(&rln_register_domain);
 	if (device_is_registered(dev))
 		device_unregister(dev);
 	else
@@ -113,7 +118,6 @@ void rln_device_unregister_sync(void)
 }
 EXPORT_SYMBOL_GPL(rln_device_unregister_sync);
 
-static ASYNC_DOMAIN_EXCLUSIVE(rln_register_domain);
 
 static void rln_add_fn(void *data, async_cookie_t cookie)
 {
