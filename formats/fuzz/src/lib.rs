@@ -221,3 +221,143 @@ pub fn check_area(data: &[u8], pick: u8) {
         assert_eq!(found, Some(NamespaceLabel { slot, checksum: found.map_or(0, |l| l.checksum), ..label }));
     }
 }
+
+/// An in-memory BTT arena and C's write path for the `btt` target.
+pub mod btt {
+    use nd_formats::btt::*;
+
+    /// An arena's map and flog in memory (no data area: data blocks are
+    /// only ever counted, never read).
+    #[derive(Clone, Debug)]
+    pub struct MemArena {
+        pub arena: ArenaLayout,
+        pub map: Vec<MapEntry>,
+        pub log: Vec<[u8; LOG_GRP_SIZE]>,
+    }
+
+    impl ArenaMedia for MemArena {
+        type Error = BttError;
+        fn read_log_group(&mut self, lane: u32) -> Result<[u8; LOG_GRP_SIZE], BttError> {
+            self.log.get(lane as usize).copied().ok_or(BttError::OutOfRange)
+        }
+        fn read_map(&mut self, premap: u32) -> Result<MapEntry, BttError> {
+            self.map.get(premap as usize).copied().ok_or(BttError::OutOfRange)
+        }
+        fn write_map(&mut self, premap: u32, entry: MapEntry) -> Result<(), BttError> {
+            *self.map.get_mut(premap as usize).ok_or(BttError::OutOfRange)? = entry;
+            Ok(())
+        }
+    }
+
+    /// A small arena from fuzz bytes: `nfree` flog groups then `external`
+    /// map entries (zeros past the input). `fold_map`/`fold_log` bring
+    /// block numbers (and the flog's premap LBAs) into the arena, keeping
+    /// the flags, so that more inputs get past the bounds checks.
+    pub fn arena_of(bytes: &[u8], nfree: u32, external: u32, fold_map: bool, fold_log: bool) -> MemArena {
+        let internal = external + nfree;
+        let len = (nfree * 64 + external * 4) as usize;
+        let mut b = bytes[..bytes.len().min(len)].to_vec();
+        b.resize(len, 0);
+        let fold = |v: u32, n: u32| (v & !MAP_LBA_MASK) | ((v & MAP_LBA_MASK) % n);
+        let mut log = vec![[0u8; LOG_GRP_SIZE]; nfree as usize];
+        for (i, g) in log.iter_mut().enumerate() {
+            g.copy_from_slice(&b[i * 64..i * 64 + 64]);
+            if fold_log {
+                let mut grp = LogGroup::from_bytes(g);
+                for e in grp.ent.iter_mut().filter(|e| !e.is_padding()) {
+                    e.lba %= external;
+                    e.old_map = fold(e.old_map, internal);
+                    e.new_map = fold(e.new_map, internal);
+                }
+                *g = grp.to_bytes();
+            }
+        }
+        let map = b[(nfree * 64) as usize..]
+            .chunks_exact(4)
+            .map(|c| {
+                let e = MapEntry::decode(c).unwrap();
+                if fold_map { MapEntry(fold(e.0, internal)) } else { e }
+            })
+            .collect();
+        let arena = ArenaLayout {
+            size: 0,
+            external_lba_start: 0,
+            internal_lbasize: 4096,
+            internal_nlba: internal,
+            external_lbasize: 4096,
+            external_nlba: external,
+            nfree,
+            nextoff: 0,
+            infooff: 0,
+            dataoff: 4096,
+            mapoff: 0,
+            logoff: 0,
+            info2off: 0,
+            flags: 0,
+        };
+        MemArena { arena, map, log }
+    }
+
+    /// Independent recount: map blocks and free blocks (the newer flog
+    /// entry's old block per lane, flags stripped) cover every data block
+    /// exactly once.
+    pub fn check_once(m: &MemArena, layout: LogLayout) {
+        let mut count = vec![0u32; m.arena.internal_nlba as usize];
+        for (premap, e) in m.map.iter().enumerate() {
+            count[e.postmap(premap as u32) as usize] += 1;
+        }
+        for g in &m.log {
+            let (_, newer) = LogGroup::from_bytes(g).read(layout, false).unwrap();
+            count[(newer.old_map & MAP_LBA_MASK) as usize] += 1;
+        }
+        assert!(count.iter().all(|&c| c == 1), "blocks not referenced exactly once: {count:?}");
+    }
+
+    /// C's write path (`btt_write_pg`) over a [`MemArena`], with the data
+    /// write left out: flog entry in two 8-byte halves, then the map entry.
+    /// Each costs one unit of budget; at 0 the power goes.
+    pub struct Writer {
+        pub free: Vec<FreeEntry>,
+        pub layout: LogLayout,
+        pub torn_lba: Option<u32>,
+    }
+
+    impl Writer {
+        /// Loads an arena as the kernel does (layout, free list, repairs).
+        pub fn load(m: &mut MemArena) -> Result<Self, BttError> {
+            let a = m.arena;
+            let layout = detect_log_layout(m, a.nfree)?;
+            let mut free = vec![FreeEntry::default(); a.nfree as usize];
+            recover_arena(m, &a, layout, &mut free)?;
+            Ok(Writer { free, layout, torn_lba: None })
+        }
+
+        /// Writes sector `premap` through `lane`; the block it maps to.
+        pub fn write(&mut self, m: &mut MemArena, lane: u32, premap: u32, budget: &mut u32) -> Result<u32, ()> {
+            let torn = &mut self.torn_lba;
+            let mut spend = || {
+                if *budget == 0 {
+                    *torn = Some(premap);
+                    return Err(());
+                }
+                *budget -= 1;
+                Ok(())
+            };
+            let f = self.free[lane as usize];
+            let cur = m.map[premap as usize].lookup(premap);
+            let old = if cur.error { cur.postmap | MAP_ERR_MASK } else { cur.postmap };
+            let ent = LogEntry { lba: premap, old_map: old, new_map: f.block, seq: f.seq.into() };
+            let off = self.layout.entry_offset(f.sub.into());
+            let bytes = ent.to_bytes();
+            let g = &mut m.log[lane as usize];
+            spend()?;
+            g[off..off + 8].copy_from_slice(&bytes[..8]);
+            spend()?;
+            g[off + 8..off + 16].copy_from_slice(&bytes[8..]);
+            self.free[lane as usize].advance(old);
+            spend()?;
+            m.map[premap as usize] = MapEntry::normal(f.block);
+            Ok(f.block)
+        }
+    }
+}

@@ -96,6 +96,13 @@ pub struct CheckReport {
 /// internal and external lbasize differ, or whose info block has the
 /// error flag, is the caller's. A lane never written (first sequence
 /// number 0) fails with `LogEqualSeq` when both are 0, as in ndctl.
+///
+/// Like ndctl, the flog bounds are checked on the raw entries, flags
+/// included. C's write path logs the old block with the error flag when it
+/// overwrites a sector whose map entry has it, so after such a write the
+/// arena fails with `LogOldOutOfBounds` (ndctl: "found a log entry with an
+/// out of bounds 'old' mapping") until that lane's next write, although
+/// the kernel loads it fine.
 pub fn check_arena<M: ArenaMedia>(
     media: &mut M,
     arena: &ArenaLayout,

@@ -188,6 +188,14 @@ impl ArenaLayout {
         self.dataoff + u64::from(postmap) * u64::from(self.internal_lbasize)
     }
 
+    /// The entry C's `btt_log_init` writes in sub-slot 0 of lane `lane`
+    /// of a new arena (the rest of the flog and the whole map zeroed):
+    /// spare block `external_nlba + lane` as both old and new block, seq 1.
+    pub fn initial_log_entry(&self, lane: u32) -> super::LogEntry {
+        let spare = self.external_nlba + lane;
+        super::LogEntry { lba: lane, old_map: spare, new_map: spare, seq: super::LOG_SEQ_INIT }
+    }
+
     /// Size of the map area as C zeroes it (`logoff - mapoff`).
     pub fn map_size(&self) -> u64 {
         self.logoff - self.mapoff

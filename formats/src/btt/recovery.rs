@@ -29,6 +29,17 @@ pub struct FreeEntry {
 }
 
 impl FreeEntry {
+    /// The flog entry of a write of `premap` through this lane (C's
+    /// `btt_write_pg`): the block `premap` maps to now (`current`, from
+    /// [`MapEntry::lookup`]; its error flag kept, the zero flag dropped),
+    /// this lane's free block as the new one, and this lane's sequence
+    /// number. Write it at sub-slot `self.sub`, in two 8-byte halves, then
+    /// call [`Self::advance`] with its `old_map`.
+    pub fn log_entry(&self, premap: u32, current: super::Mapping) -> super::LogEntry {
+        let old_map = if current.error { current.postmap | super::MAP_ERR_MASK } else { current.postmap };
+        super::LogEntry { lba: premap, old_map, new_map: self.block, seq: self.seq.into() }
+    }
+
     /// The entry after a write on this lane logged `old_map` (C's
     /// `btt_flog_write`): the other sub-slot, the next sequence number,
     /// the old block (flags stripped) as the new free one, and its error
