@@ -217,7 +217,7 @@ t_checked ref X
 # the one with a BTT info block 4 KiB in (X-B's first is at 0, v2.0; Y is blank).
 unpadded=
 for f in "$xa" "$xb" "$ya" "$yb"; do
-	[ "$(dd if="$f" bs=1 skip=4096 count=14 2>/dev/null)" = BTT_ARENA_INFO ] && unpadded="$unpadded $f"
+	[ "$(dd if="$f" bs=1 skip=4096 count=14 2>/dev/null | tr -d '\0')" = BTT_ARENA_INFO ] && unpadded="$unpadded $f"
 done
 if [ "$(echo $unpadded | wc -w)" != 1 ]; then
 	t_fail "expected one file with a v1.1 BTT 4 KiB in, found:${unpadded:- none}"
