@@ -13,12 +13,14 @@
 //! | `provider.rs` | libnvdimm and the bus providers (nfit) |
 //! | `nfit.rs` | nfit and an emulated NFIT platform (nfit_test) |
 //! | `namespace.rs` | libnvdimm and the namespace drivers (nd_pmem) |
+//! | `btt.rs` | nd_pmem and nd_btt (attach and detach a BTT) |
 //!
 //! Like glue/, this directory may use `unsafe`; each block has a
 //! `// SAFETY:` comment. It depends on glue/, never the reverse.
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod btt;
 pub mod namespace;
 pub mod nfit;
 pub mod provider;

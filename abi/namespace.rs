@@ -11,19 +11,26 @@
 //! against the same signature types.
 //!
 //! `dev` in every call is the device the driver is bound to: the namespace
-//! itself (namespace_io, namespace_pmem), or later the btt/pfn/dax device
-//! that claims it.
+//! itself (namespace_io, namespace_pmem), or the btt (later pfn/dax) device
+//! that claims it. For a bttN.M, [`NamespaceInfo`] describes the claimed
+//! namespace plus the btt's configuration ([`BttConfig`]); nd_btt reaches
+//! the namespace's bytes through [`NamespaceIo`] (C's `nsio_rw_bytes`),
+//! takes the region's lanes through [`Namespace::acquire_lane`], and
+//! publishes the btt's capacity with [`Namespace::set_btt_size`].
 
-use core::ffi::{c_char, c_int, c_long, c_ulong, c_void, CStr};
+use core::ffi::{c_char, c_int, c_long, c_uint, c_ulong, c_void, CStr};
 use core::fmt;
+use core::marker::PhantomData;
 use core::ptr::NonNull;
 
 use kernel::error::{code::*, to_result, Error, Result};
+use kernel::prelude::*;
 use kernel::ThisModule;
 
 use crate::glue::bindings;
 use crate::glue::bus::BusType;
 use crate::glue::device::Device;
+use crate::glue::lock::MutexArray;
 use crate::glue::nd_driver::NdDriver;
 use crate::glue::pmem_map::ProviderMap;
 
@@ -34,6 +41,24 @@ pub const DISK_NAME_LEN: usize = bindings::DISK_NAME_LEN as usize;
 mod kind {
     /// A namespace used raw (namespace_io or namespace_pmem): /dev/pmemN.
     pub const RAW: u32 = 0;
+    /// A bttN.M claiming a namespace: /dev/pmemNs through nd_btt.
+    pub const BTT: u32 = 1;
+}
+
+/// The btt's configuration, for [`kind::BTT`] (zero otherwise).
+#[repr(C)]
+struct RawBtt {
+    /// 1 when `uuid` is set (`nd_btt->uuid != NULL`).
+    has_uuid: u8,
+    uuid: [u8; 16],
+    /// `nd_dev_to_uuid(ndns)`: the namespace's uuid, all zero for io.
+    parent_uuid: [u8; 16],
+    /// `nd_btt->lbasize`, 0 when not chosen.
+    lbasize: u32,
+    /// `nd_btt_version()`'s choice from the claim class.
+    initial_offset: u32,
+    version_major: u16,
+    version_minor: u16,
 }
 
 /// A namespace as libnvdimm describes it to the driver bound to it.
@@ -72,7 +97,14 @@ struct RawNamespaceInfo {
     map_pages: c_int,
     /// `nvdimm_namespace_disk_name()`, NUL-terminated.
     disk_name: [c_char; DISK_NAME_LEN],
+    /// The region's `num_lanes`.
+    num_lanes: u32,
+    /// For [`kind::BTT`].
+    btt: RawBtt,
 }
+
+/// The flags of a byte write (C: `NVDIMM_IO_ATOMIC`).
+const IO_ATOMIC: c_ulong = 1;
 
 /// Called back by `rln_namespace_badblocks` for each bad range:
 /// `sector` is in 512-byte units from the start of the namespace.
@@ -89,6 +121,12 @@ extern "C" {
     fn rln_namespace_badblocks(dev: *mut bindings::device, cb: RawBadRange, ctx: *mut c_void) -> c_int;
     fn rln_namespace_clear_poison(dev: *mut bindings::device, phys: u64, len: u64) -> c_long;
     fn rln_namespace_read_only(dev: *mut bindings::device) -> c_int;
+    fn rln_namespace_io_enable(dev: *mut bindings::device, size: u64, out: *mut *mut c_void) -> c_int;
+    fn rln_namespace_io_disable(io: *mut c_void);
+    fn rln_namespace_rw_bytes(io: *mut c_void, offset: u64, buf: *mut u8, len: usize, write: c_int, flags: c_ulong) -> c_int;
+    fn rln_region_acquire_lane(dev: *mut bindings::device) -> c_int;
+    fn rln_region_release_lane(dev: *mut bindings::device, lane: c_uint);
+    fn rln_btt_set_size(dev: *mut bindings::device, size: u64) -> c_int;
 }
 
 /// Signature types of the exported functions, for the checks in `exports`.
@@ -108,6 +146,18 @@ mod signatures {
     pub type ClearPoison = unsafe extern "C" fn(*mut bindings::device, u64, u64) -> c_long;
     /// `rln_namespace_read_only`
     pub type ReadOnly = unsafe extern "C" fn(*mut bindings::device) -> c_int;
+    /// `rln_namespace_io_enable`
+    pub type IoEnable = unsafe extern "C" fn(*mut bindings::device, u64, *mut *mut c_void) -> c_int;
+    /// `rln_namespace_io_disable`
+    pub type IoDisable = unsafe extern "C" fn(*mut c_void);
+    /// `rln_namespace_rw_bytes`
+    pub type RwBytes = unsafe extern "C" fn(*mut c_void, u64, *mut u8, usize, c_int, c_ulong) -> c_int;
+    /// `rln_region_acquire_lane`
+    pub type AcquireLane = unsafe extern "C" fn(*mut bindings::device) -> c_int;
+    /// `rln_region_release_lane`
+    pub type ReleaseLane = unsafe extern "C" fn(*mut bindings::device, c_uint);
+    /// `rln_btt_set_size`
+    pub type BttSetSize = unsafe extern "C" fn(*mut bindings::device, u64) -> c_int;
 }
 
 /// A disk name ("pmem0", "pmem1.2", later "pmem0s"), NUL-terminated.
@@ -174,15 +224,75 @@ impl fmt::Display for DiskName {
 pub enum NamespaceKind {
     /// A namespace used raw: /dev/pmemN over all of it.
     Raw,
+    /// A bttN.M: the BTT over the namespace it claims, /dev/pmemNs.
+    Btt(BttConfig),
+}
+
+/// A bttN.M's configuration as libnvdimm holds it (C's `struct nd_btt`
+/// fields nd_btt reads), with the version fields `nd_btt_version` sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BttConfig {
+    /// The btt's `uuid`; None until set (C's attach then fails ENODEV,
+    /// "incomplete btt configuration").
+    pub uuid: Option<[u8; 16]>,
+    /// The namespace's uuid (`nd_dev_to_uuid`), all zero for a label-less
+    /// namespace: an info block's non-zero `parent_uuid` must equal it.
+    pub parent_uuid: [u8; 16],
+    /// The btt's `sector_size` (external LBA size); 0 when not chosen.
+    pub lbasize: u32,
+    /// Where the first arena starts in the namespace: 0 for v2.0, 4096
+    /// for v1.1 (`nd_btt->initial_offset`).
+    pub initial_offset: u32,
+    /// The info block version to look for and write: 2.0 when the
+    /// namespace's claim class is BTT2 (v1.2 labels), 1.1 otherwise.
+    pub version_major: u16,
+    /// See `version_major`.
+    pub version_minor: u16,
+}
+
+impl BttConfig {
+    fn from_raw(raw: &RawBtt) -> Self {
+        Self {
+            uuid: (raw.has_uuid != 0).then_some(raw.uuid),
+            parent_uuid: raw.parent_uuid,
+            lbasize: raw.lbasize,
+            initial_offset: raw.initial_offset,
+            version_major: raw.version_major,
+            version_minor: raw.version_minor,
+        }
+    }
+
+    fn to_raw(self) -> RawBtt {
+        RawBtt {
+            has_uuid: self.uuid.is_some() as u8,
+            uuid: self.uuid.unwrap_or([0; 16]),
+            parent_uuid: self.parent_uuid,
+            lbasize: self.lbasize,
+            initial_offset: self.initial_offset,
+            version_major: self.version_major,
+            version_minor: self.version_minor,
+        }
+    }
+
+    const NONE: RawBtt = RawBtt {
+        has_uuid: 0,
+        uuid: [0; 16],
+        parent_uuid: [0; 16],
+        lbasize: 0,
+        initial_offset: 0,
+        version_major: 0,
+        version_minor: 0,
+    };
 }
 
 /// A namespace as the bound driver sees it ([`RawNamespaceInfo`] checked).
 pub struct NamespaceInfo {
     /// What the driver is bound to.
     pub kind: NamespaceKind,
-    /// Physical start.
+    /// Physical start of the namespace.
     pub start: u64,
-    /// Size in bytes.
+    /// Size of the namespace in bytes (`nvdimm_namespace_capacity`; for a
+    /// btt, the raw size its arenas are laid out in).
     pub size: u64,
     /// The provider's mapping of the range, if it has one.
     pub provider_map: Option<ProviderMap>,
@@ -204,18 +314,23 @@ pub struct NamespaceInfo {
     pub has_cache: bool,
     /// Synchronous faults (MAP_SYNC) are safe.
     pub sync: bool,
-    /// Logical block size, 512 or 4096.
+    /// Logical block size of a raw namespace, 512 or 4096
+    /// (`pmem_sector_size`); a btt's is [`BttConfig::lbasize`].
     pub sector_size: u32,
     /// Give the range struct pages.
     pub map_pages: bool,
-    /// The block device's name.
+    /// The block device's name: "pmemN[.M]", with an "s" suffix for a btt.
     pub disk_name: DiskName,
+    /// The region's lanes (`nd_region->num_lanes`): [`Namespace::acquire_lane`]
+    /// returns a lane below it.
+    pub num_lanes: u32,
 }
 
 impl NamespaceInfo {
     fn from_raw(raw: &RawNamespaceInfo) -> Result<Self> {
         let kind = match raw.kind {
             kind::RAW => NamespaceKind::Raw,
+            kind::BTT => NamespaceKind::Btt(BttConfig::from_raw(&raw.btt)),
             _ => return Err(ENXIO),
         };
         Ok(Self {
@@ -241,6 +356,7 @@ impl NamespaceInfo {
             sector_size: raw.sector_size,
             map_pages: raw.map_pages != 0,
             disk_name: DiskName::from_raw(&raw.disk_name)?,
+            num_lanes: raw.num_lanes,
         })
     }
 
@@ -248,6 +364,7 @@ impl NamespaceInfo {
         RawNamespaceInfo {
             kind: match self.kind {
                 NamespaceKind::Raw => kind::RAW,
+                NamespaceKind::Btt(_) => kind::BTT,
             },
             start: self.start,
             size: self.size,
@@ -266,6 +383,11 @@ impl NamespaceInfo {
             sector_size: self.sector_size,
             map_pages: self.map_pages as c_int,
             disk_name: self.disk_name.to_raw(),
+            num_lanes: self.num_lanes,
+            btt: match self.kind {
+                NamespaceKind::Btt(b) => b.to_raw(),
+                NamespaceKind::Raw => BttConfig::NONE,
+            },
         }
     }
 }
@@ -373,6 +495,136 @@ impl Namespace {
         // SAFETY: our device is live.
         unsafe { rln_namespace_read_only(self.0.as_ptr()) != 0 }
     }
+
+    /// `devm_namespace_enable(dev, ndns, size)`: reserves and maps the
+    /// first `size` bytes of the namespace (the claimed one, for a btt) and
+    /// reads its bad blocks, for byte I/O. Undone when the result drops
+    /// (`devm_namespace_disable`). EBUSY if the range is reserved already,
+    /// EINVAL if `size` exceeds the namespace.
+    pub fn enable_io(&self, size: u64) -> Result<NamespaceIo> {
+        let mut io = core::ptr::null_mut();
+        // SAFETY: our device is live; `io` is valid for a write.
+        to_result(unsafe { rln_namespace_io_enable(self.0.as_ptr(), size, &mut io) })?;
+        // INVARIANT: libnvdimm returned a live handle on success.
+        Ok(NamespaceIo { raw: NonNull::new(io).ok_or(ENOMEM)?, size })
+    }
+
+    /// `nd_region_acquire_lane`: locks the lane of the current CPU
+    /// (`cpu % num_lanes`, one mutex per lane; may sleep). The lane is
+    /// released when the guard drops, which must be in the same task: the
+    /// guard is neither `Send` nor `Sync`.
+    pub fn acquire_lane(&self) -> Result<Lane<'_>> {
+        // SAFETY: our device is live.
+        let rc = unsafe { rln_region_acquire_lane(self.0.as_ptr()) };
+        if rc < 0 {
+            return Err(Error::from_errno(rc));
+        }
+        // INVARIANT: libnvdimm locked lane `rc` for this task.
+        Ok(Lane { ns: self, lane: rc as u32, _not_send: PhantomData })
+    }
+
+    /// Publishes the btt's capacity in bytes (C: `nd_btt->size`, what the
+    /// bttN.M `size` attribute shows while bound). ENXIO unless the device
+    /// is a btt.
+    pub fn set_btt_size(&self, size: u64) -> Result {
+        // SAFETY: our device is live.
+        to_result(unsafe { rln_btt_set_size(self.0.as_ptr(), size) })
+    }
+}
+
+/// A region lane held by the current task (see [`Namespace::acquire_lane`]).
+///
+/// # Invariants
+///
+/// libnvdimm locked lane `lane` of the region of `ns` for the task that
+/// created this guard.
+pub struct Lane<'a> {
+    ns: &'a Namespace,
+    lane: u32,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl Lane<'_> {
+    /// The lane number, below [`NamespaceInfo::num_lanes`].
+    pub fn index(&self) -> u32 {
+        self.lane
+    }
+}
+
+impl Drop for Lane<'_> {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant this task holds the lane; the guard
+        // is not `Send`, so this is the same task.
+        unsafe { rln_region_release_lane(self.ns.0.as_ptr(), self.lane) };
+    }
+}
+
+/// Flags of [`NamespaceIo::write_bytes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteFlags {
+    /// May sleep: known poison under an aligned write is cleared first.
+    Normal,
+    /// `NVDIMM_IO_ATOMIC`: never sleeps to clear poison; a write over
+    /// known poison lands but returns EIO.
+    Atomic,
+}
+
+/// Byte access to a namespace (C: `nvdimm_read_bytes`/`nvdimm_write_bytes`
+/// over `nsio_rw_bytes`), from [`Namespace::enable_io`].
+///
+/// # Invariants
+///
+/// `raw` is a live handle of `rln_namespace_io_enable`, disabled once, on drop.
+pub struct NamespaceIo {
+    raw: NonNull<c_void>,
+    size: u64,
+}
+
+// SAFETY: libnvdimm's handle is shared by design: concurrent byte I/O is
+// what C allows too (callers order overlapping writes themselves).
+unsafe impl Send for NamespaceIo {}
+// SAFETY: see `Send`.
+unsafe impl Sync for NamespaceIo {}
+
+impl NamespaceIo {
+    /// Bytes enabled.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Reads `buf.len()` bytes at `offset`: EFAULT beyond the enabled size,
+    /// EIO when a known bad sector overlaps (a 512-byte aligned span) or
+    /// the media poisons the copy. An empty read succeeds.
+    pub fn read_bytes(&self, offset: u64, buf: &mut [u8]) -> Result {
+        // SAFETY: the handle is live (type invariant); `buf` is writable
+        // for its length during the call.
+        to_result(unsafe { rln_namespace_rw_bytes(self.raw.as_ptr(), offset, buf.as_mut_ptr(), buf.len(), 0, 0) })
+    }
+
+    /// Writes `buf` at `offset` around the CPU cache, then flushes the
+    /// region (`nvdimm_flush`). Over known bad sectors, a 512-byte aligned
+    /// [`WriteFlags::Normal`] write first asks the platform to clear the
+    /// poison (EIO if not all of it cleared); any other write gets EIO. In
+    /// both cases the data is written anyway, as C does. EFAULT beyond the
+    /// enabled size.
+    pub fn write_bytes(&self, offset: u64, buf: &[u8], flags: WriteFlags) -> Result {
+        let flags = match flags {
+            WriteFlags::Normal => 0,
+            WriteFlags::Atomic => IO_ATOMIC,
+        };
+        // SAFETY: the handle is live (type invariant); libnvdimm only reads
+        // `buf` for its length during the call.
+        to_result(unsafe {
+            rln_namespace_rw_bytes(self.raw.as_ptr(), offset, buf.as_ptr().cast_mut(), buf.len(), 1, flags)
+        })
+    }
+}
+
+impl Drop for NamespaceIo {
+    fn drop(&mut self) {
+        // SAFETY: live handle, disabled once (type invariant).
+        unsafe { rln_namespace_io_disable(self.raw.as_ptr()) };
+    }
 }
 
 impl Drop for Namespace {
@@ -402,6 +654,20 @@ pub trait NsCore {
     fn clear_poison(dev: &Device, phys: u64, len: u64) -> Result<u64>;
     /// The region's `ro`.
     fn read_only(dev: &Device) -> bool;
+    /// libnvdimm's byte access to a namespace (C's enabled `nsio`).
+    type Io: Send + Sync;
+    /// `devm_namespace_enable(dev, ndns, size)` for the namespace `dev` is
+    /// or claims.
+    fn io_enable(dev: &Device, size: u64) -> Result<Pin<KBox<Self::Io>>>;
+    /// `nsio_rw_bytes(READ)`.
+    fn io_read(io: &Self::Io, offset: u64, buf: &mut [u8]) -> Result;
+    /// `nsio_rw_bytes(WRITE)`; `atomic`: `NVDIMM_IO_ATOMIC`.
+    fn io_write(io: &Self::Io, offset: u64, buf: &[u8], atomic: bool) -> Result;
+    /// The lane locks of the region of `dev`, and the lane of this CPU.
+    fn lanes(dev: &Device) -> Result<(&MutexArray, u32)>;
+    /// Records the btt's capacity (`nd_btt->size`); ENXIO unless `dev` is
+    /// a btt.
+    fn set_btt_size(dev: &Device, size: u64) -> Result;
 }
 
 /// Names the type that implements libnvdimm's side of the namespace ABI,
@@ -552,4 +818,125 @@ mod exports {
         Core::read_only(unsafe { Device::from_raw(dev) }) as c_int
     }
     const _: signatures::ReadOnly = rln_namespace_read_only;
+
+    type Io = <Core as NsCore>::Io;
+
+    /// `rln_namespace_io_enable`: a handle for `rln_namespace_rw_bytes`.
+    ///
+    /// # Safety
+    ///
+    /// `dev` is the live device a driver is bound to (or probing); `out`
+    /// is valid for a write.
+    #[no_mangle]
+    unsafe extern "C" fn rln_namespace_io_enable(dev: *mut bindings::device, size: u64, out: *mut *mut c_void) -> c_int {
+        // SAFETY: guaranteed by the caller.
+        match Core::io_enable(unsafe { Device::from_raw(dev) }, size) {
+            Ok(io) => {
+                // SAFETY: the box is only turned back into one (never moved
+                // out of) by `rln_namespace_io_disable`.
+                let io = KBox::into_raw(unsafe { Pin::into_inner_unchecked(io) });
+                // SAFETY: guaranteed by the caller.
+                unsafe { out.write(io.cast()) };
+                0
+            }
+            Err(e) => e.to_errno(),
+        }
+    }
+    const _: signatures::IoEnable = rln_namespace_io_enable;
+
+    /// `rln_namespace_io_disable`: drops the handle.
+    ///
+    /// # Safety
+    ///
+    /// `io` came from `rln_namespace_io_enable` and is used no more.
+    #[no_mangle]
+    unsafe extern "C" fn rln_namespace_io_disable(io: *mut c_void) {
+        // SAFETY: the box leaked by `rln_namespace_io_enable`, given back once.
+        drop(unsafe { KBox::from_raw(io.cast::<Io>()) });
+    }
+    const _: signatures::IoDisable = rln_namespace_io_disable;
+
+    /// `rln_namespace_rw_bytes`: `nsio_rw_bytes`.
+    ///
+    /// # Safety
+    ///
+    /// `io` is a live handle of `rln_namespace_io_enable`; `buf` is valid
+    /// for `len` bytes of reads, and of writes when `write` is 0.
+    #[no_mangle]
+    unsafe extern "C" fn rln_namespace_rw_bytes(
+        io: *mut c_void,
+        offset: u64,
+        buf: *mut u8,
+        len: usize,
+        write: c_int,
+        flags: c_ulong,
+    ) -> c_int {
+        // SAFETY: guaranteed by the caller.
+        let io = unsafe { &*io.cast::<Io>() };
+        let rc = if len == 0 {
+            Ok(())
+        } else if write != 0 {
+            // SAFETY: guaranteed by the caller.
+            let buf = unsafe { core::slice::from_raw_parts(buf, len) };
+            Core::io_write(io, offset, buf, flags & IO_ATOMIC != 0)
+        } else {
+            // SAFETY: guaranteed by the caller.
+            let buf = unsafe { core::slice::from_raw_parts_mut(buf, len) };
+            Core::io_read(io, offset, buf)
+        };
+        match rc {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+    const _: signatures::RwBytes = rln_namespace_rw_bytes;
+
+    /// `rln_region_acquire_lane`: the locked lane, or an errno.
+    ///
+    /// # Safety
+    ///
+    /// `dev` is the live device a driver is bound to; the caller may sleep.
+    #[no_mangle]
+    unsafe extern "C" fn rln_region_acquire_lane(dev: *mut bindings::device) -> c_int {
+        // SAFETY: guaranteed by the caller.
+        match Core::lanes(unsafe { Device::from_raw(dev) }) {
+            Ok((locks, lane)) => match locks.lock(lane as usize) {
+                Ok(()) => lane as c_int,
+                Err(e) => e.to_errno(),
+            },
+            Err(e) => e.to_errno(),
+        }
+    }
+    const _: signatures::AcquireLane = rln_region_acquire_lane;
+
+    /// `rln_region_release_lane`.
+    ///
+    /// # Safety
+    ///
+    /// The current task acquired `lane` of the region of `dev` with
+    /// `rln_region_acquire_lane` and has not released it since.
+    #[no_mangle]
+    unsafe extern "C" fn rln_region_release_lane(dev: *mut bindings::device, lane: c_uint) {
+        // SAFETY: guaranteed by the caller.
+        if let Ok((locks, _)) = Core::lanes(unsafe { Device::from_raw(dev) }) {
+            // SAFETY: this task holds `lane` (the caller's promise).
+            unsafe { locks.unlock(lane as usize) };
+        }
+    }
+    const _: signatures::ReleaseLane = rln_region_release_lane;
+
+    /// `rln_btt_set_size`: `nd_btt->size = size`.
+    ///
+    /// # Safety
+    ///
+    /// `dev` is the live device a driver is bound to.
+    #[no_mangle]
+    unsafe extern "C" fn rln_btt_set_size(dev: *mut bindings::device, size: u64) -> c_int {
+        // SAFETY: guaranteed by the caller.
+        match Core::set_btt_size(unsafe { Device::from_raw(dev) }, size) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+    const _: signatures::BttSetSize = rln_btt_set_size;
 }

@@ -14,7 +14,10 @@
 use kernel::prelude::*;
 use kernel::ThisModule;
 
-use crate::btt_devs::NdBtt;
+use crate::btt_devs::{self, NdBtt};
+use crate::claim::NsIo;
+use crate::glue::lock::MutexArray;
+use crate::namespace::Namespace;
 use crate::dax_devs;
 use crate::dimm::{self, Dimm};
 use crate::glue::bus::{BusOps, BusRegistration, BusType, Class, ClassRegistration, Driver, UeventEnv};
@@ -288,12 +291,27 @@ export_nd_core!(ProviderAbi);
 pub(crate) struct NamespaceDrivers;
 
 impl NsCore for NamespaceDrivers {
+    type Io = NsIo;
+
     fn bus() -> &'static BusType {
         &ND_BUS
     }
 
     fn probe(dev: &Device) -> Result<NamespaceInfo> {
-        namespace::driver_probe(dev)
+        if let Some(btt) = NdBtt::of(dev) {
+            return btt_devs::driver_probe(btt);
+        }
+        let (ns, info) = namespace::driver_probe(dev)?;
+        // What C's nd_pmem_probe does before it attaches a raw disk: with
+        // the start of the namespace enabled, look for a BTT info block
+        // (nd_btt_probe); found, a btt now claims the namespace and this
+        // probe fails, as C's does.
+        let io = NsIo::enable(ns, btt_devs::INFO_BLOCK_RESERVE.min(ns.capacity()))?;
+        if btt_devs::probe_raw(ns, &io).is_ok() {
+            return Err(ENXIO);
+        }
+        drop(io);
+        Ok(info)
     }
 
     fn flush(dev: &Device) -> Result {
@@ -301,15 +319,40 @@ impl NsCore for NamespaceDrivers {
     }
 
     fn bad_ranges(dev: &Device, f: &mut dyn FnMut(u64, u64)) -> Result {
-        namespace::bad_ranges(dev, f)
+        let ns = btt_devs::namespace_of_bound(dev).ok_or(ENXIO)?;
+        namespace::bad_ranges(Namespace::of(ns.device()).ok_or(ENXIO)?, f)
     }
 
     fn clear_poison(dev: &Device, phys: u64, len: u64) -> Result<u64> {
-        namespace::clear_poison(dev, phys, len)
+        let ns = btt_devs::namespace_of_bound(dev).ok_or(ENXIO)?;
+        namespace::clear_poison(Namespace::of(ns.device()).ok_or(ENXIO)?, phys, len)
     }
 
     fn read_only(dev: &Device) -> bool {
         namespace::read_only(dev)
+    }
+
+    fn io_enable(dev: &Device, size: u64) -> Result<Pin<KBox<NsIo>>> {
+        let ns = btt_devs::namespace_of_bound(dev).ok_or(ENXIO)?;
+        NsIo::enable(Namespace::of(ns.device()).ok_or(ENXIO)?, size)
+    }
+
+    fn io_read(io: &NsIo, offset: u64, buf: &mut [u8]) -> Result {
+        io.read(offset, buf)
+    }
+
+    fn io_write(io: &NsIo, offset: u64, buf: &[u8], atomic: bool) -> Result {
+        io.write(offset, buf, atomic)
+    }
+
+    fn lanes(dev: &Device) -> Result<(&MutexArray, u32)> {
+        let region = Region::of_child(dev).ok_or(ENXIO)?;
+        Ok((region.lanes(), region.lane_of_this_cpu()))
+    }
+
+    fn set_btt_size(dev: &Device, size: u64) -> Result {
+        NdBtt::of(dev).ok_or(ENXIO)?.set_size(size);
+        Ok(())
     }
 }
 

@@ -108,6 +108,51 @@ impl NewNamespace {
     }
 }
 
+/// Which kind of device claims a namespace (C: `ndns->claim`'s type).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HolderKind {
+    /// A bttN.M: sector mode ("safe").
+    Btt,
+}
+
+/// The device that claims a namespace. The claimer holds a reference on
+/// the namespace, not the reverse (as in C, where `ndns->claim` is not
+/// counted): the holder is known by address and name, and clears the
+/// claim before it goes away.
+#[derive(Clone, Copy)]
+pub(crate) struct Holder {
+    /// Address of the claiming `struct device`, which identifies it.
+    addr: usize,
+    kind: HolderKind,
+    name: [u8; 32],
+    len: u8,
+}
+
+impl Holder {
+    /// The claim `dev` makes, as a `kind`.
+    pub(crate) fn new(dev: &Device, kind: HolderKind) -> Self {
+        let full = dev.name().to_bytes();
+        let len = full.len().min(32);
+        let mut name = [0u8; 32];
+        name[..len].copy_from_slice(&full[..len]);
+        Self { addr: dev as *const Device as usize, kind, name, len: len as u8 }
+    }
+
+    /// Whether `dev` is the holder.
+    pub(crate) fn is(&self, dev: &Device) -> bool {
+        self.addr == dev as *const Device as usize
+    }
+
+    pub(crate) fn kind(&self) -> HolderKind {
+        self.kind
+    }
+
+    /// The holder's device name.
+    pub(crate) fn name(&self) -> &[u8] {
+        &self.name[..self.len as usize]
+    }
+}
+
 /// namespaceN.M.
 #[pin_data]
 pub(crate) struct Namespace {
@@ -119,6 +164,10 @@ pub(crate) struct Namespace {
     #[pin]
     cfg: Mutex<Config>,
     force_raw: AtomicBool,
+    /// The btt (later pfn, dax) device that claims the namespace; set and
+    /// cleared under the bus's reconfiguration lock (claim.rs).
+    #[pin]
+    claim: Mutex<Option<Holder>>,
 }
 
 device_object!(Namespace, dev);
@@ -156,6 +205,45 @@ impl Namespace {
         self.config().uuid.is_some()
     }
 
+    /// The namespace's uuid, all zero for a label-less one (`nd_dev_to_uuid`).
+    pub(crate) fn uuid_or_null(&self) -> [u8; 16] {
+        self.config().uuid.unwrap_or([0; 16])
+    }
+
+    /// Which personality its labels (or `holder_class`) reserve it for.
+    pub(crate) fn claim_class(&self) -> ClaimClass {
+        self.config().claim_class
+    }
+
+    /// `nvdimm_namespace_capacity`: its size in bytes.
+    pub(crate) fn capacity(&self) -> u64 {
+        self.config().size
+    }
+
+    /// The device claiming the namespace, if any.
+    pub(crate) fn holder(&self) -> Option<Holder> {
+        *self.claim.lock()
+    }
+
+    /// `__nd_attach_ndns`: records `holder` as the claimer unless the
+    /// namespace is claimed already (false then).
+    pub(crate) fn set_holder(&self, holder: Holder) -> bool {
+        let mut claim = self.claim.lock();
+        if claim.is_some() {
+            return false;
+        }
+        *claim = Some(holder);
+        true
+    }
+
+    /// `__nd_detach_ndns`: forgets the claim `holder` made.
+    pub(crate) fn clear_holder(&self, holder: &Holder) {
+        let mut claim = self.claim.lock();
+        if claim.is_some_and(|h| h.addr == holder.addr) {
+            *claim = None;
+        }
+    }
+
     /// Sector size of the block device: 4096 when the label asks for it,
     /// 512 otherwise (`pmem_sector_size`).
     pub(crate) fn sector_size(&self) -> u32 {
@@ -189,11 +277,16 @@ impl Namespace {
         refused(&self.dev, attr, rc)
     }
 
-    /// Bound to a driver: its configuration cannot change. (C also
-    /// refuses while a btt, pfn or dax device claims it; none can yet.)
+    /// Bound to a driver or claimed by a btt (pfn, dax) device: its
+    /// configuration cannot change.
     fn busy(&self) -> Result {
         if self.dev.has_driver() {
             dev_dbg!(&self.dev, "bound to a driver: configuration is locked\n");
+            return Err(EBUSY);
+        }
+        if let Some(h) = self.holder() {
+            dev_dbg!(&self.dev, "claimed by {}: configuration is locked\n",
+                core::str::from_utf8(h.name()).unwrap_or("?"));
             return Err(EBUSY);
         }
         Ok(())
@@ -283,11 +376,16 @@ fn size_visible(ns: &Namespace, _attr: &'static Attribute<Namespace>) -> Option<
     Some(if ns.kind == Kind::Pmem { 0o644 } else { 0o444 })
 }
 
-// mode: the personality: "raw" until a btt/pfn/dax claims it, "memory" on
-// regions that map pages.
+// mode: the personality: "safe" while a btt claims it, otherwise "memory"
+// on regions that map pages, "raw" elsewhere.
 fn mode_show(ns: &Namespace, page: &mut Page) -> Result {
     let _guard = ns.dev.lock();
-    let _ = writeln!(page, "{}", if ns.maps_pages() { "memory" } else { "raw" });
+    let mode = match ns.holder().map(|h| h.kind()) {
+        Some(HolderKind::Btt) => "safe",
+        None if ns.maps_pages() => "memory",
+        None => "raw",
+    };
+    let _ = writeln!(page, "{mode}");
     Ok(())
 }
 static MODE: Attribute<Namespace> = Attribute::ro(c"mode", mode_show);
@@ -343,9 +441,12 @@ fn uuid_store(ns: &Namespace, input: &[u8]) -> Result {
 }
 static UUID: Attribute<Namespace> = Attribute::rw(c"uuid", uuid_show, uuid_store).visible_if(pmem_only);
 
-// holder: the btt/pfn/dax device claiming the namespace; none can yet.
+// holder: the btt (pfn, dax) device claiming the namespace.
 fn holder_show(ns: &Namespace, page: &mut Page) -> Result {
     let _guard = ns.dev.lock();
+    if let Some(h) = ns.holder() {
+        page.write_bytes(h.name());
+    }
     let _ = writeln!(page);
     Ok(())
 }
@@ -601,7 +702,7 @@ fn write_labels(ns: &Namespace, cfg: &mut Config, extents: Option<&[dpa::Extent]
         dev_dbg!(&ns.dev, "a label-less namespace has no labels to write\n");
         return Err(ENXIO);
     }
-    if ns.dev.has_driver() {
+    if ns.dev.has_driver() || ns.holder().is_some() {
         return Ok(());
     }
     let Some(uuid) = cfg.uuid else { return Ok(()) };
@@ -685,6 +786,7 @@ pub(crate) fn register(region: &Region, new: NewNamespace) -> Result<Registratio
         id: new.id,
         cfg <- new_mutex!(new.cfg),
         force_raw: AtomicBool::new(false),
+        claim <- new_mutex!(None),
     }? Error);
     let place = Placement {
         parent: Some(region.device()),
@@ -761,10 +863,22 @@ pub(crate) fn scan(region: &Region) -> Result<KVec<NewNamespace>> {
 /// A namespace needs at least a page (`ND_MIN_NAMESPACE_SIZE`).
 const MIN_NAMESPACE_SIZE: u64 = 4096;
 
-/// `nvdimm_namespace_common_probe()`, then the description pmem needs.
-pub(crate) fn driver_probe(dev: &Device) -> Result<NamespaceInfo> {
-    // btt/pfn/dax seeds claim no namespace yet.
+/// `nvdimm_namespace_common_probe()` for a namespace a driver binds
+/// directly: refused while a btt (pfn, dax) device claims it.
+pub(crate) fn driver_probe(dev: &Device) -> Result<(&Namespace, NamespaceInfo)> {
     let ns = Namespace::of(dev).ok_or(ENODEV)?;
+    if let Some(h) = ns.holder() {
+        dev_dbg!(dev, "claimed by {}, failing probe\n", core::str::from_utf8(h.name()).unwrap_or("?"));
+        return Err(ENXIO);
+    }
+    common_probe(ns)?;
+    Ok((ns, describe(ns, NamespaceKind::Raw)?))
+}
+
+/// The checks of `nvdimm_namespace_common_probe()` that do not depend on
+/// who binds: DIMMs unlocked, at least a page, mappable, a uuid.
+pub(crate) fn common_probe(ns: &Namespace) -> Result {
+    let dev = &ns.dev;
     let region = ns.region();
     if region.mappings().iter().any(|m| m.dimm.test_flag(ndd::LOCKED)) {
         dev_dbg!(dev, "a DIMM of the region is locked\n");
@@ -775,7 +889,7 @@ pub(crate) fn driver_probe(dev: &Device) -> Result<NamespaceInfo> {
         dev_dbg!(dev, "{:#x}, too small must be at least {:#x}\n", size, MIN_NAMESPACE_SIZE);
         return Err(ENODEV);
     }
-    if ns.maps_pages() && (start | (start + size)) % MEMREMAP_COMPAT_ALIGN != 0 {
+    if ns.holder().is_none() && ns.maps_pages() && (start | (start + size)) % MEMREMAP_COMPAT_ALIGN != 0 {
         dev_err!(dev, "[{:#x}-{:#x}] misaligned, unable to map\n", start, start + size - 1);
         return Err(Error::from_errno(-95)); // EOPNOTSUPP
     }
@@ -783,18 +897,29 @@ pub(crate) fn driver_probe(dev: &Device) -> Result<NamespaceInfo> {
         dev_dbg!(dev, "uuid not set\n");
         return Err(ENODEV);
     }
+    Ok(())
+}
+
+/// What the driver bound to namespace `ns` (or to the device claiming it,
+/// as `kind` says) learns about it.
+pub(crate) fn describe(ns: &Namespace, kind: NamespaceKind) -> Result<NamespaceInfo> {
+    let region = ns.region();
+    let (start, size) = ns.range();
     let (rstart, _) = region.range();
     let provider_map = match region.memory() {
         Some(m) => Some(ProviderMap::in_region(&m, start - rstart)?),
         None => None,
     };
-    // nvdimm_namespace_disk_name(): pmemR, or pmemR.M for M > 0.
+    // nvdimm_namespace_disk_name(): pmemR, or pmemR.M for M > 0, and an
+    // "s" for sector mode.
+    let suffix = if matches!(kind, NamespaceKind::Btt(_)) { "s" } else { "" };
     let disk_name = match (ns.kind(), ns.id()) {
-        (Kind::Pmem, m) if m != 0 => DiskName::new(format_args!("pmem{}.{}", region.id(), m))?,
-        _ => DiskName::new(format_args!("pmem{}", region.id()))?,
+        (Kind::Pmem, m) if m != 0 => DiskName::new(format_args!("pmem{}.{}{}", region.id(), m, suffix))?,
+        _ => DiskName::new(format_args!("pmem{}{}", region.id(), suffix))?,
     };
+    let raw = matches!(kind, NamespaceKind::Raw);
     Ok(NamespaceInfo {
-        kind: NamespaceKind::Raw,
+        kind,
         start,
         size,
         provider_map,
@@ -808,8 +933,10 @@ pub(crate) fn driver_probe(dev: &Device) -> Result<NamespaceInfo> {
         // Only asynchronous (virtio) regions cannot promise MAP_SYNC.
         sync: true,
         sector_size: ns.sector_size(),
-        map_pages: ns.maps_pages(),
+        // `pmem_should_map_pages` is false for btt and pfn devices.
+        map_pages: raw && ns.maps_pages(),
         disk_name,
+        num_lanes: region.num_lanes(),
     })
 }
 
@@ -818,17 +945,15 @@ pub(crate) fn driver_flush(dev: &Device) -> Result {
     Region::of_child(dev).ok_or(ENXIO)?.flush()
 }
 
-/// The bus's bad ranges inside the namespace, in its sectors.
-pub(crate) fn bad_ranges(dev: &Device, f: &mut dyn FnMut(u64, u64)) -> Result {
-    let ns = Namespace::of(dev).ok_or(ENXIO)?;
+/// The bus's bad ranges inside namespace `ns`, in its sectors.
+pub(crate) fn bad_ranges(ns: &Namespace, f: &mut dyn FnMut(u64, u64)) -> Result {
     let (start, size) = ns.range();
     ns.region().bus().for_each_bad_sectors(start, size, |sector, count| f(sector, count));
     Ok(())
 }
 
-/// `nvdimm_clear_poison` for namespace `dev`: bytes cleared.
-pub(crate) fn clear_poison(dev: &Device, phys: u64, len: u64) -> Result<u64> {
-    let ns = Namespace::of(dev).ok_or(ENXIO)?;
+/// `nvdimm_clear_poison` for namespace `ns`: bytes cleared.
+pub(crate) fn clear_poison(ns: &Namespace, phys: u64, len: u64) -> Result<u64> {
     region::clear_poison(ns.region().bus(), phys, len)
 }
 

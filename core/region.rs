@@ -21,6 +21,7 @@ use crate::formats::badrange;
 use crate::glue::block::Badblocks;
 use crate::glue::device::{ARef, Device, EmbeddedDevice, DeviceRef, DeviceRegistration, DeviceType, Placement, Registration};
 use crate::glue::ida::{Id, IdaKind};
+use crate::glue::lock::{current_cpu, MutexArray};
 use crate::glue::nd_driver::NdEvent;
 use crate::abi::provider::{Cookies, ProviderMemory, ProviderRegion};
 use crate::glue::sysfs::{self, Attribute, Page};
@@ -58,6 +59,9 @@ pub(crate) struct Bound {
     pub(crate) ns_seed: Option<DeviceRef>,
     /// The idle btt, pfn and dax devices offered for configuration.
     pub(crate) btt_seed: Option<DeviceRegistration>,
+    /// bttN.M devices that are no longer the seed (configured, or found
+    /// on media by `nd_btt_probe`).
+    pub(crate) btts: KVec<DeviceRegistration>,
     pub(crate) pfn_seed: Option<DeviceRegistration>,
     pub(crate) dax_seed: Option<DeviceRegistration>,
 }
@@ -80,6 +84,11 @@ pub(crate) struct Region {
     align: AtomicU64,
     /// Pmem namespace numbers (namespaceN.M's M) in use, a bit each.
     ns_ids: Arc<Mutex<KVec<u64>>>,
+    /// bttN.M numbers in use (C: `btt_ida`).
+    btt_ids: Arc<Mutex<KVec<u64>>>,
+    /// The BTT lanes: one mutex per lane, lane = CPU % lanes (C:
+    /// `nd_region->lane`, `num_lanes`).
+    lanes: MutexArray,
     /// Children and seeds; `None` while unbound.
     #[pin]
     state: Mutex<Option<Bound>>,
@@ -231,17 +240,29 @@ impl Region {
 
     /// Allocates the lowest free pmem namespace number (C: `ns_ida`).
     pub(crate) fn alloc_ns_id(&self) -> Result<NsNumber> {
-        let mut ids = self.ns_ids.lock();
-        let word = match ids.iter().position(|w| *w != u64::MAX) {
-            Some(w) => w,
-            None => {
-                ids.push(0, GFP_KERNEL)?;
-                ids.len() - 1
-            }
-        };
-        let bit = (!ids[word]).trailing_zeros();
-        ids[word] |= 1 << bit;
-        Ok(NsNumber { n: word as u32 * 64 + bit, ids: Some(self.ns_ids.clone()) })
+        NsNumber::alloc(&self.ns_ids)
+    }
+
+    /// Allocates the lowest free btt number (C: `btt_ida`).
+    pub(crate) fn alloc_btt_id(&self) -> Result<NsNumber> {
+        NsNumber::alloc(&self.btt_ids)
+    }
+
+    /// How many BTT lanes the region offers (C: `num_lanes`, ND_MAX_LANES
+    /// for every pmem and volatile region).
+    pub(crate) fn num_lanes(&self) -> u32 {
+        self.lanes.len() as u32
+    }
+
+    /// The lane locks, for the namespace ABI's acquire and release.
+    pub(crate) fn lanes(&self) -> &MutexArray {
+        &self.lanes
+    }
+
+    /// The lane of the CPU the caller runs on (C: `nd_region_acquire_lane`
+    /// takes `raw_smp_processor_id() % num_lanes`, then its mutex).
+    pub(crate) fn lane_of_this_cpu(&self) -> u32 {
+        current_cpu() % self.num_lanes().max(1)
     }
 
     /// What identifies the interleave set to its labels; None without one.
@@ -258,23 +279,33 @@ impl Region {
     /// Unregisters namespace `dev`, whose space was all freed, from a work
     /// item: it is deleted from its own `size` attribute.
     pub(crate) fn delete_namespace_later(&self, dev: &Device) {
-        let reg = self.with_bound(|b| -> Result<Option<DeviceRegistration>> {
-            let mut kept = KVec::with_capacity(b.namespaces.len(), GFP_KERNEL)?;
-            let mut found = None;
-            for r in core::mem::replace(&mut b.namespaces, KVec::new()) {
-                if found.is_none() && core::ptr::eq(r.device(), dev) {
-                    found = Some(r);
-                } else {
-                    // Within the capacity reserved above: cannot fail.
-                    kept.push(r, GFP_KERNEL)?;
-                }
-            }
-            b.namespaces = kept;
-            Ok(found)
-        });
-        if let Ok(Ok(Some(reg))) = reg {
+        if let Ok(Ok(Some(reg))) = self.with_bound(|b| take_registration(&mut b.namespaces, dev)) {
             reg.unregister_later();
         }
+    }
+
+    /// Whether `dev` is the region's idle btt seed.
+    pub(crate) fn is_btt_seed(&self, dev: &Device) -> bool {
+        self.with_bound(|b| b.btt_seed.as_ref().is_some_and(|s| core::ptr::eq(s.device(), dev))).unwrap_or(false)
+    }
+
+    /// Keeps the registration of a btt that is not the seed; gives it back
+    /// while the region is not bound.
+    pub(crate) fn adopt_btt(&self, reg: DeviceRegistration) -> core::result::Result<(), DeviceRegistration> {
+        let mut state = self.state.lock();
+        let Some(b) = state.as_mut() else { return Err(reg) };
+        // Room first: a failed push would drop the registration here.
+        if b.btts.reserve(1, GFP_KERNEL).is_err() {
+            return Err(reg);
+        }
+        let _ = b.btts.push(reg, GFP_KERNEL);
+        Ok(())
+    }
+
+    /// Takes the registration of btt `dev`, which is not the seed, out of
+    /// the region.
+    pub(crate) fn take_btt(&self, dev: &Device) -> Option<DeviceRegistration> {
+        self.with_bound(|b| take_registration(&mut b.btts, dev)).ok()?.ok()?
     }
 
     /// The DPA view of the region for namespace sizing: its start, align
@@ -288,6 +319,22 @@ impl Region {
     }
 }
 
+/// Takes the registration of `dev` out of `list`.
+fn take_registration(list: &mut KVec<DeviceRegistration>, dev: &Device) -> Result<Option<DeviceRegistration>> {
+    let mut kept = KVec::with_capacity(list.len(), GFP_KERNEL)?;
+    let mut found = None;
+    for r in core::mem::replace(list, KVec::new()) {
+        if found.is_none() && core::ptr::eq(r.device(), dev) {
+            found = Some(r);
+        } else {
+            // Within the capacity reserved above: cannot fail.
+            kept.push(r, GFP_KERNEL)?;
+        }
+    }
+    *list = kept;
+    Ok(found)
+}
+
 /// A namespace's number M, given back to its region when the namespace is
 /// released (not when it is deleted: its sysfs name stays taken until
 /// then). Label-less namespaces have the fixed number 0.
@@ -297,6 +344,21 @@ pub(crate) struct NsNumber {
 }
 
 impl NsNumber {
+    /// The lowest number free in `ids`, taken until the result drops.
+    fn alloc(ids_arc: &Arc<Mutex<KVec<u64>>>) -> Result<Self> {
+        let mut ids = ids_arc.lock();
+        let word = match ids.iter().position(|w| *w != u64::MAX) {
+            Some(w) => w,
+            None => {
+                ids.push(0, GFP_KERNEL)?;
+                ids.len() - 1
+            }
+        };
+        let bit = (!ids[word]).trailing_zeros();
+        ids[word] |= 1 << bit;
+        Ok(NsNumber { n: word as u32 * 64 + bit, ids: Some(ids_arc.clone()) })
+    }
+
     /// A number not from the region's allocator.
     pub(crate) const fn fixed(n: u32) -> Self {
         Self { n, ids: None }
@@ -620,6 +682,11 @@ pub(crate) fn of(dev: &Device) -> Option<&Region> {
     PMEM_TYPE.downcast(dev).or_else(|| VOLATILE_TYPE.downcast(dev))
 }
 
+/// Lanes of every region (C: ND_MAX_LANES, which `nvdimm_pmem_region_create`
+/// and `nvdimm_volatile_region_create` set): the BTT's free blocks per
+/// arena, so at most that many writes are in flight.
+const ND_MAX_LANES: usize = 256;
+
 /// C allows at most 32 mappings per region (ND_MAX_MAPPINGS).
 const MAX_MAPPINGS: usize = 32;
 
@@ -645,6 +712,8 @@ pub(crate) fn create(bus: &NdBus, desc: ProviderRegion<'_, Dimm>) -> Result<Regi
     let (numa_node, target_node, flags) = (desc.numa_node(), desc.target_node(), desc.flags());
     let (volatile, provider) = (desc.is_volatile(), Some(desc.attrs()));
     let ns_ids = Arc::pin_init(new_mutex!(KVec::new()), GFP_KERNEL)?;
+    let btt_ids = Arc::pin_init(new_mutex!(KVec::new()), GFP_KERNEL)?;
+    let lanes = MutexArray::new(ND_MAX_LANES)?;
     let init = try_pin_init!(Region {
         dev: EmbeddedDevice::zeroed(),
         id,
@@ -660,6 +729,8 @@ pub(crate) fn create(bus: &NdBus, desc: ProviderRegion<'_, Dimm>) -> Result<Regi
         read_only: AtomicBool::new(ro),
         align: AtomicU64::new(align),
         ns_ids,
+        btt_ids,
+        lanes,
         state <- new_mutex!(None),
         bb <- Badblocks::new(),
     }? Error);
@@ -708,6 +779,7 @@ impl Region {
             namespaces: KVec::new(),
             ns_seed: None,
             btt_seed: None,
+            btts: KVec::new(),
             pfn_seed: None,
             dax_seed: None,
         });
@@ -722,6 +794,7 @@ impl Region {
         if let Some(b) = bound {
             drop(b.ns_seed);
             drop(b.btt_seed);
+            drop(b.btts);
             drop(b.pfn_seed);
             drop(b.dax_seed);
             drop(b.namespaces);

@@ -8,7 +8,7 @@
 
 use kernel::prelude::*;
 
-use crate::btt_devs;
+use crate::btt_devs::{self, NdBtt};
 use crate::dax_devs;
 use crate::glue::device::{Device, DeviceRef};
 use crate::glue::nd_driver::{NdDriver, NdDriverOps};
@@ -70,7 +70,7 @@ impl NdDriverOps for NdRegionDriver {
         }
         // Seed creation failures are not fatal: provisioning that
         // personality is just unavailable, as in C.
-        match btt_devs::create_seed(region, 0) {
+        match btt_devs::create_seed(region) {
             Ok(reg) => {
                 let reg = reg.erase();
                 region.with_bound(|b| b.btt_seed = Some(reg))?;
@@ -118,13 +118,45 @@ fn create_namespace_seed(region: &Region) -> Result {
     Ok(())
 }
 
-/// Called after a driver bound `child` of `region`: when it was the
-/// namespace seed, offer a new idle namespace (`nd_region_advance_seeds`).
+/// Called after a driver bound `child` of `region`
+/// (`nd_region_advance_seeds`): when it was the namespace seed, or a
+/// personality device claiming the namespace seed, offer a new idle
+/// namespace; when it was the btt seed, a new btt seed.
+///
+/// Unlike C, not under the bus lock: our devices register synchronously,
+/// and their probes may take it.
 pub(crate) fn advance_seeds(region: &Region, child: &Device) {
-    let was_seed = region.is_seed(child);
-    if was_seed && region.nstype() == nd_type::NAMESPACE_PMEM {
+    let mut ns_seed_used = region.is_seed(child);
+    if let Some(btt) = NdBtt::of(child) {
+        if region.is_btt_seed(child) {
+            create_btt_seed(region);
+        }
+        ns_seed_used = btt.namespace().is_some_and(|ns| region.is_seed(ns.device()));
+    }
+    if ns_seed_used && region.nstype() == nd_type::NAMESPACE_PMEM {
         if let Err(e) = create_namespace_seed(region) {
             dev_err!(region.device(), "failed to create namespace: {:?}\n", e.to_errno());
         }
+    }
+}
+
+/// Registers a new btt seed; the old one stays as a configured btt
+/// (`nd_region_create_btt_seed`).
+fn create_btt_seed(region: &Region) {
+    match btt_devs::create_seed(region) {
+        Ok(reg) => {
+            let reg = reg.erase();
+            // The old seed (being probed now) must not be dropped here:
+            // room for it first, or the new seed goes instead.
+            let _ = region.with_bound(|b| {
+                if b.btts.reserve(1, GFP_KERNEL).is_err() {
+                    return;
+                }
+                if let Some(old) = b.btt_seed.replace(reg) {
+                    let _ = b.btts.push(old, GFP_KERNEL);
+                }
+            });
+        }
+        Err(e) => dev_err!(region.device(), "failed to create btt namespace: {:?}\n", e.to_errno()),
     }
 }

@@ -65,6 +65,13 @@ impl Bio<'_> {
         self.opf() & bindings::RLN_REQ_FUA != 0
     }
 
+    /// The data's segments, each within one page (`bio_for_each_segment`):
+    /// what a driver that serves a page at a time sees, as C's btt does.
+    #[inline]
+    pub fn page_segments(&self) -> PageSegments<'_> {
+        PageSegments { inner: self.segments(), rest: None }
+    }
+
     /// The data's segments, each contiguous in kernel memory.
     #[inline]
     pub fn segments(&self) -> Segments<'_> {
@@ -160,6 +167,25 @@ impl Segment<'_> {
     pub fn pos(&self) -> u64 {
         self.pos
     }
+
+    /// The data, for a driver that copies it out (a write).
+    pub fn as_bytes(&self) -> &[u8] {
+        // SAFETY: `addr` points to `len` bytes of the bio's pages, which the
+        // submitter keeps until the bio completes, after the borrow of the
+        // `Bio` this segment came from ends. The block layer gives the
+        // driver the data of a bio in flight; what else writes the same
+        // pages meanwhile (a user's O_DIRECT buffer) is its own race, as
+        // with C's memcpy.
+        unsafe { core::slice::from_raw_parts(self.addr.as_ptr(), self.len) }
+    }
+
+    /// The data, for a driver that fills it (a read).
+    pub fn as_bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `as_bytes`; a read's pages are the driver's to
+        // write until the bio completes, and `&mut self` makes this the
+        // only view of them through the segment.
+        unsafe { core::slice::from_raw_parts_mut(self.addr.as_ptr(), self.len) }
+    }
 }
 
 /// Iterator over a bio's segments (`bio_for_each_bvec`).
@@ -205,6 +231,37 @@ impl<'a> Iterator for Segments<'a> {
             self.iter.bi_bvec_done = done + len;
         }
         Some(seg)
+    }
+}
+
+/// Iterator over a bio's segments cut at page boundaries
+/// (`bio_for_each_segment`; see [`Bio::page_segments`]).
+pub struct PageSegments<'a> {
+    inner: Segments<'a>,
+    /// What is left of the current multi-page segment.
+    rest: Option<Segment<'a>>,
+}
+
+impl<'a> Iterator for PageSegments<'a> {
+    type Item = Segment<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Segment<'a>> {
+        let seg = match self.rest.take() {
+            Some(s) => s,
+            None => self.inner.next()?,
+        };
+        let page = 1usize << bindings::PAGE_SHIFT;
+        // Linear-map addresses of pages are page-aligned, so the address
+        // says where the page ends.
+        let in_page = page - (seg.addr.as_ptr() as usize & (page - 1));
+        if seg.len <= in_page {
+            return Some(seg);
+        }
+        // SAFETY: `in_page < seg.len`: the rest stays inside the segment.
+        let rest_addr = unsafe { seg.addr.add(in_page) };
+        self.rest = Some(Segment { addr: rest_addr, len: seg.len - in_page, pos: seg.pos + in_page as u64, _p: PhantomData });
+        Some(Segment { addr: seg.addr, len: in_page, pos: seg.pos, _p: PhantomData })
     }
 }
 
@@ -375,6 +432,27 @@ pub trait DiskOps: Send + Sync + Sized + 'static {
     fn badblocks(&self) -> Option<&Badblocks> {
         None
     }
+
+    /// Whether the disk answers HDIO_GETGEO (`getgeo`) with
+    /// [`DiskOps::geometry`]; without it the ioctl fails with ENOTTY.
+    const HAS_GEOMETRY: bool = false;
+
+    /// The legacy CHS geometry HDIO_GETGEO reports.
+    fn geometry(&self) -> Geometry {
+        Geometry { heads: 0, sectors: 0, cylinders: 0 }
+    }
+}
+
+/// A disk's legacy geometry (`struct hd_geometry`; `start` is the
+/// partition's, filled in by the block layer).
+#[derive(Clone, Copy, Debug)]
+pub struct Geometry {
+    /// Heads.
+    pub heads: u8,
+    /// Sectors per track.
+    pub sectors: u8,
+    /// Cylinders (truncated to 16 bits, as C's field is).
+    pub cylinders: u16,
 }
 
 /// The block_device_operations of disks of `T`: a static per driver,
@@ -396,6 +474,7 @@ impl<T: DiskOps> DiskVtable<T> {
         Self {
             ops: Opaque::new(bindings::block_device_operations {
                 submit_bio: Some(submit_bio_raw::<T>),
+                getgeo: if T::HAS_GEOMETRY { Some(getgeo_raw::<T>) } else { None },
                 // SAFETY: every other operation is optional; the owner is
                 // set by `set_owner`.
                 ..unsafe { core::mem::zeroed() }
@@ -431,8 +510,11 @@ pub struct DiskConfig<'a> {
     pub capacity_sectors: u64,
     /// Logical block size.
     pub logical_block_size: u32,
-    /// Physical block size.
+    /// Physical block size (0: the logical block size).
     pub physical_block_size: u32,
+    /// Integrity segments a request may carry (`max_integrity_segments`;
+    /// C's btt says 1 whether or not the kernel has integrity support).
+    pub max_integrity_segments: u16,
     /// NUMA node for the disk's allocations.
     pub numa_node: i32,
     /// BLK_FEAT_WRITE_CACHE: the disk takes REQ_PREFLUSH.
@@ -553,6 +635,7 @@ impl<T: DiskOps> Disk<T> {
         let mut lim: bindings::queue_limits = unsafe { core::mem::zeroed() };
         lim.logical_block_size = cfg.logical_block_size;
         lim.physical_block_size = cfg.physical_block_size;
+        lim.max_integrity_segments = cfg.max_integrity_segments;
         lim.max_hw_sectors = u32::MAX;
         lim.features = features;
         // SAFETY: `lim` is valid for the call, which copies it.
@@ -679,4 +762,24 @@ unsafe extern "C" fn submit_bio_raw<T: DiskOps>(bio: *mut bindings::bio) {
     // SAFETY: `bio` is non-null and ours until we complete it.
     let bio = Bio { raw: unsafe { NonNull::new_unchecked(bio) }, _p: PhantomData };
     data.data.submit_bio(bio);
+}
+
+/// `getgeo` of disks of `T` that have a geometry.
+///
+/// # Safety
+///
+/// The block layer passes a live block device of a disk allocated by
+/// `Disk::<T>::alloc` and a `hd_geometry` to fill.
+unsafe extern "C" fn getgeo_raw<T: DiskOps>(bdev: *mut bindings::block_device, geo: *mut bindings::hd_geometry) -> c_int {
+    // SAFETY: the device's disk is one of ours (see `submit_bio_raw`); its
+    // private data lives until after `del_gendisk`, which ends the ioctls.
+    let data = unsafe { &*((*(*bdev).bd_disk).private_data as *const DiskData<T>) };
+    let g = data.data.geometry();
+    // SAFETY: `geo` is valid for writes during the call.
+    unsafe {
+        (*geo).heads = g.heads;
+        (*geo).sectors = g.sectors;
+        (*geo).cylinders = g.cylinders;
+    }
+    0
 }

@@ -392,6 +392,9 @@ pub struct Placement<'a, T: 'static> {
 /// unregisters the device; the object lives on while others hold references.
 pub struct Registration<T: DeviceObject> {
     obj: NonNull<T>,
+    /// Added from a work item ([`Registration::new_deferred`]), which may
+    /// still be queued.
+    deferred: bool,
 }
 
 // SAFETY: `T: Send + Sync` and the registration is just a counted reference.
@@ -406,6 +409,33 @@ impl<T: DeviceObject> Registration<T> {
         init: impl PinInit<T, Error>,
         place: Placement<'_, T>,
         name: core::fmt::Arguments<'_>,
+    ) -> Result<Self> {
+        Self::create(init, place, name, false, |_| Ok(()))
+    }
+
+    /// As [`Registration::new`], but the device is added from a work item
+    /// (C's `nd_device_register`): a driver's probe registers a device
+    /// this way when that device's own probe must wait for it to finish
+    /// (an info block found on a namespace makes a btt device claiming
+    /// it). `before_add` runs on the named object before the add is
+    /// queued (C: what `__nd_btt_create` does between `device_initialize`
+    /// and `nd_device_register`); if it fails, the object is released.
+    /// Dropping the registration first waits for the queued adds.
+    pub fn new_deferred(
+        init: impl PinInit<T, Error>,
+        place: Placement<'_, T>,
+        name: core::fmt::Arguments<'_>,
+        before_add: impl FnOnce(&T) -> Result,
+    ) -> Result<Self> {
+        Self::create(init, place, name, true, before_add)
+    }
+
+    fn create(
+        init: impl PinInit<T, Error>,
+        place: Placement<'_, T>,
+        name: core::fmt::Arguments<'_>,
+        deferred: bool,
+        before_add: impl FnOnce(&T) -> Result,
     ) -> Result<Self> {
         let obj = KBox::pin_init(init, GFP_KERNEL)?;
         // The embedding `container_of` relies on: the object's device is the
@@ -445,13 +475,29 @@ impl<T: DeviceObject> Registration<T> {
                 bindings::put_device(dev);
                 return Err(Error::from_errno(rc));
             }
-            let rc = bindings::device_add(dev);
-            if rc != 0 {
-                bindings::put_device(dev);
-                return Err(Error::from_errno(rc));
+        }
+        // SAFETY: `obj` is live: we hold the initial reference.
+        if let Err(e) = before_add(unsafe { obj.as_ref() }) {
+            // SAFETY: the initial reference; the release frees `obj`.
+            unsafe { bindings::put_device(dev) };
+            return Err(e);
+        }
+        // SAFETY: as above: every error path ends in `put_device`.
+        unsafe {
+            if deferred {
+                // The work item takes a reference of its own; if
+                // `device_add` fails there, the device stays unadded and
+                // dropping the registration only puts it.
+                bindings::rln_device_add_async(dev);
+            } else {
+                let rc = bindings::device_add(dev);
+                if rc != 0 {
+                    bindings::put_device(dev);
+                    return Err(Error::from_errno(rc));
+                }
             }
         }
-        Ok(Self { obj })
+        Ok(Self { obj, deferred })
     }
 
     /// The object.
@@ -470,7 +516,8 @@ impl<T: DeviceObject> Registration<T> {
         let dev = unsafe { device_of(self.get()) }.as_raw();
         core::mem::forget(self);
         // SAFETY: the initial reference `self` held passes to the work
-        // item, whose `device_unregister` drops it after `device_del`.
+        // item, whose `device_unregister` drops it after `device_del`
+        // (the work first waits for deferred adds).
         unsafe { bindings::rln_device_unregister_async(dev) };
     }
 }
@@ -481,10 +528,11 @@ impl<T: DeviceObject> Registration<T> {
     pub fn erase(self) -> DeviceRegistration {
         // SAFETY: registered by `Registration::new`.
         let dev = NonNull::from(unsafe { device_of(self.get()) });
+        let deferred = self.deferred;
         core::mem::forget(self);
         // INVARIANT: `dev` is registered and the initial reference passes
         // from `self` (forgotten above) to the new owner.
-        DeviceRegistration(dev)
+        DeviceRegistration(dev, deferred)
     }
 }
 
@@ -496,7 +544,7 @@ impl<T: DeviceObject> Registration<T> {
 ///
 /// The pointer is a device added to the driver core, and this value owns
 /// the reference taken at its creation.
-pub struct DeviceRegistration(NonNull<Device>);
+pub struct DeviceRegistration(NonNull<Device>, bool);
 
 // SAFETY: a `Device` is `Send + Sync` and the registration is a counted
 // reference, like `Registration<T>`.
@@ -516,17 +564,47 @@ impl DeviceRegistration {
         let dev = self.device().as_raw();
         core::mem::forget(self);
         // SAFETY: the reference `self` held (type invariant) passes to the
-        // work item, whose `device_unregister` drops it after `device_del`.
+        // work item, whose `device_unregister` drops it after `device_del`
+        // (the work first waits for deferred adds).
         unsafe { bindings::rln_device_unregister_async(dev) };
     }
 }
 
 impl Drop for DeviceRegistration {
     fn drop(&mut self) {
-        // SAFETY: by the type invariant the device is registered and we own
-        // the initial reference, which `device_unregister` drops.
-        unsafe { bindings::device_unregister(self.device().as_raw()) };
+        if self.1 {
+            wait_for_adds();
+        }
+        // SAFETY: by the type invariant the device is registered (or, when
+        // deferred, its add has run) and we own the initial reference.
+        unsafe { unregister(self.device().as_raw(), self.1) };
     }
+}
+
+/// Unregisters `dev` and drops the initial reference; a deferred device
+/// whose add failed is only put.
+///
+/// # Safety
+///
+/// `dev` was initialised by `Registration::new` or `new_deferred` (then
+/// its queued add has run), and the caller owns its initial reference.
+unsafe fn unregister(dev: *mut bindings::device, deferred: bool) {
+    // SAFETY: the caller's promise; a deferred device is either added
+    // (in sysfs) or its add failed and left it unadded.
+    unsafe {
+        if deferred && (*dev).kobj.state_in_sysfs() == 0 {
+            bindings::put_device(dev);
+        } else {
+            bindings::device_unregister(dev);
+        }
+    }
+}
+
+/// Waits for every device add queued by [`Registration::new_deferred`].
+/// Never call it from a probe that such an add runs.
+pub fn wait_for_adds() {
+    // SAFETY: no precondition; it only waits.
+    unsafe { bindings::rln_device_add_sync() };
 }
 
 /// A counted reference to a device of any object type
@@ -574,9 +652,12 @@ pub fn wait_for_unregisters() {
 
 impl<T: DeviceObject> Drop for Registration<T> {
     fn drop(&mut self) {
-        // SAFETY: we registered the device and still hold the initial
-        // reference, which `device_unregister` drops after `device_del`.
-        unsafe { bindings::device_unregister(device_of(self.get()).as_raw()) };
+        if self.deferred {
+            wait_for_adds();
+        }
+        // SAFETY: we registered the device (a deferred add has run, waited
+        // for above) and still hold the initial reference.
+        unsafe { unregister(device_of(self.get()).as_raw(), self.deferred) };
     }
 }
 

@@ -44,6 +44,7 @@ union acpi_object *rln_acpi_evaluate_dsm(acpi_handle handle, const guid_t *guid,
 #include <linux/bio.h>
 #include <linux/blkdev.h>
 #include <linux/dax.h>
+#include <linux/hdreg.h>
 #include <linux/kernfs.h>
 #include <linux/libnvdimm.h>
 #include <linux/memremap.h>
@@ -99,3 +100,15 @@ void rln_sysfs_notify(struct device *dev, const char *dir, const char *attr);
 void rln_device_unregister_async(struct device *dev);
 /* Waits for every queued rln_device_unregister_async(). */
 void rln_device_unregister_sync(void);
+/* Adds an initialized device from a work item (C's nd_device_register),
+ * taking its own reference; rln_device_add_sync() waits for the queued ones. */
+void rln_device_add_async(struct device *dev);
+void rln_device_add_sync(void);
+
+/* Mutexes locked and unlocked in separate calls (region lanes): mutex_lock
+ * is a macro under lockdep; all of them share one lock class. */
+void rln_lane_mutex_init(struct mutex *lock);
+void rln_mutex_lock(struct mutex *lock);
+void rln_mutex_unlock(struct mutex *lock);
+void rln_mutex_destroy(struct mutex *lock);
+unsigned int rln_raw_smp_processor_id(void);

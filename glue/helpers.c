@@ -89,10 +89,21 @@ bool rln_cancel_delayed_work_sync(struct delayed_work *dwork)
 EXPORT_SYMBOL_GPL(rln_cancel_delayed_work_sync);
 
 static ASYNC_DOMAIN_EXCLUSIVE(rln_unregister_domain);
+static ASYNC_DOMAIN_EXCLUSIVE(rln_register_domain);
 
 static void rln_unregister_fn(void *data, async_cookie_t cookie)
 {
-	device_unregister(data);
+	struct device *dev = data;
+
+	/*
+	 * The device may have been added from a work item: let that run first.
+	 * A deferred add (rln_device_add_async) that failed left it unadded.
+	 */
+	async_synchronize_full_domain(&rln_register_domain);
+	if (device_is_registered(dev))
+		device_unregister(dev);
+	else
+		put_device(dev);
 }
 
 void rln_device_unregister_async(struct device *dev)
@@ -106,6 +117,61 @@ void rln_device_unregister_sync(void)
 	async_synchronize_full_domain(&rln_unregister_domain);
 }
 EXPORT_SYMBOL_GPL(rln_device_unregister_sync);
+
+
+static void rln_add_fn(void *data, async_cookie_t cookie)
+{
+	struct device *dev = data;
+
+	if (device_add(dev) != 0) {
+		dev_err(dev, "%s: failed\n", __func__);
+		put_device(dev);
+	}
+	put_device(dev);
+}
+
+void rln_device_add_async(struct device *dev)
+{
+	get_device(dev);
+	async_schedule_domain(rln_add_fn, dev, &rln_register_domain);
+}
+EXPORT_SYMBOL_GPL(rln_device_add_async);
+
+void rln_device_add_sync(void)
+{
+	async_synchronize_full_domain(&rln_register_domain);
+}
+EXPORT_SYMBOL_GPL(rln_device_add_sync);
+
+void rln_lane_mutex_init(struct mutex *lock)
+{
+	mutex_init(lock);
+}
+EXPORT_SYMBOL_GPL(rln_lane_mutex_init);
+
+void rln_mutex_lock(struct mutex *lock)
+{
+	mutex_lock(lock);
+}
+EXPORT_SYMBOL_GPL(rln_mutex_lock);
+
+void rln_mutex_unlock(struct mutex *lock)
+{
+	mutex_unlock(lock);
+}
+EXPORT_SYMBOL_GPL(rln_mutex_unlock);
+
+void rln_mutex_destroy(struct mutex *lock)
+{
+	mutex_destroy(lock);
+}
+EXPORT_SYMBOL_GPL(rln_mutex_destroy);
+
+unsigned int rln_raw_smp_processor_id(void)
+{
+	return raw_smp_processor_id();
+}
+EXPORT_SYMBOL_GPL(rln_raw_smp_processor_id);
 
 void rln_sysfs_notify(struct device *dev, const char *dir, const char *attr)
 {

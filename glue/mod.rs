@@ -33,6 +33,7 @@ pub mod dax;
 pub mod device;
 pub mod ida;
 pub mod iomem;
+pub mod lock;
 pub mod nd_driver;
 pub mod platform;
 pub mod pmem_map;

@@ -258,6 +258,27 @@ impl PmemMap {
         Ok(())
     }
 
+    /// Copies `[off, off + buf.len())` into `buf` with a machine-check-safe
+    /// copy; EIO if the media poisoned any of it or the range is outside.
+    pub fn read_bytes(&self, off: u64, buf: &mut [u8]) -> Result {
+        let src = self.at(off, buf.len())?;
+        let len = u32::try_from(buf.len()).map_err(|_| EIO)?;
+        // SAFETY: `src` has `len` mapped bytes (`at`); `buf` is writable.
+        let left = unsafe { bindings::copy_mc_to_kernel(buf.as_mut_ptr().cast(), src.cast(), len) };
+        if left != 0 {
+            return Err(EIO);
+        }
+        Ok(())
+    }
+
+    /// Writes `buf` at `off`, bypassing the CPU cache (`memcpy_flushcache`).
+    pub fn write_bytes(&self, off: u64, buf: &[u8]) -> Result {
+        let dst = self.at(off, buf.len())?;
+        // SAFETY: `dst` has `buf.len()` mapped bytes; `buf` is readable.
+        unsafe { bindings::__memcpy_flushcache(dst.cast(), buf.as_ptr().cast(), buf.len()) };
+        Ok(())
+    }
+
     /// Writes `len` zero bytes at `off`, bypassing the CPU cache.
     pub fn write_zeroes(&self, off: u64, len: u64) -> Result {
         let page = kernel::page::PAGE_SIZE as u64;

@@ -31,6 +31,7 @@ mod formats;
 use glue::block::{Badblocks, Bio, Disk, DiskConfig, DiskOps, DiskVtable, Segment, SECTOR_SIZE};
 use glue::dax::{DaxAccess, DaxExtent, DaxOps, DaxSettings, RecoveryWrite, ehwpoison};
 use glue::device::Device;
+use abi::btt::BttAttachment;
 use abi::namespace::{Namespace, NamespaceInfo, NamespaceKind};
 use abi::namespace::ExternalRegistration;
 use glue::nd_driver::{nd_device::{NAMESPACE_IO as ND_DEVICE_NAMESPACE_IO, NAMESPACE_PMEM as ND_DEVICE_NAMESPACE_PMEM}, NdBoundDriver, NdDriver, NdEvent};
@@ -240,9 +241,11 @@ impl DaxOps for Pmem {
     }
 }
 
-/// A binding of nd_pmem to a namespace.
+/// A binding of nd_pmem to a namespace, or to a btt device (whose disk
+/// is nd_btt's).
 struct Binding {
     disk: Option<Disk<Pmem>>,
+    btt: Option<BttAttachment>,
     ns: Arc<Namespace>,
     region_id: u32,
 }
@@ -265,6 +268,8 @@ impl Drop for Binding {
     fn drop(&mut self) {
         // The disk first: no bio is in flight after it is gone.
         drop(self.disk.take());
+        // `nvdimm_namespace_detach_btt`.
+        drop(self.btt.take());
         let _ = self.ns.flush();
     }
 }
@@ -276,19 +281,26 @@ impl NdBoundDriver for NdPmem {
 
     fn probe(dev: &Device) -> Result<Pin<KBox<Binding>>> {
         let (ns, info) = Namespace::probe(dev)?;
-        match info.kind {
-            NamespaceKind::Raw => {}
-        }
         let ns = Arc::new(ns, GFP_KERNEL)?;
         let region_id = info.region_id;
+        if let NamespaceKind::Btt(_) = info.kind {
+            // `nvdimm_namespace_attach_btt`: nd_btt builds the disk.
+            let btt = BttAttachment::attach(dev)?;
+            return Ok(KBox::pin(Binding { disk: None, btt: Some(btt), ns, region_id }, GFP_KERNEL)?);
+        }
         let disk = attach_disk(dev, &ns, info)?;
-        let binding = KBox::pin(Binding { disk: Some(disk), ns, region_id }, GFP_KERNEL)?;
+        let binding = KBox::pin(Binding { disk: Some(disk), btt: None, ns, region_id }, GFP_KERNEL)?;
         binding.check_and_set_ro();
         Ok(binding)
     }
 
     fn notify(_dev: &Device, b: &Binding, event: NdEvent) {
         match event {
+            _ if b.btt.is_some() => {
+                if let Some(btt) = &b.btt {
+                    btt.notify(event);
+                }
+            }
             NdEvent::RevalidatePoison => {
                 if let Some(pmem) = b.disk.as_ref().map(|d| d.data()) {
                     let _ = pmem.populate_badblocks();
@@ -345,6 +357,7 @@ fn attach_disk(dev: &Device, ns: &Arc<Namespace>, info: NamespaceInfo) -> Result
         capacity_sectors: size / SECTOR_SIZE,
         logical_block_size: info.sector_size,
         physical_block_size: PAGE_SIZE as u32,
+        max_integrity_segments: 0,
         numa_node: info.numa_node,
         write_cache: true,
         fua,

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Rewrite a BTT's flog in the old, unpadded layout (Linux before 4.15).
+
+    btt_unpad.py FILE OFFSET
+
+FILE holds a namespace whose BTT starts at byte OFFSET (the namespace's
+start plus the initial offset: 4096 for a v1.1 BTT). For every arena, each
+64-byte flog group with entries in slots 0 and 1 (the padded layout C
+writes) gets the entry of slot 1 moved to slot 2, as kernels before 4.15
+wrote it; groups of one entry (lanes never written) are the same in both
+layouts. Checks the info block's signature and checksum first. Prints the
+number of arenas and of groups moved; exits 1 if there was nothing to move
+(the result would not tell the layouts apart).
+"""
+import struct
+import sys
+
+INFO = 4096
+SIG = b'BTT_ARENA_INFO\0'
+
+
+def fletcher64(data):
+    lo = hi = 0
+    for (w,) in struct.iter_unpack('<I', data):
+        lo = (lo + w) & 0xffffffff
+        hi = (hi + lo) & 0xffffffff
+    return hi << 32 | lo
+
+
+def main(path, base):
+    moved = arenas = 0
+    with open(path, 'r+b') as f:
+        off = base
+        while True:
+            f.seek(off)
+            info = bytearray(f.read(INFO))
+            if info[:15] != SIG:
+                sys.exit('%s: no BTT info block at %#x' % (path, off))
+            stored = struct.unpack_from('<Q', info, INFO - 8)[0]
+            struct.pack_into('<Q', info, INFO - 8, 0)
+            if fletcher64(bytes(info)) != stored:
+                sys.exit('%s: bad info block checksum at %#x' % (path, off))
+            nfree = struct.unpack_from('<I', info, 72)[0]
+            nextoff, _, _, logoff = struct.unpack_from('<QQQQ', info, 80)
+            arenas += 1
+            for lane in range(nfree):
+                gpos = off + logoff + lane * 64
+                f.seek(gpos)
+                g = bytearray(f.read(64))
+                if g[16:32] == bytes(16):
+                    continue
+                if g[32:48] != bytes(16):
+                    sys.exit('%s: lane %d at %#x is not in the padded layout' % (path, lane, gpos))
+                g[32:48], g[16:32] = g[16:32], bytes(16)
+                f.seek(gpos)
+                f.write(g)
+                moved += 1
+            if nextoff == 0:
+                break
+            off += nextoff
+    print('arenas=%d groups_moved=%d' % (arenas, moved))
+    return 0 if moved else 1
+
+
+if __name__ == '__main__':
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    sys.exit(main(sys.argv[1], int(sys.argv[2], 0)))
