@@ -222,7 +222,7 @@ attribute_group!(static BTT_GROUP: NdBtt, dir = None, [SECTOR_SIZE, NAMESPACE, U
 group_list!(static BTT_GROUPS: NdBtt = [BTT_GROUP, ND_DEVICE_GROUP]);
 static BTT_TYPE: DeviceType<NdBtt> = DeviceType::new(c"nd_btt", &BTT_GROUPS);
 
-/// The object bttR.M of `region` will be, in `state`.
+/// Where a bttR.M of `region` goes: under the region, on its bus.
 fn placement(region: &Region) -> Placement<'_, NdBtt> {
     Placement {
         parent: Some(region.device()),

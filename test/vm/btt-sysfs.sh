@@ -30,6 +30,9 @@
 #            with holder_class btt it claims it, and then the namespace's
 #            holder_class cannot change; the claim given up, it can. The
 #            btt's uuid cannot be a namespace's (the seed namespace1.1).
+#   lab12-*  v1.2 labels (after the sector-* steps): a raw namespace's
+#            holder_class btt is BTT2, the abstraction GUID its labels carry
+#            (read-labels -j); the seed claims it
 # The steps that need a btt to bind (nd_btt):
 #   sector-io-* label-less namespace2.0 by hand: the btt seed configured
 #            (4096) and bound through nd_pmem's bind; refusals while bound;
@@ -37,12 +40,13 @@
 #            destroyed
 #   sector-* on region2, which ndctl labels first: `ndctl create-namespace
 #            -m sector -e namespace2.0` with -l 512, destroy, again with
-#            -l 4096; on region1 (v1.1
-#            labels) the same with a fixed namespace uuid; while bound:
+#            -l 4096; on region1 (v1.1 labels) the same with a fixed
+#            namespace uuid; while bound:
 #            writes to the btt's sector_size, uuid and namespace and the new
 #            seed claiming the bound btt's namespace; `ndctl list -N -v`
-#   v12-*    v1.2 labels on region1: the btt's claim class is BTT2
-#            (holder_class, the labels' abstraction GUID in read-labels -j)
+#   v12-*    v1.2 labels on region1: `create-namespace -m sector`, the
+#            btt's claim class is BTT2 (holder_class, the labels' abstraction
+#            GUID in read-labels -j)
 # are pending on the Rust stack until nd_btt exists (SKIP, never dropped).
 . "$(dirname "$0")/../lib.sh"
 
@@ -300,6 +304,26 @@ if [ "${1:-}" = --guest ]; then
 	g_run v12-disable ndctl disable-region -b nfit_test.0 all
 	g_run v12-init ndctl init-labels -f -V 1.2 -b nfit_test.0 all
 	g_run v12-enable ndctl enable-region -b nfit_test.0 all
+	# No nd_btt needed: holder_class btt on v1.2 labels is BTT2, which the
+	# labels record as the abstraction GUID; the seed claims the namespace.
+	g_run lab12-create.json ndctl create-namespace -r region1 -m raw -s 32M -n raw12 \
+		--uuid 5a7e0005-0000-4000-8000-000000000050
+	g_run lab12-ns-disable ndctl disable-namespace namespace1.0
+	seed=$(cat "$D/region1/btt_seed")
+	writes lab12 <<-EOF
+		namespace1.0 btt holder_class
+		$seed namespace1.0 namespace
+	EOF
+	# Only region1's devices: region2 is where the sector-* steps left it.
+	for d in "$seed" namespace1.0 namespace1.1; do
+		python3 "$RLN_TOP/test/tools/ndsysfs.py" attrs "$D/$d" "$d"
+	done >lab12-claim.out
+	g_run lab12-labels.json ndctl read-labels -j nmem0
+	writes lab12-reset <<-EOF
+		$seed NL namespace
+		namespace1.0 NL holder_class
+	EOF
+	g_run lab12-destroy ndctl destroy-namespace -f namespace1.0
 	g_run v12-created-create.json ndctl create-namespace -m sector -r region1 -s 32M -l 4096 -n sect2 \
 		--uuid 5a7e0005-0000-4000-8000-000000000022
 	view v12-created
