@@ -31,7 +31,6 @@ const BTT_SECTOR_SIZES: [u64; 7] = [512, 520, 528, 4096, 4104, 4160, 4224];
 struct BttState {
     /// The external sector size; 0 until chosen.
     lbasize: u64,
-    uuid: Option<[u8; 16]>,
     /// The claimed namespace (C: `nd_btt->ndns`).
     claim: Option<Claim>,
 }
@@ -44,6 +43,10 @@ pub(crate) struct NdBtt {
     id: NsNumber,
     #[pin]
     state: Mutex<BttState>,
+    /// The BTT's uuid. A lock of its own, taken with no other inside: the
+    /// uuid checks of namespaces read it under their own locks.
+    #[pin]
+    uuid: Mutex<Option<[u8; 16]>>,
     /// The BTT's capacity, which nd_btt publishes while bound.
     size: AtomicU64,
 }
@@ -64,6 +67,11 @@ impl NdBtt {
 
     fn region(&self) -> &Region {
         Region::of_child(&self.dev).expect("bttN.M without its region")
+    }
+
+    /// The BTT's uuid, if set.
+    pub(crate) fn uuid(&self) -> Option<[u8; 16]> {
+        *self.uuid.lock()
     }
 
     /// A counted reference to the claimed namespace, if any.
@@ -126,7 +134,7 @@ static SECTOR_SIZE: Attribute<NdBtt> = Attribute::rw(c"sector_size", sector_size
 
 // uuid: the BTT's own uuid, recorded in its info blocks.
 fn uuid_show(btt: &NdBtt, page: &mut Page) -> Result {
-    match btt.state.lock().uuid {
+    match btt.uuid() {
         Some(u) => {
             let _ = writeln!(
                 page,
@@ -149,7 +157,7 @@ fn uuid_store(btt: &NdBtt, input: &[u8]) -> Result {
             return Err(EBUSY);
         }
         let uuid = sysfs::parse_uuid(input)?;
-        btt.state.lock().uuid = Some(uuid);
+        *btt.uuid.lock() = Some(uuid);
         Ok(())
     })();
     if let Err(e) = &rc {
@@ -185,7 +193,7 @@ fn detach_and_reset(btt: &NdBtt, st: &mut BttState) {
     let region = btt.region();
     if region.is_btt_seed(&btt.dev) {
         st.lbasize = 0;
-        st.uuid = None;
+        *btt.uuid.lock() = None;
     } else if let Some(reg) = region.take_btt(&btt.dev) {
         // From its own attribute: unregistered from a work item.
         reg.unregister_later();
@@ -214,7 +222,7 @@ attribute_group!(static BTT_GROUP: NdBtt, dir = None, [SECTOR_SIZE, NAMESPACE, U
 group_list!(static BTT_GROUPS: NdBtt = [BTT_GROUP, ND_DEVICE_GROUP]);
 static BTT_TYPE: DeviceType<NdBtt> = DeviceType::new(c"nd_btt", &BTT_GROUPS);
 
-/// The object bttR.M of `region` will be, in `state`.
+/// Where a bttR.M of `region` goes: under the region, on its bus.
 fn placement(region: &Region) -> Placement<'_, NdBtt> {
     Placement {
         parent: Some(region.device()),
@@ -225,11 +233,12 @@ fn placement(region: &Region) -> Placement<'_, NdBtt> {
     }
 }
 
-fn new_btt(id: NsNumber, state: BttState) -> impl PinInit<NdBtt, Error> {
+fn new_btt(id: NsNumber, state: BttState, uuid: Option<[u8; 16]>) -> impl PinInit<NdBtt, Error> {
     try_pin_init!(NdBtt {
         dev: EmbeddedDevice::zeroed(),
         id,
         state <- new_mutex!(state),
+        uuid <- new_mutex!(uuid),
         size: AtomicU64::new(0),
     }? Error)
 }
@@ -239,8 +248,8 @@ fn new_btt(id: NsNumber, state: BttState) -> impl PinInit<NdBtt, Error> {
 pub(crate) fn create_seed(region: &Region) -> Result<Registration<NdBtt>> {
     let id = region.alloc_btt_id()?;
     let n = id.get();
-    let state = BttState { lbasize: 0, uuid: None, claim: None };
-    Registration::new(new_btt(id, state), placement(region), format_args!("btt{}.{}", region.id(), n))
+    let state = BttState { lbasize: 0, claim: None };
+    Registration::new(new_btt(id, state, None), placement(region), format_args!("btt{}.{}", region.id(), n))
 }
 
 // ---------------------------------------------------------------------------
@@ -286,14 +295,14 @@ pub(crate) fn probe_raw(ns: &Namespace, io: &NsIo) -> Result {
     info.check_version(version).map_err(|_| ENODEV)?;
 
     let region = ns.region();
-    let state = BttState { lbasize: u64::from(info.external_lbasize), uuid: Some(info.uuid), claim: None };
+    let state = BttState { lbasize: u64::from(info.external_lbasize), claim: None };
     let id = region.alloc_btt_id()?;
     let n = id.get();
     // Claimed before it is added, so its probe finds the claim; added from
     // a work item, because that probe waits for this one to end (C:
     // `__nd_btt_create` under the bus lock, then `nd_device_register`).
     let reg = region.bus().with_reconfig(|| {
-        Registration::new_deferred(new_btt(id, state), placement(region), format_args!("btt{}.{}", region.id(), n), |btt| {
+        Registration::new_deferred(new_btt(id, state, Some(info.uuid)), placement(region), format_args!("btt{}.{}", region.id(), n), |btt| {
             if error_flag {
                 dev_info!(&btt.dev, "Found arena with an error flag\n");
             }
@@ -316,11 +325,12 @@ pub(crate) fn probe_raw(ns: &Namespace, io: &NsIo) -> Result {
 /// `nvdimm_namespace_common_probe()` for a btt, and the description of the
 /// claimed namespace with the btt's configuration.
 pub(crate) fn driver_probe(btt: &NdBtt) -> Result<NamespaceInfo> {
-    let (ns_dev, lbasize, uuid) = {
+    let (ns_dev, lbasize) = {
         let st = btt.state.lock();
         let ns = st.claim.as_ref().map(|c| c.namespace_ref()).ok_or(ENODEV)?;
-        (ns, st.lbasize, st.uuid)
+        (ns, st.lbasize)
     };
+    let uuid = btt.uuid();
     let ns = Namespace::of(ns_dev.device()).ok_or(ENODEV)?;
     // Flush any probe or removal of the namespace's raw personality.
     drop(ns.device().lock());

@@ -232,6 +232,12 @@ impl NdDriverOps for NdBusDriver {
     }
 }
 
+/// The uuid of a btt device (later pfn and dax), which namespaces' uuids
+/// must not take (C: `is_uuid_busy`).
+fn personality_uuid(dev: &Device) -> Option<[u8; 16]> {
+    NdBtt::of(dev).and_then(|b| b.uuid())
+}
+
 /// A provider's handle on its bus.
 pub(crate) struct BusHandle {
     reg: Registration<NdBus>,
@@ -248,7 +254,7 @@ impl NdCore for ProviderAbi {
         let id = Id::alloc(IdaKind::Bus)?;
         let n = id.get();
         let provider = Some(desc.attrs());
-        let init = NdBus::new(id, desc, &ND_BUS);
+        let init = NdBus::new(id, desc, &ND_BUS, personality_uuid);
         let place = Placement { parent: Some(parent), ty: &NDBUS_TYPE, bus: Some(&ND_BUS), provider, devt: 0 };
         let reg = Registration::new(init, place, format_args!("ndbus{n}"))?;
         Ok(KBox::new(BusHandle { reg }, GFP_KERNEL)?)

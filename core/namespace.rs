@@ -587,16 +587,18 @@ pub(crate) static IO_TYPE: DeviceType<Namespace> = DeviceType::new(c"nd_namespac
 pub(crate) static PMEM_TYPE: DeviceType<Namespace> = DeviceType::new(c"nd_namespace_pmem", &NAMESPACE_GROUPS);
 
 /// Whether a namespace of the bus other than `this` (whose configuration
-/// the caller holds) already has `uuid` (C: `nd_is_uuid_unique`; btt and
-/// pfn devices have none yet).
+/// the caller holds) or a btt device already has `uuid` (C:
+/// `nd_is_uuid_unique`).
 fn uuid_in_use(this: &Namespace, uuid: &[u8; 16]) -> Result<bool> {
     let mut used = false;
-    region::for_each_region(this.region().bus(), |r| {
+    let bus = this.region().bus();
+    region::for_each_region(bus, |r| {
         let _ = r.device().for_each_child(|child| {
-            let other = Namespace::of(child).filter(|ns| !core::ptr::eq(*ns, this));
-            if other.is_some_and(|ns| ns.cfg.lock().uuid == Some(*uuid)) {
-                used = true;
-            }
+            let taken = match Namespace::of(child) {
+                Some(ns) => !core::ptr::eq(ns, this) && ns.cfg.lock().uuid == Some(*uuid),
+                None => bus.child_uuid(child) == Some(*uuid),
+            };
+            used |= taken;
             Ok(())
         });
     })?;

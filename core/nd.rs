@@ -71,13 +71,22 @@ pub(crate) struct NdBus {
     /// provider, which takes `state`.
     #[pin]
     reconfig: Mutex<()>,
+    /// The uuid of a device of the bus that is not a namespace (a btt),
+    /// for the uniqueness of namespace uuids (C: `is_uuid_busy`); bus.rs
+    /// knows every kind of device and supplies it.
+    child_uuid: fn(&Device) -> Option<[u8; 16]>,
 }
 
 device_object!(NdBus, dev);
 
 impl NdBus {
     /// A bus numbered `id` for the provider `desc`, on `bus_type`.
-    pub(crate) fn new(id: Id, desc: ProviderBus, bus_type: &'static BusType) -> impl PinInit<Self, Error> {
+    pub(crate) fn new(
+        id: Id,
+        desc: ProviderBus,
+        bus_type: &'static BusType,
+        child_uuid: fn(&Device) -> Option<[u8; 16]>,
+    ) -> impl PinInit<Self, Error> {
         try_pin_init!(NdBus {
             dev: EmbeddedDevice::zeroed(),
             id,
@@ -91,7 +100,13 @@ impl NdBus {
                 badrange: KVec::new(),
             }),
             reconfig <- new_mutex!(()),
+            child_uuid,
         }? Error)
+    }
+
+    /// The uuid of `dev`, a btt (pfn) device of the bus, if it has one.
+    pub(crate) fn child_uuid(&self, dev: &Device) -> Option<[u8; 16]> {
+        (self.child_uuid)(dev)
     }
 
     /// The bus number N.

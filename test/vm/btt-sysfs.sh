@@ -4,8 +4,9 @@
 # step: every attribute of every bttN.M (test/tools/ndsysfs.py attrs) and
 # g_nd_dump (region and namespace attributes: btt_seed, holder, mode, ...;
 # the devices and their drivers); each write's errno; each ndctl command's
-# exit status, stdout and stderr. A btt's own uuid is random when ndctl
-# makes it: it prints as <btt-uuid-N>, N in order of first appearance.
+# exit status, stdout and stderr. The uuids ndctl makes up (a btt's, and a
+# namespace's when it labels region2) print as <uuid-N>, N in order of first
+# appearance.
 #   seed-*   the idle seeds as nfit_test starts (label-less regions)
 #   bad-*    on the label-less region2 (32 MiB, namespace2.0 disabled) and
 #            region3 (4 MiB): to the idle seed btt2.0, malformed sector_size
@@ -27,15 +28,25 @@
 #            (disabled) with holder_class pfn: the btt seed refuses it
 #            (another personality's) and the seed namespace1.1 (no size);
 #            with holder_class btt it claims it, and then the namespace's
-#            holder_class cannot change; the claim given up, it can.
+#            holder_class cannot change; the claim given up, it can. The
+#            btt's uuid cannot be a namespace's (the seed namespace1.1).
+#   lab12-*  v1.2 labels (after the sector-* steps): a raw namespace's
+#            holder_class btt is BTT2, the abstraction GUID its labels carry
+#            (read-labels -j); the seed claims it
 # The steps that need a btt to bind (nd_btt):
-#   sector-* on region2 (label-less): `ndctl create-namespace -m sector`
-#            with -l 512, destroy, again with -l 4096; on region1 (v1.1
-#            labels) the same with a fixed namespace uuid; while bound:
+#   sector-io-* label-less namespace2.0 by hand: the btt seed configured
+#            (4096) and bound through nd_pmem's bind; refusals while bound;
+#            unbound and given up; enabled raw, the BTT on it is found;
+#            destroyed
+#   sector-* on region2, which ndctl labels first: `ndctl create-namespace
+#            -m sector -e namespace2.0` with -l 512, destroy, again with
+#            -l 4096; on region1 (v1.1 labels) the same with a fixed
+#            namespace uuid; while bound:
 #            writes to the btt's sector_size, uuid and namespace and the new
 #            seed claiming the bound btt's namespace; `ndctl list -N -v`
-#   v12-*    v1.2 labels on region1: the btt's claim class is BTT2
-#            (holder_class, the labels' abstraction GUID in read-labels -j)
+#   v12-*    v1.2 labels on region1: `create-namespace -m sector`, the
+#            btt's claim class is BTT2 (holder_class, the labels' abstraction
+#            GUID in read-labels -j)
 # are pending on the Rust stack until nd_btt exists (SKIP, never dropped).
 . "$(dirname "$0")/../lib.sh"
 
@@ -46,8 +57,8 @@ if [ "${1:-}" = --guest ]; then
 	D=/sys/bus/nd/devices
 	# Under TCG every process costs: one python per state and per batch of writes.
 	# state NAME: every attribute of every bttN.M (NAME-btt.out) and g_nd_dump's
-	# files; btt uuids that are not ours (5a7e0005-...: ndctl's random ones)
-	# become <btt-uuid-N>, N in order of first appearance.
+	# files; btt and namespace uuids that are not ours (5a7e0005-...: the
+	# random ones ndctl makes) become <uuid-N>, N in order of first appearance.
 	state() {
 		udevadm settle -t 30 2>/dev/null
 		python3 - "$1" "$RLN_TOP/test/tools" <<-'EOF' || g_fatal "state $1 failed"
@@ -62,15 +73,20 @@ if [ "${1:-}" = --guest ]; then
 			ndsysfs.write(prefix + '-btt.out', out)
 			seen = '/tmp/btt-sysfs-uuids.txt'
 			known = open(seen).read().split() if os.path.exists(seen) else []
-			for f in glob.glob('/sys/bus/nd/devices/btt*/uuid'):
-			    u = open(f).read().strip()
+			devs = sorted(glob.glob('/sys/bus/nd/devices/btt*') + glob.glob('/sys/bus/nd/devices/namespace*'),
+			              key=lambda p: ndsysfs.natural(os.path.basename(p)))
+			for d in devs:
+			    try:
+			        u = open(d + '/uuid').read().strip()
+			    except OSError:
+			        continue
 			    if u and not u.startswith('5a7e0005-') and u not in known:
 			        known.append(u)
 			open(seen, 'w').write(''.join(u + '\n' for u in known))
 			for f in glob.glob(prefix + '-*'):
 			    t = open(f).read()
 			    for i, u in enumerate(known):
-			        t = t.replace(u, '<btt-uuid-%d>' % i)
+			        t = t.replace(u, '<uuid-%d>' % i)
 			    open(f, 'w').write(t)
 		EOF
 	}
@@ -204,6 +220,8 @@ if [ "${1:-}" = --guest ]; then
 	state lab-after
 	writes lab-btt <<-'EOF'
 		namespace1.0 btt holder_class
+		btt1.0 5a7e0005-0000-4000-8000-000000000040 uuid
+		namespace1.1 5a7e0005-0000-4000-8000-000000000040 uuid
 		btt1.0 namespace1.0 namespace
 		namespace1.0 pfn holder_class
 		namespace1.0 NL holder_class alt_name
@@ -226,9 +244,9 @@ if [ "${1:-}" = --guest ]; then
 		local name=$1 bound= ns btt seed r
 		shift
 		[ "$1" = -w ] && { bound=1; shift; }
-		g_run "$name-create.json" ndctl create-namespace -m sector "$@"
+		g_run "$name-created-create.json" ndctl create-namespace -m sector "$@"
 		view "$name-created"
-		ns=$(jq -r '.dev // empty' "$G_OUT/$name-create.json" 2>/dev/null)
+		ns=$(jq -r '.dev // empty' "$G_OUT/$name-created-create.json" 2>/dev/null)
 		btt=$(cat "$D/$ns/holder" 2>/dev/null)
 		r=${ns#namespace}
 		seed=$(cat "$D/region${r%%.*}/btt_seed" 2>/dev/null)
@@ -249,6 +267,33 @@ if [ "${1:-}" = --guest ]; then
 		g_run "$name-destroy" ndctl destroy-namespace -f "$ns"
 		view "$name-destroyed"
 	}
+	# Label-less namespace2.0 in sector mode by hand (ndctl would label the
+	# region first): the seed configured and bound; refusals while bound;
+	# unbound and given up; enabled raw again, the BTT it left is found.
+	seed=$(cat "$D/region2/btt_seed")
+	g_run sector-io-disable ndctl disable-namespace namespace2.0
+	writes sector-io <<-EOF
+		$seed 5a7e0005-0000-4000-8000-000000000031 uuid
+		$seed 4096 sector_size
+		$seed namespace2.0 namespace
+		/sys/bus/nd/drivers/nd_pmem $seed bind
+	EOF
+	view sector-io-bound
+	writes sector-io-bound <<-EOF
+		$seed 512 sector_size
+		$seed 5a7e0005-0000-4000-8000-000000000032 uuid
+		$seed NL namespace
+		$(cat "$D/region2/btt_seed") namespace2.0 namespace
+	EOF
+	state sector-io-refused
+	writes sector-io-unbind <<-EOF
+		/sys/bus/nd/drivers/nd_pmem $seed unbind
+		$seed NL namespace
+	EOF
+	g_run sector-io-enable ndctl enable-namespace namespace2.0
+	view sector-io-found
+	g_run sector-io-destroy ndctl destroy-namespace -f namespace2.0
+	view sector-io-destroyed
 	sector sector-io512 -w -f -e namespace2.0 -l 512
 	sector sector-io4096 -f -e namespace2.0 -l 4096
 	sector sector-lab512 -w -r region1 -s 32M -l 512 -n sect --uuid 5a7e0005-0000-4000-8000-000000000020
@@ -259,7 +304,27 @@ if [ "${1:-}" = --guest ]; then
 	g_run v12-disable ndctl disable-region -b nfit_test.0 all
 	g_run v12-init ndctl init-labels -f -V 1.2 -b nfit_test.0 all
 	g_run v12-enable ndctl enable-region -b nfit_test.0 all
-	g_run v12-create.json ndctl create-namespace -m sector -r region1 -s 32M -l 4096 -n sect2 \
+	# No nd_btt needed: holder_class btt on v1.2 labels is BTT2, which the
+	# labels record as the abstraction GUID; the seed claims the namespace.
+	g_run lab12-create.json ndctl create-namespace -r region1 -m raw -s 32M -n raw12 \
+		--uuid 5a7e0005-0000-4000-8000-000000000050
+	g_run lab12-ns-disable ndctl disable-namespace namespace1.0
+	seed=$(cat "$D/region1/btt_seed")
+	writes lab12 <<-EOF
+		namespace1.0 btt holder_class
+		$seed namespace1.0 namespace
+	EOF
+	# Only region1's devices: region2 is where the sector-* steps left it.
+	for d in "$seed" namespace1.0 namespace1.1; do
+		python3 "$RLN_TOP/test/tools/ndsysfs.py" attrs "$D/$d" "$d"
+	done >lab12-claim.out
+	g_run lab12-labels.json ndctl read-labels -j nmem0
+	writes lab12-reset <<-EOF
+		$seed NL namespace
+		namespace1.0 NL holder_class
+	EOF
+	g_run lab12-destroy ndctl destroy-namespace -f namespace1.0
+	g_run v12-created-create.json ndctl create-namespace -m sector -r region1 -s 32M -l 4096 -n sect2 \
 		--uuid 5a7e0005-0000-4000-8000-000000000022
 	view v12-created
 	g_run v12-labels.json ndctl read-labels -j nmem0
@@ -286,6 +351,9 @@ if t_guest cand; then
 			{ [ $side = ref ] || ! t_pending_skip "sector-io512-bound-$f"; } &&
 				t_cmp_text "$T_DIR/$side/sector-io512-created-$f" "$T_DIR/$side/sector-io512-bound-$f" \
 					"$(t_stack $side) stack: $f before and after writes to a bound btt"
+			{ [ $side = ref ] || ! t_pending_skip "sector-io-refused-$f"; } &&
+				t_cmp_text "$T_DIR/$side/sector-io-bound-$f" "$T_DIR/$side/sector-io-refused-$f" \
+					"$(t_stack $side) stack: $f before and after writes to a bound label-less btt"
 		done
 	done
 	t_cmp_sides
