@@ -31,7 +31,9 @@ impl Btt {
     /// C's `lba_to_arena`: the arena holding the sector at 512-byte
     /// `sector`, and its premap LBA there.
     fn arena_of(&self, sector: u64) -> Result<(&Arena, u32)> {
-        let lba = (sector << 9) / u64::from(self.sector_size);
+        // checked: no division-by-zero panic path (objtool 6.12 does not
+        // know Rust's panic_const_div_by_zero is noreturn; building.md).
+        let lba = (sector << 9).checked_div(u64::from(self.sector_size)).ok_or(EIO)?;
         self.arenas.iter().find_map(|a| a.lay.premap(lba).map(|p| (a, p))).ok_or(EIO)
     }
 
@@ -161,7 +163,7 @@ impl DiskOps for Btt {
         let mut status = Ok(());
         for mut seg in bio.page_segments() {
             let len = seg.len();
-            if len > page || len < ss || len % ss != 0 {
+            if len > page || len < ss || len.checked_rem(ss) != Some(0) {
                 dev_err!(self.media.device(), "unaligned bio segment (len: {})\n", len);
                 status = Err(EIO);
                 break;
