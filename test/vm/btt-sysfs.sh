@@ -47,7 +47,7 @@
 #   v12-*    v1.2 labels on region1: `create-namespace -m sector`, the
 #            btt's claim class is BTT2 (holder_class, the labels' abstraction
 #            GUID in read-labels -j)
-# are pending on the Rust stack until nd_btt exists (SKIP, never dropped).
+# need nd_btt on both stacks.
 . "$(dirname "$0")/../lib.sh"
 
 if [ "${1:-}" = --guest ]; then
@@ -333,10 +333,6 @@ if [ "${1:-}" = --guest ]; then
 fi
 
 t_init btt-sysfs
-# A btt binds only through nd_btt, which the Rust stack does not have yet.
-for f in 'sector-*' 'v12-*'; do
-	t_pending_file "$f" "nd_btt"
-done
 t_guest ref || t_done
 t_check_dmesg ref
 if t_guest cand; then
