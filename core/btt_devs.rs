@@ -134,19 +134,7 @@ static SECTOR_SIZE: Attribute<NdBtt> = Attribute::rw(c"sector_size", sector_size
 
 // uuid: the BTT's own uuid, recorded in its info blocks.
 fn uuid_show(btt: &NdBtt, page: &mut Page) -> Result {
-    match btt.uuid() {
-        Some(u) => {
-            let _ = writeln!(
-                page,
-                "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-                u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]
-            );
-        }
-        None => {
-            let _ = writeln!(page);
-        }
-    }
-    Ok(())
+    crate::nd::write_uuid_line(page, btt.uuid().as_ref())
 }
 // C takes only the device lock here (nd_uuid_store), not the bus lock.
 fn uuid_store(btt: &NdBtt, input: &[u8]) -> Result {

@@ -391,19 +391,7 @@ fn mode_show(ns: &Namespace, page: &mut Page) -> Result {
 static MODE: Attribute<Namespace> = Attribute::ro(c"mode", mode_show);
 
 fn uuid_show(ns: &Namespace, page: &mut Page) -> Result {
-    match &ns.config().uuid {
-        Some(u) => {
-            let _ = writeln!(
-                page,
-                "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-                u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]
-            );
-        }
-        None => {
-            let _ = writeln!(page);
-        }
-    }
-    Ok(())
+    crate::nd::write_uuid_line(page, ns.config().uuid.as_ref())
 }
 // uuid: must be unique on the bus; renaming a namespace rewrites its
 // labels (C: uuid_store, namespace_update_uuid).

@@ -309,6 +309,23 @@ fn commands_show(bus: &NdBus, page: &mut Page) -> Result {
 static COMMANDS: Attribute<NdBus> = Attribute::ro(c"commands", commands_show);
 
 /// Writes `name ` for every set bit of `mask`, then a newline.
+/// A uuid as sysfs shows it (`%pUb`), or an empty line when unset.
+pub(crate) fn write_uuid_line(page: &mut Page, uuid: Option<&[u8; 16]>) -> Result {
+    match uuid {
+        Some(u) => {
+            let _ = writeln!(
+                page,
+                "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+                u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]
+            );
+        }
+        None => {
+            let _ = writeln!(page);
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn write_cmd_names(page: &mut Page, mask: u64, name: fn(u32) -> &'static str) -> Result {
     for bit in (0..64).filter(|b| mask & (1 << b) != 0) {
         let _ = write!(page, "{} ", name(bit));
