@@ -12,6 +12,14 @@
     ndioctl.py DEV suite-dimm [--wrap] [--qemu]   the battery bad-input.sh compares
     ndioctl.py DEV suite-bus
     ndioctl.py sysfs-write VALUE PATH...   write to sysfs files, one line per PATH
+    ndioctl.py sysfs-batch OUTDIR   lines of stdin `PHASE<tab>DIR<tab>VALUE<tab>ATTR ...`:
+                                    append `== DIR's name <- 'VALUE'` and sysfs-write VALUE
+                                    ATTR... (relative to DIR) to OUTDIR/PHASE-sysfs.out
+    ndioctl.py batch                lines of stdin `LABEL ARGS...` (shell words): print
+                                    `LABEL: ` and what `ndioctl.py ARGS...` prints
+
+The batch forms run many commands in one process: a python start costs seconds in
+a TCG guest.
 
 Every ioctl prints `errno=<NAME>` or `ok status=<fw status> rc=<ioctl return>`,
 followed by `key=value` details (returned sizes, a hash of the returned buffer).
@@ -30,13 +38,17 @@ range through GET_CONFIG_DATA and writes them back, so a successful SET leaves
 the label area unchanged; if that read fails the SET is not issued and
 `skipped=preread-failed` is printed.
 """
+import contextlib
 import ctypes
 import errno
 import hashlib
+import io
 import mmap
 import os
+import shlex
 import struct
 import sys
+import traceback
 
 PAGE = mmap.PAGESIZE
 MIB = 1 << 20
@@ -381,8 +393,46 @@ def num(s):
     return int(s, 0)
 
 
+def sysfs_batch(outdir, lines):
+    for line in lines:
+        line = line.rstrip('\n')
+        if not line:
+            continue
+        phase, d, value, attrs = line.split('\t')
+        with open(os.path.join(outdir, phase + '-sysfs.out'), 'a') as out:
+            out.write("== %s <- '%s'\n" % (os.path.basename(d), value))
+            if not os.path.isdir(d):
+                out.write("no device %s\n" % os.path.basename(d))
+                continue
+            here = os.getcwd()
+            os.chdir(d)
+            try:
+                with contextlib.redirect_stdout(out):
+                    sysfs_write(value, attrs.split())
+            finally:
+                os.chdir(here)
+
+
+def batch(lines):
+    for line in lines:
+        words = shlex.split(line, comments=True)
+        if not words:
+            continue
+        got = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(got):
+                main(words[1:])
+        except SystemExit as e:
+            got.write(str(e.code) if e.code not in (None, 0) else '')
+        except Exception:  # what a separate process would print, then go on
+            traceback.print_exc()
+        # As the shell's `echo "LABEL: $(ndioctl.py ...)"` prints it.
+        print("%s: %s" % (words[0], got.getvalue().rstrip('\n')))
+
+
 def main(argv):
-    sys.stdout.reconfigure(line_buffering=True)
+    if hasattr(sys.stdout, 'reconfigure'):
+        sys.stdout.reconfigure(line_buffering=True)
     mode = os.O_RDWR
     while argv and argv[0].startswith('--'):
         flag = argv.pop(0)
@@ -400,6 +450,12 @@ def main(argv):
         return 2
     if argv[0] == 'sysfs-write':
         sysfs_write(argv[1], argv[2:])
+        return 0
+    if argv[0] == 'sysfs-batch':
+        sysfs_batch(argv[1], sys.stdin)
+        return 0
+    if argv[0] == 'batch':
+        batch(sys.stdin)
         return 0
     path, op, args = argv[0], argv[1], argv[2:]
     opts = {}

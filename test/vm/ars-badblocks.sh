@@ -21,7 +21,13 @@
 . "$(dirname "$0")/../lib.sh"
 
 # le64 N...: the little-endian bytes of each u64 N, in hex (ndioctl --hex).
-le64() { python3 -c 'import struct,sys; print("".join(struct.pack("<Q", int(a, 0)).hex() for a in sys.argv[1:]))' "$@"; }
+le64() { # NUMBER...: each as 8 little-endian bytes, in hex (bash: no python start)
+	local a i
+	for a in "$@"; do
+		for i in 0 1 2 3 4 5 6 7; do printf '%02x' $(((a >> (8 * i)) & 255)); done
+	done
+	echo
+}
 
 # inject_more BUS NS DEV (guest): error injection beyond the first block.
 inject_more() {
@@ -68,25 +74,25 @@ inject_more() {
 	# translation inside and one outside every region; and one asking for
 	# more than the payload. nfit_test.1 has no ND_CMD_CALL.
 	spa=$((res + 8 * 512))
-	{
-		echo "inject-20: $($NDIOCTL /dev/ndctl"$n" call 0 7 16 4 --hex "$(le64 "$spa" 256)")"
-		echo "inject-len0: $($NDIOCTL /dev/ndctl"$n" call 0 7 17 4 --hex "$(le64 "$spa" 0)00")"
-		echo "uninject-21: $($NDIOCTL /dev/ndctl"$n" call 0 8 16 5 --hex "$(le64 "$spa" 256)")"
-		echo "uninject-len0: $($NDIOCTL /dev/ndctl"$n" call 0 8 16 4 --hex "$(le64 "$spa" 0)")"
-		echo "func-6: $($NDIOCTL /dev/ndctl"$n" call 0 6 0 16)"
-		echo "status-reserved: $($NDIOCTL /dev/ndctl"$n" call 0 9 0 4136 --reserved)"
-		echo "status-high-bits: $($NDIOCTL /dev/ndctl"$n" call 0 $(((1 << 32) | 9)) 0 4136)"
-		echo "translate-outside: $($NDIOCTL /dev/ndctl"$n" call 0 5 8 44 --hex "$(le64 16 0 44)")"
-		echo "translate: $($NDIOCTL /dev/ndctl"$n" call 0 5 8 44 --hex "$(le64 "$spa" 0 44)")"
-		echo "translate-long: $($NDIOCTL /dev/ndctl"$n" call 0 5 8 44 --hex "$(le64 "$spa" 0 53)")"
-		# A clear whose `cleared` field (0xa5... as ndioctl fills it) puts
-		# the enabled namespace inside the range: EBUSY, nothing cleared.
-		echo "clear-enabled-ns: $($NDIOCTL /dev/ndctl"$n" clear-error "$res" 4096)"
-	} >"$G_OUT/raw-calls.out" 2>&1
 	local b1
 	b1=$(g_bus_by_provider nfit_test.1)
-	echo "inject-nfit_test.1: $($NDIOCTL /dev/ndctl"${b1#ndbus}" call 0 7 17 4 --hex "$(le64 "$spa" 256)00")" \
-		>>"$G_OUT/raw-calls.out" 2>&1
+	# One python process for all of them (ndioctl.py batch: LABEL ARGS...).
+	$NDIOCTL batch <<-EOF >"$G_OUT/raw-calls.out" 2>&1
+	inject-20 /dev/ndctl$n call 0 7 16 4 --hex $(le64 "$spa" 256)
+	inject-len0 /dev/ndctl$n call 0 7 17 4 --hex $(le64 "$spa" 0)00
+	uninject-21 /dev/ndctl$n call 0 8 16 5 --hex $(le64 "$spa" 256)
+	uninject-len0 /dev/ndctl$n call 0 8 16 4 --hex $(le64 "$spa" 0)
+	func-6 /dev/ndctl$n call 0 6 0 16
+	status-reserved /dev/ndctl$n call 0 9 0 4136 --reserved
+	status-high-bits /dev/ndctl$n call 0 $(((1 << 32) | 9)) 0 4136
+	translate-outside /dev/ndctl$n call 0 5 8 44 --hex $(le64 16 0 44)
+	translate /dev/ndctl$n call 0 5 8 44 --hex $(le64 "$spa" 0 44)
+	translate-long /dev/ndctl$n call 0 5 8 44 --hex $(le64 "$spa" 0 53)
+	# A clear whose cleared field (0xa5... as ndioctl fills it) puts the
+	# enabled namespace inside the range: EBUSY, nothing cleared.
+	clear-enabled-ns /dev/ndctl$n clear-error $res 4096
+	inject-nfit_test.1 /dev/ndctl${b1#ndbus} call 0 7 17 4 --hex $(le64 "$spa" 256)00
+	EOF
 	g_run inject-status-refused.json ndctl inject-error --status "$ns"
 	snap refused
 	# Un-injection leaves the kernel's bad blocks; clear-errors clears them

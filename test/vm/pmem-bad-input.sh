@@ -31,18 +31,22 @@ if [ "${1:-}" = --guest ]; then
 		interleave_ways init_namespaces resource numa_node target_node persistence_domain
 		namespace_seed btt_seed pfn_seed dax_seed nfit/range_index modalias devtype badblocks"
 	ro_ns="nstype resource holder mode dpa_extents numa_node modalias devtype"
-	# sysfs_writes PHASE DIR VALUE ATTR...: one result line per attribute
+	# sysfs_writes PHASE DIR VALUE ATTR...: one result line per attribute, in
+	# PHASE-sysfs.out. The writes queue up and run in order, in one python
+	# process (a python start costs seconds in a TCG guest), at the next
+	# sysfs_flush; snapshot flushes first.
 	sysfs_writes() {
-		local out=$G_OUT/$1-sysfs.out dir=$2 val=$3
+		local phase=$1 dir=$2 val=$3
 		shift 3
-		echo "== ${dir##*/} <- '$val'" >>"$out"
-		if [ -d "$dir" ]; then
-			(cd "$dir" && $NDIOCTL sysfs-write "$val" "$@") >>"$out" 2>&1
-		else
-			echo "no device ${dir##*/}" >>"$out"
-		fi
+		printf '%s\t%s\t%s\t%s\n' "$phase" "$dir" "$val" "$*" >>"$G_OUT/sysfs.queue"
+	}
+	sysfs_flush() {
+		[ -s "$G_OUT/sysfs.queue" ] || return 0
+		$NDIOCTL sysfs-batch "$G_OUT" <"$G_OUT/sysfs.queue" 2>>"$G_OUT/sysfs-batch.err"
+		rm -f "$G_OUT/sysfs.queue"
 	}
 	snapshot() { # NAME DISK
+		sysfs_flush
 		g_nd_dump "$1"
 		$BLKIO hash "/dev/$2" 0:4K -4K:4K >"$1-hash.out" 2>&1
 		# The label area: ndctl's decoding and every byte.
@@ -68,10 +72,12 @@ if [ "${1:-}" = --guest ]; then
 
 	# A read-only region makes its disk read-only at once (revalidate_read_only).
 	sysfs_writes ro $R 1 read_only
+	sysfs_flush
 	cat $R/read_only /sys/block/pmem0/ro >ro-set.out 2>&1
 	g_run ro-set-write $BLKIO write-errno /dev/pmem0 8M 4K
 	g_run ro-set-list.json ndctl list -RNi
 	sysfs_writes ro $R 0 read_only
+	sysfs_flush
 	cat $R/read_only /sys/block/pmem0/ro >ro-clear.out 2>&1
 	g_run ro-clear-write $BLKIO write-errno /dev/pmem0 8M 4K
 
