@@ -18,7 +18,6 @@ use crate::formats::le::u32_at as le32;
 use crate::formats::label::layout::NSLABEL_UUID_LEN;
 use crate::formats::label::{
     self, init_area, LabelArea, LabelAreaMut, LabelSize, LabelVersion, NamespaceLabel, UpdateError,
-    NSLABEL_FLAG_UPDATING,
 };
 use crate::glue::chrdev::Chrdev;
 use crate::glue::device::{ARef, Device, EmbeddedDevice, DeviceType, Placement, Registration};
@@ -223,17 +222,6 @@ impl Dimm {
             let version = area.view()?.version();
             let label = make(area.geometry().label_size(), version);
             area.replace_label(&label, retire, persist).map(|_| ())
-        })
-    }
-
-    /// Rewrites the label of `uuid`, if the DIMM has one, flagged
-    /// `UPDATING`: the first phase of a destroy across several DIMMs.
-    pub(crate) fn flag_updating(&self, uuid: &[u8; NSLABEL_UUID_LEN]) -> Result {
-        self.update_labels(|data, persist| {
-            let Ok(mut area) = LabelAreaMut::open(data) else { return Ok(()) };
-            let Some((_, mut label)) = area.view()?.labels_with_uuid(uuid).next() else { return Ok(()) };
-            label.flags |= NSLABEL_FLAG_UPDATING;
-            area.replace_label(&label, None, persist).map(|_| ())
         })
     }
 

@@ -684,9 +684,10 @@ fn resize(ns: &Namespace, cfg: &mut Config, val: u64) -> Result<Option<KVec<dpa:
 ///
 /// Every DIMM's part is atomic (each ends with one index write). Across
 /// DIMMs, a cut during the flagged phase of a create leaves a set the scan
-/// skips. A delete over several DIMMs first flags the labels, so a cut
-/// while deleting them leaves such a set too, where C would leave labels
-/// missing and the region unusable.
+/// skips. A delete is C's one index write per DIMM, in mapping order: the
+/// scan looks for namespaces among the first DIMM's labels, which go
+/// first, so a cut anywhere in it leaves the namespace or nothing of it
+/// (and, as in C, labels of it on the later DIMMs that keep their DPA).
 fn write_labels(ns: &Namespace, cfg: &mut Config, extents: Option<&[dpa::Extent]>) -> Result {
     if ns.kind != Kind::Pmem {
         dev_dbg!(&ns.dev, "a label-less namespace has no labels to write\n");
@@ -699,11 +700,6 @@ fn write_labels(ns: &Namespace, cfg: &mut Config, extents: Option<&[dpa::Extent]
     let region = ns.region();
     let mappings = region.mappings();
     if cfg.size == 0 {
-        if mappings.len() > 1 {
-            for m in mappings.iter() {
-                m.dimm.flag_updating(&uuid)?;
-            }
-        }
         for m in mappings.iter() {
             m.dimm.delete_labels(&uuid)?;
         }

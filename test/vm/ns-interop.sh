@@ -16,7 +16,14 @@
 #      default  create-namespace -m raw -n delta (default size: the largest
 #               free extent), then -s 32M -n epsilon (into the hole)
 #      final    after disable-region + enable-region: rescanned from labels
-#    plus, at the end, the DIMM's label area (`read-labels -o` and -j).
+#    plus the DIMM's label area (`read-labels -o` and -j); then
+#      sector*  sector mode (nd_btt; issue 10, acceptance 1) in the 32 MiB
+#               left in the hole (C's creates must work): create-namespace
+#               -m sector -l 512, destroy, again with -l 4096, destroy;
+#               after each create and destroy `ndctl list -N -v`, every
+#               attribute of every region, namespace and bttN.M, the devices
+#               and drivers and the disks (test/tools/ndsysfs.py); the btt
+#               uuids ndctl makes up print as <uuid-N>
 # 2. Fresh boots on each file:
 #      C file   on C and on the candidate: equal views (list -RNi; uuid, size,
 #               alt_name, mode, resource, sector_size of each namespace)
@@ -67,8 +74,56 @@ if [ "${1:-}" = --guest ]; then
 		ndctl read-labels -j "$dimm" >"$dir/$dimm.json" 2>/dev/null
 		cat /sys/bus/nd/devices/region0/mapping[0-9]* >"$dir/mappings"
 	}
+	# state NAME: ndsysfs.py's dump (every region and namespace attribute, the
+	# devices and drivers, the disks) and every attribute of every bttN.M, in
+	# NAME-*.out; uuids ndctl made up (a btt's) become <uuid-N>, N in order
+	# of first appearance, in every NAME-* file.
+	state() {
+		udevadm settle -t 30 2>/dev/null
+		python3 - "$1" "$RLN_TOP/test/tools" "${U%?}" <<-'EOF' || g_fatal "state $1 failed"
+			import glob, os, sys
+			prefix, tools, ours = sys.argv[1:4]
+			sys.path.insert(0, tools)
+			import ndsysfs
+			ndsysfs.dump(prefix)
+			out = []
+			btts = sorted(glob.glob('/sys/bus/nd/devices/btt*'), key=lambda p: ndsysfs.natural(os.path.basename(p)))
+			for b in btts:
+			    ndsysfs.attrs(b, os.path.basename(b), out)
+			ndsysfs.write(prefix + '-btt.out', out)
+			seen = '/tmp/ns-interop-uuids.txt'
+			known = open(seen).read().split() if os.path.exists(seen) else []
+			for d in btts + glob.glob('/sys/bus/nd/devices/namespace*'):
+			    try:
+			        u = open(d + '/uuid').read().strip()
+			    except OSError:
+			        continue
+			    if u and not u.startswith(ours) and u not in known:
+			        known.append(u)
+			open(seen, 'w').write(''.join(u + '\n' for u in known))
+			for f in glob.glob(prefix + '-*'):
+			    t = open(f).read()
+			    for i, u in enumerate(known):
+			        t = t.replace(u, '<uuid-%d>' % i)
+			    open(f, 'w').write(t)
+		EOF
+	}
+	# sector NAME SECTOR_SIZE UUID: a 32 MiB sector namespace (a BTT arena
+	# needs 16 MiB past the 4 KiB info-block offset): ndctl's and
+	# sysfs' view of it (state), then of its destruction.
+	sector() {
+		local ns
+		g_run "$1-create.json" ndctl create-namespace -r region0 -m sector -l "$2" -s 32M -n sect --uuid "$3"
+		g_run "$1-list-Nv.json" ndctl list -N -v
+		state "$1"
+		ns=$(jq -r '.dev // empty' "$G_OUT/$1-create.json" 2>/dev/null)
+		g_run "$1-destroy" ndctl destroy-namespace -f "${ns:-none}"
+		g_run "$1-destroyed-list-Nv.json" ndctl list -N -v
+		state "$1-destroyed"
+	}
 	case "$3" in
 	seq)
+		rm -f /tmp/ns-interop-uuids.txt
 		g_run init-disable ndctl disable-region all
 		g_run init-init ndctl init-labels all
 		g_run init-enable ndctl enable-region all
@@ -91,6 +146,14 @@ if [ "${1:-}" = --guest ]; then
 		g_run final-enable ndctl enable-region all
 		view final
 		labels final
+		# Sector mode in the 32 MiB left in the hole (after the label dump, so that 2.
+		# boots the raw namespaces alone): create with 512-byte sectors,
+		# destroy, re-create with 4096.
+		t0=$(date +%s.%N)
+		sector sector512 512 ${U}6
+		sector sector4096 4096 ${U}7
+		# Beside OUTDIR: the time differs from boot to boot.
+		echo "$t0 $(date +%s.%N)" | awk '{ printf "%.0f\n", $2 - $1 }' >"$G_OUT-sector.time"
 		;;
 	read)
 		view boot
@@ -113,7 +176,7 @@ decode() {
 }
 
 t_init ns-interop c-intree
-rm -rf "$T_DIR"/*-labels "$T_DIR/x-file" "$T_DIR/cand-file"
+rm -rf "$T_DIR"/*-labels "$T_DIR"/*-sector.time "$T_DIR/x-file" "$T_DIR/cand-file"
 imgc=$T_DIR/nvdimm-c.img
 imgr=$T_DIR/nvdimm-cand.img
 rm -f "$imgc" "$imgr"
@@ -125,6 +188,12 @@ if t_guest cand --nvdimm "$imgr:1G:128K" -- seq; then
 	t_check_dmesg cand
 	t_cmp_sides
 fi
+# The sector steps compare something only if C's creates worked.
+for n in sector512 sector4096; do
+	[ "$(cat "$T_DIR/ref/$n-create.rc" 2>/dev/null)" = 0 ] ||
+		t_fail "C: $n: create-namespace -m sector failed: $(head -c 300 "$T_DIR/ref/$n-create.err" 2>/dev/null | tr '\n' ';')"
+done
+echo "   the sector steps took $(cat "$T_DIR/ref-sector.time" 2>/dev/null)s on $T_REF, $(cat "$T_DIR/cand-sector.time" 2>/dev/null)s on $T_CAND"
 
 # 2. Fresh boots: the C stack's file on both stacks, the candidate's on C.
 if t_guest ref-x --nvdimm "$imgc:1G:128K" -- read && t_guest cand-x --nvdimm "$imgc:1G:128K" -- read; then

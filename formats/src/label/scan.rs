@@ -14,9 +14,9 @@
 //! and `NSLABEL_FLAG_LOCAL` when it scans, and so does this, with one
 //! exception. A set with a position missing whose every label is flagged
 //! `UPDATING` is an update a power cut interrupted: the first phase of a
-//! create, or the second phase of a destroy (core/namespace.rs). C fails
-//! the whole region on it; this skips the set, so the region comes up with
-//! the configuration from before the create or after the destroy.
+//! create (core/namespace.rs). C fails the whole region on it; this skips
+//! the set, so the region comes up with the configuration from before the
+//! create.
 
 use super::layout::{NSLABEL_FLAG_UPDATING, NSLABEL_NAME_LEN, NSLABEL_UUID_LEN};
 use super::{label_id, ClaimClass, LabelArea, LabelError, LabelId, LabelVersion, NamespaceLabel};
