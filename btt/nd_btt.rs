@@ -121,6 +121,14 @@ impl BttDriver for NdBtt {
         // `devm_namespace_enable` of the whole namespace.
         let base = u64::from(cfg.initial_offset);
         let media = Media::new(ns, info.size, base)?;
+        // C calls `nd_btt_version` here again for its side effects and
+        // ignores the result: a valid info block with the error flag is
+        // logged once more ("Found arena with an error flag").
+        if let Ok(block) = arena::read_info(&media, 0) {
+            if formats::btt::InfoBlock::validate(&block, &cfg.parent_uuid).is_ok_and(|i| i.has_error()) {
+                dev_info!(dev, "Found arena with an error flag\n");
+            }
+        }
         let rawsize = info.size.saturating_sub(base);
         if rawsize < ARENA_MIN_SIZE {
             dev_dbg!(dev, "namespace must be at least {} bytes\n", ARENA_MIN_SIZE + base);

@@ -1,0 +1,317 @@
+#!/bin/bash
+# btt-errors: nd_btt's error handling against C's (issue 10, acceptance 4),
+# one boot per stack on nfit_test.0 (the bus with error injection). Its DIMMs
+# get v1.1 labels, the region of its first namespace a 32 MiB namespace in
+# sector mode (`ndctl create-namespace -m sector -l 4096`), and a pattern (test/tools/bttimg.py, tag "err lba=N v=V") goes to
+# LBAs 0..63. Metadata is read and damaged through a raw view of the
+# namespace (test/tools/bttmedia.py): disable-namespace, the btt's claim
+# given up, force_raw 1, enable-namespace; back with force_raw 0, where
+# enable-namespace finds the BTT again (C's nd_btt_probe). Each step keeps
+# every command's exit status, stdout and stderr, the new kernel log lines
+# of the btt and pmem devices, and what the step names below:
+#   s1  a bad block in the data area: the postmap block of LBA 10 from the
+#       on-media map (it must be where the pattern is), `ndctl inject-error`
+#       there (in the raw view: ndctl injects into raw namespaces only), then
+#       in sector mode O_DIRECT reads of LBA 10 (EIO; again, EIO from the map's
+#       error flag) and 11 (fine), a full-sector write of LBA 10 (clears it:
+#       the old block becomes a free one, zeroed), reads; region bad blocks,
+#       `ndctl list -NM` and `inject-error --status` after each;
+#       check-namespace (the flog's newest entry of that lane names the old
+#       block with the E flag: ndctl calls it out of bounds), and again after
+#       a write on each CPU (each lane)
+#   s2  a flipped byte in the primary info block: enable-namespace (C's
+#       kernel never reads the backup: no btt, the namespace comes up raw;
+#       nor does it rewrite the primary), check-namespace, --repair (ndctl
+#       restores it from the backup), enable
+#   s3a a logged write whose map update is lost (map[lba] = the flog's
+#       old_map): check-namespace, --repair (fixes it), again; then lost
+#       again and enable-namespace (the kernel's own repair at init)
+#   s3b a map entry past the data area: check-namespace, enable-namespace
+#       (C checks no map entry at init), a write to that LBA (EIO); put back
+#   s3c a flog lane whose two slots have one sequence number: check-namespace,
+#       --repair (not repairable), enable-namespace (log corruption: the
+#       BTT does not load); put back
+#   s3d the info block's error flag: enable-namespace, a read, a write
+#       (EIO: read-only), check-namespace; cleared, and check-namespace
+#       must pass on what all the steps put back
+# and the pattern read back after s2, s3a and s3d. uuids become
+# <uuid-N>; the injected block <BLK> (of the namespace) and <RBLK> (of the
+# region); ndctl check's hex numbers in s3a <N> (which lane a write took is
+# the scheduler's).
+. "$(dirname "$0")/../lib.sh"
+BTTMEDIA="python3 $RLN_TOP/test/tools/bttmedia.py"
+BTTIMG="python3 $RLN_TOP/test/tools/bttimg.py"
+
+if [ "${1:-}" = --guest ]; then
+	g_begin "$2"
+	g_modprobe nfit_test
+	g_wait_scrub
+	D=/sys/bus/nd/devices
+	ns=$(ndctl list -N -b nfit_test.0 | jq -r '(if type == "array" then . else [.] end)[0].dev // empty')
+	[ -n "$ns" ] || g_fatal "no namespace on nfit_test.0"
+	region=$(basename "$(readlink -f "$D/$ns/..")")
+	echo "$ns $region" >"$G_OUT/namespace.out"
+	# ndctl labels a region only while it is disabled: v1.1 labels first.
+	g_run lab-disable ndctl disable-region -b nfit_test.0 all
+	g_run lab-init ndctl init-labels -b nfit_test.0 all
+	g_run lab-enable ndctl enable-region -b nfit_test.0 all
+	g_run create.json ndctl create-namespace -r "$region" -m sector -l 4096 -s 32M -n errs \
+		--uuid 5a7e0005-0000-4000-8000-0000000000e0 ||
+		g_fatal "create-namespace -m sector failed: $(cat "$G_OUT/create.err")"
+	ns=$(jq -r .dev "$G_OUT/create.json")
+	# The kernel log from here on: NAME-dmesg.out gets the new lines of the
+	# btt and pmem devices, less their timestamps.
+	DM=$(dmesg | wc -l)
+	dm_take() {
+		dmesg | tail -n +$((DM + 1)) | sed -E 's/^\[[^]]*\] //' |
+			grep -E 'btt|pmem' >"$G_OUT/$1-dmesg.out"
+		DM=$(dmesg | wc -l)
+	}
+	sdev() { SDEV=/dev/$(ndctl list -n "$ns" | jq -r '(if type == "array" then .[0] else . end).blockdev // "none"'); }
+	# snap NAME: the bad blocks the region and ndctl show, the injection status.
+	snap() {
+		echo "$region: $(tr '\n' ' ' <"$D/$region/badblocks")" >"$G_OUT/$1-region-bb.out"
+		g_run "$1-list-NM.json" ndctl list -NM -n "$ns"
+		g_run "$1-inject-status.json" ndctl inject-error --status "$ns"
+	}
+	# view NAME: ndctl's view and the namespace's personality.
+	view() {
+		udevadm settle -t 30
+		g_run "$1-list-N.json" ndctl list -N -n "$ns"
+		{
+			echo "mode=$(cat "$D/$ns/mode" 2>&1) holder=$(cat "$D/$ns/holder" 2>&1) force_raw=$(cat "$D/$ns/force_raw")"
+			for b in "$D"/btt*; do
+				echo "${b##*/}: namespace=$(cat "$b/namespace") driver=$(basename "$(readlink "$b/driver")" 2>/dev/null)"
+			done
+			ls /sys/block | grep pmem
+		} >"$G_OUT/$1-devs.out" 2>&1
+	}
+	# raw_on NAME / raw_off NAME: the raw view ($RAW) and back to disabled.
+	raw_on() {
+		local b
+		g_run "$1-raw-disable" ndctl disable-namespace "$ns"
+		for b in "$D"/btt*; do
+			[ "$(cat "$b/namespace" 2>/dev/null)" = "$ns" ] && echo >"$b/namespace"
+		done
+		echo 1 >"$D/$ns/force_raw"
+		g_run "$1-raw-enable" ndctl enable-namespace "$ns"
+		udevadm settle -t 30
+		RAW=/dev/$(ls "$D/$ns/block" 2>/dev/null | head -n 1)
+		[ -b "$RAW" ] || g_fatal "$1: no raw block device for $ns"
+	}
+	raw_off() {
+		g_run "$1-raw-off" ndctl disable-namespace "$ns"
+		echo 0 >"$D/$ns/force_raw"
+	}
+	# enable NAME: enable-namespace, the views and the log.
+	enable() {
+		g_run "$1-enable" ndctl enable-namespace "$ns"
+		view "$1"
+		dm_take "$1-enable"
+		sdev
+	}
+	# stamp NAME: the guest's uptime at a step, to the VM's log (timing).
+	stamp() { echo "rln-time $(cut -d' ' -f1 /proc/uptime) $1" >&2; }
+	# tags NAME: the pattern's 64 sectors read back.
+	tags() { g_run "$1-tags" $BTTMEDIA tags "$SDEV" 4096 0 64; }
+
+	stamp s0
+	view created
+	sdev
+	g_run s0-write $BTTIMG write "$SDEV" 4096 err 1 0 64
+	tags s0
+	snap s0
+	dm_take s0
+
+	# ---- s1: a bad block in the data area
+	stamp s1
+	raw_on s1
+	g_run s1-geom $BTTMEDIA geom "$RAW"
+	g_run s1-locate $BTTMEDIA locate "$RAW" 10 "err lba=10 v=1"
+	blk=$(cut -d' ' -f1 "$G_OUT/s1-locate.out")
+	sed -i 's/^[0-9]* //' "$G_OUT/s1-locate.out"
+	rblk=$((blk + ($(cat "$D/$ns/resource") - $(cat "$D/$region/resource")) / 512))
+	# ndctl injects into raw namespaces only (libndctl: "sector" mode has no
+	# injection bounds, EOPNOTSUPP): into the raw view, before the BTT comes
+	# back and finds the namespace's bad blocks.
+	g_run s1-inject ndctl inject-error -B "$blk" -n 1 "$ns"
+	g_wait_scrub
+	snap s1-injected
+	raw_off s1
+	enable s1
+	snap s1-enabled
+	g_run s1-read-bad $BTTMEDIA tags "$SDEV" 4096 10 1
+	g_run s1-read-bad-again $BTTMEDIA tags "$SDEV" 4096 10 1
+	g_run s1-read-next $BTTMEDIA tags "$SDEV" 4096 11 1
+	dm_take s1-read
+	g_run s1-write $BTTIMG write "$SDEV" 4096 err 2 10 1
+	g_run s1-read-written $BTTMEDIA tags "$SDEV" 4096 10 1
+	dm_take s1-write
+	g_wait_scrub
+	snap s1-written
+	# The write over the errored sector logged its old block with the E
+	# flag, as C's btt_write_pg does: ndctl takes that for an out of bounds
+	# block while it is a lane's newest entry. Once every lane (CPU) wrote
+	# again, the BTT checks clean.
+	g_run s1-disable ndctl disable-namespace "$ns"
+	g_run s1-check ndctl check-namespace "$ns"
+	enable s1-rewrite
+	for cpu in $(seq 0 $(($(nproc) - 1))); do
+		g_run s1-rewrite-cpu$cpu taskset -c "$cpu" $BTTIMG write "$SDEV" 4096 err 1 $((32 + cpu)) 1
+	done
+	g_run s1-rewrite-disable ndctl disable-namespace "$ns"
+	g_run s1-rewrite-check ndctl check-namespace "$ns"
+	enable s1-rewritten
+
+	# ---- s2: the primary info block corrupted
+	stamp s2
+	raw_on s2
+	g_run s2-corrupt $BTTMEDIA corrupt-info "$RAW"
+	g_run s2-geom $BTTMEDIA geom "$RAW"
+	raw_off s2
+	enable s2
+	g_run s2-disable ndctl disable-namespace "$ns"
+	g_run s2-check ndctl check-namespace "$ns"
+	g_run s2-repair ndctl check-namespace --repair "$ns"
+	dm_take s2-check
+	enable s2-repaired
+	tags s2
+
+	# ---- s3a: a write whose map update was lost
+	stamp s3a
+	raw_on s3a
+	g_run s2-geom-repaired $BTTMEDIA geom "$RAW"
+	g_run s3a-undo $BTTMEDIA map-undo "$RAW"
+	raw_off s3a
+	g_run s3a-check ndctl check-namespace "$ns"
+	g_run s3a-repair ndctl check-namespace --repair "$ns"
+	g_run s3a-check-after ndctl check-namespace "$ns"
+	dm_take s3a-check
+	raw_on s3a-again
+	g_run s3a-undo-again $BTTMEDIA map-undo "$RAW"
+	raw_off s3a-again
+	enable s3a-kernel
+	tags s3a
+	g_run s3a-disable ndctl disable-namespace "$ns"
+	g_run s3a-check-kernel ndctl check-namespace "$ns"
+	for f in s3a-check s3a-repair s3a-check-after s3a-check-kernel; do
+		sed -i -E 's/0x[0-9a-f]+/<N>/g; s/log\[[0-9]+\]/log[<L>]/g' "$G_OUT/$f.out" "$G_OUT/$f.err"
+	done
+
+	# ---- s3b: a map entry past the data area
+	stamp s3b
+	raw_on s3b
+	g_run s3b-oob $BTTMEDIA map-oob "$RAW" 20
+	old=$(cat "$G_OUT/s3b-oob.out")
+	rm "$G_OUT/s3b-oob.out"
+	raw_off s3b
+	g_run s3b-check ndctl check-namespace "$ns"
+	dm_take s3b-check
+	enable s3b
+	g_run s3b-write $BTTIMG write "$SDEV" 4096 err 3 20 1
+	g_run s3b-read-next $BTTMEDIA tags "$SDEV" 4096 21 1
+	dm_take s3b-write
+
+	# ---- s3c: a flog lane with one sequence number twice (and s3b's
+	# entry put back: end-check below shows both put back)
+	stamp s3c
+	raw_on s3c
+	g_run s3b-put-back $BTTMEDIA map-set "$RAW" 20 "$old"
+	g_run s3c-save $BTTMEDIA flog-get "$RAW" 0
+	saved=$(cat "$G_OUT/s3c-save.out")
+	rm "$G_OUT/s3c-save.out"
+	g_run s3c-eqseq $BTTMEDIA flog-eqseq "$RAW" 0
+	raw_off s3c
+	g_run s3c-check ndctl check-namespace "$ns"
+	g_run s3c-repair ndctl check-namespace --repair "$ns"
+	dm_take s3c-check
+	enable s3c
+	# The lane's sequence number is how many writes it took: the scheduler's.
+	sed -i -E 's/seq \[([0-9]+), \1\]/seq [<S>, <S>]/' "$G_OUT/s3c-enable-dmesg.out"
+
+	# ---- s3d: the info block's error flag (and s3c's lane put back)
+	stamp s3d
+	raw_on s3d
+	g_run s3c-put-back $BTTMEDIA flog-set "$RAW" 0 "$saved"
+	g_run s3d-flag $BTTMEDIA set-flags "$RAW" 1
+	raw_off s3d
+	enable s3d
+	g_run s3d-read $BTTMEDIA tags "$SDEV" 4096 0 1
+	g_run s3d-write $BTTIMG write "$SDEV" 4096 err 4 0 1
+	dm_take s3d-io
+	g_run s3d-disable ndctl disable-namespace "$ns"
+	g_run s3d-check ndctl check-namespace "$ns"
+	raw_on s3d-clear
+	g_run s3d-unflag $BTTMEDIA set-flags "$RAW" 0
+	g_run s3d-geom $BTTMEDIA geom "$RAW"
+	raw_off s3d-clear
+	g_run end-check ndctl check-namespace "$ns"
+	enable s3d-clear
+	tags s3d
+	snap end
+	stamp end
+
+	# What differs by chance: uuids ndctl made up, the injected block.
+	python3 - "$G_OUT" "$blk" "$rblk" <<-'EOF'
+		import os, re, sys
+		out, blk, rblk = sys.argv[1], sys.argv[2], sys.argv[3]
+		uuids = []
+		for name in sorted(os.listdir(out)):
+		    p = os.path.join(out, name)
+		    if name == 'dmesg.txt' or not os.path.isfile(p):
+		        continue
+		    t = open(p, errors='replace').read()
+		    for u in re.findall(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', t):
+		        if u not in uuids:
+		            uuids.append(u)
+		        t = t.replace(u, '<uuid-%d>' % uuids.index(u))
+		    if name.startswith('s1-') or name.startswith('end-'):
+		        t = re.sub(r'\b%s\b' % rblk, '<RBLK>', t)
+		        t = re.sub(r'\b%s\b' % blk, '<BLK>', t)
+		    open(p, 'w').write(t)
+	EOF
+	g_end
+	exit 0
+fi
+
+t_init btt-errors
+# C logs the error flag of an autodetected info block (nd_btt_probe) before
+# the btt joins the nd bus, with no prefix (" btt1.0: ..."); ours logs it
+# once the device is registered ("nd btt1.0: ..."). The attach-time lines
+# ("nd_pmem btt1.0: ...") are compared.
+t_pending_lines 's3d-enable-dmesg.out' '^(nd)? btt[0-9]+\.[0-9]+: Found arena with an error flag$' \
+	"the error-flag message at autodetect before the btt is on the nd bus (no 'nd' prefix)"
+# t_want SIDE FILE REGEX LABEL: what the step must show on either stack (so
+# that two stacks that both did nothing cannot pass).
+t_want() {
+	grep -q -E "$3" "$T_DIR/$1/$2" 2>/dev/null ||
+		t_fail "$1 ($(t_stack "$1")): $4: $2 has no /$3/: $(head -c 300 "$T_DIR/$1/$2" 2>/dev/null | tr '\n' ';')"
+}
+t_wants() {
+	t_want "$1" s1-locate.out '^agree$' "the map's postmap of LBA 10 holds its pattern"
+	t_want "$1" s1-read-bad.out '^10: errno=EIO$' "a read over the bad block"
+	t_want "$1" s1-read-bad-again.out '^10: errno=EIO$' "a read of the errored map entry"
+	t_want "$1" s1-read-written.out '^10: err lba=10 v=2$' "the sector written over the bad block"
+	t_want "$1" s1-injected-region-bb.out '<RBLK>' "the region's bad blocks after the injection"
+	t_want "$1" s1-rewrite-check.rc '^0$' "check-namespace after the rewrites"
+	t_want "$1" s3a-check.rc '^[1-9]' "check-namespace on a lost map update"
+	t_want "$1" s3a-check-after.rc '^0$' "check-namespace after --repair"
+	t_want "$1" s3a-check-kernel.rc '^0$' "check-namespace after the kernel's repair"
+	t_want "$1" s3b-check.rc '^[1-9]' "check-namespace on a map entry out of bounds"
+	t_want "$1" s3c-check.rc '^[1-9]' "check-namespace on a flog lane with one seq twice"
+	t_want "$1" s3d-write.rc '^[1-9]' "a write to an arena with the error flag"
+	t_want "$1" end-check.rc '^0$' "check-namespace once all is put back"
+	local s
+	for s in s2 s3a s3d; do
+		t_want "$1" $s-tags.out '^63: err lba=63 v=1$' "the pattern read back ($s)"
+	done
+}
+t_guest ref || t_done
+t_check_dmesg ref
+t_wants ref
+if t_guest cand; then
+	t_check_dmesg cand
+	t_wants cand
+	t_cmp_sides
+fi
+t_done
