@@ -22,7 +22,8 @@ Per cut at media write k: budget k, W, budget -1, "reboot" (ndctl
 disable-namespace, enable-namespace), one read of the window: every sector
 written by an op that succeeded reads its new contents, every sector of the
 op that failed its old or its new ones, every other its old ones; then
-disable-namespace, `ndctl check-namespace`, enable-namespace. The rest of the
+`ndctl check-namespace --force` (which disables the namespace, checks and
+enables it again; the namespace must be back). The rest of the
 device (outside the window) is hashed at the start and at the end.
 
 Files in OUT: LBS-uncut.txt (the unfaulted run, compared between the
@@ -130,10 +131,20 @@ class Torture:
         return rc1, rc2, o1 + o2
 
     def check(self):
-        rc1, _ = self.ndctl("disable-namespace", self.ns)
-        rc, out = self.ndctl("check-namespace", self.ns)
-        rc2, _ = self.ndctl("enable-namespace", self.ns)
-        return rc, rc1, rc2, out
+        # --force: ndctl disables the namespace, checks the BTT and enables
+        # it again, in one process (three ndctl start-ups cost a cut 40%).
+        rc, out = self.ndctl("check-namespace", "--force", self.ns)
+        active = os.path.exists(f"/sys/bus/nd/devices/{self.ns}/driver") or \
+            any(os.path.exists(f"/sys/bus/nd/devices/{h}/driver") for h in self.holder())
+        return rc, 0, 0 if active else 1, out
+
+    def holder(self):
+        try:
+            with open(f"/sys/bus/nd/devices/{self.ns}/holder") as f:
+                h = f.read().strip()
+            return [h] if h else []
+        except OSError:
+            return []
 
     def verify(self, w, window, done, failed):
         """Reads the window once; the expectations replay the log. Returns
@@ -278,7 +289,7 @@ def main():
         f.write("verify " + json.dumps({x: res[x] for x in ("ok", "old", "new", "torn", "wrong", "eio")}) + "\n")
         for b in res["bad"]:
             f.write(f"  {b}\n")
-        f.write(f"check-namespace rc {chk[0]} (disable {chk[1]}, enable {chk[2]})\n")
+        f.write(f"check-namespace rc {chk[0]}, enabled again: {chk[2] == 0}\n")
     if not knob:
         with open(f"{pre}-rest.txt", "w") as f:
             f.write(f"rest unchanged {rest0 == t.rest_hash(window)}\n")
