@@ -4,9 +4,12 @@
 #                unmodified ndctl's view of nfit_test and of a QEMU NVDIMM
 #   make check   run every test: host cargo tests, then the VM suite
 #   make torture label-torture's power cut at every label write (make check
-#                cuts at a seeded sample of them), btt-data's full variant and
+#                cuts at a seeded sample of them), btt-torture's power cut at
+#                every media write of its workload plus 1,000 random ones (make
+#                check: a seeded sample), btt-data's full variant and
 #                load-unload's 50 rounds (make check runs smaller ones; see
-#                Documentation/testing.md)
+#                Documentation/testing.md). A test's work may take hours under
+#                TCG: the timeout is 6 h unless RLN_TEST_TIMEOUT says otherwise
 #   make check-debug   the VM suite on the debug kernel (KASAN, lockdep,
 #                kmemleak, KFENCE, ...; RLN_FLAVOUR=debug, built once beside the
 #                normal one); a finding that involves our modules fails the test
@@ -45,7 +48,7 @@ check: modules
 	test/run-all
 
 torture: modules
-	RLN_TORTURE=full test/run-all --vm-only 'label-torture|btt-data|load-unload'
+	RLN_TORTURE=full RLN_TEST_TIMEOUT=$${RLN_TEST_TIMEOUT:-21600} test/run-all --vm-only 'label-torture|btt-data|btt-torture|load-unload'
 
 check-debug: setup
 	RLN_FLAVOUR=debug nice -n 10 scripts/build-kernel

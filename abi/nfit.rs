@@ -31,6 +31,11 @@ type RawPlatformCtl = unsafe extern "C" fn(
     events: *mut u32,
 ) -> c_int;
 
+/// `media_write` of an emulated platform: how many of the `len` bytes of a
+/// namespace byte write at system physical address `phys` land (test-only
+/// power cut; see `Platform::media_write`).
+type RawPlatformMediaWrite = unsafe extern "C" fn(ctx: *const c_void, phys: u64, len: u64) -> u64;
+
 /// An emulated platform (`struct acpi_nfit_desc` fields nfit_test sets).
 #[repr(C)]
 struct RawPlatform {
@@ -55,6 +60,8 @@ struct RawPlatform {
     ranges: *const RawRange,
     /// How many.
     nranges: c_uint,
+    /// Test-only power cut of namespace byte writes, or none.
+    media_write: Option<RawPlatformMediaWrite>,
 }
 
 /// Memory an emulated platform backs one of its SPA ranges with (C's
@@ -101,6 +108,28 @@ pub trait Platform: Send + Sync + 'static {
     /// on `buf`; `Err` is what C's handler returns as a negative errno.
     /// Notifications the command raises go into `events`.
     fn ctl(&self, handle: Option<u32>, cmd: u32, buf: &mut [u8], events: &mut Events) -> Result<Completion>;
+
+    /// Whether the platform emulates power cuts of namespace byte writes
+    /// ([`Platform::media_write`]); nfit then registers its bus with
+    /// libnvdimm's test-only hook (`BusDesc::media_fault`).
+    const MEDIA_FAULT: bool = false;
+
+    /// How many of the `len` bytes of a namespace byte write at system
+    /// physical address `phys` land; fewer than `len` fails the write.
+    /// May be called in atomic context.
+    fn media_write(&self, _phys: u64, len: u64) -> u64 {
+        len
+    }
+}
+
+/// `media_write` of a platform `P`.
+///
+/// # Safety
+///
+/// `ctx` is the platform [`Nfit::register`] handed to nfit, still registered.
+unsafe extern "C" fn platform_media_write_raw<P: Platform>(ctx: *const c_void, phys: u64, len: u64) -> u64 {
+    // SAFETY: as in `platform_ctl_raw`.
+    unsafe { &*(ctx as *const P) }.media_write(phys, len)
 }
 
 /// Notifications an emulated platform raises on its NFIT device while it
@@ -219,6 +248,7 @@ impl<P: Platform> Nfit<P> {
             bus_intel_dsm_mask: masks.bus_intel_dsm_mask as c_ulong,
             ranges: ranges.as_ptr(),
             nranges: ranges.len() as c_uint,
+            media_write: if P::MEDIA_FAULT { Some(platform_media_write_raw::<P>) } else { None },
         };
         let mut out = core::ptr::null_mut();
         // SAFETY: `parent` is live; `raw` and the table are valid for the
@@ -257,6 +287,7 @@ pub struct PlatformHandle {
     pub masks: PlatformMasks,
     ranges: *const RawRange,
     nranges: usize,
+    media_write: Option<RawPlatformMediaWrite>,
 }
 
 // SAFETY: the platform is `Send + Sync` on its side (`Platform`).
@@ -277,6 +308,21 @@ impl PlatformHandle {
         // INVARIANT: the platform's `Nfit` owns the memory until after nfit
         // unregisters the bus (see `Nfit`'s field order).
         raw.iter().filter_map(|r| Some(Range { start: r.start, len: r.len, mem: NonNull::new(r.ptr)? }))
+    }
+
+    /// Whether the platform emulates power cuts of namespace byte writes.
+    pub fn has_media_fault(&self) -> bool {
+        self.media_write.is_some()
+    }
+
+    /// How many of the `len` bytes of a namespace byte write at `phys`
+    /// land (all without the platform's power-cut emulation).
+    pub fn media_write(&self, phys: u64, len: u64) -> u64 {
+        match self.media_write {
+            // SAFETY: as in `ctl`.
+            Some(f) => unsafe { f(self.ctx, phys, len) }.min(len),
+            None => len,
+        }
     }
 
     /// Runs a command on the emulated platform; the notifications it
@@ -350,6 +396,7 @@ unsafe fn platform_handle(raw: &RawPlatform, ctl: RawPlatformCtl) -> PlatformHan
         },
         ranges: raw.ranges,
         nranges: raw.nranges as usize,
+        media_write: raw.media_write,
     }
 }
 

@@ -20,6 +20,12 @@
 //! A provider's attribute groups are typed: the groups of a bus, DIMM or
 //! region travel with the provider data of that object, and sit on a
 //! device whose `platform_data` is that data ([`ProviderAttrs`]).
+//!
+//! Test-only: a provider may ask to decide how much of each namespace byte
+//! write lands ([`BusDesc::media_fault`], [`BusProvider::media_write`]; C
+//! has no such hook). Only nfit_test's platforms, through nfit, do: it is
+//! their power-cut emulation (`media_write_budget`, Documentation/testing.md).
+//! libnvdimm reads it as an optional [`MediaFault`] of the bus.
 
 use core::ffi::{c_char, c_int, c_uint, c_ulong, c_void, CStr};
 use core::marker::PhantomData;
@@ -46,6 +52,11 @@ type RawCtl = unsafe extern "C" fn(
     cmd_rc: *mut c_int,
 ) -> c_int;
 
+/// `media_write`: how many of the `len` bytes a namespace byte write at
+/// system physical address `phys` lets land (0..=len); fewer than `len`
+/// fails the write with EIO after that prefix landed.
+type RawMediaWrite = unsafe extern "C" fn(bus: *const c_void, phys: u64, len: u64) -> u64;
+
 /// `security_flags`: the NVDIMM_SECURITY_* bits of a DIMM for the user
 /// (`master` = 0) or master passphrase.
 type RawSecurityFlags = unsafe extern "C" fn(dimm: *const c_void, master: c_int) -> c_ulong;
@@ -69,6 +80,8 @@ struct RawBusDesc {
     ctl: Option<RawCtl>,
     /// The provider's module, pinned while devices of the bus are bound.
     owner: *mut bindings::module,
+    /// Test-only power-cut emulation of namespace byte writes, or none.
+    media_write: Option<RawMediaWrite>,
 }
 
 /// A provider's DIMM (`nvdimm_create()`'s arguments).
@@ -211,6 +224,25 @@ pub trait BusProvider: FromDevice<Lookup = Provided> + Send + Sync + 'static {
     fn security_flags(_dimm: &Self::Dimm, _master: bool) -> u64 {
         0
     }
+
+    /// Test-only, for buses registered with [`BusDesc::media_fault`]: how
+    /// many of the `len` bytes of a namespace byte write at system physical
+    /// address `phys` land (all of them: `len`). Fewer fails the write with
+    /// EIO once that prefix landed. May be called in atomic context.
+    fn media_write(&self, _phys: u64, len: u64) -> u64 {
+        len
+    }
+}
+
+/// `media_write` of a provider `P`.
+///
+/// # Safety
+///
+/// `bus` is the provider data [`Bus::register`] handed to libnvdimm, and
+/// the bus is still registered.
+unsafe extern "C" fn media_write_raw<P: BusProvider>(bus: *const c_void, phys: u64, len: u64) -> u64 {
+    // SAFETY: as in `ctl_raw`, `bus` is the provider data of a live bus.
+    unsafe { &*(bus as *const P) }.media_write(phys, len).min(len)
 }
 
 /// `ctl` of a provider `P`, as libnvdimm calls it.
@@ -423,6 +455,9 @@ pub struct BusDesc<P: 'static> {
     pub groups: &'static GroupList<P>,
     /// The provider's module.
     pub owner: &'static kernel::ThisModule,
+    /// Test-only: namespace byte writes ask [`BusProvider::media_write`]
+    /// how much of them lands. False for every real platform.
+    pub media_fault: bool,
 }
 
 /// A DIMM created on a [`Bus`], for naming it in region mappings.
@@ -519,6 +554,7 @@ impl<P: BusProvider> Bus<P> {
             provider_data: &*provider as *const P as *const c_void,
             ctl: Some(ctl_raw::<P>),
             owner: desc.owner.as_ptr().cast(),
+            media_write: if desc.media_fault { Some(media_write_raw::<P>) } else { None },
         };
         let mut raw = core::ptr::null_mut();
         // SAFETY: `desc` is valid for the call; libnvdimm copies it. The
@@ -734,6 +770,36 @@ pub struct ProviderBus {
     provider_data: *const c_void,
     ctl: Option<RawCtl>,
     owner: ModuleRef,
+    media_write: Option<RawMediaWrite>,
+}
+
+/// A bus's test-only power-cut emulation of namespace byte writes
+/// ([`ProviderBus::media_fault`]).
+///
+/// # Invariants
+///
+/// `provider_data` and `media_write` come from one `RawBusDesc` that a
+/// [`Bus::register`] built; the user keeps the handle only while devices of
+/// that bus are bound (namespaces go before the bus).
+#[derive(Clone, Copy)]
+pub struct MediaFault {
+    provider_data: *const c_void,
+    media_write: RawMediaWrite,
+}
+
+// SAFETY: as for `ProviderBus`.
+unsafe impl Send for MediaFault {}
+// SAFETY: see `Send`.
+unsafe impl Sync for MediaFault {}
+
+impl MediaFault {
+    /// How many of the `len` bytes of a write at `phys` land (at most `len`);
+    /// fewer means the write fails once they did.
+    pub fn landing(&self, phys: u64, len: u64) -> u64 {
+        // SAFETY: the bus is registered while its namespaces' byte access
+        // exists (type invariant).
+        unsafe { (self.media_write)(self.provider_data, phys, len) }.min(len)
+    }
 }
 
 /// A module that may be pinned (`try_module_get`/`module_put`); none for
@@ -777,6 +843,14 @@ unsafe impl Send for ProviderBus {}
 unsafe impl Sync for ProviderBus {}
 
 impl ProviderBus {
+    /// The provider's test-only power cut of namespace byte writes, if it
+    /// registered one (nfit_test only).
+    pub fn media_fault(&self) -> Option<MediaFault> {
+        // INVARIANT: from this bus's descriptor; the caller keeps it only
+        // while the bus's devices are bound (NsIo, under a namespace).
+        self.media_write.map(|media_write| MediaFault { provider_data: self.provider_data, media_write })
+    }
+
     /// Runs a command through the provider. `buf` is the whole in/out payload.
     pub fn ctl(&self, dimm: Option<&ProviderDimm>, cmd: u32, buf: &mut [u8]) -> Result<Completion> {
         let ctl = self.ctl.ok_or(ENOTTY)?;
@@ -1012,6 +1086,7 @@ unsafe fn bus_desc_from_raw(raw: &RawBusDesc) -> ProviderBus {
         provider_data: raw.provider_data,
         ctl: raw.ctl,
         owner: ModuleRef(raw.owner),
+        media_write: raw.media_write,
     }
 }
 

@@ -15,6 +15,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use kernel::prelude::*;
 
+use crate::abi::provider::MediaFault;
 use crate::formats::label::ClaimClass;
 use crate::glue::block::{Badblocks, SECTOR_SIZE};
 use crate::glue::device::{Device, DeviceObject, DeviceRef};
@@ -184,6 +185,10 @@ pub(crate) struct NsIo {
     /// Dropped before the reservation it maps.
     map: PmemMap,
     _reservation: Option<MemRegion>,
+    /// The bus's test-only power cut of these writes (nfit_test's
+    /// `media_write_budget`); none on every real platform, where it costs
+    /// [`NsIo::write`] one predictable branch.
+    fault: Option<MediaFault>,
 }
 
 /// C warns once about a request beyond the enabled range.
@@ -220,6 +225,7 @@ impl NsIo {
                 bb <- Badblocks::new(),
                 map,
                 _reservation: reservation,
+                fault: region.bus().desc().media_fault(),
             }? Error),
             GFP_KERNEL,
         )?;
@@ -271,6 +277,17 @@ impl NsIo {
         }
         let len = buf.len() as u64;
         let (sector, span) = self.span(offset, buf.len())?;
+        if let Some(fault) = &self.fault {
+            // The emulated power cut: a prefix of the write lands (nothing
+            // once the power is gone), and the write fails.
+            let landing = fault.landing(self.phys + offset, len);
+            if landing < len {
+                if landing > 0 {
+                    self.map.write_bytes(offset, &buf[..landing as usize])?;
+                }
+                return Err(EIO);
+            }
+        }
         let mut rc = Ok(());
         if self.bb.is_bad(sector, span) {
             if offset % SECTOR_SIZE == 0 && len % SECTOR_SIZE == 0 && !atomic {

@@ -104,6 +104,15 @@ impl BusProvider for NfitBus {
     fn security_flags(dimm: &NfitDimm, master: bool) -> u64 {
         crate::intel::security_flags(dimm, master)
     }
+
+    // Test-only: registered only for a platform that emulates power cuts
+    // (nfit_test's media_write_budget).
+    fn media_write(&self, phys: u64, len: u64) -> u64 {
+        match &*self.transport {
+            Transport::Emulated(p) => p.media_write(phys, len),
+            Transport::Acpi(_) => len,
+        }
+    }
 }
 
 bus_provider_attrs!(NfitBus);
@@ -260,6 +269,7 @@ pub(crate) fn register(
         bus_family_mask,
         groups: &NFIT_BUS_GROUPS,
         owner: &crate::THIS_MODULE,
+        media_fault: matches!(&*transport, Transport::Emulated(p) if p.has_media_fault()),
     };
     let bus = Bus::register(parent, desc, Arc::new(provider, GFP_KERNEL)?)?;
     let mut reg = NfitBusReg { bus };

@@ -1270,3 +1270,47 @@ fn bus_error_injection() {
     let mut b = bus_pkg(nfit::dsm::NFIT_CMD_TRANSLATE_SPA as u64, 8, &xl);
     assert_eq!(run(&mut poison, &mut ars, nd::CALL, &mut b, 2600).rc, -22);
 }
+
+/// `media_write_budget` (not in C): k namespace writes land whole, write
+/// k+1 lands its first half cut back to an 8-byte boundary (nothing of an
+/// 8-byte flog half or a 4-byte map entry), every later write nothing.
+#[test]
+fn media_write_budget_tears_at_8_bytes() {
+    use dsm::{media_write_landing, torn_prefix, MediaWriteBudget};
+    assert_eq!(torn_prefix(0x1000, 4096), 2048);
+    assert_eq!(torn_prefix(0x1000, 512), 256);
+    assert_eq!(torn_prefix(0x1000, 8), 0);
+    assert_eq!(torn_prefix(0x1008, 8), 0);
+    assert_eq!(torn_prefix(0x1000, 4), 0);
+    assert_eq!(torn_prefix(0x1000, 16), 8);
+    assert_eq!(torn_prefix(0x1000, 24), 8);
+    // Unaligned starts: the cut is at an absolute 8-byte boundary.
+    assert_eq!(torn_prefix(0x1004, 16), 4);
+    assert_eq!(torn_prefix(0x1003, 6), 0);
+    assert_eq!(torn_prefix(u64::MAX - 16, 16), 1);
+    for phys in 0..64u64 {
+        for len in 0..200u64 {
+            let n = torn_prefix(phys, len);
+            assert!(n <= len / 2 + 7 && n <= len, "{phys} {len} {n}");
+            assert!(n == 0 || (phys + n) % 8 == 0, "{phys} {len} {n}");
+            // The last 8-byte boundary at or before the middle.
+            let mid = phys + len / 2;
+            if n > 0 {
+                assert!(phys + n <= mid && mid < phys + n + 8, "{phys} {len} {n}");
+            } else {
+                assert!(mid - mid % 8 <= phys, "{phys} {len} {n}");
+            }
+        }
+    }
+    for k in 0..5u64 {
+        let mut b = MediaWriteBudget::from_i64(k as i64).unwrap();
+        let got: Vec<u64> = (0..k + 3).map(|_| media_write_landing(&mut b, 0x2000, 4096)).collect();
+        let mut want = vec![4096; k as usize];
+        want.extend([2048, 0, 0]);
+        assert_eq!(got, want, "budget {k}");
+        assert!(b.is_cut());
+    }
+    let mut off = MediaWriteBudget::Off;
+    assert_eq!(media_write_landing(&mut off, 0x2000, 4096), 4096);
+    assert_eq!(off, MediaWriteBudget::Off);
+}

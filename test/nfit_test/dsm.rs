@@ -205,6 +205,36 @@ impl LabelWriteBudget {
     }
 }
 
+/// A power cut during namespace byte writes, for the BTT's torture test
+/// (not in C's nfit_test): the `media_write_budget` attribute of a bus. It
+/// counts the writes libnvdimm makes through a namespace's byte access
+/// (`nsio_rw_bytes`: nd_btt's data, flog, map and info block writes), not
+/// nd_pmem's block I/O nor label writes. Same states as the label budget.
+pub type MediaWriteBudget = LabelWriteBudget;
+
+/// The pmem write atomicity: an aligned 8-byte store lands whole or not at
+/// all, so a torn write stops at an 8-byte boundary.
+pub const MEDIA_ATOMIC: u64 = 8;
+
+/// How many bytes of the torn write of `len` bytes at address `phys` land:
+/// its first half, cut back to the 8-byte boundary at or before it. A write
+/// of 8 bytes or less (a flog half, a map entry) lands nothing; a 4 KiB
+/// data block lands 2 KiB.
+pub fn torn_prefix(phys: u64, len: u64) -> u64 {
+    let mid = phys.saturating_add(len / 2);
+    (mid - mid % MEDIA_ATOMIC).saturating_sub(phys).min(len)
+}
+
+/// How many of the `len` bytes of a namespace write at `phys` land under
+/// `budget`, which it spends.
+pub fn media_write_landing(budget: &mut MediaWriteBudget, phys: u64, len: u64) -> u64 {
+    match budget.spend() {
+        LabelWrite::Full => len,
+        LabelWrite::Torn => torn_prefix(phys, len),
+        LabelWrite::Lost => 0,
+    }
+}
+
 /// ND_INTEL_SMART: the DIMM's current health, 132 bytes.
 pub fn smart(buf: &mut [u8], smart: &intel::Smart) -> CmdResult {
     let out = buf.get_mut(..intel::SMART_LEN).ok_or(Errno::EINVAL)?;

@@ -9,7 +9,8 @@
 //! Every DIMM also shows up as /sys/class/nfit_test_dimm/test_dimmN, where
 //! tests inject command failures, and every bus as
 //! /sys/class/nfit_test_bus/nfit_test.N, where tests cut the power during
-//! label writes (`label_write_budget`; Documentation/testing.md).
+//! label writes (`label_write_budget`) and during namespace byte writes
+//! below the BTT (`media_write_budget`; Documentation/testing.md).
 
 // Module code is safe Rust: `unsafe` lives only in glue/ and abi/, the two
 // modules allowed below (Documentation/layout.md).
@@ -17,10 +18,10 @@
 
 use core::fmt::Write;
 
-use kernel::new_mutex;
+use kernel::{new_mutex, new_spinlock};
 use kernel::alloc::VVec;
 use kernel::prelude::*;
-use kernel::sync::{Arc, Mutex};
+use kernel::sync::{Arc, Mutex, SpinLock};
 use kernel::time::Ktime;
 
 #[path = "../../glue/mod.rs"]
@@ -40,7 +41,7 @@ mod dsm;
 #[allow(dead_code, unreachable_pub)]
 mod topology;
 
-use dsm::{Ars, DimmState, Errno, LabelWriteBudget, Outcome};
+use dsm::{Ars, DimmState, Errno, LabelWriteBudget, MediaWriteBudget, Outcome};
 use formats::badrange::{BadRange, List};
 use glue::bus::{Class, ClassRegistration};
 use glue::class_device::DataClassDevice;
@@ -149,6 +150,9 @@ struct BusFault {
     /// Spent by the DIMMs' label writes, which run concurrently.
     #[pin]
     budget: Mutex<LabelWriteBudget>,
+    /// Spent by namespace byte writes (nd_btt's), which may not sleep.
+    #[pin]
+    media: SpinLock<MediaWriteBudget>,
 }
 
 crate::class_device_data!(BusFault);
@@ -174,7 +178,26 @@ fn label_write_budget_store(fault: &BusFault, input: &[u8]) -> Result {
 static LABEL_WRITE_BUDGET: Attribute<BusFault> =
     Attribute::rw(c"label_write_budget", label_write_budget_show, label_write_budget_store);
 
-attribute_group!(static BUS_FAULT_GROUP: BusFault, dir = None, [LABEL_WRITE_BUDGET]);
+// nfit_test.N/media_write_budget: the same for the namespace byte writes
+// of the bus's regions (nd_btt's media writes), torn at an 8-byte boundary.
+fn media_write_budget_show(fault: &BusFault, page: &mut Page) -> Result {
+    let b = *fault.media.lock();
+    let _ = match b {
+        MediaWriteBudget::Off => writeln!(page, "-1"),
+        MediaWriteBudget::Left(n) => writeln!(page, "{n}"),
+        MediaWriteBudget::Cut => writeln!(page, "cut"),
+    };
+    Ok(())
+}
+fn media_write_budget_store(fault: &BusFault, input: &[u8]) -> Result {
+    let budget = MediaWriteBudget::from_i64(sysfs::parse_i64(input, 0)?).map_err(|e| Error::from_errno(e.to_rc()))?;
+    *fault.media.lock() = budget;
+    Ok(())
+}
+static MEDIA_WRITE_BUDGET: Attribute<BusFault> =
+    Attribute::rw(c"media_write_budget", media_write_budget_show, media_write_budget_store);
+
+attribute_group!(static BUS_FAULT_GROUP: BusFault, dir = None, [LABEL_WRITE_BUDGET, MEDIA_WRITE_BUDGET]);
 group_list!(static BUS_FAULT_GROUPS: BusFault = [BUS_FAULT_GROUP]);
 
 /// Monotonic milliseconds, the clock of a scrub's duration.
@@ -266,6 +289,12 @@ impl Platform for Firmware {
         };
         ctl_result(rc, 0)
     }
+
+    const MEDIA_FAULT: bool = true;
+
+    fn media_write(&self, phys: u64, len: u64) -> u64 {
+        dsm::media_write_landing(&mut self.fault.media.lock(), phys, len)
+    }
 }
 
 /// What a bound nfit_test.N keeps. Fields drop in order: the bus goes
@@ -300,7 +329,10 @@ impl PlatformDriverOps for Driver {
             dimms.push(dimm, GFP_KERNEL)?;
         }
 
-        let fault = Arc::pin_init(pin_init!(BusFault { budget <- new_mutex!(LabelWriteBudget::Off) }), GFP_KERNEL)?;
+        let fault = Arc::pin_init(pin_init!(BusFault {
+                budget <- new_mutex!(LabelWriteBudget::Off),
+                media <- new_spinlock!(MediaWriteBudget::Off),
+            }), GFP_KERNEL)?;
         let fault_dev = DataClassDevice::new(&NFIT_TEST_BUS, dev, fault.clone(), &BUS_FAULT_GROUPS, format_args!("nfit_test.{}", bus.id))?;
 
         // nfit_test.0's hot-plugged DIMM never reaches nfit in 6.12 (its
