@@ -663,8 +663,8 @@ pub trait NsCore {
     fn io_read(io: &Self::Io, offset: u64, buf: &mut [u8]) -> Result;
     /// `nsio_rw_bytes(WRITE)`; `atomic`: `NVDIMM_IO_ATOMIC`.
     fn io_write(io: &Self::Io, offset: u64, buf: &[u8], atomic: bool) -> Result;
-    /// The lane locks of the region of `dev`, and the lane of this CPU.
-    fn lanes(dev: &Device) -> Result<(&MutexArray, u32)>;
+    /// The lane locks of the region of `dev`, one per lane (`num_lanes`).
+    fn lanes(dev: &Device) -> Result<&MutexArray>;
     /// Records the btt's capacity (`nd_btt->size`); ENXIO unless `dev` is
     /// a btt.
     fn set_btt_size(dev: &Device, size: u64) -> Result;
@@ -899,11 +899,15 @@ mod exports {
     #[no_mangle]
     unsafe extern "C" fn rln_region_acquire_lane(dev: *mut bindings::device) -> c_int {
         // SAFETY: guaranteed by the caller.
-        match Core::lanes(unsafe { Device::from_raw(dev) }) {
-            Ok((locks, lane)) => match locks.lock(lane as usize) {
-                Ok(()) => lane as c_int,
-                Err(e) => e.to_errno(),
-            },
+        let locks = match Core::lanes(unsafe { Device::from_raw(dev) }) {
+            Ok(l) => l,
+            Err(e) => return e.to_errno(),
+        };
+        // C: `raw_smp_processor_id() % num_lanes`, then that lane's mutex
+        // (EINVAL for a region without lanes).
+        let lane = crate::glue::lock::current_cpu().checked_rem(locks.len() as u32).unwrap_or(0);
+        match locks.lock(lane as usize) {
+            Ok(()) => lane as c_int,
             Err(e) => e.to_errno(),
         }
     }
@@ -918,7 +922,7 @@ mod exports {
     #[no_mangle]
     unsafe extern "C" fn rln_region_release_lane(dev: *mut bindings::device, lane: c_uint) {
         // SAFETY: guaranteed by the caller.
-        if let Ok((locks, _)) = Core::lanes(unsafe { Device::from_raw(dev) }) {
+        if let Ok(locks) = Core::lanes(unsafe { Device::from_raw(dev) }) {
             // SAFETY: this task holds `lane` (the caller's promise).
             unsafe { locks.unlock(lane as usize) };
         }
