@@ -513,6 +513,7 @@ impl Namespace {
     /// (`cpu % num_lanes`, one mutex per lane; may sleep). The lane is
     /// released when the guard drops, which must be in the same task: the
     /// guard is neither `Send` nor `Sync`.
+    #[inline]
     pub fn acquire_lane(&self) -> Result<Lane<'_>> {
         // SAFETY: our device is live.
         let rc = unsafe { rln_region_acquire_lane(self.0.as_ptr()) };
@@ -595,10 +596,11 @@ impl NamespaceIo {
     /// Reads `buf.len()` bytes at `offset`: EFAULT beyond the enabled size,
     /// EIO when a known bad sector overlaps (a 512-byte aligned span) or
     /// the media poisons the copy. An empty read succeeds.
+    #[inline]
     pub fn read_bytes(&self, offset: u64, buf: &mut [u8]) -> Result {
         // SAFETY: the handle is live (type invariant); `buf` is writable
         // for its length during the call.
-        to_result(unsafe { rln_namespace_rw_bytes(self.raw.as_ptr(), offset, buf.as_mut_ptr(), buf.len(), 0, 0) })
+        io_result(unsafe { rln_namespace_rw_bytes(self.raw.as_ptr(), offset, buf.as_mut_ptr(), buf.len(), 0, 0) })
     }
 
     /// Writes `buf` at `offset` around the CPU cache, then flushes the
@@ -607,6 +609,7 @@ impl NamespaceIo {
     /// poison (EIO if not all of it cleared); any other write gets EIO. In
     /// both cases the data is written anyway, as C does. EFAULT beyond the
     /// enabled size.
+    #[inline]
     pub fn write_bytes(&self, offset: u64, buf: &[u8], flags: WriteFlags) -> Result {
         let flags = match flags {
             WriteFlags::Normal => 0,
@@ -614,10 +617,27 @@ impl NamespaceIo {
         };
         // SAFETY: the handle is live (type invariant); libnvdimm only reads
         // `buf` for its length during the call.
-        to_result(unsafe {
+        io_result(unsafe {
             rln_namespace_rw_bytes(self.raw.as_ptr(), offset, buf.as_ptr().cast_mut(), buf.len(), 1, flags)
         })
     }
+}
+
+/// `to_result` for the byte I/O, whose success is the path taken per
+/// sector several times: tested inline, the errno built out of line
+/// (`kernel::error::to_result` is a call on every I/O).
+#[inline]
+fn io_result(rc: c_int) -> Result {
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io_error(rc))
+    }
+}
+
+#[cold]
+fn io_error(rc: c_int) -> Error {
+    Error::from_errno(rc)
 }
 
 impl Drop for NamespaceIo {

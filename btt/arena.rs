@@ -217,23 +217,33 @@ impl Arena {
 
     // ---- map
 
+    #[inline]
     fn read_map_raw(&self, media: &Media, premap: u32) -> Result<MapEntry> {
         if premap >= self.lay.external_nlba {
-            dev_err!(media.device(), "btt_map_read: lba {:#x} out of range (max: {:#x})\n", premap, self.lay.external_nlba);
+            self.map_range_error(media, "btt_map_read", premap);
         }
         let mut b = [0u8; MAP_ENT_SIZE];
         media.read(self.lay.map_entry_offset(premap), &mut b)?;
         Ok(MapEntry::from_bytes(b))
     }
 
+    #[inline]
     fn write_map_raw(&self, media: &Media, premap: u32, entry: MapEntry, atomic: bool) -> Result {
         if premap >= self.lay.external_nlba {
-            dev_err!(media.device(), "__btt_map_write: lba {:#x} out of range (max: {:#x})\n", premap, self.lay.external_nlba);
+            self.map_range_error(media, "__btt_map_write", premap);
         }
         media.write(self.lay.map_entry_offset(premap), &entry.to_bytes(), atomic)
     }
 
+    /// C's complaint about a map entry beyond the arena (the access still
+    /// goes ahead, as in C).
+    #[cold]
+    fn map_range_error(&self, media: &Media, what: &str, premap: u32) {
+        dev_err!(media.device(), "{}: lba {:#x} out of range (max: {:#x})\n", what, premap, self.lay.external_nlba);
+    }
+
     /// C's `btt_map_read`.
+    #[inline]
     pub(crate) fn map_lookup(&self, media: &Media, premap: u32) -> Result<Mapping> {
         Ok(self.read_map_raw(media, premap)?.lookup(premap))
     }
@@ -281,6 +291,7 @@ impl Arena {
     // ---- free blocks and read tracking
 
     /// Lane `lane`'s free entry.
+    #[inline]
     pub(crate) fn free_entry(&self, lane: usize) -> FreeEntry {
         self.free[lane].get()
     }
