@@ -513,6 +513,7 @@ impl Namespace {
     /// (`cpu % num_lanes`, one mutex per lane; may sleep). The lane is
     /// released when the guard drops, which must be in the same task: the
     /// guard is neither `Send` nor `Sync`.
+    #[inline]
     pub fn acquire_lane(&self) -> Result<Lane<'_>> {
         // SAFETY: our device is live.
         let rc = unsafe { rln_region_acquire_lane(self.0.as_ptr()) };
@@ -595,10 +596,11 @@ impl NamespaceIo {
     /// Reads `buf.len()` bytes at `offset`: EFAULT beyond the enabled size,
     /// EIO when a known bad sector overlaps (a 512-byte aligned span) or
     /// the media poisons the copy. An empty read succeeds.
+    #[inline]
     pub fn read_bytes(&self, offset: u64, buf: &mut [u8]) -> Result {
         // SAFETY: the handle is live (type invariant); `buf` is writable
         // for its length during the call.
-        to_result(unsafe { rln_namespace_rw_bytes(self.raw.as_ptr(), offset, buf.as_mut_ptr(), buf.len(), 0, 0) })
+        io_result(unsafe { rln_namespace_rw_bytes(self.raw.as_ptr(), offset, buf.as_mut_ptr(), buf.len(), 0, 0) })
     }
 
     /// Writes `buf` at `offset` around the CPU cache, then flushes the
@@ -607,6 +609,7 @@ impl NamespaceIo {
     /// poison (EIO if not all of it cleared); any other write gets EIO. In
     /// both cases the data is written anyway, as C does. EFAULT beyond the
     /// enabled size.
+    #[inline]
     pub fn write_bytes(&self, offset: u64, buf: &[u8], flags: WriteFlags) -> Result {
         let flags = match flags {
             WriteFlags::Normal => 0,
@@ -614,10 +617,27 @@ impl NamespaceIo {
         };
         // SAFETY: the handle is live (type invariant); libnvdimm only reads
         // `buf` for its length during the call.
-        to_result(unsafe {
+        io_result(unsafe {
             rln_namespace_rw_bytes(self.raw.as_ptr(), offset, buf.as_ptr().cast_mut(), buf.len(), 1, flags)
         })
     }
+}
+
+/// `to_result` for the byte I/O, whose success is the path taken per
+/// sector several times: tested inline, the errno built out of line
+/// (`kernel::error::to_result` is a call on every I/O).
+#[inline]
+fn io_result(rc: c_int) -> Result {
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io_error(rc))
+    }
+}
+
+#[cold]
+fn io_error(rc: c_int) -> Error {
+    Error::from_errno(rc)
 }
 
 impl Drop for NamespaceIo {
@@ -663,8 +683,8 @@ pub trait NsCore {
     fn io_read(io: &Self::Io, offset: u64, buf: &mut [u8]) -> Result;
     /// `nsio_rw_bytes(WRITE)`; `atomic`: `NVDIMM_IO_ATOMIC`.
     fn io_write(io: &Self::Io, offset: u64, buf: &[u8], atomic: bool) -> Result;
-    /// The lane locks of the region of `dev`, and the lane of this CPU.
-    fn lanes(dev: &Device) -> Result<(&MutexArray, u32)>;
+    /// The lane locks of the region of `dev`, one per lane (`num_lanes`).
+    fn lanes(dev: &Device) -> Result<&MutexArray>;
     /// Records the btt's capacity (`nd_btt->size`); ENXIO unless `dev` is
     /// a btt.
     fn set_btt_size(dev: &Device, size: u64) -> Result;
@@ -899,11 +919,15 @@ mod exports {
     #[no_mangle]
     unsafe extern "C" fn rln_region_acquire_lane(dev: *mut bindings::device) -> c_int {
         // SAFETY: guaranteed by the caller.
-        match Core::lanes(unsafe { Device::from_raw(dev) }) {
-            Ok((locks, lane)) => match locks.lock(lane as usize) {
-                Ok(()) => lane as c_int,
-                Err(e) => e.to_errno(),
-            },
+        let locks = match Core::lanes(unsafe { Device::from_raw(dev) }) {
+            Ok(l) => l,
+            Err(e) => return e.to_errno(),
+        };
+        // C: `raw_smp_processor_id() % num_lanes`, then that lane's mutex
+        // (EINVAL for a region without lanes).
+        let lane = crate::glue::lock::current_cpu().checked_rem(locks.len() as u32).unwrap_or(0);
+        match locks.lock(lane as usize) {
+            Ok(()) => lane as c_int,
             Err(e) => e.to_errno(),
         }
     }
@@ -918,7 +942,7 @@ mod exports {
     #[no_mangle]
     unsafe extern "C" fn rln_region_release_lane(dev: *mut bindings::device, lane: c_uint) {
         // SAFETY: guaranteed by the caller.
-        if let Ok((locks, _)) = Core::lanes(unsafe { Device::from_raw(dev) }) {
+        if let Ok(locks) = Core::lanes(unsafe { Device::from_raw(dev) }) {
             // SAFETY: this task holds `lane` (the caller's promise).
             unsafe { locks.unlock(lane as usize) };
         }

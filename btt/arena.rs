@@ -16,7 +16,7 @@ use kernel::sync::{Mutex, SpinLock};
 
 use crate::formats::btt::{
     ArenaLayout, BttVersion, FreeEntry, InfoBlock, LogEntry, LogGroup, LogIndexDetector, LogLayout, MapEntry,
-    Mapping, IB_FLAG_ERROR_MASK, INFO_SIZE, LOG_ENT_SIZE, LOG_GRP_SIZE, LOG_SEQ_INIT, MAP_ENT_SIZE, RTT_INVALID,
+    Mapping, IB_FLAG_ERROR_MASK, INFO_SIZE, LOG_GRP_SIZE, LOG_SEQ_INIT, MAP_ENT_SIZE, RTT_INVALID,
     RTT_VALID,
 };
 use crate::media::Media;
@@ -90,6 +90,13 @@ pub(crate) struct Arena {
     /// The read tracking table: `RTT_VALID | block` while lane `i` reads
     /// that block.
     rtt: KVec<AtomicU32>,
+    /// How many slots of `rtt`, from the first, a lane may use: a writer
+    /// waiting for readers looks at these only. Lanes are `cpu % num_lanes`
+    /// (C's `nd_region_acquire_lane`), so below `nr_cpu_ids`; C scans all
+    /// `nfree` slots (256), which on a machine of a few CPUs is most of the
+    /// BTT's own instructions per write, over slots no lane ever uses. A
+    /// lane at or above it (never seen) raises it before it announces.
+    rtt_used: AtomicU32,
     map_locks: Pin<KBox<MapLocks>>,
     /// Serialises clearing of errored free blocks (C's `err_lock`).
     err_lock: Pin<KBox<Mutex<()>>>,
@@ -122,7 +129,8 @@ impl Arena {
             GFP_KERNEL,
         )?;
         let err_lock = KBox::pin_init(new_mutex!(()), GFP_KERNEL)?;
-        Ok(Self { lay, log, sector_size, free, rtt, map_locks, err_lock, clearing: AtomicU32::new(0) })
+        let rtt_used = AtomicU32::new(lay.nfree.min(crate::glue::lock::nr_cpu_ids()));
+        Ok(Self { lay, log, sector_size, free, rtt, rtt_used, map_locks, err_lock, clearing: AtomicU32::new(0) })
     }
 
     /// C's discovery of one arena after its info block was accepted: the
@@ -209,23 +217,33 @@ impl Arena {
 
     // ---- map
 
+    #[inline]
     fn read_map_raw(&self, media: &Media, premap: u32) -> Result<MapEntry> {
         if premap >= self.lay.external_nlba {
-            dev_err!(media.device(), "btt_map_read: lba {:#x} out of range (max: {:#x})\n", premap, self.lay.external_nlba);
+            self.map_range_error(media, "btt_map_read", premap);
         }
         let mut b = [0u8; MAP_ENT_SIZE];
         media.read(self.lay.map_entry_offset(premap), &mut b)?;
         Ok(MapEntry::from_bytes(b))
     }
 
+    #[inline]
     fn write_map_raw(&self, media: &Media, premap: u32, entry: MapEntry, atomic: bool) -> Result {
         if premap >= self.lay.external_nlba {
-            dev_err!(media.device(), "__btt_map_write: lba {:#x} out of range (max: {:#x})\n", premap, self.lay.external_nlba);
+            self.map_range_error(media, "__btt_map_write", premap);
         }
         media.write(self.lay.map_entry_offset(premap), &entry.to_bytes(), atomic)
     }
 
+    /// C's complaint about a map entry beyond the arena (the access still
+    /// goes ahead, as in C).
+    #[cold]
+    fn map_range_error(&self, media: &Media, what: &str, premap: u32) {
+        dev_err!(media.device(), "{}: lba {:#x} out of range (max: {:#x})\n", what, premap, self.lay.external_nlba);
+    }
+
     /// C's `btt_map_read`.
+    #[inline]
     pub(crate) fn map_lookup(&self, media: &Media, premap: u32) -> Result<Mapping> {
         Ok(self.read_map_raw(media, premap)?.lookup(premap))
     }
@@ -255,10 +273,9 @@ impl Arena {
     /// durable atomic write, so that `seq` lands last.
     fn write_log_entry(&self, media: &Media, lane: u32, sub: u8, ent: &LogEntry, atomic: bool) -> Result {
         let off = self.lay.log_group_offset(lane) + self.log.entry_offset(sub.into()) as u64;
-        let bytes = ent.to_bytes();
-        let half = LOG_ENT_SIZE / 2;
-        media.write(off, &bytes[..half], atomic)?;
-        media.write(off + half as u64, &bytes[half..], atomic)
+        let [first, second] = ent.halves();
+        media.write(off, &first, atomic)?;
+        media.write(off + first.len() as u64, &second, atomic)
     }
 
     /// C's `btt_flog_write`: logs a write on `lane` and makes the block it
@@ -274,6 +291,7 @@ impl Arena {
     // ---- free blocks and read tracking
 
     /// Lane `lane`'s free entry.
+    #[inline]
     pub(crate) fn free_entry(&self, lane: usize) -> FreeEntry {
         self.free[lane].get()
     }
@@ -311,6 +329,11 @@ impl Arena {
     /// again (a full fence: the writer's side is a store to the map, then
     /// loads of this table).
     pub(crate) fn track_read(&self, lane: usize, block: u32) {
+        if lane as u32 >= self.rtt_used.load(Ordering::Relaxed) {
+            // Ordered before the announcement: a writer that does not see
+            // the raise reads the map before this reader reads it again.
+            self.rtt_used.fetch_max(lane as u32 + 1, Ordering::SeqCst);
+        }
         self.rtt[lane].store(RTT_VALID | block, Ordering::SeqCst);
         fence(Ordering::SeqCst);
     }
@@ -320,10 +343,12 @@ impl Arena {
         self.rtt[lane].store(RTT_INVALID, Ordering::Release);
     }
 
-    /// Waits until no lane reads `block`.
+    /// Waits until no lane reads `block` (C's loop over the read tracking
+    /// table, over the slots lanes use).
     pub(crate) fn wait_readers(&self, block: u32) {
         let busy = RTT_VALID | block;
-        for slot in self.rtt.iter() {
+        let used = self.rtt_used.load(Ordering::SeqCst) as usize;
+        for slot in self.rtt.iter().take(used) {
             while slot.load(Ordering::Acquire) == busy {
                 core::hint::spin_loop();
             }

@@ -30,6 +30,7 @@ pub(crate) struct Btt {
 impl Btt {
     /// C's `lba_to_arena`: the arena holding the sector at 512-byte
     /// `sector`, and its premap LBA there.
+    #[inline]
     fn arena_of(&self, sector: u64) -> Result<(&Arena, u32)> {
         // checked: no division-by-zero panic path (objtool 6.12 does not
         // know Rust's panic_const_div_by_zero is noreturn; building.md).

@@ -59,6 +59,7 @@ impl Media {
 
     /// Reads `buf.len()` bytes at `off` (C: `nvdimm_read_bytes`); known
     /// poison in the range fails it with EIO.
+    #[inline]
     pub(crate) fn read(&self, off: u64, buf: &mut [u8]) -> Result {
         self.io.read_bytes(self.base + off, buf)
     }
@@ -67,6 +68,7 @@ impl Media {
     /// (non-`atomic`) write of whole 512-byte sectors clears known poison
     /// under it; an atomic one (the I/O path, NVDIMM_IO_ATOMIC) over
     /// poison fails with EIO.
+    #[inline]
     pub(crate) fn write(&self, off: u64, buf: &[u8], atomic: bool) -> Result {
         let pos = self.base + off;
         let flags = if atomic { WriteFlags::Atomic } else { WriteFlags::Normal };
@@ -92,11 +94,13 @@ impl Media {
 
     /// Whether `len` bytes at `off` hold known poison (C's `btt_is_badblock`:
     /// `is_bad_pmem` on the namespace's list).
+    #[inline]
     pub(crate) fn is_bad(&self, off: u64, len: u64) -> bool {
         self.bb.is_bad((self.base + off) / SECTOR_SIZE, len)
     }
 
     /// This CPU's lane of the region, held until the guard drops.
+    #[inline]
     pub(crate) fn lane(&self) -> Result<Lane<'_>> {
         self.ns.acquire_lane()
     }

@@ -351,9 +351,8 @@ impl NsCore for NamespaceDrivers {
         io.write(offset, buf, atomic)
     }
 
-    fn lanes(dev: &Device) -> Result<(&MutexArray, u32)> {
-        let region = Region::of_child(dev).ok_or(ENXIO)?;
-        Ok((region.lanes(), region.lane_of_this_cpu()))
+    fn lanes(dev: &Device) -> Result<&MutexArray> {
+        Ok(Region::of_child(dev).ok_or(ENXIO)?.lanes())
     }
 
     fn set_btt_size(dev: &Device, size: u64) -> Result {

@@ -244,17 +244,35 @@ impl NsIo {
     }
 
     /// Checks `[offset, offset + len)` against the enabled range (EFAULT,
-    /// with C's one warning) and returns its first sector and the
-    /// 512-byte aligned span C looks up in the bad sectors.
-    fn span(&self, offset: u64, len: usize) -> Result<(u64, u64)> {
+    /// with C's one warning).
+    #[inline]
+    fn check_range(&self, offset: u64, len: usize) -> Result {
         if offset.checked_add(len as u64).map_or(true, |e| e > self.size) {
-            if !WARNED_RANGE.swap(true, Ordering::Relaxed) {
-                dev_err!(self.ns.device(), "request out of range\n");
-            }
-            return Err(EFAULT);
+            return Err(self.out_of_range());
         }
-        let aligned = (len as u64 + (offset & (SECTOR_SIZE - 1))).next_multiple_of(SECTOR_SIZE);
-        Ok((offset / SECTOR_SIZE, aligned))
+        Ok(())
+    }
+
+    #[cold]
+    fn out_of_range(&self) -> Error {
+        if !WARNED_RANGE.swap(true, Ordering::Relaxed) {
+            dev_err!(self.ns.device(), "request out of range\n");
+        }
+        EFAULT
+    }
+
+    /// Whether known poison lies in the 512-byte aligned span C looks up
+    /// for `[offset, offset + len)` (`is_bad_pmem`: nothing to look up in
+    /// an empty list, the usual case, which costs one load).
+    #[inline]
+    fn has_poison(&self, offset: u64, len: usize) -> bool {
+        !self.bb.is_empty() && self.bb_check(offset, len)
+    }
+
+    #[cold]
+    fn bb_check(&self, offset: u64, len: usize) -> bool {
+        let span = (len as u64 + (offset & (SECTOR_SIZE - 1))).next_multiple_of(SECTOR_SIZE);
+        self.bb.is_bad(offset / SECTOR_SIZE, span)
     }
 
     /// `nsio_rw_bytes(READ)`.
@@ -262,8 +280,8 @@ impl NsIo {
         if buf.is_empty() {
             return Ok(());
         }
-        let (sector, span) = self.span(offset, buf.len())?;
-        if self.bb.is_bad(sector, span) {
+        self.check_range(offset, buf.len())?;
+        if self.has_poison(offset, buf.len()) {
             return Err(EIO);
         }
         self.map.read_bytes(offset, buf)
@@ -276,7 +294,7 @@ impl NsIo {
             return Ok(());
         }
         let len = buf.len() as u64;
-        let (sector, span) = self.span(offset, buf.len())?;
+        self.check_range(offset, buf.len())?;
         if let Some(fault) = &self.fault {
             // The emulated power cut: a prefix of the write lands (nothing
             // once the power is gone), and the write fails.
@@ -289,7 +307,8 @@ impl NsIo {
             }
         }
         let mut rc = Ok(());
-        if self.bb.is_bad(sector, span) {
+        if self.has_poison(offset, buf.len()) {
+            let sector = offset / SECTOR_SIZE;
             if offset % SECTOR_SIZE == 0 && len % SECTOR_SIZE == 0 && !atomic {
                 let ns = self.namespace();
                 let cleared = region::clear_poison(ns.region().bus(), self.phys + offset, len).unwrap_or(0);

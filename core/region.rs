@@ -21,7 +21,7 @@ use crate::formats::badrange;
 use crate::glue::block::Badblocks;
 use crate::glue::device::{ARef, Device, EmbeddedDevice, DeviceRef, DeviceRegistration, DeviceType, Placement, Registration};
 use crate::glue::ida::{Id, IdaKind};
-use crate::glue::lock::{current_cpu, MutexArray};
+use crate::glue::lock::MutexArray;
 use crate::glue::nd_driver::NdEvent;
 use crate::abi::provider::{Cookies, ProviderMemory, ProviderRegion};
 use crate::glue::sysfs::{self, Attribute, Page};
@@ -257,12 +257,6 @@ impl Region {
     /// The lane locks, for the namespace ABI's acquire and release.
     pub(crate) fn lanes(&self) -> &MutexArray {
         &self.lanes
-    }
-
-    /// The lane of the CPU the caller runs on (C: `nd_region_acquire_lane`
-    /// takes `raw_smp_processor_id() % num_lanes`, then its mutex).
-    pub(crate) fn lane_of_this_cpu(&self) -> u32 {
-        current_cpu() % self.num_lanes().max(1)
     }
 
     /// What identifies the interleave set to its labels; None without one.

@@ -112,3 +112,4 @@ void rln_mutex_lock(struct mutex *lock);
 void rln_mutex_unlock(struct mutex *lock);
 void rln_mutex_destroy(struct mutex *lock);
 unsigned int rln_raw_smp_processor_id(void);
+unsigned int rln_nr_cpu_ids(void);

@@ -173,6 +173,12 @@ unsigned int rln_raw_smp_processor_id(void)
 }
 EXPORT_SYMBOL_GPL(rln_raw_smp_processor_id);
 
+unsigned int rln_nr_cpu_ids(void)
+{
+	return nr_cpu_ids;
+}
+EXPORT_SYMBOL_GPL(rln_nr_cpu_ids);
+
 void rln_sysfs_notify(struct device *dev, const char *dir, const char *attr)
 {
 	sysfs_notify(&dev->kobj, dir, attr);

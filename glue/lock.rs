@@ -88,3 +88,11 @@ pub fn current_cpu() -> u32 {
     // SAFETY: reads a per-CPU variable; no precondition.
     unsafe { bindings::rln_raw_smp_processor_id() }
 }
+
+/// `nr_cpu_ids`: one more than the highest CPU number the system can ever
+/// have (fixed at boot; hot-plugged CPUs stay below it), so every
+/// [`current_cpu`] is below it.
+pub fn nr_cpu_ids() -> u32 {
+    // SAFETY: reads a variable set once at boot; no precondition.
+    unsafe { bindings::rln_nr_cpu_ids() }
+}

@@ -203,6 +203,8 @@ fn log_entry_bytes() {
     let b = e.to_bytes();
     assert_eq!(b, core::array::from_fn(|i| i as u8 + 1));
     assert_eq!(LogEntry::from_bytes(&b), e);
+    let [h0, h1] = e.halves();
+    assert_eq!((&h0[..], &h1[..]), (&b[..8], &b[8..]));
     let g = group(LogLayout::Unpadded, e, seq(2));
     let bytes = g.to_bytes();
     assert_eq!(&bytes[0..16], &b);

@@ -58,12 +58,21 @@ impl LogEntry {
     /// The 16 bytes to store. C writes them as two 8-byte halves, first
     /// `lba, old_map`, then `new_map, seq`, so `seq` lands last.
     pub fn to_bytes(&self) -> [u8; LOG_ENT_SIZE] {
-        let mut b = [0u8; LOG_ENT_SIZE];
-        b[0..4].copy_from_slice(&self.lba.to_le_bytes());
-        b[4..8].copy_from_slice(&self.old_map.to_le_bytes());
-        b[8..12].copy_from_slice(&self.new_map.to_le_bytes());
-        b[12..16].copy_from_slice(&self.seq.to_le_bytes());
-        b
+        let [first, second] = self.words();
+        (u128::from(first) | u128::from(second) << 64).to_le_bytes()
+    }
+
+    /// The two 8-byte halves C writes, in that order: `lba, old_map`, then
+    /// `new_map, seq`. Built from whole words, not slice copies (which the
+    /// kernel build leaves as `memcpy` calls on the write path).
+    pub fn halves(&self) -> [[u8; LOG_ENT_SIZE / 2]; 2] {
+        let [first, second] = self.words();
+        [first.to_le_bytes(), second.to_le_bytes()]
+    }
+
+    /// The halves as little-endian words.
+    fn words(&self) -> [u64; 2] {
+        [u64::from(self.lba) | u64::from(self.old_map) << 32, u64::from(self.new_map) | u64::from(self.seq) << 32]
     }
 
     /// All four fields zero: a padding slot (C's `ent_is_padding`).
