@@ -130,12 +130,13 @@ check_cuts() {
 
 t_init btt-torture
 # make check cuts at a sample of W's media writes; make torture
-# (RLN_TORTURE=full) at every one, plus random cuts of longer workloads.
+# (RLN_TORTURE=full) at every one, plus random cuts of longer workloads
+# (RLN_TORTURE_RANDOM per sector size: 500 there, 0 in make check).
 mode=${RLN_TORTURE:-sample}
 if [ "$mode" = full ]; then
 	sample=0 random=${RLN_TORTURE_RANDOM:-500}
 else
-	sample=${RLN_TORTURE_SAMPLE:-4} random=0
+	sample=${RLN_TORTURE_SAMPLE:-4} random=${RLN_TORTURE_RANDOM:-0}
 fi
 seed=${RLN_TORTURE_SEED:-$(date +%s)}
 echo "   power cuts: $([ "$sample" = 0 ] && echo "at every media write of W and $random random ones per sector size" || echo "at $sample media writes per sector size (first, last and a sample)"), seed $seed (RLN_TORTURE_SEED=$seed to repeat)"
