@@ -160,38 +160,41 @@ crate::class_device_data!(BusFault);
 /// /sys/class/nfit_test_bus.
 static NFIT_TEST_BUS: Class = Class::new(c"nfit_test_bus");
 
-// nfit_test.N/label_write_budget: -1 = no fault; k >= 0 = k more label
-// writes land, the next is torn and the rest fail ("cut") until rewritten.
-fn label_write_budget_show(fault: &BusFault, page: &mut Page) -> Result {
-    let _ = match *fault.budget.lock() {
+// The two power-cut knobs of a bus share their states and syntax: -1 = no
+// fault; k >= 0 = k more writes land, the next is torn and the rest fail
+// ("cut") until rewritten.
+fn show_budget(budget: LabelWriteBudget, page: &mut Page) -> Result {
+    let _ = match budget {
         LabelWriteBudget::Off => writeln!(page, "-1"),
         LabelWriteBudget::Left(n) => writeln!(page, "{n}"),
         LabelWriteBudget::Cut => writeln!(page, "cut"),
     };
     Ok(())
 }
+fn parse_budget(input: &[u8]) -> Result<LabelWriteBudget> {
+    LabelWriteBudget::from_i64(sysfs::parse_i64(input, 0)?).map_err(|e| Error::from_errno(e.to_rc()))
+}
+
+// nfit_test.N/label_write_budget: the bus's DIMMs' label writes.
+fn label_write_budget_show(fault: &BusFault, page: &mut Page) -> Result {
+    let budget = *fault.budget.lock();
+    show_budget(budget, page)
+}
 fn label_write_budget_store(fault: &BusFault, input: &[u8]) -> Result {
-    let budget = LabelWriteBudget::from_i64(sysfs::parse_i64(input, 0)?).map_err(|e| Error::from_errno(e.to_rc()))?;
-    *fault.budget.lock() = budget;
+    *fault.budget.lock() = parse_budget(input)?;
     Ok(())
 }
 static LABEL_WRITE_BUDGET: Attribute<BusFault> =
     Attribute::rw(c"label_write_budget", label_write_budget_show, label_write_budget_store);
 
-// nfit_test.N/media_write_budget: the same for the namespace byte writes
-// of the bus's regions (nd_btt's media writes), torn at an 8-byte boundary.
+// nfit_test.N/media_write_budget: the namespace byte writes of the bus's
+// regions (nd_btt's media writes), torn at an 8-byte boundary.
 fn media_write_budget_show(fault: &BusFault, page: &mut Page) -> Result {
-    let b = *fault.media.lock();
-    let _ = match b {
-        MediaWriteBudget::Off => writeln!(page, "-1"),
-        MediaWriteBudget::Left(n) => writeln!(page, "{n}"),
-        MediaWriteBudget::Cut => writeln!(page, "cut"),
-    };
-    Ok(())
+    let budget = *fault.media.lock();
+    show_budget(budget, page)
 }
 fn media_write_budget_store(fault: &BusFault, input: &[u8]) -> Result {
-    let budget = MediaWriteBudget::from_i64(sysfs::parse_i64(input, 0)?).map_err(|e| Error::from_errno(e.to_rc()))?;
-    *fault.media.lock() = budget;
+    *fault.media.lock() = parse_budget(input)?;
     Ok(())
 }
 static MEDIA_WRITE_BUDGET: Attribute<BusFault> =

@@ -25,6 +25,7 @@ Normalised, because they legitimately differ between boots or stacks:
                        to, and the /dev/pmem* and /dev/dax* nodes
   PREFIX-block.out     the attributes of every /sys/block/pmem* less BLOCK_SKIP
 """
+import glob
 import os
 import re
 import stat
@@ -127,6 +128,36 @@ def dump(prefix):
 def write(path, lines):
     with open(path, 'w') as fh:
         fh.write(''.join(line + '\n' for line in lines))
+
+
+def dump_btts(prefix):
+    """Every attribute of every bttN.M, in PREFIX-btt.out."""
+    out = []
+    for b in sorted(glob.glob('/sys/bus/nd/devices/btt*'), key=lambda p: natural(os.path.basename(p))):
+        attrs(b, os.path.basename(b), out)
+    write(prefix + '-btt.out', out)
+
+
+def mask_uuids(prefix, seen, keep):
+    """Rewrite the uuids of btt and namespace devices that do not start with
+    `keep` (the ones ndctl made up) as <uuid-N> in every PREFIX-* file, N in
+    order of first appearance, kept across calls in the file `seen`."""
+    known = open(seen).read().split() if os.path.exists(seen) else []
+    devs = sorted(glob.glob('/sys/bus/nd/devices/btt*') + glob.glob('/sys/bus/nd/devices/namespace*'),
+                  key=lambda p: natural(os.path.basename(p)))
+    for d in devs:
+        try:
+            u = open(d + '/uuid').read().strip()
+        except OSError:
+            continue
+        if u and not u.startswith(keep) and u not in known:
+            known.append(u)
+    open(seen, 'w').write(''.join(u + '\n' for u in known))
+    for f in glob.glob(prefix + '-*'):
+        t = open(f).read()
+        for i, u in enumerate(known):
+            t = t.replace(u, '<uuid-%d>' % i)
+        open(f, 'w').write(t)
 
 
 def main(argv):

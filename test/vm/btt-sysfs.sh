@@ -62,32 +62,13 @@ if [ "${1:-}" = --guest ]; then
 	state() {
 		udevadm settle -t 30 2>/dev/null
 		python3 - "$1" "$RLN_TOP/test/tools" <<-'EOF' || g_fatal "state $1 failed"
-			import glob, os, re, sys
+			import sys
 			prefix, tools = sys.argv[1], sys.argv[2]
 			sys.path.insert(0, tools)
 			import ndsysfs
 			ndsysfs.dump(prefix)
-			out = []
-			for b in sorted(glob.glob('/sys/bus/nd/devices/btt*'), key=lambda p: ndsysfs.natural(os.path.basename(p))):
-			    ndsysfs.attrs(b, os.path.basename(b), out)
-			ndsysfs.write(prefix + '-btt.out', out)
-			seen = '/tmp/btt-sysfs-uuids.txt'
-			known = open(seen).read().split() if os.path.exists(seen) else []
-			devs = sorted(glob.glob('/sys/bus/nd/devices/btt*') + glob.glob('/sys/bus/nd/devices/namespace*'),
-			              key=lambda p: ndsysfs.natural(os.path.basename(p)))
-			for d in devs:
-			    try:
-			        u = open(d + '/uuid').read().strip()
-			    except OSError:
-			        continue
-			    if u and not u.startswith('5a7e0005-') and u not in known:
-			        known.append(u)
-			open(seen, 'w').write(''.join(u + '\n' for u in known))
-			for f in glob.glob(prefix + '-*'):
-			    t = open(f).read()
-			    for i, u in enumerate(known):
-			        t = t.replace(u, '<uuid-%d>' % i)
-			    open(f, 'w').write(t)
+			ndsysfs.dump_btts(prefix)
+			ndsysfs.mask_uuids(prefix, '/tmp/btt-sysfs-uuids.txt', '5a7e0005-')
 		EOF
 	}
 	# view NAME: ndctl's view of the namespaces, then state.

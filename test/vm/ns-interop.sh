@@ -81,31 +81,13 @@ if [ "${1:-}" = --guest ]; then
 	state() {
 		udevadm settle -t 30 2>/dev/null
 		python3 - "$1" "$RLN_TOP/test/tools" "${U%?}" <<-'EOF' || g_fatal "state $1 failed"
-			import glob, os, sys
+			import sys
 			prefix, tools, ours = sys.argv[1:4]
 			sys.path.insert(0, tools)
 			import ndsysfs
 			ndsysfs.dump(prefix)
-			out = []
-			btts = sorted(glob.glob('/sys/bus/nd/devices/btt*'), key=lambda p: ndsysfs.natural(os.path.basename(p)))
-			for b in btts:
-			    ndsysfs.attrs(b, os.path.basename(b), out)
-			ndsysfs.write(prefix + '-btt.out', out)
-			seen = '/tmp/ns-interop-uuids.txt'
-			known = open(seen).read().split() if os.path.exists(seen) else []
-			for d in btts + glob.glob('/sys/bus/nd/devices/namespace*'):
-			    try:
-			        u = open(d + '/uuid').read().strip()
-			    except OSError:
-			        continue
-			    if u and not u.startswith(ours) and u not in known:
-			        known.append(u)
-			open(seen, 'w').write(''.join(u + '\n' for u in known))
-			for f in glob.glob(prefix + '-*'):
-			    t = open(f).read()
-			    for i, u in enumerate(known):
-			        t = t.replace(u, '<uuid-%d>' % i)
-			    open(f, 'w').write(t)
+			ndsysfs.dump_btts(prefix)
+			ndsysfs.mask_uuids(prefix, '/tmp/ns-interop-uuids.txt', ours)
 		EOF
 	}
 	# sector NAME SECTOR_SIZE UUID: a 32 MiB sector namespace (a BTT arena
