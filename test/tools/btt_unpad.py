@@ -15,16 +15,10 @@ number of arenas and of groups moved; exits 1 if there was nothing to move
 import struct
 import sys
 
+from bttinfo import fletcher64  # the BTT info block's checksum, once
+
 INFO = 4096
 SIG = b'BTT_ARENA_INFO\0'
-
-
-def fletcher64(data):
-    lo = hi = 0
-    for (w,) in struct.iter_unpack('<I', data):
-        lo = (lo + w) & 0xffffffff
-        hi = (hi + lo) & 0xffffffff
-    return hi << 32 | lo
 
 
 def main(path, base):

@@ -37,17 +37,11 @@ import os
 import struct
 import sys
 
+from bttinfo import fletcher64  # the BTT info block's checksum, once
+
 SIG = b"BTT_ARENA_INFO\0"
 INFO = 4096
 FMT = "<16s16s16sIHHIIIIIIQQQQQ"
-
-
-def fletcher64(data):
-    lo = hi = 0
-    for (w,) in struct.iter_unpack("<I", data):
-        lo = (lo + w) & 0xFFFFFFFF
-        hi = (hi + lo) & 0xFFFFFFFF
-    return (hi << 32) | lo
 
 
 def valid(b):
