@@ -31,7 +31,7 @@ use crate::glue::sysfs::GroupList;
 use crate::ioctl;
 use crate::namespace;
 use crate::nd::{nd_type, NdBus, NDBUS_TYPE};
-use crate::pfn_devs::NdPfn;
+use crate::pfn_devs::{self, NdPfn};
 use crate::region::{self, Region};
 use crate::region_driver::{self, ND_REGION_DRIVER};
 use crate::{dev_dbg, export_nd_core, export_ns_core};
@@ -232,10 +232,13 @@ impl NdDriverOps for NdBusDriver {
     }
 }
 
-/// The uuid of a btt device (later pfn and dax), which namespaces' uuids
-/// must not take (C: `is_uuid_busy`).
+/// The uuid of a btt or pfn device, which namespaces' uuids must not take
+/// (C: `is_uuid_busy`, which does not look at dax devices).
 fn personality_uuid(dev: &Device) -> Option<[u8; 16]> {
-    NdBtt::of(dev).and_then(|b| b.uuid())
+    match NdBtt::of(dev) {
+        Some(b) => b.uuid(),
+        None => NdPfn::of(dev).and_then(|p| p.uuid()),
+    }
 }
 
 /// A provider's handle on its bus.
@@ -306,6 +309,9 @@ impl NsCore for NamespaceDrivers {
     fn probe(dev: &Device) -> Result<NamespaceInfo> {
         if let Some(btt) = NdBtt::of(dev) {
             return btt_devs::driver_probe(btt);
+        }
+        if let Some(pfn) = NdPfn::of(dev) {
+            return pfn_devs::driver_probe(pfn);
         }
         let (ns, info) = namespace::driver_probe(dev)?;
         // What C's nd_pmem_probe does before it attaches a raw disk: with

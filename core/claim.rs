@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! What btt, pfn and dax devices share about claiming a namespace (C's
 //! `claim.c`): the claim itself and its `namespace` attribute
-//! (`nd_namespace_store`), the attributes of an unclaimed device, and the
+//! (`nd_namespace_store`), the `size` and `resource` of a disabled one, and the
 //! byte access to a namespace that the personality drivers and their
 //! probes use (`devm_nsio_enable`, `nsio_rw_bytes`).
 //!
@@ -24,13 +24,6 @@ use crate::glue::sysfs::{self, Page};
 use crate::namespace::{Holder, HolderKind, Namespace};
 use crate::region::{self, Region};
 use crate::{dev_dbg, dev_err, dev_warn};
-
-/// `namespace` and `uuid` of a device that claims no namespace: an empty
-/// line (C: `nd_namespace_show` without `ndns`).
-pub(crate) fn unclaimed_show<T>(_dev: &T, page: &mut Page) -> Result {
-    let _ = writeln!(page);
-    Ok(())
-}
 
 /// `size` and `resource`: only while a personality driver has the device
 /// enabled; C answers ENXIO otherwise.
@@ -85,8 +78,9 @@ fn class_allows(class: ClaimClass, kind: HolderKind) -> bool {
     match class {
         ClaimClass::None => true,
         ClaimClass::Btt | ClaimClass::Btt2 => kind == HolderKind::Btt,
-        // pfn and dax devices do not exist yet; nothing else may claim.
-        ClaimClass::Pfn | ClaimClass::Dax | ClaimClass::Unknown => false,
+        ClaimClass::Pfn => kind == HolderKind::Pfn,
+        ClaimClass::Dax => kind == HolderKind::Dax,
+        ClaimClass::Unknown => false,
     }
 }
 

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 //! daxN.M: a region's device-dax devices (C's `dax_devs.c`), pfn devices
-//! (pfn_devs.rs) in device-dax mode.
+//! (pfn_devs.rs) in device-dax mode: the same attributes, claims of the
+//! dax class, numbers from the region's own dax ida.
 //!
-//! Each region offers one idle dax seed. Claiming a namespace and the
-//! dax_pmem driver come with the issue that adds device-dax; until then the
-//! seed shows C's idle state.
+//! Each region offers one idle dax seed. The dax_pmem driver comes with the
+//! issue that adds device-dax; until then a configured dax device does not
+//! bind.
 
 use kernel::prelude::*;
 
@@ -19,8 +20,9 @@ pub(crate) fn of(dev: &Device) -> Option<&NdPfn> {
     DAX_TYPE.downcast(dev)
 }
 
-/// Registers the idle dax seed daxR.`id` of `region`.
+/// Registers an idle dax seed daxR.M of `region`, M its lowest free dax
+/// number (`nd_dax_create`).
 #[inline(never)]
-pub(crate) fn create_seed(region: &Region, id: u32) -> Result<Registration<NdPfn>> {
-    pfn_devs::register(region, &DAX_TYPE, true, format_args!("dax{}.{}", region.id(), id))
+pub(crate) fn create_seed(region: &Region) -> Result<Registration<NdPfn>> {
+    pfn_devs::register(region, &DAX_TYPE, true, region.alloc_dax_id()?)
 }

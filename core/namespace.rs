@@ -113,6 +113,10 @@ impl NewNamespace {
 pub(crate) enum HolderKind {
     /// A bttN.M: sector mode ("safe").
     Btt,
+    /// A pfnN.M: fsdax mode ("memory").
+    Pfn,
+    /// A daxN.M: device-dax mode ("dax").
+    Dax,
 }
 
 /// The device that claims a namespace. The claimer holds a reference on
@@ -376,12 +380,15 @@ fn size_visible(ns: &Namespace, _attr: &'static Attribute<Namespace>) -> Option<
     Some(if ns.kind == Kind::Pmem { 0o644 } else { 0o444 })
 }
 
-// mode: the personality: "safe" while a btt claims it, otherwise "memory"
-// on regions that map pages, "raw" elsewhere.
+// mode: the personality: "safe" while a btt claims it, "memory" while a pfn
+// does, "dax" while a dax device does; unclaimed, "memory" on regions that
+// map pages, "raw" elsewhere.
 fn mode_show(ns: &Namespace, page: &mut Page) -> Result {
     let _guard = ns.dev.lock();
     let mode = match ns.holder().map(|h| h.kind()) {
         Some(HolderKind::Btt) => "safe",
+        Some(HolderKind::Pfn) => "memory",
+        Some(HolderKind::Dax) => "dax",
         None if ns.maps_pages() => "memory",
         None => "raw",
     };

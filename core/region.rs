@@ -64,6 +64,8 @@ pub(crate) struct Bound {
     pub(crate) btts: KVec<DeviceRegistration>,
     pub(crate) pfn_seed: Option<DeviceRegistration>,
     pub(crate) dax_seed: Option<DeviceRegistration>,
+    /// pfnN.M and daxN.M devices that are no longer the seed.
+    pub(crate) pfns: KVec<DeviceRegistration>,
 }
 
 /// regionN (`struct nd_region`).
@@ -86,6 +88,9 @@ pub(crate) struct Region {
     ns_ids: Arc<Mutex<KVec<u64>>>,
     /// bttN.M numbers in use (C: `btt_ida`).
     btt_ids: Arc<Mutex<KVec<u64>>>,
+    /// pfnN.M and daxN.M numbers in use (C: `pfn_ida`, `dax_ida`).
+    pfn_ids: Arc<Mutex<KVec<u64>>>,
+    dax_ids: Arc<Mutex<KVec<u64>>>,
     /// The BTT lanes: one mutex per lane, lane = CPU % lanes (C:
     /// `nd_region->lane`, `num_lanes`).
     lanes: MutexArray,
@@ -248,6 +253,16 @@ impl Region {
         NsNumber::alloc(&self.btt_ids)
     }
 
+    /// Allocates the lowest free pfn number (C: `pfn_ida`).
+    pub(crate) fn alloc_pfn_id(&self) -> Result<NsNumber> {
+        NsNumber::alloc(&self.pfn_ids)
+    }
+
+    /// Allocates the lowest free dax number (C: `dax_ida`).
+    pub(crate) fn alloc_dax_id(&self) -> Result<NsNumber> {
+        NsNumber::alloc(&self.dax_ids)
+    }
+
     /// How many BTT lanes the region offers (C: `num_lanes`, ND_MAX_LANES
     /// for every pmem and volatile region).
     pub(crate) fn num_lanes(&self) -> u32 {
@@ -300,6 +315,18 @@ impl Region {
     /// the region.
     pub(crate) fn take_btt(&self, dev: &Device) -> Option<DeviceRegistration> {
         self.with_bound(|b| take_registration(&mut b.btts, dev)).ok()?.ok()?
+    }
+
+    /// Whether `dev` is the region's idle pfn or dax seed.
+    pub(crate) fn is_pfn_seed(&self, dev: &Device) -> bool {
+        let is = |s: &Option<DeviceRegistration>| s.as_ref().is_some_and(|s| core::ptr::eq(s.device(), dev));
+        self.with_bound(|b| is(&b.pfn_seed) || is(&b.dax_seed)).unwrap_or(false)
+    }
+
+    /// Takes the registration of pfn or dax `dev`, which is not a seed, out
+    /// of the region.
+    pub(crate) fn take_pfn(&self, dev: &Device) -> Option<DeviceRegistration> {
+        self.with_bound(|b| take_registration(&mut b.pfns, dev)).ok()?.ok()?
     }
 
     /// The DPA view of the region for namespace sizing: its start, align
@@ -707,6 +734,8 @@ pub(crate) fn create(bus: &NdBus, desc: ProviderRegion<'_, Dimm>) -> Result<Regi
     let (volatile, provider) = (desc.is_volatile(), Some(desc.attrs()));
     let ns_ids = Arc::pin_init(new_mutex!(KVec::new()), GFP_KERNEL)?;
     let btt_ids = Arc::pin_init(new_mutex!(KVec::new()), GFP_KERNEL)?;
+    let pfn_ids = Arc::pin_init(new_mutex!(KVec::new()), GFP_KERNEL)?;
+    let dax_ids = Arc::pin_init(new_mutex!(KVec::new()), GFP_KERNEL)?;
     let lanes = MutexArray::new(ND_MAX_LANES)?;
     let init = try_pin_init!(Region {
         dev: EmbeddedDevice::zeroed(),
@@ -724,6 +753,8 @@ pub(crate) fn create(bus: &NdBus, desc: ProviderRegion<'_, Dimm>) -> Result<Regi
         align: AtomicU64::new(align),
         ns_ids,
         btt_ids,
+        pfn_ids,
+        dax_ids,
         lanes,
         state <- new_mutex!(None),
         bb <- Badblocks::new(),
@@ -776,6 +807,7 @@ impl Region {
             btts: KVec::new(),
             pfn_seed: None,
             dax_seed: None,
+            pfns: KVec::new(),
         });
         Ok(())
     }
@@ -791,6 +823,7 @@ impl Region {
             drop(b.btts);
             drop(b.pfn_seed);
             drop(b.dax_seed);
+            drop(b.pfns);
             drop(b.namespaces);
             for m in self.mappings.iter() {
                 m.dimm.put_busy();

@@ -14,7 +14,7 @@ use crate::glue::device::{Device, DeviceRef};
 use crate::glue::nd_driver::{NdDriver, NdDriverOps};
 use crate::namespace::{self, NewNamespace};
 use crate::nd::nd_type;
-use crate::pfn_devs;
+use crate::pfn_devs::{self, NdPfn};
 use crate::region::{self, Region};
 use crate::{dev_dbg, dev_err};
 
@@ -77,14 +77,14 @@ impl NdDriverOps for NdRegionDriver {
             }
             Err(e) => dev_err!(dev, "failed to create seed: {:?}\n", e.to_errno()),
         }
-        match pfn_devs::create_seed(region, 0) {
+        match pfn_devs::create_seed(region) {
             Ok(reg) => {
                 let reg = reg.erase();
                 region.with_bound(|b| b.pfn_seed = Some(reg))?;
             }
             Err(e) => dev_err!(dev, "failed to create seed: {:?}\n", e.to_errno()),
         }
-        match dax_devs::create_seed(region, 0) {
+        match dax_devs::create_seed(region) {
             Ok(reg) => {
                 let reg = reg.erase();
                 region.with_bound(|b| b.dax_seed = Some(reg))?;
@@ -121,7 +121,8 @@ fn create_namespace_seed(region: &Region) -> Result {
 /// Called after a driver bound `child` of `region`
 /// (`nd_region_advance_seeds`): when it was the namespace seed, or a
 /// personality device claiming the namespace seed, offer a new idle
-/// namespace; when it was the btt seed, a new btt seed.
+/// namespace; when it was the btt (pfn, dax) seed, a new btt (pfn, dax)
+/// seed.
 ///
 /// Unlike C, not under the bus lock: our devices register synchronously,
 /// and their probes may take it.
@@ -132,6 +133,11 @@ pub(crate) fn advance_seeds(region: &Region, child: &Device) {
             create_btt_seed(region);
         }
         ns_seed_used = btt.namespace().is_some_and(|ns| region.is_seed(ns.device()));
+    } else if let Some(pfn) = NdPfn::of(child).or_else(|| dax_devs::of(child)) {
+        if region.is_pfn_seed(child) {
+            create_pfn_seed(region, child);
+        }
+        ns_seed_used = pfn.namespace().is_some_and(|ns| region.is_seed(ns.device()));
     }
     if ns_seed_used && region.nstype() == nd_type::NAMESPACE_PMEM {
         if let Err(e) = create_namespace_seed(region) {
@@ -158,5 +164,29 @@ fn create_btt_seed(region: &Region) {
             });
         }
         Err(e) => dev_err!(region.device(), "failed to create btt namespace: {:?}\n", e.to_errno()),
+    }
+}
+
+/// Registers a new pfn (dax) seed in place of `old`, the seed being probed
+/// now, which stays as a configured device (`nd_region_create_pfn_seed`,
+/// `nd_region_create_dax_seed`).
+fn create_pfn_seed(region: &Region, old: &Device) {
+    let dax = dax_devs::of(old).is_some();
+    let new = if dax { dax_devs::create_seed(region) } else { pfn_devs::create_seed(region) };
+    match new {
+        Ok(reg) => {
+            let reg = reg.erase();
+            let _ = region.with_bound(|b| {
+                if b.pfns.reserve(1, GFP_KERNEL).is_err() {
+                    return;
+                }
+                let seed = if dax { &mut b.dax_seed } else { &mut b.pfn_seed };
+                if let Some(old) = seed.replace(reg) {
+                    let _ = b.pfns.push(old, GFP_KERNEL);
+                }
+            });
+        }
+        Err(e) => dev_err!(region.device(), "failed to create {} namespace: {:?}\n",
+            if dax { "dax" } else { "pfn" }, e.to_errno()),
     }
 }

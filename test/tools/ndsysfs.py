@@ -138,6 +138,15 @@ def dump_btts(prefix):
     write(prefix + '-btt.out', out)
 
 
+def dump_pfns(prefix):
+    """Every attribute of every pfnN.M and daxN.M, in PREFIX-pfn.out."""
+    out = []
+    devs = glob.glob('/sys/bus/nd/devices/pfn*') + glob.glob('/sys/bus/nd/devices/dax*')
+    for d in sorted(devs, key=lambda p: natural(os.path.basename(p))):
+        attrs(d, os.path.basename(d), out)
+    write(prefix + '-pfn.out', out)
+
+
 def mask_uuids(prefix, seen, keep):
     """Rewrite the uuids of btt and namespace devices that do not start with
     `keep` (the ones ndctl made up) as <uuid-N> in every PREFIX-* file, N in
