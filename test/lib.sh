@@ -541,8 +541,36 @@ g_dimm_by_handle() {
 # says what is in them and the little it normalises).
 g_nd_dump() {
 	udevadm settle -t 30 2>/dev/null
-	python3 "$RLN_TOP/test/tools/ndsysfs.py" dump "$G_OUT/$1" ||
-		g_fatal "ndsysfs.py dump $1 failed"
+	g_nds dump "$G_OUT/$1" || g_fatal "ndsysfs.py dump $1 failed"
+}
+
+# g_nds CMD ARG...: one command of `ndsysfs.py serve` (dump, dump_btts,
+# mask_uuids, attrs; `writes FILE` takes its lines on stdin), run by one python
+# for the whole guest part, started on first use: a python start costs seconds
+# in a TCG guest. Fails, with the server's answer on stderr, unless it answers
+# ok. In a subshell (a pipe, $(...)), which cannot reach the server's pipes, a
+# python of its own runs the command. Give paths absolute.
+g_nds() {
+	local reply= l
+	if [ "$BASHPID" != "$$" ]; then
+		reply=$({ echo "$*"; if [ "$1" = writes ]; then cat; echo .; fi; } |
+			python3 "$RLN_TOP/test/tools/ndsysfs.py" serve)
+	else
+		if [ -z "${G_NDS_PID:-}" ] || ! kill -0 "$G_NDS_PID" 2>/dev/null; then
+			coproc G_NDS { exec python3 "$RLN_TOP/test/tools/ndsysfs.py" serve; }
+		fi
+		{
+			echo "$*"
+			if [ "$1" = writes ]; then
+				while IFS= read -r l; do echo "$l"; done
+				echo .
+			fi
+		} >&"${G_NDS[1]}"
+		read -r reply <&"${G_NDS[0]}"
+	fi
+	[ "$reply" = ok ] && return 0
+	echo "ndsysfs.py serve: $1: ${reply:-no answer}" >&2
+	return 1
 }
 
 # g_nd_view PREFIX: g_nd_dump plus ndctl's view: `ndctl list -RNi` (regions and

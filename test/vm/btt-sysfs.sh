@@ -56,23 +56,15 @@ if [ "${1:-}" = --guest ]; then
 	g_wait_scrub
 	D=/sys/bus/nd/devices
 	# Under TCG every process costs (a python start takes seconds): one
-	# python, `ndsysfs.py serve`, does every state and batch of writes.
-	coproc NDS { exec python3 "$RLN_TOP/test/tools/ndsysfs.py" serve; }
-	# nds CMD...: one command to the server (ndsysfs.py serve); give up unless ok.
-	nds() {
-		local reply=
-		echo "$*" >&"${NDS[1]}"
-		read -r reply <&"${NDS[0]}"
-		[ "$reply" = ok ] || g_fatal "ndsysfs.py serve: $*: ${reply:-no answer}"
-	}
+	# python, `ndsysfs.py serve` (g_nds), does every state and batch of writes.
 	# state NAME: every attribute of every bttN.M (NAME-btt.out) and g_nd_dump's
 	# files; btt and namespace uuids that are not ours (5a7e0005-...: the
 	# random ones ndctl makes) become <uuid-N>, N in order of first appearance.
 	state() {
 		udevadm settle -t 30 2>/dev/null
-		nds dump "$1"
-		nds dump_btts "$1"
-		nds mask_uuids "$1" /tmp/btt-sysfs-uuids.txt 5a7e0005-
+		g_nds dump "$G_OUT/$1" && g_nds dump_btts "$G_OUT/$1" &&
+			g_nds mask_uuids "$G_OUT/$1" /tmp/btt-sysfs-uuids.txt 5a7e0005- ||
+			g_fatal "state $1 failed"
 	}
 	# view NAME: ndctl's view of the namespaces, then state.
 	view() {
@@ -85,14 +77,7 @@ if [ "${1:-}" = --guest ]; then
 	# one line per attribute, appended to NAME-writes.out (ndsysfs.py
 	# write_attrs).
 	writes() {
-		local l
-		{
-			echo "writes $G_OUT/$1-writes.out"
-			while IFS= read -r l; do echo "$l"; done
-			echo .
-		} >&"${NDS[1]}"
-		read -r l <&"${NDS[0]}"
-		[ "$l" = ok ] || g_fatal "writes $1 failed: ${l:-no answer}"
+		g_nds writes "$G_OUT/$1-writes.out" || g_fatal "writes $1 failed"
 	}
 
 	# nfit_test.1's region2 starts read-only (an unarmed DIMM).
@@ -161,7 +146,7 @@ if [ "${1:-}" = --guest ]; then
 	writes auto-reset <<-'EOF'
 		namespace2.0 1 force_raw
 	EOF
-	# (writes runs in this shell, not in a pipe's subshell: it talks to the server)
+	# (writes in this shell, not in a pipe's subshell: there it would start a python)
 	w=
 	for b in "$D"/btt2.*; do
 		[ "$(cat "$b/namespace" 2>/dev/null)" = namespace2.0 ] && w+="${b##*/} NL namespace"$'\n'
@@ -287,7 +272,7 @@ if [ "${1:-}" = --guest ]; then
 	# Only region1's devices: region2 is where the sector-* steps left it.
 	: >lab12-claim.out
 	for d in "$seed" namespace1.0 namespace1.1; do
-		nds attrs "$D/$d" "$d" lab12-claim.out
+		g_nds attrs "$D/$d" "$d" "$G_OUT/lab12-claim.out" || g_fatal "attrs $d failed"
 	done
 	g_run lab12-labels.json ndctl read-labels -j nmem0
 	writes lab12-reset <<-EOF
