@@ -508,12 +508,16 @@ g_run() {
 # error)"), minus libndctl's sysfs-walk chatter, which the list tests cover, and
 # the timing-dependent "ndctl_bus_wait_probe: waited N milliseconds" lines.
 g_run_v() {
-	local name=$1 rc=0
+	local name=$1 rc=0 l kept=
+	local err=$G_OUT/${name%.json}.err
+	local drop='libndctl: (__sysfs_device_parse|__sysfs_read_attr|parse_dimm_flags|parse_nfit_mem_flags|__util_modalias_to_module|add_dimm|add_bus|add_region|ndctl_new|ndctl_bus_wait_probe):'
 	shift
 	g_run "$name" "$1" "$2" -v "${@:3}" || rc=$?
-	grep -v -E 'libndctl: (__sysfs_device_parse|__sysfs_read_attr|parse_dimm_flags|parse_nfit_mem_flags|__util_modalias_to_module|add_dimm|add_bus|add_region|ndctl_new|ndctl_bus_wait_probe):' \
-		"$G_OUT/${name%.json}.err" >"$G_OUT/${name%.json}.err.tmp"
-	mv "$G_OUT/${name%.json}.err.tmp" "$G_OUT/${name%.json}.err"
+	# grep -v -E "$drop" in the shell: a fork costs a tenth of a second under TCG.
+	while IFS= read -r l || [ -n "$l" ]; do
+		[[ $l =~ $drop ]] || kept+=$l$'\n'
+	done <"$err"
+	printf '%s' "$kept" >"$err"
 	return "$rc"
 }
 
