@@ -3,6 +3,8 @@
 
     ndsysfs.py dump PREFIX      writes PREFIX-regions.out, PREFIX-devices.out, PREFIX-block.out
     ndsysfs.py attrs DIR LABEL  prints the attribute lines of one sysfs device
+    ndsysfs.py serve            one command a line on stdin, `ok` or `error: ...`
+                                a line on stdout after each (see serve())
 
 One process does it all: under TCG every fork of cat or stat costs tens of ms.
 
@@ -176,10 +178,88 @@ def main(argv):
         out = []
         attrs(argv[1], argv[2], out)
         sys.stdout.write(''.join(line + '\n' for line in out))
+    elif argv == ['serve']:
+        serve(sys.stdin, sys.stdout)
     else:
         sys.stderr.write(__doc__)
         return 2
     return 0
+
+
+def write_attrs(lines, outfile):
+    """Lines "DIR VALUE ATTR..." (DIR under /sys/bus/nd/devices unless it starts
+    with /; VALUE NL is an empty line, "\\n"): write VALUE to each ATTR of DIR and
+    append each result to `outfile`: a `== DIR's name <- 'VALUE'` line, then
+    `ATTR: ok n=N`, `ATTR: open errno=E` or `ATTR: write errno=E` per ATTR."""
+    import errno
+    with open(outfile, 'a') as out:
+        for line in lines:
+            f = line.split()
+            if not f:
+                continue
+            d = f[0] if f[0].startswith('/') else os.path.join(ND, f[0])
+            v = '\n' if f[1] == 'NL' else f[1]
+            out.write('== %s <- %r\n' % (os.path.basename(d), v))
+            for a in f[2:]:
+                p = os.path.join(d, a)
+                try:
+                    fd = os.open(p, os.O_WRONLY)
+                except OSError as e:
+                    out.write('%s: open errno=%s\n' % (a, errno.errorcode.get(e.errno, e.errno)))
+                    continue
+                try:
+                    out.write('%s: ok n=%d\n' % (a, os.write(fd, v.encode())))
+                except OSError as e:
+                    out.write('%s: write errno=%s\n' % (a, errno.errorcode.get(e.errno, e.errno)))
+                finally:
+                    os.close(fd)
+
+
+def serve(cmds, answers):
+    """Run commands read one a line from `cmds` in this one process (a python
+    start costs seconds in a TCG guest), answering each with one line, `ok` or
+    `error: WHAT`, flushed:
+        dump PREFIX                 as `ndsysfs.py dump PREFIX`
+        dump_btts PREFIX            dump_btts()
+        mask_uuids PREFIX SEEN KEEP mask_uuids()
+        attrs DIR LABEL FILE        the attribute lines of DIR, appended to FILE
+        writes FILE                 write_attrs() of the lines that follow, up
+                                    to a line `.`, results appended to FILE
+    Paths are relative to the directory the server started in. It ends at
+    end of input."""
+    while True:
+        line = cmds.readline()
+        if not line:
+            return
+        f = line.split()
+        if not f:
+            continue
+        try:
+            if f[0] == 'writes' and len(f) == 2:
+                block = []
+                while True:
+                    w = cmds.readline()
+                    if not w or w.rstrip('\n') == '.':
+                        break
+                    block.append(w)
+                write_attrs(block, f[1])
+            elif f[0] == 'dump' and len(f) == 2:
+                dump(f[1])
+            elif f[0] == 'dump_btts' and len(f) == 2:
+                dump_btts(f[1])
+            elif f[0] == 'mask_uuids' and len(f) == 4:
+                mask_uuids(f[1], f[2], f[3])
+            elif f[0] == 'attrs' and len(f) == 4:
+                out = []
+                attrs(f[1], f[2], out)
+                with open(f[3], 'a') as fh:
+                    fh.write(''.join(l + '\n' for l in out))
+            else:
+                raise ValueError('unknown command %r' % line.strip())
+            answers.write('ok\n')
+        except Exception as e:  # reported to the caller, who gives up
+            answers.write('error: %s: %s\n' % (type(e).__name__, e))
+        answers.flush()
 
 
 if __name__ == '__main__':

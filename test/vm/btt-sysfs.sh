@@ -55,21 +55,16 @@ if [ "${1:-}" = --guest ]; then
 	g_modprobe nfit_test
 	g_wait_scrub
 	D=/sys/bus/nd/devices
-	# Under TCG every process costs: one python per state and per batch of writes.
+	# Under TCG every process costs (a python start takes seconds): one
+	# python, `ndsysfs.py serve` (g_nds), does every state and batch of writes.
 	# state NAME: every attribute of every bttN.M (NAME-btt.out) and g_nd_dump's
 	# files; btt and namespace uuids that are not ours (5a7e0005-...: the
 	# random ones ndctl makes) become <uuid-N>, N in order of first appearance.
 	state() {
 		udevadm settle -t 30 2>/dev/null
-		python3 - "$1" "$RLN_TOP/test/tools" <<-'EOF' || g_fatal "state $1 failed"
-			import sys
-			prefix, tools = sys.argv[1], sys.argv[2]
-			sys.path.insert(0, tools)
-			import ndsysfs
-			ndsysfs.dump(prefix)
-			ndsysfs.dump_btts(prefix)
-			ndsysfs.mask_uuids(prefix, '/tmp/btt-sysfs-uuids.txt', '5a7e0005-')
-		EOF
+		g_nds dump "$G_OUT/$1" && g_nds dump_btts "$G_OUT/$1" &&
+			g_nds mask_uuids "$G_OUT/$1" /tmp/btt-sysfs-uuids.txt 5a7e0005- ||
+			g_fatal "state $1 failed"
 	}
 	# view NAME: ndctl's view of the namespaces, then state.
 	view() {
@@ -79,38 +74,14 @@ if [ "${1:-}" = --guest ]; then
 	}
 	# writes NAME: lines "DIR VALUE ATTR..." on stdin (DIR under $D unless it
 	# starts with /; VALUE NL is an empty line, "\n"): each write's result,
-	# one line per attribute, appended to NAME-writes.out.
-	WRITES_PY=$(cat <<-'EOF'
-		import errno, os, sys
-		out = open(sys.argv[1], 'a')
-		for line in sys.stdin.read().splitlines():
-		    f = line.split()
-		    if not f:
-		        continue
-		    d = f[0] if f[0].startswith('/') else '/sys/bus/nd/devices/' + f[0]
-		    v = '\n' if f[1] == 'NL' else f[1]
-		    out.write('== %s <- %r\n' % (os.path.basename(d), v))
-		    for a in f[2:]:
-		        p = os.path.join(d, a)
-		        try:
-		            fd = os.open(p, os.O_WRONLY)
-		        except OSError as e:
-		            out.write('%s: open errno=%s\n' % (a, errno.errorcode.get(e.errno, e.errno)))
-		            continue
-		        try:
-		            out.write('%s: ok n=%d\n' % (a, os.write(fd, v.encode())))
-		        except OSError as e:
-		            out.write('%s: write errno=%s\n' % (a, errno.errorcode.get(e.errno, e.errno)))
-		        finally:
-		            os.close(fd)
-	EOF
-	)
+	# one line per attribute, appended to NAME-writes.out (ndsysfs.py
+	# write_attrs).
 	writes() {
-		python3 -c "$WRITES_PY" "$G_OUT/$1-writes.out" || g_fatal "writes $1 failed"
+		g_nds writes "$G_OUT/$1-writes.out" || g_fatal "writes $1 failed"
 	}
 
 	# nfit_test.1's region2 starts read-only (an unarmed DIMM).
-	echo "region2 0 read_only" | writes setup
+	writes setup <<<"region2 0 read_only"
 	state seed
 
 	# ---- bad input to idle seeds (label-less regions)
@@ -175,13 +146,16 @@ if [ "${1:-}" = --guest ]; then
 	writes auto-reset <<-'EOF'
 		namespace2.0 1 force_raw
 	EOF
+	# (writes in this shell, not in a pipe's subshell: there it would start a python)
+	w=
 	for b in "$D"/btt2.*; do
-		[ "$(cat "$b/namespace" 2>/dev/null)" = namespace2.0 ] && echo "${b##*/} NL namespace"
-	done | writes auto-reset
+		[ "$(cat "$b/namespace" 2>/dev/null)" = namespace2.0 ] && w+="${b##*/} NL namespace"$'\n'
+	done
+	writes auto-reset <<<"$w"
 	g_run auto-raw ndctl enable-namespace namespace2.0
 	g_run auto-zero dd if=/dev/zero of=/dev/pmem2 bs=4096 count=2 oflag=direct status=none
 	g_run auto-raw-disable ndctl disable-namespace namespace2.0
-	echo "namespace2.0 0 force_raw" | writes auto-reset
+	writes auto-reset <<<"namespace2.0 0 force_raw"
 	g_run auto-raw-enable ndctl enable-namespace namespace2.0
 	state auto-reset
 
@@ -192,7 +166,7 @@ if [ "${1:-}" = --guest ]; then
 	g_run lab-create.json ndctl create-namespace -r region1 -m raw -s 32M -n lab-pfn \
 		--uuid 5a7e0005-0000-4000-8000-000000000010
 	g_run lab-ns-disable ndctl disable-namespace namespace1.0
-	echo "namespace1.0 pfn holder_class" | writes lab
+	writes lab <<<"namespace1.0 pfn holder_class"
 	state lab-before
 	writes lab <<-'EOF'
 		btt1.0 namespace1.0 namespace
@@ -296,9 +270,10 @@ if [ "${1:-}" = --guest ]; then
 		$seed namespace1.0 namespace
 	EOF
 	# Only region1's devices: region2 is where the sector-* steps left it.
+	: >lab12-claim.out
 	for d in "$seed" namespace1.0 namespace1.1; do
-		python3 "$RLN_TOP/test/tools/ndsysfs.py" attrs "$D/$d" "$d"
-	done >lab12-claim.out
+		g_nds attrs "$D/$d" "$d" "$G_OUT/lab12-claim.out" || g_fatal "attrs $d failed"
+	done
 	g_run lab12-labels.json ndctl read-labels -j nmem0
 	writes lab12-reset <<-EOF
 		$seed NL namespace

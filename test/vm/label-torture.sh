@@ -70,20 +70,28 @@ if [ "${1:-}" = --guest ]; then
 	}
 	d4=$(dimms_of "$r4" | tr '\n' ' ') d1=$(dimms_of "$r1" | tr '\n' ' ')
 	echo "4-way $r4: $d4; 1-DIMM $r1: $d1" >regions.out
+	# Under TCG every fork costs a tenth of a second or more: the helpers
+	# below read sysfs with the shell's read, not cat.
 	# ns_config REGION: the region's namespaces as "uuid size name", sorted.
 	ns_config() {
-		local ns
+		local ns u s n
 		for ns in /sys/bus/nd/devices/"$1"/namespace[0-9]*; do
-			[ "$(cat "$ns/size")" != 0 ] || continue
-			echo "$(cat "$ns/uuid") $(cat "$ns/size") $(cat "$ns/alt_name")"
+			u= s= n=
+			IFS= read -r s <"$ns/size"
+			[ "$s" != 0 ] || continue
+			IFS= read -r u <"$ns/uuid"
+			IFS= read -r n <"$ns/alt_name"
+			echo "$u $s $n"
 		done | sort
 		[ -e /sys/bus/nd/devices/"$1"/driver ] || echo "region $1 not enabled"
 	}
 	# ns_by_uuid REGION UUID: the namespace device with that uuid.
 	ns_by_uuid() {
-		local ns
+		local ns u
 		for ns in /sys/bus/nd/devices/"$1"/namespace[0-9]*; do
-			[ "$(cat "$ns/uuid" 2>/dev/null)" = "$2" ] && basename "$ns" && return 0
+			u=
+			{ IFS= read -r u <"$ns/uuid"; } 2>/dev/null
+			[ "$u" = "$2" ] && echo "${ns##*/}" && return 0
 		done
 		return 1
 	}
@@ -128,7 +136,12 @@ if [ "${1:-}" = --guest ]; then
 	rm -rf "$F"
 	mkdir -p "$F"
 	knob_of() { echo "/sys/class/nfit_test_bus/$1/label_write_budget"; }
-	set_knob() { echo "$2" >"$(knob_of "$1")" || g_fatal "cannot set $(knob_of "$1") to $2"; }
+	set_knob() {
+		echo "$2" >"/sys/class/nfit_test_bus/$1/label_write_budget" ||
+			g_fatal "cannot set $(knob_of "$1") to $2"
+	}
+	# KNOB=the budget of BUS: get_knob BUS
+	get_knob() { KNOB=; IFS= read -r KNOB <"/sys/class/nfit_test_bus/$1/label_write_budget"; }
 
 	# The knob itself, through ndctl's own label writes (4 KiB each).
 	ndctl disable-region -b nfit_test.0 all >/dev/null 2>&1
@@ -161,14 +174,37 @@ if [ "${1:-}" = --guest ]; then
 	ndctl enable-dimm "$dimm" >/dev/null 2>&1
 	ndctl enable-region -b nfit_test.0 all >/dev/null 2>&1
 
-	# reboot BUS: the DIMMs forget what they cached and read their labels again.
-	reboot() {
-		ndctl disable-region -b "$1" all >/dev/null 2>&1
-		ndctl disable-dimm -b "$1" all >/dev/null 2>&1
-		set_knob "$1" -1
-		ndctl enable-dimm -b "$1" all >/dev/null 2>&1
-		ndctl enable-region -b "$1" all >/dev/null 2>&1
+	# The ndbusN of each provider, for the sysfs paths below.
+	declare -A ndbus=([nfit_test.0]=$b0 [nfit_test.1]=$b1)
+	# nd_driver unbind|bind DRIVER DEVPATH...: through the driver's sysfs file,
+	# as ndctl's disable-* and enable-* do (a device already so: no matter).
+	nd_driver() {
+		local what=$1 drv=$2 d
+		shift 2
+		for d in "$@"; do
+			echo "${d##*/}" >"/sys/bus/nd/drivers/$drv/$what"
+		done 2>/dev/null
+	}
+	# regions_up BUS: enable the bus's regions and wait for their namespaces
+	# to probe (ndctl enable-region -b BUS all, from the shell: an ndctl
+	# start costs seconds in a TCG guest).
+	regions_up() {
+		local nb=/sys/bus/nd/devices/${ndbus[$1]}
+		nd_driver bind nd_region "$nb"/region[0-9]*
+		read -r _ <"$nb/wait_probe"
 		udevadm settle -t 30 2>/dev/null
+	}
+	# reboot BUS: the DIMMs forget what they cached and read their labels
+	# again: the bus's regions and DIMMs disabled, the knob off, DIMMs and
+	# regions enabled (ndctl disable-region, disable-dimm, enable-dimm and
+	# enable-region -b BUS all, from the shell).
+	reboot() {
+		local nb=/sys/bus/nd/devices/${ndbus[$1]}
+		nd_driver unbind nd_region "$nb"/region[0-9]*
+		nd_driver unbind nvdimm "$nb"/nmem[0-9]*
+		set_knob "$1" -1
+		nd_driver bind nvdimm "$nb"/nmem[0-9]*
+		regions_up "$1"
 	}
 	# save_areas DIR DIMM...: the label areas; restore_areas BUS DIR DIMM...
 	save_areas() {
@@ -179,27 +215,32 @@ if [ "${1:-}" = --guest ]; then
 			ndctl read-labels -o "$dir/$d.bin" "$d" >/dev/null 2>&1 || g_fatal "read-labels -o $d failed"
 		done
 	}
+	# (the regions disabled, the knob off; write-labels disables and enables
+	# each DIMM it writes, which then reads its labels again: a reboot)
 	restore_areas() {
 		local bus=$1 dir=$2 d
 		shift 2
-		ndctl disable-region -b "$bus" all >/dev/null 2>&1
+		nd_driver unbind nd_region /sys/bus/nd/devices/"${ndbus[$bus]}"/region[0-9]*
 		set_knob "$bus" -1
 		for d in "$@"; do
 			ndctl write-labels -i "$dir/$d.bin" "$d" >/dev/null 2>&1 || g_fatal "write-labels $d failed"
 		done
-		reboot "$bus"
+		regions_up "$bus"
 	}
-	# record PREFIX REGION DIMM...: namespaces and labels after a reboot.
+	# record PREFIX REGION DIMM...: namespaces and labels after a reboot: one
+	# `read-labels -j` of the DIMMs (PREFIX-areas.json) and one `read-labels
+	# -o` (PREFIX-areas.bin: the areas one after the other in PREFIX.dimms'
+	# order, as ndctl reads them; its "read N nmems" in PREFIX-areas.err).
 	record() {
-		local p=$1 r=$2 d
+		local p=$1 r=$2 m l
 		shift 2
 		ns_config "$r" >"$p.conf"
-		mkdir -p "$p-areas"
-		for d in "$@"; do
-			ndctl read-labels -j "$d" >"$p-areas/$d.json" 2>/dev/null
-			ndctl read-labels -o "$p-areas/$d.bin" "$d" >/dev/null 2>&1
-		done
-		cat /sys/bus/nd/devices/"$r"/mapping[0-9]* >"$p.mappings"
+		echo "$*" >"$p.dimms"
+		ndctl read-labels -j "$@" >"$p-areas.json" 2>/dev/null
+		ndctl read-labels -o "$p-areas.bin" "$@" >/dev/null 2>"$p-areas.err"
+		for m in /sys/bus/nd/devices/"$r"/mapping[0-9]*; do
+			IFS= read -r l <"$m" && echo "$l"
+		done >"$p.mappings"
 	}
 	# op OP REGION UUID: the operation under test; its status and output.
 	op() {
@@ -209,6 +250,21 @@ if [ "${1:-}" = --guest ]; then
 		esac
 	}
 
+	# The cuts: every k (RLN_TORTURE=full), or the first and last write and
+	# a seeded sample between them (the default). One python answers for
+	# every operation, a line "N SAMPLE SEED" in, the cuts out.
+	coproc KS { exec python3 -c 'import random, sys
+while True:
+    line = sys.stdin.readline()
+    if not line:
+        break
+    n, sample, seed = line.rstrip("\n").split(" ", 2)
+    n, sample = int(n), int(sample)
+    ks = range(n)
+    if sample > 0 and n > sample:
+        rest = random.Random(seed).sample(range(1, n - 1), sample - 2)
+        ks = sorted({0, n - 1, *rest})
+    print(*ks, flush=True)'; }
 	for tag in 4 1; do
 		if [ $tag = 4 ]; then r=$r4 dimms=$d4 bus=nfit_test.0 u=$U_NEW4; else r=$r1 dimms=$d1 bus=nfit_test.1 u=$U_NEW1; fi
 		# The starting label areas: old (after gone) now, new after a create.
@@ -231,24 +287,22 @@ if [ "${1:-}" = --guest ]; then
 			set_knob "$bus" $BIG
 			op "$o_name" "$r" "$u" >"$t-count.out" 2>&1
 			echo "rc=$?" >>"$t-count.out"
-			n=$((BIG - $(cat "$(knob_of "$bus")")))
+			get_knob "$bus"
+			n=$((BIG - KNOB))
 			echo "$n" >"$t-writes"
 			reboot "$bus"
 			record "$t-end" "$r" $dimms
-			# Every k (RLN_TORTURE=full), or the first and last write and
-			# a seeded sample between them (the default).
-			python3 -c 'import random, sys
-n, sample, seed = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-ks = range(n)
-if sample > 0 and n > sample:
-    rest = random.Random(seed).sample(range(1, n - 1), sample - 2)
-    ks = sorted({0, n - 1, *rest})
-print(*ks)' "$n" "$sample" "$seed-$tag-$o_name" >"$t-ks"
-			for k in $(cat "$t-ks"); do
+			echo "$n $sample $seed-$tag-$o_name" >&"${KS[1]}"
+			ks=
+			read -r ks <&"${KS[0]}" || g_fatal "no cuts from the sampler"
+			echo "$ks" >"$t-ks"
+			for k in $ks; do
 				restore_areas "$bus" "$F/areas-$tag-$from" $dimms
 				set_knob "$bus" "$k"
 				op "$o_name" "$r" "$u" >"$t-k$k.out" 2>&1
-				echo "rc=$? budget=$(cat "$(knob_of "$bus")")" >>"$t-k$k.out"
+				rc=$?
+				get_knob "$bus"
+				echo "rc=$rc budget=$KNOB" >>"$t-k$k.out"
 				reboot "$bus"
 				record "$t-k$k" "$r" $dimms
 			done
@@ -301,23 +355,38 @@ check_torture() {
 	    sys.exit(1)
 	def conf(p):
 	    return open(f"{p}.conf").read()
+	def areas(p):
+	    """Each DIMM's raw label area and `read-labels -j` object, by name: one
+	    read-labels -o read the DIMMs of PREFIX.dimms into one file, in that
+	    order, all areas the same size; one read-labels -j all of them."""
+	    import json, re
+	    order = open(f"{p}.dimms").read().split()
+	    raw = nslabels.read(f"{p}-areas.bin")
+	    bad = []
+	    said = re.findall(r"^read (\d+) nmem", open(f"{p}-areas.err").read(), re.M)
+	    if said != [str(len(order))] or not raw or len(raw) % len(order):
+	        bad.append(f"read-labels -o of {order}: {len(raw)} bytes, ndctl said {said}")
+	    each = len(raw) // len(order)
+	    raws = {d: raw[i * each:(i + 1) * each] for i, d in enumerate(order)}
+	    try:
+	        js = json.load(open(f"{p}-areas.json"))
+	        js = {j.get("dev"): j for j in (js if isinstance(js, list) else [js])}
+	    except ValueError as e:
+	        js = {}
+	        bad.append(f"read-labels -j is not JSON ({e})")
+	    return raws, js, bad
 	def decode(p):
 	    """The region's namespaces by its label areas, and label sets left incomplete."""
 	    maps = [l.split(",") for l in open(f"{p}.mappings").read().split()]
-	    found, bad = {}, []
+	    raws, js, bad = areas(p)
+	    found = {}
 	    for dimm, start, size, _pos in maps:
 	        start, size = int(start, 0), int(size, 0)
-	        area = nslabels.read(f"{p}-areas/{dimm}.bin")
-	        labels = nslabels.active_labels(area)
-	        import json
-	        try:
-	            shown = json.load(open(f"{p}-areas/{dimm}.json"))
-	            shown = shown[0] if isinstance(shown, list) else shown
-	            shown = {(j.get("slot"), j.get("uuid"), j.get("name"), j.get("dpa"), j.get("rawsize"))
-	                     for j in shown.get("label", [])}
-	        except ValueError as e:
-	            shown = set()
-	            bad.append(f"{dimm}: read-labels -j is not JSON ({e})")
+	        labels = nslabels.active_labels(raws.get(dimm, b""))
+	        if dimm not in js:
+	            bad.append(f"{dimm}: read-labels -j shows no such DIMM")
+	        shown = {(j.get("slot"), j.get("uuid"), j.get("name"), j.get("dpa"), j.get("rawsize"))
+	                 for j in js.get(dimm, {}).get("label", [])}
 	        for l in labels:
 	            if (l["slot"], l["uuid"], l["name"], l["dpa"], l["rawsize"]) not in shown:
 	                bad.append(f"{dimm}: read-labels -j does not show active label in slot {l['slot']}")

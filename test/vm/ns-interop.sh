@@ -80,15 +80,10 @@ if [ "${1:-}" = --guest ]; then
 	# of first appearance, in every NAME-* file.
 	state() {
 		udevadm settle -t 30 2>/dev/null
-		python3 - "$1" "$RLN_TOP/test/tools" "${U%?}" <<-'EOF' || g_fatal "state $1 failed"
-			import sys
-			prefix, tools, ours = sys.argv[1:4]
-			sys.path.insert(0, tools)
-			import ndsysfs
-			ndsysfs.dump(prefix)
-			ndsysfs.dump_btts(prefix)
-			ndsysfs.mask_uuids(prefix, '/tmp/ns-interop-uuids.txt', ours)
-		EOF
+		# (g_nds: the one ndsysfs.py serve process of the guest part)
+		g_nds dump "$G_OUT/$1" && g_nds dump_btts "$G_OUT/$1" &&
+			g_nds mask_uuids "$G_OUT/$1" /tmp/ns-interop-uuids.txt "${U%?}" ||
+			g_fatal "state $1 failed"
 	}
 	# sector NAME SECTOR_SIZE UUID: a 32 MiB sector namespace (a BTT arena
 	# needs 16 MiB past the 4 KiB info-block offset): ndctl's and
