@@ -29,8 +29,8 @@
 //! `resource_size_t` and `phys_addr_t` (all 64-bit on x86-64) wrap, so that
 //! a hostile block gives C's answer rather than a panic.
 
-use crate::fletcher;
-use crate::le;
+use super::fletcher;
+use super::le;
 use core::fmt;
 
 /// Size of the info block (`sizeof(struct nd_pfn_sb)`).
