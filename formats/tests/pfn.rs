@@ -884,7 +884,7 @@ fn setup_mem_and_errors() {
 
 /// Every layout init_layout makes for a 2 MiB-aligned namespace (any size
 /// from 2 MiB to 1 TiB in 2 MiB steps, sampled, any supported align, both
-/// modes) either is refused as C refuses it or validates, and its setup
+/// modes; 6000 samples) either is refused as C refuses it or validates, and its setup
 /// maps exactly npfns pages of data after the memmap.
 #[test]
 fn init_then_validate_then_setup() {
@@ -896,7 +896,7 @@ fn init_then_validate_then_setup() {
         x
     };
     let (mut made, mut refused) = (0, 0);
-    for _ in 0..20000 {
+    for _ in 0..6000 {
         let start = (next() % (1 << 19)) * 2 * M;
         let size = (next() % (1 << 19) + 1) * 2 * M;
         let align = X86.supported_alignments()[(next() % 3) as usize];
@@ -947,8 +947,5 @@ fn init_then_validate_then_setup() {
             assert!(sb.dataoff - 8192 < a, "{what}");
         }
     }
-    assert!(
-        made > 10000 && refused > 0,
-        "made {made}, refused {refused}"
-    );
+    assert!(made > 3000 && refused > 0, "made {made}, refused {refused}");
 }
