@@ -45,10 +45,9 @@ pub const PFN_SIG_LEN: usize = 16;
 pub const PFN_SIG: [u8; PFN_SIG_LEN] = *b"NVDIMM_PFN_INFO\0";
 /// The devdax signature (`DAX_SIG`).
 pub const DAX_SIG: [u8; PFN_SIG_LEN] = *b"NVDIMM_DAX_INFO\0";
-/// What the info block area reserves at the start of the namespace
-/// (`nd_info_block_reserve()`: `ALIGN(SZ_8K, PAGE_SIZE)`, 8 KiB for 4 KiB
-/// pages).
-pub const INFO_BLOCK_RESERVE: u64 = 8192;
+/// The first 8 KiB of a namespace (`SZ_8K`: 4 KiB left alone, then the
+/// info block); `init_layout` puts the memmap or data after it.
+pub const INFO_BLOCK_END: u64 = 8192;
 /// The struct page size C reserves room for per page in `-M dev`
 /// (`MAX_STRUCT_PAGE_SIZE`, nd.h).
 pub const MAX_STRUCT_PAGE_SIZE: u64 = 64;
@@ -196,6 +195,13 @@ impl Platform {
     /// `PAGE_SHIFT`.
     pub fn page_shift(&self) -> u32 {
         self.page_size.trailing_zeros()
+    }
+
+    /// What the info block area reserves at the start of the mapped range
+    /// (`nd_info_block_reserve()`: `ALIGN(SZ_8K, PAGE_SIZE)`, 8 KiB with
+    /// 4 KiB pages).
+    pub fn info_block_reserve(&self) -> u64 {
+        align_up(INFO_BLOCK_END, self.page_size)
     }
 
     /// `PHYS_PFN(addr)`.
@@ -673,7 +679,7 @@ pub fn init_layout(
     }
     let start = ns.start;
     let size = ns.size;
-    let npfns = platform.phys_pfn(size.wrapping_sub(8192));
+    let npfns = platform.phys_pfn(size.wrapping_sub(INFO_BLOCK_END));
     let align = req.align.max(platform.compat_align);
     if !is_aligned(start, platform.compat_align) {
         return Err(PfnError::NamespaceMisaligned);
@@ -693,10 +699,10 @@ pub fn init_layout(
                 page_map_size = platform.struct_page_size.wrapping_mul(npfns);
                 page_struct_size = platform.struct_page_size;
             }
-            align_up(start.wrapping_add(8192).wrapping_add(page_map_size), align)
+            align_up(start.wrapping_add(INFO_BLOCK_END).wrapping_add(page_map_size), align)
                 .wrapping_sub(start)
         }
-        PfnMode::Ram => align_up(start.wrapping_add(8192), align).wrapping_sub(start),
+        PfnMode::Ram => align_up(start.wrapping_add(INFO_BLOCK_END), align).wrapping_sub(start),
         PfnMode::None => return Err(PfnError::NoMode),
     };
     if offset >= size.wrapping_sub(u64::from(end_trunc)) {
@@ -805,7 +811,7 @@ pub fn setup(
     platform: &Platform,
 ) -> Result<Setup, PfnError> {
     let offset = sb.dataoff;
-    let reserve = INFO_BLOCK_RESERVE;
+    let reserve = platform.info_block_reserve();
     let range_start = ns.start.wrapping_add(u64::from(sb.start_pad));
     let range_end = ns.end().wrapping_sub(u64::from(sb.end_trunc));
     let range_len = range_end.wrapping_sub(range_start).wrapping_add(1);
