@@ -78,13 +78,16 @@ if [ "${1:-}" = --guest ] || [ "${1:-}" = --guest-qemu ]; then
 		g_modprobe nfit
 		bus=$(g_bus_by_provider ACPI.NFIT) || g_fatal "no ACPI.NFIT bus"
 		rio="" rl=""
+		# QEMU takes the label area off the DIMM's size: the labelled
+		# region is 512 MiB - 128 KiB.
 		for r in /sys/bus/nd/devices/"$bus"/region*; do
-			case "$(cat "$r/size")" in
-			$((2560 << 20))) rio=$(basename "$r") ;;
-			$((512 << 20))) rl=$(basename "$r") ;;
-			esac
+			if [ "$(cat "$r/size")" = $((2560 << 20)) ]; then
+				rio=$(basename "$r")
+			else
+				rl=$(basename "$r")
+			fi
 		done
-		[ -n "$rio" ] && [ -n "$rl" ] || g_fatal "no 2560 MiB and 512 MiB regions on $bus"
+		[ -n "$rio" ] && [ -n "$rl" ] || g_fatal "no 2560 MiB and labelled regions on $bus: $(ls /sys/bus/nd/devices/"$bus"/) $(cat /sys/bus/nd/devices/"$bus"/region*/size)"
 		make_img q-dev-2M dev 2M -f -e "$(ns_io "$rio")"
 		make_img q-mem-4K mem 4K -f -e "$(ns_io "$rio")"
 		make_img q-dev-1G dev 1G -f -e "$(ns_io "$rio")"
