@@ -16,9 +16,10 @@
 # initialised with init-labels):
 #   q-dev-2M         the 2560 MiB namespace_io, -M dev -a 2M
 #   q-mem-4K         the same, -M mem -a 4K
-#   q-dev-1G         the same, -M dev -a 1G (the end is not 1 GiB aligned:
-#                    C truncates it, end_trunc != 0)
-#   q-mem-1G         the same, -M mem -a 1G
+# (-a 1G on it is refused by ndctl itself: "'--size=' must align to
+# interleave-width: 1 and alignment: 1073741824", so this NVDIMM gives no
+# block with end_trunc != 0; that needs a namespace whose start is not
+# 1 GiB aligned, e.g. a labelled one after a 16 MiB one, of 2 GiB, -a 1G.)
 #   ql-dev-2M        96 MiB labelled on the 512 MiB DIMM, -M dev -a 2M
 #   ql-mem-4K        the next 160 MiB, -M mem -a 4K
 # For each, while the pfn device is enabled, the guest records the namespace
@@ -90,8 +91,6 @@ if [ "${1:-}" = --guest ] || [ "${1:-}" = --guest-qemu ]; then
 		[ -n "$rio" ] && [ -n "$rl" ] || g_fatal "no 2560 MiB and labelled regions on $bus: $(ls /sys/bus/nd/devices/"$bus"/) $(cat /sys/bus/nd/devices/"$bus"/region*/size)"
 		make_img q-dev-2M dev 2M -f -e "$(ns_io "$rio")"
 		make_img q-mem-4K mem 4K -f -e "$(ns_io "$rio")"
-		make_img q-dev-1G dev 1G -f -e "$(ns_io "$rio")"
-		make_img q-mem-1G mem 1G -f -e "$(ns_io "$rio")"
 		dimm=$(cut -d, -f1 /sys/bus/nd/devices/"$rl"/mapping0)
 		ndctl disable-region -b "$bus" "$rl" >/dev/null || g_fatal "disable-region $rl failed"
 		ndctl init-labels -f "$dimm" >/dev/null 2>&1 || g_fatal "init-labels $dimm failed"
