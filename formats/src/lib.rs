@@ -13,3 +13,4 @@ pub mod fletcher;
 pub mod label;
 pub mod le;
 pub mod nfit;
+pub mod pfn;
