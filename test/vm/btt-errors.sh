@@ -133,7 +133,7 @@ if [ "${1:-}" = --guest ]; then
 			done
 		} >"$G_OUT/$1-devs.out" 2>&1
 		read -r -d '' json <"$G_OUT/$1-list-N.json"
-		if [[ $json =~ \"blockdev\":\"([^\"]+)\" ]]; then
+		if [[ $json =~ \"blockdev\":[[:space:]]*\"([^\"]+)\" ]]; then
 			SDEV=/dev/${BASH_REMATCH[1]}
 		else
 			SDEV=/dev/none
@@ -346,8 +346,9 @@ mask_chance() {
 }
 # phases SIDE: the guest's seconds per phase, from its stamps in the VM log.
 phases() {
-	awk -v side="$1" '$1 == "rln-time" { if (n) line = line sprintf(" %s %.1f,", name, $2 - t); t = $2; name = $3; n++ }
-		END { sub(/,$/, "", line); if (n) printf "   %s guest phases (s):%s\n", side, line }' "$T_DIR/$1.vm.log" | tr -d '\r'
+	tr -d '\r' <"$T_DIR/$1.vm.log" | awk -v side="$1" '
+		$1 == "rln-time" { if (n) line = line sprintf(" %s %.1f,", name, $2 - t); else t0 = $2; t = $2; name = $3; n++ }
+		END { sub(/,$/, "", line); if (n) printf "   %s guest phases (s):%s; %.1f in all\n", side, line, t - t0 }'
 }
 # t_want SIDE FILE REGEX LABEL: what the step must show on either stack (so
 # that two stacks that both did nothing cannot pass).
