@@ -67,6 +67,14 @@ def valid(b):
 class Btt:
     def __init__(self, dev, write=False):
         self.fd = os.open(dev, os.O_RDWR if write else os.O_RDONLY)
+        try:
+            self.load()
+        except BaseException:
+            # A served command must leave no device open (disable-namespace).
+            os.close(self.fd)
+            raise
+
+    def load(self):
         self.size = os.lseek(self.fd, 0, os.SEEK_END)
         # The primary where C puts it: v1.1 at 4 KiB, v2.0 at 0; a primary
         # that is corrupt is found through its backup at the namespace's end
@@ -80,7 +88,6 @@ class Btt:
         if self.base is None:
             b = self.read(self.size // 4096 * 4096 - INFO, INFO)
             if not valid(b):
-                os.close(self.fd)
                 sys.exit("no valid BTT info block")
             major = struct.unpack_from("<H", b, 52)[0]
             self.base, self.info = (0 if major == 2 else 4096), b

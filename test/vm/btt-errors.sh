@@ -216,7 +216,8 @@ if [ "${1:-}" = --guest ]; then
 	g_run s1-check nd check-namespace "$ns"
 	stamp s1-rewrite
 	enable s1-rewrite
-	for ((cpu = 0; cpu < $(nproc); cpu++)); do
+	ncpu=$(nproc)
+	for ((cpu = 0; cpu < ncpu; cpu++)); do
 		bm s1-rewrite-pin$cpu pin "$cpu"
 		bm s1-rewrite-cpu$cpu write "$SDEV" 4096 err 1 $((32 + cpu)) 1
 	done
