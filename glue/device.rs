@@ -417,9 +417,10 @@ impl<T: DeviceObject> Registration<T> {
     /// (C's `nd_device_register`): a driver's probe registers a device
     /// this way when that device's own probe must wait for it to finish
     /// (an info block found on a namespace makes a btt device claiming
-    /// it). `before_add` runs on the named object, not yet on its bus, before the add is
-    /// queued (C: what `__nd_btt_create` does between `device_initialize`
-    /// and `nd_device_register`); if it fails, the object is released.
+    /// it). `before_add` runs on the named object, not yet on its bus,
+    /// before the add is queued (C: what `__nd_btt_create` does between
+    /// `device_initialize` and `nd_device_register`); if it fails, the
+    /// object is released.
     /// Dropping the registration first waits for the queued adds.
     pub fn new_deferred(
         init: impl PinInit<T, Error>,
