@@ -291,13 +291,16 @@ pub(crate) fn probe_raw(ns: &Namespace, io: &NsIo) -> Result {
     // `__nd_btt_create` under the bus lock, then `nd_device_register`).
     let reg = region.bus().with_reconfig(|| {
         Registration::new_deferred(new_btt(id, state, Some(info.uuid)), placement(region), format_args!("btt{}.{}", region.id(), n), |btt| {
-            if error_flag {
-                dev_info!(&btt.dev, "Found arena with an error flag\n");
-            }
             let claim = Claim::attach(&btt.dev, HolderKind::Btt, ns).inspect_err(|_| {
                 dev_dbg!(ns.device(), "failed, already claimed\n");
             })?;
             btt.state.lock().claim = Some(claim);
+            // C validates the info block (`nd_btt_arena_is_valid`, which
+            // logs the flag) once the new btt holds its claim and before
+            // `nd_device_register` puts it on the bus: no bus name yet.
+            if error_flag {
+                dev_info!(&btt.dev, "Found arena with an error flag\n");
+            }
             Ok(())
         })
     })?;

@@ -417,9 +417,10 @@ impl<T: DeviceObject> Registration<T> {
     /// (C's `nd_device_register`): a driver's probe registers a device
     /// this way when that device's own probe must wait for it to finish
     /// (an info block found on a namespace makes a btt device claiming
-    /// it). `before_add` runs on the named object before the add is
-    /// queued (C: what `__nd_btt_create` does between `device_initialize`
-    /// and `nd_device_register`); if it fails, the object is released.
+    /// it). `before_add` runs on the named object, not yet on its bus,
+    /// before the add is queued (C: what `__nd_btt_create` does between
+    /// `device_initialize` and `nd_device_register`); if it fails, the
+    /// object is released.
     /// Dropping the registration first waits for the queued adds.
     pub fn new_deferred(
         init: impl PinInit<T, Error>,
@@ -463,7 +464,6 @@ impl<T: DeviceObject> Registration<T> {
             (*dev).type_ = place.ty.as_raw();
             bindings::device_initialize(dev);
             (*dev).parent = place.parent.map_or(core::ptr::null_mut(), |p| p.as_raw());
-            (*dev).bus = place.bus.map_or(core::ptr::null(), |b| b.as_raw());
             if let Some(p) = place.provider {
                 // `Provided` finds the provider's data here (see `ProviderAttrs`).
                 (*dev).groups = p.groups as *mut _;
@@ -482,8 +482,12 @@ impl<T: DeviceObject> Registration<T> {
             unsafe { bindings::put_device(dev) };
             return Err(e);
         }
-        // SAFETY: as above: every error path ends in `put_device`.
+        // SAFETY: as above: every error path ends in `put_device`. The bus
+        // is set only now, just before the add, as C's
+        // `__nd_device_register` does: until then the device prints with
+        // no bus name (`dev_info` from `before_add`: " btt1.0: ...").
         unsafe {
+            (*dev).bus = place.bus.map_or(core::ptr::null(), |b| b.as_raw());
             if deferred {
                 // The work item takes a reference of its own; if
                 // `device_add` fails there, the device stays unadded and

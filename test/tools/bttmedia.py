@@ -32,11 +32,24 @@ both clear a plain mapping, both clear meaning the identity); flog groups of
                                     area (printing the raw entry it replaced)
     bttmedia.py flog-get DEV LANE / flog-set DEV LANE HEX   the raw group
     bttmedia.py flog-eqseq DEV LANE  slot 1's seq := slot 0's
+    bttmedia.py write DISK SECTOR NAME VER START COUNT   bttimg.py's write
+    bttmedia.py serve OUTDIR        the commands above (and "pin CPU|all":
+                                    the CPUs the next commands run on, as
+                                    taskset -c) from stdin, one a line, its
+                                    fields tab-separated, the first NAME:
+                                    like the guest's g_run, each leaves
+                                    NAME.out, NAME.err and NAME.rc in OUTDIR,
+                                    then "NAME RC" goes to stdout. One python
+                                    process for a whole test (a python start
+                                    costs seconds in a TCG guest); it holds
+                                    no device open between commands
 """
+import contextlib
 import os
 import struct
 import sys
 
+from bttimg import cmd_write  # the pattern writes, in the same process
 from bttinfo import fletcher64  # the BTT info block's checksum, once
 
 SIG = b"BTT_ARENA_INFO\0"
@@ -54,6 +67,14 @@ def valid(b):
 class Btt:
     def __init__(self, dev, write=False):
         self.fd = os.open(dev, os.O_RDWR if write else os.O_RDONLY)
+        try:
+            self.load()
+        except BaseException:
+            # A served command must leave no device open (disable-namespace).
+            os.close(self.fd)
+            raise
+
+    def load(self):
         self.size = os.lseek(self.fd, 0, os.SEEK_END)
         # The primary where C puts it: v1.1 at 4 KiB, v2.0 at 0; a primary
         # that is corrupt is found through its backup at the namespace's end
@@ -74,6 +95,9 @@ class Btt:
         (_, _, _, self.flags, self.major, self.minor, self.ext_lbasize, self.ext_nlba,
          self.int_lbasize, self.int_nlba, self.nfree, _, _, self.dataoff, self.mapoff,
          self.logoff, self.info2off) = f
+
+    def close(self):
+        os.close(self.fd)
 
     def read(self, off, n):
         return os.pread(self.fd, n, off)
@@ -150,8 +174,21 @@ def main(argv):
     if cmd == "tags":
         tags(dev, int(args[0]), int(args[1]), int(args[2]))
         return 0
+    if cmd == "write":
+        cmd_write(dev, *args)
+        return 0
+    if cmd == "serve":
+        return serve(dev)
     w = cmd in ("corrupt-info", "set-flags", "map-undo", "map-set", "map-oob", "flog-set", "flog-eqseq")
     t = Btt(dev, w)
+    try:
+        return media(t, cmd, args)
+    finally:
+        t.close()
+
+
+def media(t, cmd, args):
+    """The commands on the BTT's metadata (through the raw view)."""
     if cmd == "geom":
         primary = valid(t.read(t.base, INFO))
         backup = valid(t.read(t.base + t.info2off, INFO))
@@ -216,6 +253,45 @@ def main(argv):
     else:
         sys.exit(__doc__)
     return 0
+
+
+def serve(outdir):
+    """Commands from stdin (see the usage above) until its end."""
+    while True:
+        line = sys.stdin.readline()
+        if not line:
+            return 0
+        name, *argv = line.rstrip("\n").split("\t")
+        base = os.path.join(outdir, name[:-5] if name.endswith(".json") else name)
+        out = os.path.join(outdir, name) if name.endswith(".json") else base + ".out"
+        with open(out, "w") as o, open(base + ".err", "w") as e:
+            with contextlib.redirect_stdout(o), contextlib.redirect_stderr(e):
+                rc = one(argv)
+        with open(base + ".rc", "w") as f:
+            f.write(f"{rc}\n")
+        print(f"{name} {rc}", flush=True)
+
+
+def one(argv):
+    """One command, its exit status as the one-shot tool's would be (what
+    Python prints for an uncaught exception: its last line)."""
+    try:
+        if argv[0] == "pin":
+            cpus = range(os.cpu_count()) if argv[1] == "all" else [int(argv[1])]
+            os.sched_setaffinity(0, set(cpus))
+            return 0
+        return main(argv) or 0
+    except SystemExit as x:
+        if x.code is None or isinstance(x.code, int):
+            return x.code or 0
+        print(x.code, file=sys.stderr)
+        return 1
+    except Exception as x:
+        print(f"{type(x).__name__}: {x}", file=sys.stderr)
+        return 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
 
 
 if __name__ == "__main__":

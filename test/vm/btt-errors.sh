@@ -38,87 +38,140 @@
 # <uuid-N>; the injected block <BLK> (of the namespace) and <RBLK> (of the
 # region); ndctl check's hex numbers in s3a <N> (which lane a write took is
 # the scheduler's).
+# Time: one python process serves every media read, write and pattern I/O
+# (`bttmedia.py serve`: a python start costs seconds in a TCG guest), ndctl
+# scans nfit_test.0 only (-b), and the loops use shell builtins. The guest
+# stamps each phase ("rln-time UPTIME NAME" in the VM log); the host prints
+# the phases' seconds in the test log.
 . "$(dirname "$0")/../lib.sh"
-BTTMEDIA="python3 $RLN_TOP/test/tools/bttmedia.py"
-BTTIMG="python3 $RLN_TOP/test/tools/bttimg.py"
 
 if [ "${1:-}" = --guest ]; then
 	g_begin "$2"
+	# stamp NAME: the guest's uptime at a step, to the VM's log (timing).
+	stamp() {
+		local up
+		read -r up _ </proc/uptime
+		echo "rln-time $up $1" >&2
+	}
+	stamp modprobe
+	# bm NAME CMD ARGS...: g_run for test/tools/bttmedia.py's commands,
+	# sent to the one bttmedia.py process that serves them.
+	coproc BM { exec python3 "$RLN_TOP/test/tools/bttmedia.py" serve "$G_OUT"; }
+	bm() {
+		local IFS=$'\t' reply
+		printf '%s\n' "$*" >&"${BM[1]}"
+		read -r reply <&"${BM[0]}" || g_fatal "bttmedia.py serve ended at $1"
+		return "${reply##* }"
+	}
+	# nd CMD ARGS...: ndctl looking at nfit_test.0 only.
+	nd() { ndctl "$1" -b nfit_test.0 "${@:2}"; }
 	g_modprobe nfit_test
 	g_wait_scrub
+	stamp create
 	D=/sys/bus/nd/devices
-	ns=$(ndctl list -N -b nfit_test.0 | jq -r '(if type == "array" then . else [.] end)[0].dev // empty')
+	ns=$(nd list -N | jq -r '(if type == "array" then . else [.] end)[0].dev // empty')
 	[ -n "$ns" ] || g_fatal "no namespace on nfit_test.0"
-	region=$(basename "$(readlink -f "$D/$ns/..")")
+	region=$(readlink -f "$D/$ns/..")
+	region=${region##*/}
 	echo "$ns $region" >"$G_OUT/namespace.out"
 	# ndctl labels a region only while it is disabled: v1.1 labels first.
-	g_run lab-disable ndctl disable-region -b nfit_test.0 all
-	g_run lab-init ndctl init-labels -b nfit_test.0 all
-	g_run lab-enable ndctl enable-region -b nfit_test.0 all
-	g_run create.json ndctl create-namespace -r "$region" -m sector -l 4096 -s 32M -n errs \
+	g_run lab-disable nd disable-region all
+	g_run lab-init nd init-labels all
+	g_run lab-enable nd enable-region all
+	g_run create.json nd create-namespace -r "$region" -m sector -l 4096 -s 32M -n errs \
 		--uuid 5a7e0005-0000-4000-8000-0000000000e0 ||
 		g_fatal "create-namespace -m sector failed: $(cat "$G_OUT/create.err")"
 	ns=$(jq -r .dev "$G_OUT/create.json")
 	# The kernel log from here on: NAME-dmesg.out gets the new lines of the
 	# btt and pmem devices, less their timestamps.
-	DM=$(dmesg | wc -l)
+	# The log as lines (one dmesg); DM: how many were taken.
+	dm_lines() { mapfile -t DL < <(dmesg); }
+	dm_lines
+	DM=${#DL[@]}
 	dm_take() {
-		dmesg | tail -n +$((DM + 1)) | sed -E 's/^\[[^]]*\] //' |
-			grep -E 'btt|pmem' >"$G_OUT/$1-dmesg.out"
-		DM=$(dmesg | wc -l)
+		local l
+		dm_lines
+		for l in "${DL[@]:DM}"; do
+			[[ $l =~ btt|pmem ]] && echo "${l#\[*\] }"
+		done >"$G_OUT/$1-dmesg.out"
+		DM=${#DL[@]}
 	}
-	sdev() { SDEV=/dev/$(ndctl list -n "$ns" | jq -r '(if type == "array" then .[0] else . end).blockdev // "none"'); }
+	# first FILE VAR: VAR := FILE's first line (or its read error).
+	first() {
+		local -n v=$2
+		{ read -r v <"$1"; } 2>/dev/null || v=$( { read -r v <"$1"; } 2>&1)
+	}
 	# snap NAME: the bad blocks the region and ndctl show, the injection status.
 	snap() {
-		echo "$region: $(tr '\n' ' ' <"$D/$region/badblocks")" >"$G_OUT/$1-region-bb.out"
-		g_run "$1-list-NM.json" ndctl list -NM -n "$ns"
-		g_run "$1-inject-status.json" ndctl inject-error --status "$ns"
+		local bb
+		mapfile -t bb <"$D/$region/badblocks"
+		echo "$region: ${bb[*]}${bb[*]:+ }" >"$G_OUT/$1-region-bb.out"
+		g_run "$1-list-NM.json" nd list -NM -n "$ns"
+		g_run "$1-inject-status.json" nd inject-error --status "$ns"
 	}
-	# view NAME: ndctl's view and the namespace's personality.
+	# view NAME: ndctl's view and the namespace's personality; SDEV, the
+	# namespace's disk in ndctl's view.
 	view() {
+		local b x mode holder raw bns drv json
 		udevadm settle -t 30
-		g_run "$1-list-N.json" ndctl list -N -n "$ns"
+		g_run "$1-list-N.json" nd list -N -n "$ns"
 		{
-			echo "mode=$(cat "$D/$ns/mode" 2>&1) holder=$(cat "$D/$ns/holder" 2>&1) force_raw=$(cat "$D/$ns/force_raw")"
+			first "$D/$ns/mode" mode
+			first "$D/$ns/holder" holder
+			first "$D/$ns/force_raw" raw
+			echo "mode=$mode holder=$holder force_raw=$raw"
 			for b in "$D"/btt*; do
-				echo "${b##*/}: namespace=$(cat "$b/namespace") driver=$(basename "$(readlink "$b/driver")" 2>/dev/null)"
+				first "$b/namespace" bns
+				drv=
+				for x in /sys/bus/nd/drivers/*/"${b##*/}"; do
+					[ -e "$x" ] && { x=${x%/*}; drv=${x##*/}; }
+				done
+				echo "${b##*/}: namespace=$bns driver=$drv"
 			done
-			ls /sys/block | grep pmem
+			for b in /sys/block/*pmem*; do
+				[ -e "$b" ] && echo "${b##*/}"
+			done
 		} >"$G_OUT/$1-devs.out" 2>&1
+		read -r -d '' json <"$G_OUT/$1-list-N.json"
+		if [[ $json =~ \"blockdev\":[[:space:]]*\"([^\"]+)\" ]]; then
+			SDEV=/dev/${BASH_REMATCH[1]}
+		else
+			SDEV=/dev/none
+		fi
 	}
 	# raw_on NAME / raw_off NAME: the raw view ($RAW) and back to disabled.
 	raw_on() {
-		local b
-		g_run "$1-raw-disable" ndctl disable-namespace "$ns"
+		local b bns
+		g_run "$1-raw-disable" nd disable-namespace "$ns"
 		for b in "$D"/btt*; do
-			[ "$(cat "$b/namespace" 2>/dev/null)" = "$ns" ] && echo >"$b/namespace"
+			{ read -r bns <"$b/namespace"; } 2>/dev/null || bns=
+			[ "$bns" = "$ns" ] && echo >"$b/namespace"
 		done
 		echo 1 >"$D/$ns/force_raw"
-		g_run "$1-raw-enable" ndctl enable-namespace "$ns"
+		g_run "$1-raw-enable" nd enable-namespace "$ns"
 		udevadm settle -t 30
-		RAW=/dev/$(ls "$D/$ns/block" 2>/dev/null | head -n 1)
+		RAW=
+		for b in "$D/$ns"/block/*; do
+			[ -e "$b" ] && { RAW=/dev/${b##*/}; break; }
+		done
 		[ -b "$RAW" ] || g_fatal "$1: no raw block device for $ns"
 	}
 	raw_off() {
-		g_run "$1-raw-off" ndctl disable-namespace "$ns"
+		g_run "$1-raw-off" nd disable-namespace "$ns"
 		echo 0 >"$D/$ns/force_raw"
 	}
 	# enable NAME: enable-namespace, the views and the log.
 	enable() {
-		g_run "$1-enable" ndctl enable-namespace "$ns"
+		g_run "$1-enable" nd enable-namespace "$ns"
 		view "$1"
 		dm_take "$1-enable"
-		sdev
 	}
-	# stamp NAME: the guest's uptime at a step, to the VM's log (timing).
-	stamp() { echo "rln-time $(cut -d' ' -f1 /proc/uptime) $1" >&2; }
 	# tags NAME: the pattern's 64 sectors read back.
-	tags() { g_run "$1-tags" $BTTMEDIA tags "$SDEV" 4096 0 64; }
+	tags() { bm "$1-tags" tags "$SDEV" 4096 0 64; }
 
 	stamp s0
 	view created
-	sdev
-	g_run s0-write $BTTIMG write "$SDEV" 4096 err 1 0 64
+	bm s0-write write "$SDEV" 4096 err 1 0 64
 	tags s0
 	snap s0
 	dm_take s0
@@ -126,26 +179,32 @@ if [ "${1:-}" = --guest ]; then
 	# ---- s1: a bad block in the data area
 	stamp s1
 	raw_on s1
-	g_run s1-geom $BTTMEDIA geom "$RAW"
-	g_run s1-locate $BTTMEDIA locate "$RAW" 10 "err lba=10 v=1"
-	blk=$(cut -d' ' -f1 "$G_OUT/s1-locate.out")
-	sed -i 's/^[0-9]* //' "$G_OUT/s1-locate.out"
-	rblk=$((blk + ($(cat "$D/$ns/resource") - $(cat "$D/$region/resource")) / 512))
+	bm s1-geom geom "$RAW"
+	bm s1-locate locate "$RAW" 10 "err lba=10 v=1"
+	read -r blk agree <"$G_OUT/s1-locate.out"
+	echo "$agree" >"$G_OUT/s1-locate.out"
+	first "$D/$ns/resource" nsres
+	first "$D/$region/resource" rres
+	rblk=$((blk + (nsres - rres) / 512))
+	# For the host, which masks them (see mask_chance).
+	echo "$blk $rblk" >"$G_OUT/chance.blk"
 	# ndctl injects into raw namespaces only (libndctl: "sector" mode has no
 	# injection bounds, EOPNOTSUPP): into the raw view, before the BTT comes
 	# back and finds the namespace's bad blocks.
-	g_run s1-inject ndctl inject-error -B "$blk" -n 1 "$ns"
+	g_run s1-inject nd inject-error -B "$blk" -n 1 "$ns"
+	stamp s1-scrub
 	g_wait_scrub
+	stamp s1-sector
 	snap s1-injected
 	raw_off s1
 	enable s1
 	snap s1-enabled
-	g_run s1-read-bad $BTTMEDIA tags "$SDEV" 4096 10 1
-	g_run s1-read-bad-again $BTTMEDIA tags "$SDEV" 4096 10 1
-	g_run s1-read-next $BTTMEDIA tags "$SDEV" 4096 11 1
+	bm s1-read-bad tags "$SDEV" 4096 10 1
+	bm s1-read-bad-again tags "$SDEV" 4096 10 1
+	bm s1-read-next tags "$SDEV" 4096 11 1
 	dm_take s1-read
-	g_run s1-write $BTTIMG write "$SDEV" 4096 err 2 10 1
-	g_run s1-read-written $BTTMEDIA tags "$SDEV" 4096 10 1
+	bm s1-write write "$SDEV" 4096 err 2 10 1
+	bm s1-read-written tags "$SDEV" 4096 10 1
 	dm_take s1-write
 	g_wait_scrub
 	snap s1-written
@@ -153,26 +212,30 @@ if [ "${1:-}" = --guest ]; then
 	# flag, as C's btt_write_pg does: ndctl takes that for an out of bounds
 	# block while it is a lane's newest entry. Once every lane (CPU) wrote
 	# again, the BTT checks clean.
-	g_run s1-disable ndctl disable-namespace "$ns"
-	g_run s1-check ndctl check-namespace "$ns"
+	g_run s1-disable nd disable-namespace "$ns"
+	g_run s1-check nd check-namespace "$ns"
+	stamp s1-rewrite
 	enable s1-rewrite
-	for cpu in $(seq 0 $(($(nproc) - 1))); do
-		g_run s1-rewrite-cpu$cpu taskset -c "$cpu" $BTTIMG write "$SDEV" 4096 err 1 $((32 + cpu)) 1
+	ncpu=$(nproc)
+	for ((cpu = 0; cpu < ncpu; cpu++)); do
+		bm s1-rewrite-pin$cpu pin "$cpu"
+		bm s1-rewrite-cpu$cpu write "$SDEV" 4096 err 1 $((32 + cpu)) 1
 	done
-	g_run s1-rewrite-disable ndctl disable-namespace "$ns"
-	g_run s1-rewrite-check ndctl check-namespace "$ns"
+	bm s1-rewrite-pin-all pin all
+	g_run s1-rewrite-disable nd disable-namespace "$ns"
+	g_run s1-rewrite-check nd check-namespace "$ns"
 	enable s1-rewritten
 
 	# ---- s2: the primary info block corrupted
 	stamp s2
 	raw_on s2
-	g_run s2-corrupt $BTTMEDIA corrupt-info "$RAW"
-	g_run s2-geom $BTTMEDIA geom "$RAW"
+	bm s2-corrupt corrupt-info "$RAW"
+	bm s2-geom geom "$RAW"
 	raw_off s2
 	enable s2
-	g_run s2-disable ndctl disable-namespace "$ns"
-	g_run s2-check ndctl check-namespace "$ns"
-	g_run s2-repair ndctl check-namespace --repair "$ns"
+	g_run s2-disable nd disable-namespace "$ns"
+	g_run s2-check nd check-namespace "$ns"
+	g_run s2-repair nd check-namespace --repair "$ns"
 	dm_take s2-check
 	enable s2-repaired
 	tags s2
@@ -180,20 +243,20 @@ if [ "${1:-}" = --guest ]; then
 	# ---- s3a: a write whose map update was lost
 	stamp s3a
 	raw_on s3a
-	g_run s2-geom-repaired $BTTMEDIA geom "$RAW"
-	g_run s3a-undo $BTTMEDIA map-undo "$RAW"
+	bm s2-geom-repaired geom "$RAW"
+	bm s3a-undo map-undo "$RAW"
 	raw_off s3a
-	g_run s3a-check ndctl check-namespace "$ns"
-	g_run s3a-repair ndctl check-namespace --repair "$ns"
-	g_run s3a-check-after ndctl check-namespace "$ns"
+	g_run s3a-check nd check-namespace "$ns"
+	g_run s3a-repair nd check-namespace --repair "$ns"
+	g_run s3a-check-after nd check-namespace "$ns"
 	dm_take s3a-check
 	raw_on s3a-again
-	g_run s3a-undo-again $BTTMEDIA map-undo "$RAW"
+	bm s3a-undo-again map-undo "$RAW"
 	raw_off s3a-again
 	enable s3a-kernel
 	tags s3a
-	g_run s3a-disable ndctl disable-namespace "$ns"
-	g_run s3a-check-kernel ndctl check-namespace "$ns"
+	g_run s3a-disable nd disable-namespace "$ns"
+	g_run s3a-check-kernel nd check-namespace "$ns"
 	for f in s3a-check s3a-repair s3a-check-after s3a-check-kernel; do
 		sed -i -E 's/0x[0-9a-f]+/<N>/g; s/log\[[0-9]+\]/log[<L>]/g' "$G_OUT/$f.out" "$G_OUT/$f.err"
 	done
@@ -201,29 +264,29 @@ if [ "${1:-}" = --guest ]; then
 	# ---- s3b: a map entry past the data area
 	stamp s3b
 	raw_on s3b
-	g_run s3b-oob $BTTMEDIA map-oob "$RAW" 20
-	old=$(cat "$G_OUT/s3b-oob.out")
+	bm s3b-oob map-oob "$RAW" 20
+	read -r old <"$G_OUT/s3b-oob.out"
 	rm "$G_OUT/s3b-oob.out"
 	raw_off s3b
-	g_run s3b-check ndctl check-namespace "$ns"
+	g_run s3b-check nd check-namespace "$ns"
 	dm_take s3b-check
 	enable s3b
-	g_run s3b-write $BTTIMG write "$SDEV" 4096 err 3 20 1
-	g_run s3b-read-next $BTTMEDIA tags "$SDEV" 4096 21 1
+	bm s3b-write write "$SDEV" 4096 err 3 20 1
+	bm s3b-read-next tags "$SDEV" 4096 21 1
 	dm_take s3b-write
 
 	# ---- s3c: a flog lane with one sequence number twice (and s3b's
 	# entry put back: end-check below shows both put back)
 	stamp s3c
 	raw_on s3c
-	g_run s3b-put-back $BTTMEDIA map-set "$RAW" 20 "$old"
-	g_run s3c-save $BTTMEDIA flog-get "$RAW" 0
-	saved=$(cat "$G_OUT/s3c-save.out")
+	bm s3b-put-back map-set "$RAW" 20 "$old"
+	bm s3c-save flog-get "$RAW" 0
+	read -r saved <"$G_OUT/s3c-save.out"
 	rm "$G_OUT/s3c-save.out"
-	g_run s3c-eqseq $BTTMEDIA flog-eqseq "$RAW" 0
+	bm s3c-eqseq flog-eqseq "$RAW" 0
 	raw_off s3c
-	g_run s3c-check ndctl check-namespace "$ns"
-	g_run s3c-repair ndctl check-namespace --repair "$ns"
+	g_run s3c-check nd check-namespace "$ns"
+	g_run s3c-repair nd check-namespace --repair "$ns"
 	dm_take s3c-check
 	enable s3c
 	# The lane's sequence number is how many writes it took: the scheduler's.
@@ -232,33 +295,44 @@ if [ "${1:-}" = --guest ]; then
 	# ---- s3d: the info block's error flag (and s3c's lane put back)
 	stamp s3d
 	raw_on s3d
-	g_run s3c-put-back $BTTMEDIA flog-set "$RAW" 0 "$saved"
-	g_run s3d-flag $BTTMEDIA set-flags "$RAW" 1
+	bm s3c-put-back flog-set "$RAW" 0 "$saved"
+	bm s3d-flag set-flags "$RAW" 1
 	raw_off s3d
 	enable s3d
-	g_run s3d-read $BTTMEDIA tags "$SDEV" 4096 0 1
-	g_run s3d-write $BTTIMG write "$SDEV" 4096 err 4 0 1
+	bm s3d-read tags "$SDEV" 4096 0 1
+	bm s3d-write write "$SDEV" 4096 err 4 0 1
 	dm_take s3d-io
-	g_run s3d-disable ndctl disable-namespace "$ns"
-	g_run s3d-check ndctl check-namespace "$ns"
+	g_run s3d-disable nd disable-namespace "$ns"
+	g_run s3d-check nd check-namespace "$ns"
 	raw_on s3d-clear
-	g_run s3d-unflag $BTTMEDIA set-flags "$RAW" 0
-	g_run s3d-geom $BTTMEDIA geom "$RAW"
+	bm s3d-unflag set-flags "$RAW" 0
+	bm s3d-geom geom "$RAW"
 	raw_off s3d-clear
-	g_run end-check ndctl check-namespace "$ns"
+	g_run end-check nd check-namespace "$ns"
 	enable s3d-clear
 	tags s3d
 	snap end
 	stamp end
 
-	# What differs by chance: uuids ndctl made up, the injected block.
-	python3 - "$G_OUT" "$blk" "$rblk" <<-'EOF'
+	exec {BM[1]}>&-
+	wait "$BM_PID"
+	g_end
+	exit 0
+fi
+
+t_init btt-errors
+# mask_chance SIDE: what differs by chance, masked: uuids ndctl made up, the
+# injected block (chance.blk: of the namespace and of the region).
+mask_chance() {
+	python3 - "$T_DIR/$1" <<-'EOF'
 		import os, re, sys
-		out, blk, rblk = sys.argv[1], sys.argv[2], sys.argv[3]
+		out = sys.argv[1]
+		blk, rblk = open(os.path.join(out, 'chance.blk')).read().split()
+		os.remove(os.path.join(out, 'chance.blk'))
 		uuids = []
 		for name in sorted(os.listdir(out)):
 		    p = os.path.join(out, name)
-		    if name == 'dmesg.txt' or not os.path.isfile(p):
+		    if name in ('dmesg.txt', 'done') or not os.path.isfile(p):
 		        continue
 		    t = open(p, errors='replace').read()
 		    for u in re.findall(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', t):
@@ -270,17 +344,13 @@ if [ "${1:-}" = --guest ]; then
 		        t = re.sub(r'\b%s\b' % blk, '<BLK>', t)
 		    open(p, 'w').write(t)
 	EOF
-	g_end
-	exit 0
-fi
-
-t_init btt-errors
-# C logs the error flag of an autodetected info block (nd_btt_probe) before
-# the btt joins the nd bus, with no prefix (" btt1.0: ..."); ours logs it
-# once the device is registered ("nd btt1.0: ..."). The attach-time lines
-# ("nd_pmem btt1.0: ...") are compared.
-t_pending_lines 's3d-enable-dmesg.out' '^(nd)? btt[0-9]+\.[0-9]+: Found arena with an error flag$' \
-	"the error-flag message at autodetect before the btt is on the nd bus (no 'nd' prefix)"
+}
+# phases SIDE: the guest's seconds per phase, from its stamps in the VM log.
+phases() {
+	tr -d '\r' <"$T_DIR/$1.vm.log" | awk -v side="$1" '
+		$1 == "rln-time" { if (n) line = line sprintf(" %s %.1f,", name, $2 - t); else t0 = $2; t = $2; name = $3; n++ }
+		END { sub(/,$/, "", line); if (n) printf "   %s guest phases (s):%s; %.1f in all\n", side, line, t - t0 }'
+}
 # t_want SIDE FILE REGEX LABEL: what the step must show on either stack (so
 # that two stacks that both did nothing cannot pass).
 t_want() {
@@ -300,6 +370,10 @@ t_wants() {
 	t_want "$1" s3b-check.rc '^[1-9]' "check-namespace on a map entry out of bounds"
 	t_want "$1" s3c-check.rc '^[1-9]' "check-namespace on a flog lane with one seq twice"
 	t_want "$1" s3d-write.rc '^[1-9]' "a write to an arena with the error flag"
+	# nd_btt_probe logs the flag before the btt is on the nd bus: no bus
+	# name before the device's.
+	t_want "$1" s3d-enable-dmesg.out '^ btt[0-9]+\.[0-9]+: Found arena with an error flag$' \
+		"the error flag found at autodetect"
 	t_want "$1" end-check.rc '^0$' "check-namespace once all is put back"
 	local s
 	for s in s2 s3a s3d; do
@@ -307,9 +381,13 @@ t_wants() {
 	done
 }
 t_guest ref || t_done
+phases ref
+mask_chance ref
 t_check_dmesg ref
 t_wants ref
 if t_guest cand; then
+	phases cand
+	mask_chance cand
 	t_check_dmesg cand
 	t_wants cand
 	t_cmp_sides
