@@ -16,9 +16,12 @@
 //! namespace plus the btt's configuration ([`BttConfig`]); nd_btt reaches
 //! the namespace's bytes through [`NamespaceIo`] (C's `nsio_rw_bytes`),
 //! takes the region's lanes through [`Namespace::acquire_lane`], and
-//! publishes the btt's capacity with [`Namespace::set_btt_size`].
+//! publishes the btt's capacity with [`Namespace::set_btt_size`]. The lane
+//! mutexes are the region's, lent at probe (with a reference on the region
+//! that keeps them): the driver locks them itself, without a call into
+//! libnvdimm per lane.
 
-use core::ffi::{c_char, c_int, c_long, c_uint, c_ulong, c_void, CStr};
+use core::ffi::{c_char, c_int, c_long, c_ulong, c_void, CStr};
 use core::fmt;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
@@ -30,7 +33,7 @@ use kernel::ThisModule;
 use crate::glue::bindings;
 use crate::glue::bus::BusType;
 use crate::glue::device::Device;
-use crate::glue::lock::MutexArray;
+use crate::glue::lock::{current_cpu, MutexArray, MutexArrayRef};
 use crate::glue::nd_driver::NdDriver;
 use crate::glue::pmem_map::ProviderMap;
 
@@ -101,6 +104,11 @@ struct RawNamespaceInfo {
     num_lanes: u32,
     /// For [`kind::BTT`].
     btt: RawBtt,
+    /// The region's lane mutexes, `num_lanes` of them (filled by the
+    /// exported probe, not by [`NamespaceInfo`]).
+    lanes: *mut bindings::mutex,
+    /// The device whose release frees `lanes` (the region).
+    lanes_owner: *mut bindings::device,
 }
 
 /// The flags of a byte write (C: `NVDIMM_IO_ATOMIC`).
@@ -124,8 +132,6 @@ extern "C" {
     fn rln_namespace_io_enable(dev: *mut bindings::device, size: u64, out: *mut *mut c_void) -> c_int;
     fn rln_namespace_io_disable(io: *mut c_void);
     fn rln_namespace_rw_bytes(io: *mut c_void, offset: u64, buf: *mut u8, len: usize, write: c_int, flags: c_ulong) -> c_int;
-    fn rln_region_acquire_lane(dev: *mut bindings::device) -> c_int;
-    fn rln_region_release_lane(dev: *mut bindings::device, lane: c_uint);
     fn rln_btt_set_size(dev: *mut bindings::device, size: u64) -> c_int;
 }
 
@@ -152,10 +158,6 @@ mod signatures {
     pub type IoDisable = unsafe extern "C" fn(*mut c_void);
     /// `rln_namespace_rw_bytes`
     pub type RwBytes = unsafe extern "C" fn(*mut c_void, u64, *mut u8, usize, c_int, c_ulong) -> c_int;
-    /// `rln_region_acquire_lane`
-    pub type AcquireLane = unsafe extern "C" fn(*mut bindings::device) -> c_int;
-    /// `rln_region_release_lane`
-    pub type ReleaseLane = unsafe extern "C" fn(*mut bindings::device, c_uint);
     /// `rln_btt_set_size`
     pub type BttSetSize = unsafe extern "C" fn(*mut bindings::device, u64) -> c_int;
 }
@@ -322,7 +324,8 @@ pub struct NamespaceInfo {
     /// The block device's name: "pmemN[.M]", with an "s" suffix for a btt.
     pub disk_name: DiskName,
     /// The region's lanes (`nd_region->num_lanes`): [`Namespace::acquire_lane`]
-    /// returns a lane below it.
+    /// returns a lane below it. On the driver side, the number of lane
+    /// mutexes the probe lent.
     pub num_lanes: u32,
 }
 
@@ -388,6 +391,8 @@ impl NamespaceInfo {
                 NamespaceKind::Btt(b) => b.to_raw(),
                 NamespaceKind::Raw => BttConfig::NONE,
             },
+            lanes: core::ptr::null_mut(),
+            lanes_owner: core::ptr::null_mut(),
         }
     }
 }
@@ -421,8 +426,12 @@ impl Drop for ExternalRegistration {
 }
 
 /// The device a namespace driver is bound to, counted, for the calls into
-/// libnvdimm that I/O makes (flush, poison).
-pub struct Namespace(NonNull<bindings::device>);
+/// libnvdimm that I/O makes (flush, poison), and the region's lanes.
+pub struct Namespace {
+    dev: NonNull<bindings::device>,
+    /// The region's lane mutexes, lent by libnvdimm at probe.
+    lanes: MutexArrayRef,
+}
 
 // SAFETY: a counted `struct device` reference; libnvdimm's calls lock as
 // they need.
@@ -439,23 +448,34 @@ impl Namespace {
         let mut raw: RawNamespaceInfo = unsafe { core::mem::zeroed() };
         // SAFETY: `dev` is live; `raw` is valid for writes during the call.
         to_result(unsafe { rln_namespace_probe(dev.as_raw(), &mut raw) })?;
-        let info = NamespaceInfo::from_raw(&raw)?;
+        let mut info = NamespaceInfo::from_raw(&raw)?;
+        if raw.lanes_owner.is_null() {
+            return Err(ENXIO);
+        }
+        // SAFETY: libnvdimm's probe set `lanes_owner` to the live region of
+        // `dev` (live while `dev`, its child, is being probed) and `lanes`
+        // to its `MutexArray` of `num_lanes` mutexes, freed only when that
+        // device is released.
+        let lanes = unsafe {
+            MutexArrayRef::from_raw(raw.lanes, raw.num_lanes as usize, Device::from_raw(raw.lanes_owner))
+        }?;
+        info.num_lanes = lanes.len() as u32;
         // SAFETY: `dev` is live; the reference is dropped in `Drop`.
         unsafe { bindings::get_device(dev.as_raw()) };
         // A `&Device` is never null.
-        Ok((Self(NonNull::new(dev.as_raw()).ok_or(EINVAL)?), info))
+        Ok((Self { dev: NonNull::new(dev.as_raw()).ok_or(EINVAL)?, lanes }, info))
     }
 
     /// The device.
     pub fn device(&self) -> &Device {
         // SAFETY: we hold a reference.
-        unsafe { Device::from_raw(self.0.as_ptr()) }
+        unsafe { Device::from_raw(self.dev.as_ptr()) }
     }
 
     /// `nvdimm_flush` on the region: drains posted writes to media.
     pub fn flush(&self) -> Result {
         // SAFETY: our device is live.
-        to_result(unsafe { rln_namespace_flush(self.0.as_ptr()) })
+        to_result(unsafe { rln_namespace_flush(self.dev.as_ptr()) })
     }
 
     /// Calls `f(sector, count)` for each known bad range, in 512-byte
@@ -475,7 +495,7 @@ impl Namespace {
         // SAFETY: our device is live; libnvdimm calls `visit` only during
         // the call, with our `ctx`.
         to_result(unsafe {
-            rln_namespace_badblocks(self.0.as_ptr(), visit, (&mut f as *mut &mut dyn FnMut(u64, u64)).cast())
+            rln_namespace_badblocks(self.dev.as_ptr(), visit, (&mut f as *mut &mut dyn FnMut(u64, u64)).cast())
         })
     }
 
@@ -483,7 +503,7 @@ impl Namespace {
     /// poison at physical `phys`; returns how many bytes it cleared.
     pub fn clear_poison(&self, phys: u64, len: u64) -> Result<u64> {
         // SAFETY: our device is live.
-        let rc = unsafe { rln_namespace_clear_poison(self.0.as_ptr(), phys, len) };
+        let rc = unsafe { rln_namespace_clear_poison(self.dev.as_ptr(), phys, len) };
         if rc < 0 {
             return Err(Error::from_errno(rc as i32));
         }
@@ -493,7 +513,7 @@ impl Namespace {
     /// Whether the region is read-only now.
     pub fn read_only(&self) -> bool {
         // SAFETY: our device is live.
-        unsafe { rln_namespace_read_only(self.0.as_ptr()) != 0 }
+        unsafe { rln_namespace_read_only(self.dev.as_ptr()) != 0 }
     }
 
     /// `devm_namespace_enable(dev, ndns, size)`: reserves and maps the
@@ -504,24 +524,22 @@ impl Namespace {
     pub fn enable_io(&self, size: u64) -> Result<NamespaceIo> {
         let mut io = core::ptr::null_mut();
         // SAFETY: our device is live; `io` is valid for a write.
-        to_result(unsafe { rln_namespace_io_enable(self.0.as_ptr(), size, &mut io) })?;
+        to_result(unsafe { rln_namespace_io_enable(self.dev.as_ptr(), size, &mut io) })?;
         // INVARIANT: libnvdimm returned a live handle on success.
         Ok(NamespaceIo { raw: NonNull::new(io).ok_or(ENOMEM)?, size })
     }
 
     /// `nd_region_acquire_lane`: locks the lane of the current CPU
-    /// (`cpu % num_lanes`, one mutex per lane; may sleep). The lane is
-    /// released when the guard drops, which must be in the same task: the
-    /// guard is neither `Send` nor `Sync`.
+    /// (`cpu % num_lanes`, one mutex per lane; may sleep; EINVAL for a
+    /// region without lanes). The lane is released when the guard drops,
+    /// which must be in the same task: the guard is neither `Send` nor
+    /// `Sync`.
     #[inline]
     pub fn acquire_lane(&self) -> Result<Lane<'_>> {
-        // SAFETY: our device is live.
-        let rc = unsafe { rln_region_acquire_lane(self.0.as_ptr()) };
-        if rc < 0 {
-            return Err(Error::from_errno(rc));
-        }
-        // INVARIANT: libnvdimm locked lane `rc` for this task.
-        Ok(Lane { ns: self, lane: rc as u32, _not_send: PhantomData })
+        let lane = current_cpu().checked_rem(self.lanes.len() as u32).ok_or(EINVAL)?;
+        self.lanes.lock(lane as usize)?;
+        // INVARIANT: lane `lane` is locked for this task.
+        Ok(Lane { ns: self, lane, _not_send: PhantomData })
     }
 
     /// Publishes the btt's capacity in bytes (C: `nd_btt->size`, what the
@@ -529,7 +547,7 @@ impl Namespace {
     /// is a btt.
     pub fn set_btt_size(&self, size: u64) -> Result {
         // SAFETY: our device is live.
-        to_result(unsafe { rln_btt_set_size(self.0.as_ptr(), size) })
+        to_result(unsafe { rln_btt_set_size(self.dev.as_ptr(), size) })
     }
 }
 
@@ -537,8 +555,8 @@ impl Namespace {
 ///
 /// # Invariants
 ///
-/// libnvdimm locked lane `lane` of the region of `ns` for the task that
-/// created this guard.
+/// Lane `lane` of `ns`'s lanes is locked by the task that created this
+/// guard.
 pub struct Lane<'a> {
     ns: &'a Namespace,
     lane: u32,
@@ -553,10 +571,11 @@ impl Lane<'_> {
 }
 
 impl Drop for Lane<'_> {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: by the type invariant this task holds the lane; the guard
         // is not `Send`, so this is the same task.
-        unsafe { rln_region_release_lane(self.ns.0.as_ptr(), self.lane) };
+        unsafe { self.ns.lanes.unlock(self.lane as usize) };
     }
 }
 
@@ -650,7 +669,7 @@ impl Drop for NamespaceIo {
 impl Drop for Namespace {
     fn drop(&mut self) {
         // SAFETY: releases the reference taken in `probe`.
-        unsafe { bindings::put_device(self.0.as_ptr()) };
+        unsafe { bindings::put_device(self.dev.as_ptr()) };
     }
 }
 
@@ -683,8 +702,10 @@ pub trait NsCore {
     fn io_read(io: &Self::Io, offset: u64, buf: &mut [u8]) -> Result;
     /// `nsio_rw_bytes(WRITE)`; `atomic`: `NVDIMM_IO_ATOMIC`.
     fn io_write(io: &Self::Io, offset: u64, buf: &[u8], atomic: bool) -> Result;
-    /// The lane locks of the region of `dev`, one per lane (`num_lanes`).
-    fn lanes(dev: &Device) -> Result<&MutexArray>;
+    /// The lane locks of the region of `dev`, one per lane (`num_lanes`),
+    /// and the device whose release frees them (they are lent to the
+    /// driver with a reference on it).
+    fn lanes(dev: &Device) -> Result<(&MutexArray, &Device)>;
     /// Records the btt's capacity (`nd_btt->size`); ENXIO unless `dev` is
     /// a btt.
     fn set_btt_size(dev: &Device, size: u64) -> Result;
@@ -767,10 +788,16 @@ mod exports {
     #[no_mangle]
     unsafe extern "C" fn rln_namespace_probe(dev: *mut bindings::device, out: *mut RawNamespaceInfo) -> c_int {
         // SAFETY: guaranteed by the caller.
-        match Core::probe(unsafe { Device::from_raw(dev) }) {
-            Ok(info) => {
+        let dev = unsafe { Device::from_raw(dev) };
+        let probed = Core::probe(dev).and_then(|info| Ok((info, Core::lanes(dev)?)));
+        match probed {
+            Ok((info, (locks, owner))) => {
+                let mut raw = info.to_raw();
+                raw.lanes = locks.as_raw();
+                raw.lanes_owner = owner.as_raw();
+                raw.num_lanes = locks.len() as u32;
                 // SAFETY: guaranteed by the caller.
-                unsafe { out.write(info.to_raw()) };
+                unsafe { out.write(raw) };
                 0
             }
             Err(e) => e.to_errno(),
@@ -910,44 +937,6 @@ mod exports {
         }
     }
     const _: signatures::RwBytes = rln_namespace_rw_bytes;
-
-    /// `rln_region_acquire_lane`: the locked lane, or an errno.
-    ///
-    /// # Safety
-    ///
-    /// `dev` is the live device a driver is bound to; the caller may sleep.
-    #[no_mangle]
-    unsafe extern "C" fn rln_region_acquire_lane(dev: *mut bindings::device) -> c_int {
-        // SAFETY: guaranteed by the caller.
-        let locks = match Core::lanes(unsafe { Device::from_raw(dev) }) {
-            Ok(l) => l,
-            Err(e) => return e.to_errno(),
-        };
-        // C: `raw_smp_processor_id() % num_lanes`, then that lane's mutex
-        // (EINVAL for a region without lanes).
-        let lane = crate::glue::lock::current_cpu().checked_rem(locks.len() as u32).unwrap_or(0);
-        match locks.lock(lane as usize) {
-            Ok(()) => lane as c_int,
-            Err(e) => e.to_errno(),
-        }
-    }
-    const _: signatures::AcquireLane = rln_region_acquire_lane;
-
-    /// `rln_region_release_lane`.
-    ///
-    /// # Safety
-    ///
-    /// The current task acquired `lane` of the region of `dev` with
-    /// `rln_region_acquire_lane` and has not released it since.
-    #[no_mangle]
-    unsafe extern "C" fn rln_region_release_lane(dev: *mut bindings::device, lane: c_uint) {
-        // SAFETY: guaranteed by the caller.
-        if let Ok(locks) = Core::lanes(unsafe { Device::from_raw(dev) }) {
-            // SAFETY: this task holds `lane` (the caller's promise).
-            unsafe { locks.unlock(lane as usize) };
-        }
-    }
-    const _: signatures::ReleaseLane = rln_region_release_lane;
 
     /// `rln_btt_set_size`: `nd_btt->size = size`.
     ///

@@ -357,8 +357,9 @@ impl NsCore for NamespaceDrivers {
         io.write(offset, buf, atomic)
     }
 
-    fn lanes(dev: &Device) -> Result<&MutexArray> {
-        Ok(Region::of_child(dev).ok_or(ENXIO)?.lanes())
+    fn lanes(dev: &Device) -> Result<(&MutexArray, &Device)> {
+        let region = Region::of_child(dev).ok_or(ENXIO)?;
+        Ok((region.lanes(), region.device()))
     }
 
     fn set_btt_size(dev: &Device, size: u64) -> Result {

@@ -29,12 +29,11 @@ EXPORT_SYMBOL_GPL(rln_namespace_badblocks);
 EXPORT_SYMBOL_GPL(rln_namespace_clear_poison);
 EXPORT_SYMBOL_GPL(rln_namespace_read_only);
 
-/* nd_btt's part of the namespace-driver ABI: byte I/O, lanes, the btt's size. */
+/* nd_btt's part of the namespace-driver ABI: byte I/O, the btt's size (the
+ * region's lanes come with rln_namespace_probe; nd_btt locks them itself). */
 extern char rln_namespace_io_enable[], rln_namespace_io_disable[], rln_namespace_rw_bytes[];
-extern char rln_region_acquire_lane[], rln_region_release_lane[], rln_btt_set_size[];
+extern char rln_btt_set_size[];
 EXPORT_SYMBOL_GPL(rln_namespace_io_enable);
 EXPORT_SYMBOL_GPL(rln_namespace_io_disable);
 EXPORT_SYMBOL_GPL(rln_namespace_rw_bytes);
-EXPORT_SYMBOL_GPL(rln_region_acquire_lane);
-EXPORT_SYMBOL_GPL(rln_region_release_lane);
 EXPORT_SYMBOL_GPL(rln_btt_set_size);

@@ -27,6 +27,40 @@ use super::device::Device;
 /// Bytes per sector, the unit of bio addresses.
 pub const SECTOR_SIZE: u64 = 1 << bindings::SECTOR_SHIFT;
 
+/// `page_address` of a lowmem page, inline: x86-64's `page_to_virt`, the
+/// page's index in the vmemmap array (`page_to_pfn`) turned into its
+/// address in the linear map (`__va(PFN_PHYS(pfn))`). The bases are the
+/// variables KASLR sets once at boot (CONFIG_DYNAMIC_MEMORY_LAYOUT).
+/// Saves the call into libnvdimm's `rln_page_address` per bio segment.
+///
+/// # Safety
+///
+/// `page` is a live `struct page` of lowmem.
+#[cfg(all(CONFIG_X86_64, CONFIG_SPARSEMEM_VMEMMAP, CONFIG_DYNAMIC_MEMORY_LAYOUT))]
+#[inline(always)]
+unsafe fn page_address(page: *mut bindings::page) -> *mut u8 {
+    const PAGE_SIZE: usize = kernel::page::PAGE_SIZE;
+    const PAGE_STRUCT: usize = bindings::RLN_STRUCT_PAGE_SIZE as usize;
+    // SAFETY: both are written once during early boot, before modules
+    // load, and only read afterwards.
+    let (vmemmap, linear) = unsafe { (bindings::vmemmap_base, bindings::page_offset_base) };
+    let pfn = (page as usize).wrapping_sub(vmemmap as usize) / PAGE_STRUCT;
+    (linear as usize).wrapping_add(pfn.wrapping_mul(PAGE_SIZE)) as *mut u8
+}
+
+/// `page_address` through libnvdimm's C helper, for the memory models the
+/// inline version does not know.
+///
+/// # Safety
+///
+/// `page` is a live `struct page` of lowmem.
+#[cfg(not(all(CONFIG_X86_64, CONFIG_SPARSEMEM_VMEMMAP, CONFIG_DYNAMIC_MEMORY_LAYOUT)))]
+#[inline(always)]
+unsafe fn page_address(page: *mut bindings::page) -> *mut u8 {
+    // SAFETY: guaranteed by the caller.
+    unsafe { bindings::rln_page_address(page) }.cast::<u8>()
+}
+
 // ---------------------------------------------------------------------------
 // Bios.
 
@@ -214,9 +248,9 @@ impl<'a> Iterator for Segments<'a> {
             // A malformed bio; stop rather than loop.
             return None;
         }
-        // SAFETY: `bv_page` is a lowmem page (no highmem, see
-        // block_helpers.c), so it has a linear-map address.
-        let base = unsafe { bindings::rln_page_address(bv.bv_page) }.cast::<u8>();
+        // SAFETY: `bv_page` is a page of the bio, a lowmem page (no
+        // highmem, see block_helpers.c).
+        let base = unsafe { page_address(bv.bv_page) };
         // SAFETY: `bv_offset + done + len` stays inside the bio_vec, whose
         // pages are contiguous in the linear map.
         let addr = unsafe { base.add(bv.bv_offset as usize + done as usize) };

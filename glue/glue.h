@@ -72,8 +72,12 @@ struct gendisk *rln_blk_alloc_disk(struct queue_limits *lim, int node);
 struct device *rln_disk_to_dev(struct gendisk *disk);
 struct gendisk *rln_dev_to_disk(struct device *dev);
 bool rln_get_disk_ro(struct gendisk *disk);
-/* Kernel address of a lowmem page (no highmem on the architectures we build for). */
+/* Kernel address of a lowmem page (no highmem on the architectures we build
+ * for). glue/block.rs computes it inline where the memory model allows
+ * (x86-64's vmemmap and linear map, both at boot-chosen bases), the size of
+ * a struct page being the one thing it needs from C besides the bases. */
 void *rln_page_address(struct page *page);
+enum { RLN_STRUCT_PAGE_SIZE = sizeof(struct page) };
 const void *rln_zero_page_address(void);
 struct kernfs_node *rln_sysfs_get_dirent(struct device *dev, const char *name);
 void rln_sysfs_notify_dirent(struct kernfs_node *kn);
@@ -105,11 +109,10 @@ void rln_device_unregister_sync(void);
 void rln_device_add_async(struct device *dev);
 void rln_device_add_sync(void);
 
-/* Mutexes locked and unlocked in separate calls (region lanes): mutex_lock
- * is a macro under lockdep; all of them share one lock class. */
+/* Mutexes locked and unlocked in separate calls (region lanes), all of
+ * one lock class (mutex_init's static key is this function's). glue/lock.rs
+ * calls mutex_lock (mutex_lock_nested under lockdep) and mutex_unlock. */
 void rln_lane_mutex_init(struct mutex *lock);
-void rln_mutex_lock(struct mutex *lock);
-void rln_mutex_unlock(struct mutex *lock);
 void rln_mutex_destroy(struct mutex *lock);
 unsigned int rln_raw_smp_processor_id(void);
 unsigned int rln_nr_cpu_ids(void);

@@ -149,18 +149,6 @@ void rln_lane_mutex_init(struct mutex *lock)
 }
 EXPORT_SYMBOL_GPL(rln_lane_mutex_init);
 
-void rln_mutex_lock(struct mutex *lock)
-{
-	mutex_lock(lock);
-}
-EXPORT_SYMBOL_GPL(rln_mutex_lock);
-
-void rln_mutex_unlock(struct mutex *lock)
-{
-	mutex_unlock(lock);
-}
-EXPORT_SYMBOL_GPL(rln_mutex_unlock);
-
 void rln_mutex_destroy(struct mutex *lock)
 {
 	mutex_destroy(lock);
