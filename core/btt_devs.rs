@@ -253,10 +253,6 @@ fn version_of(class: ClaimClass) -> BttVersion {
 // Autodetect (C: `nd_btt_probe`, which nd_pmem's probe of a raw namespace
 // calls with the first `nd_info_block_reserve()` bytes enabled).
 
-/// C's `nd_info_block_reserve()`: what nd_pmem enables of a raw namespace
-/// while it looks for info blocks (8 KiB: a v1.1 info block ends there).
-pub(crate) const INFO_BLOCK_RESERVE: u64 = 8192;
-
 /// `nd_btt_probe`: if `ns` (a raw namespace being probed, `io` its enabled
 /// start) holds a valid BTT info block of the version its claim class asks
 /// for, a new bttN.M claims it with the info block's sector size and uuid,

@@ -15,7 +15,7 @@ use kernel::prelude::*;
 use kernel::ThisModule;
 
 use crate::btt_devs::{self, NdBtt};
-use crate::claim::NsIo;
+use crate::claim::{self, NsIo};
 use crate::glue::lock::MutexArray;
 use crate::namespace::Namespace;
 use crate::dax_devs;
@@ -318,7 +318,7 @@ impl NsCore for NamespaceDrivers {
         // the start of the namespace enabled, look for a BTT info block
         // (nd_btt_probe); found, a btt now claims the namespace and this
         // probe fails, as C's does.
-        let io = NsIo::enable(ns, btt_devs::INFO_BLOCK_RESERVE.min(ns.capacity()))?;
+        let io = NsIo::enable(ns, claim::INFO_BLOCK_RESERVE.min(ns.capacity()))?;
         if btt_devs::probe_raw(ns, &io).is_ok() {
             return Err(ENXIO);
         }

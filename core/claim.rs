@@ -25,6 +25,11 @@ use crate::namespace::{Holder, HolderKind, Namespace};
 use crate::region::{self, Region};
 use crate::{dev_dbg, dev_err, dev_warn};
 
+/// C's `nd_info_block_reserve()`: what nd_pmem enables of a raw namespace
+/// (or a pfn's) while it looks for or checks info blocks (8 KiB: a BTT or
+/// pfn info block at 4 KiB ends there).
+pub(crate) const INFO_BLOCK_RESERVE: u64 = 8192;
+
 /// `size` and `resource`: only while a personality driver has the device
 /// enabled; C answers ENXIO otherwise.
 pub(crate) fn enabled_only_show<T: DeviceObject>(dev: &T, _page: &mut Page) -> Result {

@@ -340,7 +340,7 @@ pub(crate) fn driver_probe(pfn: &NdPfn) -> Result<crate::abi::namespace::Namespa
         return Err(ENXIO);
     }
     namespace::common_probe(ns)?;
-    let io = NsIo::enable(ns, crate::btt_devs::INFO_BLOCK_RESERVE.min(ns.capacity()))?;
+    let io = NsIo::enable(ns, claim::INFO_BLOCK_RESERVE.min(ns.capacity()))?;
     if pfn.uuid().is_none() {
         dev_dbg!(&pfn.dev, "no uuid\n");
         return Err(ENODEV);
