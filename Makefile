@@ -58,8 +58,11 @@ check-debug: setup
 bench: kernel
 	test/bench/pmem-fio --icount 2 $(BENCH_ARGS)
 
+# The quick host checks: formats' tests and core/'s import layering (the
+# full host part of make check adds the harness self-test and the fuzz smoke).
 host-test:
 	cd formats && cargo test --quiet
+	test/tools/core-layers
 
 fuzz: setup
 	formats/fuzz/run
