@@ -548,8 +548,8 @@ g_nd_dump() {
 	g_nds dump "$G_OUT/$1" || g_fatal "ndsysfs.py dump $1 failed"
 }
 
-# g_nds CMD ARG...: one command of `ndsysfs.py serve` (dump, dump_btts,
-# mask_uuids, attrs; `writes FILE` takes its lines on stdin), run by one python
+# g_nds CMD ARG...: one command of `ndsysfs.py serve` (dump, dump_btts, dump_pfns,
+# mask_uuids, attrs; `writes FILE` and `writes_nl FILE` take their lines on stdin), run by one python
 # for the whole guest part, started on first use: a python start costs seconds
 # in a TCG guest. Fails, with the server's answer on stderr, unless it answers
 # ok. In a subshell (a pipe, $(...)), which cannot reach the server's pipes, a
@@ -557,7 +557,7 @@ g_nd_dump() {
 g_nds() {
 	local reply= l
 	if [ "$BASHPID" != "$$" ]; then
-		reply=$({ echo "$*"; if [ "$1" = writes ]; then cat; echo .; fi; } |
+		reply=$({ echo "$*"; case $1 in writes|writes_nl) cat; echo . ;; esac; } |
 			python3 "$RLN_TOP/test/tools/ndsysfs.py" serve)
 	else
 		if [ -z "${G_NDS_PID:-}" ] || ! kill -0 "$G_NDS_PID" 2>/dev/null; then
@@ -565,10 +565,12 @@ g_nds() {
 		fi
 		{
 			echo "$*"
-			if [ "$1" = writes ]; then
+			case $1 in
+			writes|writes_nl)
 				while IFS= read -r l; do echo "$l"; done
 				echo .
-			fi
+				;;
+			esac
 		} >&"${G_NDS[1]}"
 		read -r reply <&"${G_NDS[0]}"
 	fi

@@ -186,9 +186,11 @@ def main(argv):
     return 0
 
 
-def write_attrs(lines, outfile):
+def write_attrs(lines, outfile, newline=False):
     """Lines "DIR VALUE ATTR..." (DIR under /sys/bus/nd/devices unless it starts
-    with /; VALUE NL is an empty line, "\\n"): write VALUE to each ATTR of DIR and
+    with /; VALUE NL is an empty line, "\\n"; VALUE NONL:X is X with no
+    newline; any other VALUE is written as it is, or with a newline added if
+    `newline`): write VALUE to each ATTR of DIR and
     append each result to `outfile`: a `== DIR's name <- 'VALUE'` line, then
     `ATTR: ok n=N`, `ATTR: open errno=E` or `ATTR: write errno=E` per ATTR."""
     import errno
@@ -198,7 +200,12 @@ def write_attrs(lines, outfile):
             if not f:
                 continue
             d = f[0] if f[0].startswith('/') else os.path.join(ND, f[0])
-            v = '\n' if f[1] == 'NL' else f[1]
+            if f[1] == 'NL':
+                v = '\n'
+            elif f[1].startswith('NONL:'):
+                v = f[1][5:]
+            else:
+                v = f[1] + ('\n' if newline else '')
             out.write('== %s <- %r\n' % (os.path.basename(d), v))
             for a in f[2:]:
                 p = os.path.join(d, a)
@@ -225,6 +232,8 @@ def serve(cmds, answers):
         attrs DIR LABEL FILE        the attribute lines of DIR, appended to FILE
         writes FILE                 write_attrs() of the lines that follow, up
                                     to a line `.`, results appended to FILE
+        writes_nl FILE              the same, each VALUE with a newline added
+        dump_pfns PREFIX            dump_pfns()
     Paths are relative to the directory the server started in. It ends at
     end of input."""
     while True:
@@ -235,18 +244,20 @@ def serve(cmds, answers):
         if not f:
             continue
         try:
-            if f[0] == 'writes' and len(f) == 2:
+            if f[0] in ('writes', 'writes_nl') and len(f) == 2:
                 block = []
                 while True:
                     w = cmds.readline()
                     if not w or w.rstrip('\n') == '.':
                         break
                     block.append(w)
-                write_attrs(block, f[1])
+                write_attrs(block, f[1], newline=f[0] == 'writes_nl')
             elif f[0] == 'dump' and len(f) == 2:
                 dump(f[1])
             elif f[0] == 'dump_btts' and len(f) == 2:
                 dump_btts(f[1])
+            elif f[0] == 'dump_pfns' and len(f) == 2:
+                dump_pfns(f[1])
             elif f[0] == 'mask_uuids' and len(f) == 4:
                 mask_uuids(f[1], f[2], f[3])
             elif f[0] == 'attrs' and len(f) == 4:

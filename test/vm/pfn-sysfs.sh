@@ -46,15 +46,9 @@ if [ "${1:-}" = --guest ]; then
 	D=/sys/bus/nd/devices
 	state() {
 		udevadm settle -t 30 2>/dev/null
-		python3 - "$1" "$RLN_TOP/test/tools" <<-'EOF' || g_fatal "state $1 failed"
-			import sys
-			prefix, tools = sys.argv[1], sys.argv[2]
-			sys.path.insert(0, tools)
-			import ndsysfs
-			ndsysfs.dump(prefix)
-			ndsysfs.dump_pfns(prefix)
-			ndsysfs.mask_uuids(prefix, '/tmp/pfn-sysfs-uuids.txt', '5a7e0005-')
-		EOF
+		g_nds dump "$G_OUT/$1" && g_nds dump_pfns "$G_OUT/$1" &&
+			g_nds mask_uuids "$G_OUT/$1" /tmp/pfn-sysfs-uuids.txt 5a7e0005- ||
+			g_fatal "state $1 failed"
 	}
 	view() {
 		g_run "$1-list-Nv.json" ndctl list -N -v
@@ -62,37 +56,13 @@ if [ "${1:-}" = --guest ]; then
 	}
 	# writes NAME: lines "DIR VALUE ATTR..." on stdin (DIR under $D unless it
 	# starts with /; VALUE NL is an empty line "\n", VALUE NONL:X is X
-	# without a newline): each write's result, appended to NAME-writes.out.
-	WRITES_PY=$(cat <<-'EOF'
-		import errno, os, sys
-		out = open(sys.argv[1], 'a')
-		for line in sys.stdin.read().splitlines():
-		    f = line.split()
-		    if not f:
-		        continue
-		    d = f[0] if f[0].startswith('/') else '/sys/bus/nd/devices/' + f[0]
-		    v = '\n' if f[1] == 'NL' else f[1][5:] if f[1].startswith('NONL:') else f[1] + '\n'
-		    out.write('== %s <- %r\n' % (os.path.basename(d), v))
-		    for a in f[2:]:
-		        p = os.path.join(d, a)
-		        try:
-		            fd = os.open(p, os.O_WRONLY)
-		        except OSError as e:
-		            out.write('%s: open errno=%s\n' % (a, errno.errorcode.get(e.errno, e.errno)))
-		            continue
-		        try:
-		            out.write('%s: ok n=%d\n' % (a, os.write(fd, v.encode())))
-		        except OSError as e:
-		            out.write('%s: write errno=%s\n' % (a, errno.errorcode.get(e.errno, e.errno)))
-		        finally:
-		            os.close(fd)
-	EOF
-	)
+	# without a newline, any other VALUE gets a newline): each write's result,
+	# appended to NAME-writes.out (ndsysfs.py's write_attrs, through g_nds).
 	writes() {
-		python3 -c "$WRITES_PY" "$G_OUT/$1-writes.out" || g_fatal "writes $1 failed"
+		g_nds writes_nl "$G_OUT/$1-writes.out" || g_fatal "writes $1 failed"
 	}
 
-	echo "region2 0 read_only" | writes setup
+	writes setup <<<"region2 0 read_only"
 	state seed
 
 	# ---- bad input to idle seeds (label-less regions)
@@ -204,7 +174,7 @@ if [ "${1:-}" = --guest ]; then
 	g_run lab-create.json ndctl create-namespace -r region1 -m raw -s 32M -n lab-pfn \
 		--uuid 5a7e0005-0000-4000-8000-000000000020
 	g_run lab-ns-disable ndctl disable-namespace namespace1.0
-	echo "namespace1.0 btt holder_class" | writes lab
+	writes lab <<<"namespace1.0 btt holder_class"
 	state lab-before
 	writes lab <<-'EOF'
 		pfn1.0 namespace1.0 namespace
