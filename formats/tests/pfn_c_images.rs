@@ -24,6 +24,18 @@ fn facts(path: &Path) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The namespace an image was written on, from its facts file.
+fn namespace_of(f: &BTreeMap<String, String>) -> Namespace {
+    Namespace {
+        start: num(&f["namespace_resource"]),
+        size: num(&f["namespace_size"]),
+        uuid: match f["namespace_uuid"].as_str() {
+            "none" => [0; 16],
+            u => uuid(u),
+        },
+    }
+}
+
 fn num(s: &str) -> u64 {
     match s.strip_prefix("0x") {
         Some(h) => u64::from_str_radix(h, 16).unwrap(),
@@ -90,14 +102,7 @@ fn c_blocks_decode_validate_and_match_our_layout() {
         let json = fs::read_to_string(dir().join(format!("{name}.json"))).unwrap();
         assert_eq!(bin.len(), 8192, "{name}");
         let raw = &bin[4096..];
-        let ns = Namespace {
-            start: num(&f["namespace_resource"]),
-            size: num(&f["namespace_size"]),
-            uuid: match f["namespace_uuid"].as_str() {
-                "none" => [0; 16],
-                u => uuid(u),
-            },
-        };
+        let ns = namespace_of(&f);
         let mode = match f["pfn_mode"].as_str() {
             "pmem" => PfnMode::Pmem,
             "ram" => PfnMode::Ram,
@@ -214,14 +219,7 @@ fn c_blocks_disturbed() {
     for name in images() {
         let f = facts(&dir().join(format!("{name}.txt")));
         let bin = fs::read(dir().join(format!("{name}.bin"))).unwrap();
-        let ns = Namespace {
-            start: num(&f["namespace_resource"]),
-            size: num(&f["namespace_size"]),
-            uuid: match f["namespace_uuid"].as_str() {
-                "none" => [0; 16],
-                u => uuid(u),
-            },
-        };
+        let ns = namespace_of(&f);
         let sb = PfnSb::decode(&bin[4096..]).unwrap();
         let errno = |mut s: PfnSb| {
             let b = s.seal();
