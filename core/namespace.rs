@@ -273,10 +273,26 @@ impl Namespace {
     /// stores do: under the device lock, then the bus's reconfiguration
     /// lock; a refusal is logged with its errno, after the reason `f` gave.
     fn reconfigure(&self, attr: &str, f: impl FnOnce(&mut Config) -> Result) -> Result {
+        self.reconfigure_after(attr, || Ok(()), |cfg, ()| f(cfg))
+    }
+
+    /// [`Self::reconfigure`] with `check` run first, under the same locks
+    /// but before this namespace's configuration is locked: a check that
+    /// reads other namespaces' configurations must not nest their `cfg`
+    /// (one lock class for every namespace) inside this one's. The bus's
+    /// reconfiguration lock, held across both, keeps what `check` saw true
+    /// until `f` runs (C: `is_uuid_busy` runs under the bus lock alone).
+    fn reconfigure_after<T>(
+        &self,
+        attr: &str,
+        check: impl FnOnce() -> Result<T>,
+        f: impl FnOnce(&mut Config, T) -> Result,
+    ) -> Result {
         let _dev = self.dev.lock();
         let rc = self.region().bus().with_reconfig(|| {
+            let checked = check()?;
             let mut cfg = self.cfg.lock();
-            f(&mut cfg)
+            f(&mut cfg, checked)
         });
         refused(&self.dev, attr, rc)
     }
@@ -403,18 +419,22 @@ fn uuid_show(ns: &Namespace, page: &mut Page) -> Result {
 // uuid: must be unique on the bus; renaming a namespace rewrites its
 // labels (C: uuid_store, namespace_update_uuid).
 fn uuid_store(ns: &Namespace, input: &[u8]) -> Result {
-    ns.reconfigure("uuid", |cfg| {
+    let check = || {
         ns.busy()?;
         let uuid = parsed(&ns.dev, "uuid", "a uuid", sysfs::parse_uuid(input))?;
-        let region = ns.region();
-        if cfg.uuid == Some(uuid) {
+        if ns.config().uuid == Some(uuid) {
             dev_dbg!(&ns.dev, "uuid: unchanged\n");
             return Err(EINVAL);
         }
+        // Reads the other namespaces' configurations: not under ours.
         if uuid_in_use(ns, &uuid)? {
             dev_dbg!(&ns.dev, "uuid: in use by another namespace of the bus\n");
             return Err(EINVAL);
         }
+        Ok(uuid)
+    };
+    ns.reconfigure_after("uuid", check, |cfg, uuid| {
+        let region = ns.region();
         if cfg.uuid.is_some() {
             // Once a DIMM of the set has no label at all, the old uuid
             // cannot be renamed reliably: delete the namespace instead.
@@ -581,9 +601,10 @@ group_list!(static NAMESPACE_GROUPS: Namespace = [ND_DEVICE_GROUP, NAMESPACE_GRO
 pub(crate) static IO_TYPE: DeviceType<Namespace> = DeviceType::new(c"nd_namespace_io", &NAMESPACE_GROUPS);
 pub(crate) static PMEM_TYPE: DeviceType<Namespace> = DeviceType::new(c"nd_namespace_pmem", &NAMESPACE_GROUPS);
 
-/// Whether a namespace of the bus other than `this` (whose configuration
-/// the caller holds) or a btt device already has `uuid` (C:
-/// `nd_is_uuid_unique`).
+/// Whether a namespace of the bus other than `this` or a btt device already
+/// has `uuid` (C: `nd_is_uuid_unique`). The caller holds the bus's
+/// reconfiguration lock and no namespace's configuration: each one is
+/// locked here in turn.
 fn uuid_in_use(this: &Namespace, uuid: &[u8; 16]) -> Result<bool> {
     let mut used = false;
     let bus = this.region().bus();
