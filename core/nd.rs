@@ -347,13 +347,21 @@ fn provider_show(bus: &NdBus, page: &mut Page) -> Result {
 }
 static PROVIDER: Attribute<NdBus> = Attribute::ro(c"provider", provider_show);
 
-// ndbusN/wait_probe: returns once probing below the bus has settled. Devices
-// register synchronously here, so it is enough to wait out every child's
-// in-flight probe by taking and dropping its device lock.
+// ndbusN/wait_probe: returns once probing below the bus has settled (C:
+// wait_probe_show). libndctl reads it before every "is it enabled?" check,
+// so it must cover what a probe sets off: the adds deferred to a work item
+// (a btt that nd_pmem's probe found on the media is registered that way,
+// as C's nd_device_register is), then each region's and DIMM's probe and
+// the probes of their children (namespaces, btt, pfn, dax), each waited
+// out by taking and dropping its device lock.
 fn wait_probe_show(bus: &NdBus, page: &mut Page) -> Result {
+    crate::glue::device::wait_for_adds();
     bus.dev.for_each_child(|child| {
         drop(child.lock());
-        Ok(())
+        child.for_each_child(|grandchild| {
+            drop(grandchild.lock());
+            Ok(())
+        })
     })?;
     let _ = writeln!(page, "1");
     Ok(())
