@@ -5,13 +5,14 @@
 #   - /proc/iomem shows the legacy persistent memory range before any module
 #     loads; after `modprobe nfit_test` `ndctl list -B` shows only the two
 #     nfit_test buses (nd_e820 did not take the range);
-#   - a 4 KiB pattern written at 5 MiB + 4 KiB into the raw namespace of
-#     nfit_test.1's 32 MiB region through /dev/pmemN reads back the same.
+#   - a 4 KiB pattern written at 5 MiB + 4 KiB into the raw (label-less)
+#     namespace of nfit_test.0's first 32 MiB region through /dev/pmemN reads
+#     back the same.
 # On our stack only (C's nfit_test backs its ranges with vmalloc memory):
 #   - nfit_test.N/backing lists each PM range's physical memory, inside the
 #     reservation, 2 MiB aligned, and /proc/iomem shows nfit_test.0 and
 #     nfit_test.1 holding it;
-#   - nfit_test.1/backing_pages gives the pattern's subsection struct pages
+#   - nfit_test.0/backing_pages gives the pattern's subsection struct pages
 #     (memremap_pages) and reads the pattern through them: the bytes written
 #     through /dev/pmemN are at that physical address, and struct pages work
 #     there. Bytes never written read as zero; an address outside every range
@@ -29,19 +30,25 @@ if [ "${1:-}" = --guest ]; then
 	g_modprobe nfit_test
 	g_wait_scrub
 	g_run buses.json ndctl list -B
-	b1=$(g_bus_by_provider nfit_test.1) || g_fatal "no nfit_test.1 bus"
+	b0=$(g_bus_by_provider nfit_test.0) || g_fatal "no nfit_test.0 bus"
+	# The first writable 32 MiB namespace of nfit_test.0 (label-less:
+	# namespace_io), by address.
 	ns= dev=
-	for n in /sys/bus/nd/devices/"$b1"/region*/namespace*.0; do
+	for n in /sys/bus/nd/devices/"$b0"/region*/namespace*.0; do
 		[ "$(cat "$n/size" 2>/dev/null)" = 33554432 ] || continue
-		ns=$n dev=$(ls "$n/block" 2>/dev/null | head -n 1)
+		d=$(ls "$n/block" 2>/dev/null | head -n 1)
+		[ -n "$d" ] && [ "$(cat "/sys/block/$d/ro")" = 0 ] || continue
+		if [ -z "$ns" ] || [ $(($(cat "$n/resource"))) -lt $(($(cat "$ns/resource"))) ]; then
+			ns=$n dev=$d
+		fi
 	done
-	[ -n "$dev" ] || g_fatal "no pmem disk on a 32 MiB namespace of nfit_test.1"
-	echo "${ns##*/} $dev" >namespace.out
+	[ -n "$dev" ] || g_fatal "no writable pmem disk on a 32 MiB namespace of nfit_test.0"
+	echo "${ns##*/} $dev $(cat "$ns/resource")" >namespace.out
 	python3 -c 'import random, sys; random.seed(11); sys.stdout.buffer.write(bytes(random.getrandbits(8) for _ in range(4096)))' >pattern.bin
 	g_run write dd if=pattern.bin of=/dev/"$dev" bs=4096 seek=$BLOCK count=1 oflag=direct conv=notrunc status=none
 	g_run read dd if=/dev/"$dev" of=readback.bin bs=4096 skip=$BLOCK count=1 iflag=direct status=none
 
-	knob=/sys/class/nfit_test_bus/nfit_test.1/backing_pages
+	knob=/sys/class/nfit_test_bus/nfit_test.0/backing_pages
 	if [ -e "$knob" ]; then
 		# Results only our stack makes go beside OUTDIR, out of the
 		# sides' comparison.
@@ -89,7 +96,7 @@ if t_guest cand; then
 	if [ "$T_CAND" != rust ]; then
 		echo "   (candidate $T_CAND: C's nfit_test has no physical backing to check)"
 	elif [ ! -d "$F" ]; then
-		t_fail "cand: no /sys/class/nfit_test_bus/nfit_test.1/backing_pages"
+		t_fail "cand: no /sys/class/nfit_test_bus/nfit_test.0/backing_pages"
 	else
 		# The reservation, from the top-level line both stacks showed.
 		read -r range _ <"$T_DIR/cand/iomem-legacy.out"
