@@ -52,7 +52,8 @@ impl Completion {
 /// # Invariants
 ///
 /// `mem` points to `len` bytes that the platform keeps until after nfit
-/// unregisters the bus built from it.
+/// unregisters the bus built from it; `backing_phys`, when known, is the
+/// physical address of byte 0 of that memory, contiguous over `len` bytes.
 #[derive(Clone, Copy)]
 pub struct Range {
     /// The range's system physical address, as the NFIT states it.
@@ -60,4 +61,28 @@ pub struct Range {
     /// Its length.
     pub len: u64,
     mem: NonNull<u8>,
+    backing_phys: Option<u64>,
+}
+
+impl Range {
+    /// The physical address of the memory behind the range (not `start`,
+    /// which the platform emulates): known when the platform backs it with
+    /// physical memory rather than vmalloc.
+    pub fn backing_phys(&self) -> Option<u64> {
+        self.backing_phys
+    }
+}
+
+/// How the wire structs carry an optional backing physical address
+/// ([`Range::backing_phys`]): all ones means none (no range ends there).
+const NO_BACKING_PHYS: u64 = u64::MAX;
+
+/// [`NO_BACKING_PHYS`] for `None`.
+fn backing_phys_to_raw(phys: Option<u64>) -> u64 {
+    phys.unwrap_or(NO_BACKING_PHYS)
+}
+
+/// `None` for [`NO_BACKING_PHYS`].
+fn backing_phys_from_raw(raw: u64) -> Option<u64> {
+    (raw != NO_BACKING_PHYS).then_some(raw)
 }

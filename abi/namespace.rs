@@ -77,6 +77,10 @@ struct RawNamespaceInfo {
     /// platform's memory); null: the range is real memory the driver
     /// reserves and maps itself.
     virt: *mut c_void,
+    /// The physical address of the memory at `virt` when the platform backs
+    /// it with physical memory, else `NO_BACKING_PHYS` (see
+    /// `ProviderMap::backing_phys`).
+    backing_phys: u64,
     /// `dev_to_node()` of the bound device.
     numa_node: c_int,
     /// The region's target node.
@@ -342,8 +346,10 @@ impl NamespaceInfo {
             size: raw.size,
             // SAFETY: libnvdimm reports the provider's mapping of the region at
             // the namespace's offset, which stays mapped while the bus (and so
-            // the bound namespace) exists.
-            provider_map: NonNull::new(raw.virt.cast()).map(|p| unsafe { ProviderMap::new(p) }),
+            // the bound namespace) exists, with the backing's physical address
+            // at that offset.
+            provider_map: NonNull::new(raw.virt.cast())
+                .map(|p| unsafe { ProviderMap::new(p, super::backing_phys_from_raw(raw.backing_phys)) }),
             numa_node: raw.numa_node,
             target_node: raw.target_node,
             region_id: u32::try_from(raw.region_id).map_err(|_| EINVAL)?,
@@ -372,6 +378,7 @@ impl NamespaceInfo {
             start: self.start,
             size: self.size,
             virt: self.provider_map.map_or(core::ptr::null_mut(), |p| p.as_ptr().cast()),
+            backing_phys: super::backing_phys_to_raw(self.provider_map.and_then(|p| p.backing_phys())),
             numa_node: self.numa_node,
             target_node: self.target_node,
             region_id: self.region_id as c_int,

@@ -14,6 +14,7 @@ use kernel::prelude::*;
 
 use crate::glue::bindings;
 use crate::glue::device::Device;
+use crate::glue::pmem_map::ReservedMemory;
 pub use super::{Completion, Range};
 
 /// `ctl` of an emulated platform: runs ND command `cmd` on the bus
@@ -75,6 +76,41 @@ struct RawRange {
     len: u64,
     /// The memory.
     ptr: *mut u8,
+    /// Its physical address, or `NO_BACKING_PHYS` (see `Range::backing_phys`).
+    backing_phys: u64,
+}
+
+/// The memory an emulated platform backs one of its ranges with.
+pub enum RangeMemory {
+    /// A vmalloc buffer, as C's nfit_test uses.
+    Virtual(VVec<u8>),
+    /// Physical memory set aside at boot (`ReservedMemory`): the range's
+    /// namespaces then have real pfns, which struct-page modes need.
+    Reserved(ReservedMemory),
+}
+
+impl RangeMemory {
+    /// A zeroed vmalloc buffer of `len` bytes.
+    pub fn zeroed(len: u64) -> Result<Self> {
+        Ok(Self::Virtual(VVec::from_elem(0u8, usize::try_from(len).map_err(|_| EINVAL)?, GFP_KERNEL)?))
+    }
+
+    fn raw(&mut self, start: u64) -> RawRange {
+        match self {
+            Self::Virtual(v) => RawRange {
+                start,
+                len: v.len() as u64,
+                ptr: v.as_mut_ptr(),
+                backing_phys: super::backing_phys_to_raw(None),
+            },
+            Self::Reserved(r) => RawRange {
+                start,
+                len: r.len(),
+                ptr: r.as_mut_ptr(),
+                backing_phys: super::backing_phys_to_raw(Some(r.phys())),
+            },
+        }
+    }
 }
 
 /// Opaque handle of an NFIT instance.
@@ -211,7 +247,7 @@ pub struct Nfit<P: Platform> {
     platform: Pin<KBox<P>>,
     // Dropped after `raw` is unregistered (see `Drop`), in this order.
     _ranges: KVec<RawRange>,
-    _backing: KVec<(u64, VVec<u8>)>,
+    _backing: KVec<(u64, RangeMemory)>,
 }
 
 // SAFETY: the handle is only passed back to nfit.
@@ -230,12 +266,12 @@ impl<P: Platform> Nfit<P> {
         parent: &Device,
         table: &[u8],
         masks: PlatformMasks,
-        mut backing: KVec<(u64, VVec<u8>)>,
+        mut backing: KVec<(u64, RangeMemory)>,
         platform: Pin<KBox<P>>,
     ) -> Result<Self> {
         let mut ranges = KVec::with_capacity(backing.len(), GFP_KERNEL)?;
         for (start, mem) in backing.iter_mut() {
-            ranges.push(RawRange { start: *start, len: mem.len() as u64, ptr: mem.as_mut_ptr() }, GFP_KERNEL)?;
+            ranges.push(mem.raw(*start), GFP_KERNEL)?;
         }
         let raw = RawPlatform {
             table: table.as_ptr(),
@@ -306,8 +342,16 @@ impl PlatformHandle {
             unsafe { core::slice::from_raw_parts(self.ranges, self.nranges) }
         };
         // INVARIANT: the platform's `Nfit` owns the memory until after nfit
-        // unregisters the bus (see `Nfit`'s field order).
-        raw.iter().filter_map(|r| Some(Range { start: r.start, len: r.len, mem: NonNull::new(r.ptr)? }))
+        // unregisters the bus (see `Nfit`'s field order); `RangeMemory::raw`
+        // gave the physical address of reserved memory, contiguous over it.
+        raw.iter().filter_map(|r| {
+            Some(Range {
+                start: r.start,
+                len: r.len,
+                mem: NonNull::new(r.ptr)?,
+                backing_phys: super::backing_phys_from_raw(r.backing_phys),
+            })
+        })
     }
 
     /// Whether the platform emulates power cuts of namespace byte writes.

@@ -142,6 +142,9 @@ struct RawRegionDesc {
     /// The provider's kernel mapping of the range, or null: drivers then
     /// map it themselves. Emulated platforms back their ranges with memory.
     virt: *mut c_void,
+    /// The physical address of the memory at `virt`, or `NO_BACKING_PHYS`
+    /// (vmalloc memory, or no `virt`); see `Range::backing_phys`.
+    backing_phys: u64,
     /// The mappings, `num_mappings` of them.
     mappings: *const RawMappingDesc,
     /// How many.
@@ -631,6 +634,7 @@ impl<P: BusProvider> Bus<P> {
             start: desc.start,
             size: desc.size,
             virt: desc.mapping.map_or(core::ptr::null_mut(), |m| m.mem.as_ptr().cast()),
+            backing_phys: super::backing_phys_to_raw(desc.mapping.and_then(|m| m.backing_phys)),
             mappings: mappings.as_ptr(),
             num_mappings: mappings.len() as c_uint,
             has_iset: desc.cookies.is_some() as c_int,
@@ -995,8 +999,10 @@ impl<'a, D: 'a> ProviderRegion<'a, D> {
     pub fn mapping(&self) -> Option<ProviderMemory> {
         // SAFETY: `Bus::add_region` checked that the mapping covers the
         // region; the provider keeps it until it unregisters the bus, which
-        // removes the region first.
-        NonNull::new(self.raw.virt.cast()).map(|p| unsafe { ProviderMemory::new(p, self.raw.size) })
+        // removes the region first. Its backing address came from the same
+        // `Range` (`Range`'s invariant).
+        NonNull::new(self.raw.virt.cast())
+            .map(|p| unsafe { ProviderMemory::new(p, self.raw.size, super::backing_phys_from_raw(self.raw.backing_phys)) })
     }
     /// The mappings in the provider's order.
     pub fn mappings(&self) -> impl Iterator<Item = ProviderMapping<'a, D>> + 'a {

@@ -65,8 +65,17 @@ impl Drop for MemRegion {
 /// An emulated platform's kernel mapping of a namespace, from
 /// `abi::namespace::NamespaceInfo`; libnvdimm guarantees it covers
 /// the namespace while the driver is bound.
+///
+/// # Invariants
+///
+/// `base` maps the namespace; `backing_phys`, when known, is the physical
+/// address of the memory at `base` (byte 0), which is physically
+/// contiguous over the whole namespace.
 #[derive(Clone, Copy)]
-pub struct ProviderMap(NonNull<u8>);
+pub struct ProviderMap {
+    base: NonNull<u8>,
+    backing_phys: Option<u64>,
+}
 
 impl ProviderMap {
     /// The part of a region's provider memory at `offset`, for a
@@ -78,7 +87,9 @@ impl ProviderMap {
         // SAFETY: the provider memory maps `mem.len()` bytes (the whole
         // region), so `offset` lands inside it.
         let p = unsafe { mem.as_ptr().add(offset as usize) };
-        Ok(Self(NonNull::new(p).ok_or(EINVAL)?))
+        // INVARIANT: `mem`'s backing is contiguous, so byte `offset` of it
+        // is at `offset` from its physical start.
+        Ok(Self { base: NonNull::new(p).ok_or(EINVAL)?, backing_phys: mem.backing_phys().map(|b| b + offset) })
     }
 
     /// Wraps a provider's mapping.
@@ -86,15 +97,25 @@ impl ProviderMap {
     /// # Safety
     ///
     /// `base` maps the whole namespace it is reported for, and stays mapped
-    /// while a driver is bound to that namespace.
-    pub unsafe fn new(base: NonNull<u8>) -> Self {
-        // INVARIANT: the caller guarantees the mapping.
-        Self(base)
+    /// while a driver is bound to that namespace; `backing_phys`, if given,
+    /// is the physical address of byte 0 of that memory, contiguous over
+    /// the namespace.
+    pub unsafe fn new(base: NonNull<u8>, backing_phys: Option<u64>) -> Self {
+        // INVARIANT: the caller guarantees the mapping and its address.
+        Self { base, backing_phys }
     }
 
     /// The start of the mapping.
     pub fn as_ptr(&self) -> *mut u8 {
-        self.0.as_ptr()
+        self.base.as_ptr()
+    }
+
+    /// The physical address of byte 0 of the mapping, when the provider
+    /// backs it with physical memory (nfit_test over a `memmap=nn!ss`
+    /// reservation); `None` for vmalloc memory. It differs from the
+    /// namespace's system physical address, which the platform emulates.
+    pub fn backing_phys(&self) -> Option<u64> {
+        self.backing_phys
     }
 }
 
@@ -102,9 +123,15 @@ impl ProviderMap {
 ///
 /// # Invariants
 ///
-/// `self.0` maps `self.1` bytes, valid until the provider unregisters its bus.
+/// `ptr` maps `len` bytes, valid until the provider unregisters its bus;
+/// `backing_phys`, when known, is the physical address of byte 0, and the
+/// `len` bytes are physically contiguous from there.
 #[derive(Clone, Copy)]
-pub struct ProviderMemory(NonNull<u8>, u64);
+pub struct ProviderMemory {
+    ptr: NonNull<u8>,
+    len: u64,
+    backing_phys: Option<u64>,
+}
 
 // SAFETY: plain memory, valid while the bus is registered; users
 // synchronise access to its contents themselves (it is storage).
@@ -117,20 +144,129 @@ impl ProviderMemory {
     ///
     /// # Safety
     ///
-    /// `ptr` maps `len` bytes that stay valid while the region exists.
-    pub unsafe fn new(ptr: NonNull<u8>, len: u64) -> Self {
+    /// `ptr` maps `len` bytes that stay valid while the region exists;
+    /// `backing_phys`, if given, is the physical address of byte 0 and the
+    /// bytes are physically contiguous.
+    pub unsafe fn new(ptr: NonNull<u8>, len: u64, backing_phys: Option<u64>) -> Self {
         // INVARIANT: guaranteed by the caller.
-        Self(ptr, len)
+        Self { ptr, len, backing_phys }
     }
 
     /// The start of the mapping.
     pub fn as_ptr(&self) -> *mut u8 {
-        self.0.as_ptr()
+        self.ptr.as_ptr()
     }
 
     /// Its length in bytes.
     pub fn len(&self) -> u64 {
-        self.1
+        self.len
+    }
+
+    /// The physical address of byte 0, if the memory is physical
+    /// ([`ProviderMap::backing_phys`]).
+    pub fn backing_phys(&self) -> Option<u64> {
+        self.backing_phys
+    }
+}
+
+/// Part of a physical range that the kernel left out of System RAM at boot
+/// as legacy persistent memory (`memmap=nn!ss`: an e820 type-12 range,
+/// "Persistent Memory (legacy)" in /proc/iomem), requested under a device's
+/// name and mapped write-back. An emulated platform (nfit_test) backs its
+/// ranges with it, so that they have real physical addresses that
+/// `memremap_pages` can give struct pages.
+///
+/// # Invariants
+///
+/// `base` is `memremap(phys, len, MEMREMAP_WB)`, unmapped on drop; the
+/// range is requested (`region`) for as long.
+pub struct ReservedMemory {
+    base: NonNull<u8>,
+    phys: u64,
+    len: u64,
+    _region: MemRegion,
+}
+
+// SAFETY: plain memory; users synchronise access to its contents (storage).
+unsafe impl Send for ReservedMemory {}
+// SAFETY: see `Send`.
+unsafe impl Sync for ReservedMemory {}
+
+/// `walk_iomem_res_desc` callback: records the first range and stops.
+///
+/// # Safety
+///
+/// `res` is a live resource (the walk holds the resource lock) and `arg`
+/// points to an `Option<(u64, u64)>`.
+unsafe extern "C" fn first_range(res: *mut bindings::resource, arg: *mut c_void) -> core::ffi::c_int {
+    // SAFETY: guaranteed by the caller.
+    let (start, end) = unsafe { ((*res).start, (*res).end) };
+    // SAFETY: `arg` is the walker's `Option<(u64, u64)>`.
+    unsafe { *arg.cast::<Option<(u64, u64)>>() = Some((start, end - start + 1)) };
+    1
+}
+
+impl ReservedMemory {
+    /// The first legacy persistent memory range (`memmap=nn!ss`) in iomem,
+    /// as `(start, length)`; `None` without one.
+    pub fn find_legacy() -> Option<(u64, u64)> {
+        let mut found: Option<(u64, u64)> = None;
+        // SAFETY: a read-only walk of the resource tree; the callback's
+        // argument is `found`, which outlives the call.
+        unsafe {
+            bindings::walk_iomem_res_desc(
+                bindings::IORES_DESC_PERSISTENT_MEMORY_LEGACY as _,
+                bindings::IORESOURCE_MEM as _,
+                0,
+                u64::MAX,
+                core::ptr::addr_of_mut!(found).cast(),
+                Some(first_range),
+            )
+        };
+        found
+    }
+
+    /// Requests `[phys, phys + len)` under `dev`'s name (EBUSY if any of it
+    /// is taken), maps it write-back and zeroes it, as a fresh buffer.
+    /// The caller names a range that [`ReservedMemory::find_legacy`] found.
+    pub fn take(dev: &Device, phys: u64, len: u64) -> Result<Self> {
+        let size = usize::try_from(len).map_err(|_| EINVAL)?;
+        if size == 0 {
+            return Err(EINVAL);
+        }
+        let region = MemRegion::request(dev, phys, len)?;
+        // SAFETY: maps the range just requested, outside System RAM;
+        // unmapped on drop.
+        let base = unsafe { bindings::memremap(phys, size, bindings::MEMREMAP_WB as _) };
+        let base = NonNull::new(base.cast::<u8>()).ok_or(ENOMEM)?;
+        // SAFETY: `base` maps `size` writable bytes that nobody else uses
+        // yet (the range is requested for us).
+        unsafe { core::ptr::write_bytes(base.as_ptr(), 0, size) };
+        // INVARIANT: mapped and requested above.
+        Ok(Self { base, phys, len, _region: region })
+    }
+
+    /// The start of the mapping.
+    pub fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.base.as_ptr()
+    }
+
+    /// The physical address of byte 0.
+    pub fn phys(&self) -> u64 {
+        self.phys
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+impl Drop for ReservedMemory {
+    fn drop(&mut self) {
+        // SAFETY: mapped by `memremap` in `take`; the request is released
+        // after this, when `_region` drops.
+        unsafe { bindings::memunmap(self.base.as_ptr().cast()) };
     }
 }
 
@@ -144,8 +280,9 @@ enum Backing {
     Remapped,
     /// `memremap_pages`: ZONE_DEVICE pages for fsdax.
     Pages(Pin<KBox<Opaque<bindings::dev_pagemap>>>),
-    /// The provider's mapping (vmalloc for emulated platforms).
-    Provided { vmalloc: bool },
+    /// The provider's mapping: vmalloc, or physical memory at
+    /// `backing_phys` ([`ProviderMap::backing_phys`]).
+    Provided { vmalloc: bool, backing_phys: Option<u64> },
 }
 
 /// A kernel mapping of `[phys, phys + size)`.
@@ -205,9 +342,10 @@ impl PmemMap {
 
     /// The provider's own mapping of the range.
     pub fn provided(map: ProviderMap, phys: u64, size: u64) -> Self {
+        let backing_phys = map.backing_phys();
         // SAFETY: a pure address query.
-        let vmalloc = unsafe { bindings::rln_is_vmalloc_addr(map.0.as_ptr().cast()) };
-        Self { base: map.0, size, phys, backing: Backing::Provided { vmalloc } }
+        let vmalloc = backing_phys.is_none() && unsafe { bindings::rln_is_vmalloc_addr(map.as_ptr().cast()) };
+        Self { base: map.base, size, phys, backing: Backing::Provided { vmalloc, backing_phys } }
     }
 
     /// Size in bytes.
@@ -218,6 +356,15 @@ impl PmemMap {
     /// Physical start.
     pub fn phys(&self) -> u64 {
         self.phys
+    }
+
+    /// The physical address of the memory behind byte 0: [`PmemMap::phys`],
+    /// or for a provider's mapping its [`ProviderMap::backing_phys`].
+    pub fn backing_phys(&self) -> Option<u64> {
+        match self.backing {
+            Backing::Provided { backing_phys, .. } => backing_phys,
+            _ => Some(self.phys),
+        }
     }
 
     /// Whether the range has struct pages.
@@ -314,7 +461,9 @@ impl PmemMap {
         let kaddr = self.at(off, 0)?.cast::<c_void>();
         let (pfn, pages) = match self.backing {
             // SAFETY: `kaddr` is inside the vmalloc mapping.
-            Backing::Provided { vmalloc: true } => (unsafe { bindings::rln_vmalloc_to_pfn_t(kaddr) }, 1),
+            Backing::Provided { vmalloc: true, .. } => (unsafe { bindings::rln_vmalloc_to_pfn_t(kaddr) }, 1),
+            // SAFETY: pure arithmetic on the address.
+            Backing::Provided { backing_phys: Some(p), .. } => (unsafe { bindings::rln_phys_to_pfn_t(p + off, false) }, i64::MAX),
             // SAFETY: pure arithmetic on the address.
             _ => (unsafe { bindings::rln_phys_to_pfn_t(self.phys + off, self.has_pages()) }, i64::MAX),
         };

@@ -41,6 +41,7 @@ t_init() {
 	[ "$T_CAND" = ref ] && T_CAND=$T_REF
 	T_FAILS=0 T_SKIPS=0
 	T_PENDING=()
+	T_VM_OPTS=()
 	T_SELF=$(readlink -f "${BASH_SOURCE[1]}")
 	mkdir -p "$T_DIR"
 	# Outside test/run-all, the test accounts its own lock waits.
@@ -91,6 +92,11 @@ t_pending_match() {
 	done
 }
 
+# t_nfit_test: this test loads nfit_test: every boot of either stack reserves
+# the physical memory our nfit_test backs its ranges with (vm-run --nfit-test;
+# Documentation/testing.md, "nfit_test's memory"), so both run the same VM.
+t_nfit_test() { T_VM_OPTS+=(--nfit-test); }
+
 # t_stack SIDE: the stack a side boots: sides named ref* boot T_REF (a test may
 # change T_REF between boots), all others T_CAND.
 t_stack() { case "$1" in ref*) echo "$T_REF" ;; *) echo "$T_CAND" ;; esac; }
@@ -119,7 +125,7 @@ t_guest() {
 	# vm-run waits for a VM slot (scripts/lock.sh), which this test's time
 	# does not count. The kernel console goes to the log too, so a guest
 	# crash shows its oops in the failure report.
-	RLN_VM_VERBOSE=1 "$RLN_TOP/test/vm-run" --stack "$stack" "${opts[@]}" -- \
+	RLN_VM_VERBOSE=1 "$RLN_TOP/test/vm-run" --stack "$stack" "${T_VM_OPTS[@]}" "${opts[@]}" -- \
 		env RLN_GUEST_STACK="$stack" RLN_FLAVOUR="${RLN_FLAVOUR:-normal}" bash "$T_SELF" --guest "$out" "$@" \
 		>"$T_DIR/$side.vm.log" 2>&1 || rc=$?
 	waited=$(($(t_waited) - waited0))

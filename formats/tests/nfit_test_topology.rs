@@ -1024,6 +1024,38 @@ fn c_bases_follow_the_pool() {
     }
 }
 
+// The backing of every range in a physical reservation (memmap=nn!ss):
+// disjoint, in bus order, each on a 2 MiB boundary, as the emulated
+// addresses of the PM ranges are modulo 2 MiB; 164 MiB in all.
+#[test]
+fn backing_layout() {
+    use topology::{backing_offset, backing_size, BACKING_ALIGN};
+    assert_eq!(BACKING_ALIGN, 2 * M);
+    assert_eq!(
+        [backing_offset(0, 0), backing_offset(0, 1), backing_offset(0, 2), backing_offset(1, 0), backing_offset(1, 1)],
+        [0, 32 * M, 96 * M, 128 * M, 160 * M]
+    );
+    assert_eq!(backing_size(), 164 * M);
+    let bases = topology::c_bases();
+    let mut spans = Vec::new();
+    for (b, bus) in BUSES.iter().enumerate() {
+        for (r, &size) in bus.spa_set_sizes.iter().enumerate() {
+            let off = backing_offset(b, r);
+            assert_eq!(off % BACKING_ALIGN, 0);
+            assert!(off + size <= backing_size());
+            // The PM ranges (not the 4 MiB virtual CD) keep their address
+            // modulo 2 MiB, so huge pages line up the same way.
+            if size >= topology::DIMM_SIZE {
+                assert_eq!(off % BACKING_ALIGN, bases[b].spa_set[r] % BACKING_ALIGN);
+            }
+            spans.push((off, size));
+        }
+    }
+    for w in spans.windows(2) {
+        assert!(w[0].0 + w[0].1 <= w[1].0);
+    }
+}
+
 fn ars_buf(len: usize) -> Vec<u8> {
     vec![0xaa; len]
 }

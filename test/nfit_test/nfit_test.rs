@@ -46,7 +46,8 @@ use formats::badrange::{BadRange, List};
 use glue::bus::{Class, ClassRegistration};
 use glue::class_device::DataClassDevice;
 use glue::device::Device;
-use abi::nfit::{Events, Nfit, Platform, PlatformMasks};
+use abi::nfit::{Events, Nfit, Platform, PlatformMasks, RangeMemory};
+use glue::pmem_map::{PmemMap, ReservedMemory};
 use abi::provider::Completion;
 use glue::platform::{PlatformDevice, PlatformDriver, PlatformDriverOps};
 use glue::sysfs::{self, Attribute, Page};
@@ -143,10 +144,16 @@ static LOCK_DIMM: Attribute<TestDimm> = Attribute::wo(c"lock_dimm", lock_dimm_st
 attribute_group!(static TEST_DIMM_GROUP: TestDimm, dir = None, [FAIL_CMD, FAIL_CMD_CODE, HANDLE, LOCK_DIMM]);
 group_list!(static TEST_DIMM_GROUPS: TestDimm = [TEST_DIMM_GROUP]);
 
-/// A bus's label-write fault, behind /sys/class/nfit_test_bus/nfit_test.N.
-/// Created at probe, off.
+/// A bus's test knobs, behind /sys/class/nfit_test_bus/nfit_test.N: its
+/// power cuts (created at probe, off) and where its ranges' memory is.
 #[pin_data]
 struct BusFault {
+    /// The ranges backed by reserved physical memory (none without a
+    /// reservation).
+    backing: KVec<BackedRange>,
+    /// What the last write of `backing_pages` read, in hex.
+    #[pin]
+    peek: Mutex<KVec<u8>>,
     /// Spent by the DIMMs' label writes, which run concurrently.
     #[pin]
     budget: Mutex<LabelWriteBudget>,
@@ -200,7 +207,83 @@ fn media_write_budget_store(fault: &BusFault, input: &[u8]) -> Result {
 static MEDIA_WRITE_BUDGET: Attribute<BusFault> =
     Attribute::rw(c"media_write_budget", media_write_budget_show, media_write_budget_store);
 
-attribute_group!(static BUS_FAULT_GROUP: BusFault, dir = None, [LABEL_WRITE_BUDGET, MEDIA_WRITE_BUDGET]);
+/// A range of the bus backed by physical memory.
+#[derive(Clone, Copy)]
+struct BackedRange {
+    /// Its system physical address, as the NFIT states it.
+    spa: u64,
+    /// The physical address of its memory.
+    phys: u64,
+    /// Its length.
+    len: u64,
+}
+
+// nfit_test.N/backing: one line per range backed by reserved physical
+// memory: its NFIT address, the physical address of its memory and its
+// length, in hex. Empty when the ranges are vmalloc memory.
+fn backing_show(fault: &BusFault, page: &mut Page) -> Result {
+    for r in fault.backing.iter() {
+        let _ = writeln!(page, "{:#x} {:#x} {:#x}", r.spa, r.phys, r.len);
+    }
+    Ok(())
+}
+static BACKING: Attribute<BusFault> = Attribute::ro(c"backing", backing_show);
+
+/// The most `backing_pages` reads at once (its hex fills half a page).
+const PEEK_MAX: u64 = 1024;
+
+// nfit_test.N/backing_pages: a look at a backed range's memory through
+// struct pages, as fsdax maps it. Writing "ADDR LEN" (an NFIT address in
+// one of `backing`'s ranges, and at most 1024 bytes that stay in it) gives
+// the 2 MiB subsections around them struct pages (memremap_pages), copies
+// the LEN bytes at ADDR out through that mapping, and tears the pages down
+// again (memunmap_pages); reading shows the bytes in hex. ENXIO: no range
+// has physical memory; EINVAL: not inside one. Test-only; not while a pfn
+// or dax device maps the same memory.
+fn backing_pages_show(fault: &BusFault, page: &mut Page) -> Result {
+    let peek = fault.peek.lock();
+    for b in peek.iter() {
+        let _ = write!(page, "{b:02x}");
+    }
+    let _ = writeln!(page);
+    Ok(())
+}
+fn backing_pages_store(fault: &BusFault, input: &[u8]) -> Result {
+    let mut words = input.split(|c| c.is_ascii_whitespace()).filter(|w| !w.is_empty());
+    let addr = sysfs::parse_u64(words.next().ok_or(EINVAL)?, 0)?;
+    let len = sysfs::parse_u64(words.next().ok_or(EINVAL)?, 0)?;
+    if words.next().is_some() || len == 0 || len > PEEK_MAX {
+        return Err(EINVAL);
+    }
+    if fault.backing.is_empty() {
+        return Err(ENXIO);
+    }
+    let r = fault
+        .backing
+        .iter()
+        .find(|r| addr >= r.spa && addr.checked_add(len).is_some_and(|end| end <= r.spa + r.len))
+        .ok_or(EINVAL)?;
+    let off = addr - r.spa;
+    // The subsections memremap_pages maps: whole ones, inside the range.
+    let align = topology::BACKING_ALIGN;
+    let first = off / align * align;
+    let end = ((off + len).div_ceil(align) * align).min(r.len);
+    // One look at a time: two mappings of one subsection conflict.
+    let mut peek = fault.peek.lock();
+    let map = PmemMap::with_pages(r.phys + first, end - first, NUMA_NO_NODE)?;
+    if !map.has_pages() {
+        return Err(ENXIO);
+    }
+    let mut buf = KVec::from_elem(0u8, len as usize, GFP_KERNEL)?;
+    map.read_bytes(off - first, &mut buf)?;
+    drop(map);
+    *peek = buf;
+    Ok(())
+}
+static BACKING_PAGES: Attribute<BusFault> =
+    Attribute::rw(c"backing_pages", backing_pages_show, backing_pages_store);
+
+attribute_group!(static BUS_FAULT_GROUP: BusFault, dir = None, [BACKING, BACKING_PAGES, LABEL_WRITE_BUDGET, MEDIA_WRITE_BUDGET]);
 group_list!(static BUS_FAULT_GROUPS: BusFault = [BUS_FAULT_GROUP]);
 
 /// Monotonic milliseconds, the clock of a scrub's duration.
@@ -332,7 +415,34 @@ impl PlatformDriverOps for Driver {
             dimms.push(dimm, GFP_KERNEL)?;
         }
 
+        // The PM and virtual-CD ranges are backed by memory, as C backs
+        // them with vmalloc() buffers; nfit's regions use it as their media.
+        // With a legacy persistent memory range reserved at boot
+        // (memmap=nn!ss) the memory comes from there instead, at fixed
+        // offsets, so the ranges have real physical addresses (pfn and dax
+        // modes need struct pages). Their NFIT addresses stay C's.
+        let reserved = reservation(dev);
+        let mut backing = KVec::new();
+        let mut backed = KVec::new();
+        for (i, (&base, &size)) in bases.spa_set.iter().zip(bus.spa_set_sizes).enumerate() {
+            let mem = match reserved {
+                Some(start) => {
+                    let phys = start + topology::backing_offset(bus.id, i);
+                    backed.push(BackedRange { spa: base, phys, len: size }, GFP_KERNEL)?;
+                    RangeMemory::Reserved(ReservedMemory::take(dev, phys, size)?)
+                }
+                None => RangeMemory::zeroed(size)?,
+            };
+            backing.push((base, mem), GFP_KERNEL)?;
+        }
+        // So are the DIMMs' flush hints, which nfit writes to flush.
+        for &base in bases.flush.iter().filter(|&&b| b != 0) {
+            backing.push((base, RangeMemory::zeroed(topology::FLUSH_ALLOC_SIZE)?), GFP_KERNEL)?;
+        }
+
         let fault = Arc::pin_init(pin_init!(BusFault {
+                backing: backed,
+                peek <- new_mutex!(KVec::new()),
                 budget <- new_mutex!(LabelWriteBudget::Off),
                 media <- new_spinlock!(MediaWriteBudget::Off),
             }), GFP_KERNEL)?;
@@ -367,22 +477,31 @@ impl PlatformDriverOps for Driver {
             bus_dsm_mask: bus.bus_dsm_mask,
             bus_intel_dsm_mask: bus.intel_bus_dsm_mask,
         };
-        // The PM and virtual-CD ranges are backed by memory, as C backs
-        // them with vmalloc() buffers; nfit's regions use it as their media.
-        let mut backing = KVec::new();
-        for (&base, &size) in bases.spa_set.iter().zip(bus.spa_set_sizes) {
-            backing.push((base, VVec::from_elem(0u8, size as usize, GFP_KERNEL)?), GFP_KERNEL)?;
-        }
-        // So are the DIMMs' flush hints, which nfit writes to flush.
-        for &base in bases.flush.iter().filter(|&&b| b != 0) {
-            backing.push((base, VVec::from_elem(0u8, topology::FLUSH_ALLOC_SIZE as usize, GFP_KERNEL)?), GFP_KERNEL)?;
-        }
         // nfit copies the table before the platform moves in.
         let mut body = KVec::new();
         body.extend_from_slice(&firmware.table, GFP_KERNEL)?;
         let nfit = Nfit::register(dev, &body, masks, backing, firmware)?;
         Ok(Bound { _nfit: nfit, _test_dimms: test_dimms, _fault: fault_dev })
     }
+}
+
+/// `memremap_pages` picks the node itself.
+const NUMA_NO_NODE: i32 = -1;
+
+/// Where the buses' ranges go in the first legacy persistent memory range
+/// (`memmap=nn!ss`), if there is one large enough: its start rounded up to
+/// [`topology::BACKING_ALIGN`]. Without one, the ranges are vmalloc memory
+/// as in C.
+fn reservation(dev: &Device) -> Option<u64> {
+    let (start, len) = ReservedMemory::find_legacy()?;
+    let base = start.div_ceil(topology::BACKING_ALIGN) * topology::BACKING_ALIGN;
+    let need = topology::backing_size();
+    if base + need > start + len {
+        dev_info!(dev, "legacy pmem [mem {:#x}-{:#x}] holds less than {:#x} bytes: ranges in vmalloc memory\n",
+            start, start + len - 1, need);
+        return None;
+    }
+    Some(base)
 }
 
 /// The module's registrations. Fields drop in order: the devices go first

@@ -128,6 +128,36 @@ pub fn c_bases() -> [Bases; NUM_BUSES] {
     [b0, b1]
 }
 
+/// Alignment of each range's backing inside a physical reservation
+/// (`memmap=nn!ss`, Documentation/testing.md): `memremap_pages` maps whole
+/// subsections (2 MiB on x86_64), and a PMD-sized DAX fault needs the
+/// backing 2 MiB aligned as the range's emulated address is (C's pool hands
+/// out 128 MiB-aligned PM ranges).
+pub const BACKING_ALIGN: u64 = 2 << 20;
+
+/// Where `BUSES[bus].spa_set_sizes[range]` lies in a physical reservation:
+/// the buses' ranges one after the other in bus order, each at a
+/// [`BACKING_ALIGN`] boundary. Fixed, so a bus probed again (unbind and
+/// bind) takes the same memory.
+pub fn backing_offset(bus: usize, range: usize) -> u64 {
+    let mut at = 0;
+    for (b, info) in BUSES.iter().enumerate() {
+        for (r, size) in info.spa_set_sizes.iter().enumerate() {
+            if (b, r) == (bus, range) {
+                return at;
+            }
+            at += size.div_ceil(BACKING_ALIGN) * BACKING_ALIGN;
+        }
+    }
+    at
+}
+
+/// How much of a reservation every bus's ranges need together
+/// ([`backing_offset`] past the last range).
+pub fn backing_size() -> u64 {
+    backing_offset(NUM_BUSES, 0)
+}
+
 /// Which of [`Bases`] a SPA range points at.
 #[derive(Clone, Copy, Debug)]
 enum Base {

@@ -160,6 +160,7 @@ if [ "${1:-}" = --guest ]; then
 fi
 
 t_init ars-badblocks
+t_nfit_test
 # ndctl start-/wait-scrub print the bus, firmware activation included.
 for f in 'start-scrub*.out' 'wait-scrub*.out'; do
 	t_pending_lines "$f" '"activate_(method|state)"' "$RUST_PENDING_FIRMWARE"

@@ -61,6 +61,7 @@ if [ "${1:-}" = --guest ]; then
 fi
 
 t_init bad-input
+t_nfit_test
 # Not built yet on the Rust stack.
 t_pending_lines sysfs-dimm-ro.out '^firmware/' "$RUST_PENDING_FIRMWARE"
 t_pending_lines sysfs-bus-ro.out '^firmware/' "$RUST_PENDING_FIRMWARE"

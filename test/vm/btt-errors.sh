@@ -321,6 +321,7 @@ if [ "${1:-}" = --guest ]; then
 fi
 
 t_init btt-errors
+t_nfit_test
 # mask_chance SIDE: what differs by chance, masked: uuids ndctl made up, the
 # injected block (chance.blk: of the namespace and of the region).
 mask_chance() {

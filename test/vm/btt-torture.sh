@@ -129,6 +129,7 @@ check_cuts() {
 }
 
 t_init btt-torture
+t_nfit_test
 # make check cuts at a sample of W's media writes; make torture
 # (RLN_TORTURE=full) at every one, plus random cuts of longer workloads
 # (RLN_TORTURE_RANDOM per sector size: 500 there, 0 in make check).

@@ -62,6 +62,7 @@ if [ "${1:-}" = --guest ]; then
 fi
 
 t_init fail-cmd
+t_nfit_test
 t_guest ref || t_done
 t_check_dmesg ref
 if t_guest cand; then

@@ -440,6 +440,7 @@ check_torture() {
 }
 
 t_init label-torture
+t_nfit_test
 # make check cuts power at a sample of each operation's label writes; make
 # torture (RLN_TORTURE=full) at every one. The seed is printed so that a
 # failing sample can be run again: RLN_TORTURE_SEED=S.

@@ -43,6 +43,7 @@ if [ "${1:-}" = --guest ]; then
 fi
 
 t_init load-unload
+t_nfit_test
 for side in ref cand; do
 	t_guest "$side" --append kmemleak=on -- "$ROUNDS" || continue
 	stack=$(t_stack "$side")

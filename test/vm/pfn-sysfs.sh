@@ -249,6 +249,7 @@ if [ "${1:-}" = --guest ]; then
 fi
 
 t_init pfn-sysfs
+t_nfit_test
 PFN_MODE="nd_pmem pfn mode"
 t_pending_file 'bind-*' "$PFN_MODE"
 t_pending_file 'fsdax-*' "$PFN_MODE"
