@@ -36,6 +36,7 @@ use crate::glue::device::Device;
 use crate::glue::lock::{current_cpu, MutexArray, MutexArrayRef};
 use crate::glue::nd_driver::NdDriver;
 use crate::glue::pmem_map::ProviderMap;
+use crate::formats::pfn::Altmap;
 
 /// `DISK_NAME_LEN`: room for "pmem%d.%d" and a suffix.
 pub const DISK_NAME_LEN: usize = bindings::DISK_NAME_LEN as usize;
@@ -46,6 +47,36 @@ mod kind {
     pub const RAW: u32 = 0;
     /// A bttN.M claiming a namespace: /dev/pmemNs through nd_btt.
     pub const BTT: u32 = 1;
+    /// A pfnN.M claiming a namespace: /dev/pmemN with struct pages (fsdax).
+    pub const PFN: u32 = 2;
+}
+
+/// Where a pfn's struct pages live, for [`kind::PFN`].
+mod pfn_mode {
+    /// In RAM (`-M mem`).
+    pub const RAM: u32 = 1;
+    /// On the namespace, through an altmap (`-M dev`).
+    pub const PMEM: u32 = 2;
+}
+
+/// The pfn's setup, for [`kind::PFN`] (zero otherwise): C's
+/// `__nvdimm_setup_pfn` results from a valid info block.
+#[repr(C)]
+struct RawPfn {
+    /// [`pfn_mode`].
+    mode: u32,
+    /// The mapped physical range, both ends inclusive (`pgmap->range`).
+    range_start: u64,
+    range_end: u64,
+    /// Bytes from the start of the mapped range to the data (`dataoff`).
+    data_offset: u64,
+    /// Bytes of the namespace outside the mapped range.
+    pfn_pad: u64,
+    /// The altmap (mode pmem only): `base_pfn`, `reserve`, `free`, `end_pfn`.
+    altmap_base_pfn: u64,
+    altmap_reserve: u64,
+    altmap_free: u64,
+    altmap_end_pfn: u64,
 }
 
 /// The btt's configuration, for [`kind::BTT`] (zero otherwise).
@@ -108,6 +139,8 @@ struct RawNamespaceInfo {
     num_lanes: u32,
     /// For [`kind::BTT`].
     btt: RawBtt,
+    /// For [`kind::PFN`].
+    pfn: RawPfn,
     /// The region's lane mutexes, `num_lanes` of them (filled by the
     /// exported probe, not by [`NamespaceInfo`]).
     lanes: *mut bindings::mutex,
@@ -232,6 +265,85 @@ pub enum NamespaceKind {
     Raw,
     /// A bttN.M: the BTT over the namespace it claims, /dev/pmemNs.
     Btt(BttConfig),
+    /// A pfnN.M: /dev/pmemN over the data area of the namespace it
+    /// claims, with struct pages for fsdax.
+    Pfn(PfnConfig),
+}
+
+/// A bound pfnN.M's mapping, from its validated info block (C's
+/// `__nvdimm_setup_pfn` and what `pmem_attach_disk` derives from it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PfnConfig {
+    /// First physical byte `memremap_pages` maps (namespace start +
+    /// `start_pad`).
+    pub range_start: u64,
+    /// Last physical byte it maps (namespace end - `end_trunc`).
+    pub range_end: u64,
+    /// Where the data starts, from the start of the mapped range
+    /// (`dataoff`): the info block and, for `-M dev`, the memmap come first.
+    pub data_offset: u64,
+    /// Bytes of the namespace outside the mapped range (`pfn_pad`).
+    pub pfn_pad: u64,
+    /// `-M dev`: the struct pages are allocated from the namespace's own
+    /// pages (`vmem_altmap`); None for `-M mem` (struct pages in RAM).
+    pub altmap: Option<Altmap>,
+}
+
+impl PfnConfig {
+    fn from_raw(raw: &RawPfn) -> Result<Self> {
+        let altmap = match raw.mode {
+            pfn_mode::RAM => None,
+            pfn_mode::PMEM => Some(Altmap {
+                base_pfn: raw.altmap_base_pfn,
+                reserve: raw.altmap_reserve,
+                free: raw.altmap_free,
+                end_pfn: raw.altmap_end_pfn,
+            }),
+            _ => return Err(ENXIO),
+        };
+        if raw.range_end < raw.range_start {
+            return Err(ENXIO);
+        }
+        Ok(Self {
+            range_start: raw.range_start,
+            range_end: raw.range_end,
+            data_offset: raw.data_offset,
+            pfn_pad: raw.pfn_pad,
+            altmap,
+        })
+    }
+
+    fn to_raw(self) -> RawPfn {
+        let a = self.altmap.unwrap_or(Altmap { base_pfn: 0, reserve: 0, free: 0, end_pfn: 0 });
+        RawPfn {
+            mode: if self.altmap.is_some() { pfn_mode::PMEM } else { pfn_mode::RAM },
+            range_start: self.range_start,
+            range_end: self.range_end,
+            data_offset: self.data_offset,
+            pfn_pad: self.pfn_pad,
+            altmap_base_pfn: a.base_pfn,
+            altmap_reserve: a.reserve,
+            altmap_free: a.free,
+            altmap_end_pfn: a.end_pfn,
+        }
+    }
+
+    /// Bytes the mapped range covers.
+    pub fn range_len(&self) -> u64 {
+        self.range_end - self.range_start + 1
+    }
+
+    const NONE: RawPfn = RawPfn {
+        mode: 0,
+        range_start: 0,
+        range_end: 0,
+        data_offset: 0,
+        pfn_pad: 0,
+        altmap_base_pfn: 0,
+        altmap_reserve: 0,
+        altmap_free: 0,
+        altmap_end_pfn: 0,
+    };
 }
 
 /// A bttN.M's configuration as libnvdimm holds it (C's `struct nd_btt`
@@ -338,6 +450,7 @@ impl NamespaceInfo {
         let kind = match raw.kind {
             kind::RAW => NamespaceKind::Raw,
             kind::BTT => NamespaceKind::Btt(BttConfig::from_raw(&raw.btt)),
+            kind::PFN => NamespaceKind::Pfn(PfnConfig::from_raw(&raw.pfn)?),
             _ => return Err(ENXIO),
         };
         Ok(Self {
@@ -374,6 +487,7 @@ impl NamespaceInfo {
             kind: match self.kind {
                 NamespaceKind::Raw => kind::RAW,
                 NamespaceKind::Btt(_) => kind::BTT,
+                NamespaceKind::Pfn(_) => kind::PFN,
             },
             start: self.start,
             size: self.size,
@@ -396,7 +510,11 @@ impl NamespaceInfo {
             num_lanes: self.num_lanes,
             btt: match self.kind {
                 NamespaceKind::Btt(b) => b.to_raw(),
-                NamespaceKind::Raw => BttConfig::NONE,
+                _ => BttConfig::NONE,
+            },
+            pfn: match self.kind {
+                NamespaceKind::Pfn(p) => p.to_raw(),
+                _ => PfnConfig::NONE,
             },
             lanes: core::ptr::null_mut(),
             lanes_owner: core::ptr::null_mut(),

@@ -295,6 +295,13 @@ impl NdCore for ProviderAbi {
 
 export_nd_core!(ProviderAbi);
 
+/// The namespace a bound (or probing) driver reaches through `dev`: the
+/// namespace itself, or the one a btt, pfn or dax device claims.
+fn namespace_of_bound(dev: &Device) -> Option<crate::glue::device::DeviceRef> {
+    btt_devs::namespace_of_bound(dev)
+        .or_else(|| NdPfn::of(dev).or_else(|| dax_devs::of(dev)).and_then(|p| p.namespace()))
+}
+
 /// libnvdimm's side of the namespace-driver ABI (abi/namespace.rs),
 /// over namespace.rs.
 pub(crate) struct NamespaceDrivers;
@@ -315,12 +322,22 @@ impl NsCore for NamespaceDrivers {
         }
         let (ns, info) = namespace::driver_probe(dev)?;
         // What C's nd_pmem_probe does before it attaches a raw disk: with
-        // the start of the namespace enabled, look for a BTT info block
-        // (nd_btt_probe); found, a btt now claims the namespace and this
-        // probe fails, as C's does.
+        // the start of the namespace enabled, look for a BTT, a pfn and a
+        // dax info block (nd_btt_probe, nd_pfn_probe, nd_dax_probe); found,
+        // a btt (pfn, dax) device now claims the namespace and this probe
+        // fails with ENXIO, as C's does. A pfn or dax block that fails
+        // validation with EOPNOTSUPP fails the probe with it.
         let io = NsIo::enable(ns, claim::INFO_BLOCK_RESERVE.min(ns.capacity()))?;
         if btt_devs::probe_raw(ns, &io).is_ok() {
             return Err(ENXIO);
+        }
+        let probes: [fn(&Namespace, &NsIo) -> Result; 2] = [pfn_devs::probe_raw_pfn, dax_devs::probe_raw];
+        for probe in probes {
+            match probe(ns, &io) {
+                Ok(()) => return Err(ENXIO),
+                Err(e) if e.to_errno() == -crate::formats::pfn::errno::EOPNOTSUPP => return Err(e),
+                Err(_) => {}
+            }
         }
         drop(io);
         Ok(info)
@@ -331,12 +348,12 @@ impl NsCore for NamespaceDrivers {
     }
 
     fn bad_ranges(dev: &Device, f: &mut dyn FnMut(u64, u64)) -> Result {
-        let ns = btt_devs::namespace_of_bound(dev).ok_or(ENXIO)?;
+        let ns = namespace_of_bound(dev).ok_or(ENXIO)?;
         namespace::bad_ranges(Namespace::of(ns.device()).ok_or(ENXIO)?, f)
     }
 
     fn clear_poison(dev: &Device, phys: u64, len: u64) -> Result<u64> {
-        let ns = btt_devs::namespace_of_bound(dev).ok_or(ENXIO)?;
+        let ns = namespace_of_bound(dev).ok_or(ENXIO)?;
         namespace::clear_poison(Namespace::of(ns.device()).ok_or(ENXIO)?, phys, len)
     }
 
@@ -345,7 +362,7 @@ impl NsCore for NamespaceDrivers {
     }
 
     fn io_enable(dev: &Device, size: u64) -> Result<Pin<KBox<NsIo>>> {
-        let ns = btt_devs::namespace_of_bound(dev).ok_or(ENXIO)?;
+        let ns = namespace_of_bound(dev).ok_or(ENXIO)?;
         NsIo::enable(Namespace::of(ns.device()).ok_or(ENXIO)?, size)
     }
 

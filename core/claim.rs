@@ -18,7 +18,7 @@ use kernel::prelude::*;
 use crate::abi::provider::MediaFault;
 use crate::formats::label::ClaimClass;
 use crate::glue::block::{Badblocks, SECTOR_SIZE};
-use crate::glue::device::{Device, DeviceObject, DeviceRef};
+use crate::glue::device::{Device, DeviceRef};
 use crate::glue::pmem_map::{MemRegion, PmemMap};
 use crate::glue::sysfs::{self, Page};
 use crate::namespace::{Holder, HolderKind, Namespace};
@@ -29,13 +29,6 @@ use crate::{dev_dbg, dev_err, dev_warn};
 /// (or a pfn's) while it looks for or checks info blocks (8 KiB: a BTT or
 /// pfn info block at 4 KiB ends there).
 pub(crate) const INFO_BLOCK_RESERVE: u64 = 8192;
-
-/// `size` and `resource`: only while a personality driver has the device
-/// enabled; C answers ENXIO otherwise.
-pub(crate) fn enabled_only_show<T: DeviceObject>(dev: &T, _page: &mut Page) -> Result {
-    let _guard = dev.device().lock();
-    Err(ENXIO)
-}
 
 /// The smallest namespace a personality can claim (C: SZ_16M in
 /// `nd_namespace_store` and `__nd_btt_probe`).

@@ -5,11 +5,15 @@
 //!
 //! Each region offers one idle dax seed. The dax_pmem driver comes with the
 //! issue that adds device-dax; until then a configured dax device does not
-//! bind.
+//! bind. A raw namespace holding a valid dax info block gets a dax device
+//! claiming it when nd_pmem probes it ([`probe_raw`], C's `nd_dax_probe`),
+//! which then waits for that driver.
 
 use kernel::prelude::*;
 
+use crate::claim::NsIo;
 use crate::glue::device::{Device, DeviceType, Registration};
+use crate::namespace::Namespace;
 use crate::pfn_devs::{self, NdPfn};
 use crate::region::Region;
 
@@ -25,4 +29,10 @@ pub(crate) fn of(dev: &Device) -> Option<&NdPfn> {
 #[inline(never)]
 pub(crate) fn create_seed(region: &Region) -> Result<Registration<NdPfn>> {
     pfn_devs::register(region, &DAX_TYPE, true, region.alloc_dax_id()?)
+}
+
+/// `nd_dax_probe` for a raw namespace being probed (see
+/// `pfn_devs::probe_raw`).
+pub(crate) fn probe_raw(ns: &Namespace, io: &NsIo) -> Result {
+    pfn_devs::probe_raw(ns, io, &DAX_TYPE, true)
 }

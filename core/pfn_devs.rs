@@ -6,9 +6,12 @@
 //! Each region offers one idle pfn seed. Writing its `mode`, `align`,
 //! `uuid` and `namespace` configures it, with C's parsing, locks and
 //! errno; nd_pmem then binds it (a pfn has its region's namespace type).
-//! nd_pmem's pfn mode (the info block and `memremap_pages`) is not built
-//! yet: its probe of a pfn runs C's checks up to the info block and then
-//! fails with ENXIO (see [`driver_probe`]).
+//! Its probe ([`driver_probe`], C's `nvdimm_setup_pfn`) validates the info
+//! block at 4 KiB of the namespace or writes a new one (`nd_pfn_init`),
+//! and hands nd_pmem the mapping the block describes (`__nvdimm_setup_pfn`,
+//! through `NamespaceKind::Pfn`). A raw namespace whose media holds a valid
+//! pfn (or dax) info block gets a pfn (dax) device claiming it when
+//! nd_pmem probes it ([`probe_raw`], C's `nd_pfn_probe`).
 
 use core::fmt::Write;
 
@@ -16,13 +19,23 @@ use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::Mutex;
 
-use crate::claim::{self, enabled_only_show, Claim, NamespaceRequest, NsIo};
+use crate::abi::namespace::{NamespaceInfo, NamespaceKind, PfnConfig};
+use crate::claim::{self, Claim, NamespaceRequest, NsIo};
+use crate::formats::label::ClaimClass;
+use crate::formats::pfn::{self as fmt, PfnError, PfnMode, PfnSb, Platform, Signature};
 use crate::glue::device::{Device, DeviceRef, EmbeddedDevice, DeviceType, Placement, Registration};
 use crate::glue::sysfs::{self, Attribute, Page};
 use crate::namespace::{self, HolderKind, Namespace};
 use crate::nd::nd_type;
 use crate::region::{NsNumber, Region};
-use crate::{attribute_group, dev_dbg, dev_err, device_object, group_list};
+use crate::{attribute_group, dev_dbg, dev_err, dev_info, device_object, group_list};
+
+/// The platform the pfn policy runs for: x86-64, with this kernel's
+/// `sizeof(struct page)`.
+const PLATFORM: Platform = Platform {
+    struct_page_size: crate::glue::bindings::RLN_STRUCT_PAGE_SIZE as u64,
+    ..Platform::X86_64
+};
 
 /// Page, PMD and PUD sizes: the mapping alignments x86 supports with
 /// transparent hugepages and 1 GiB pages (`nd_pfn_supported_alignments`).
@@ -31,17 +44,6 @@ const PFN_ALIGNMENTS: [u64; 3] = [4096, 2 << 20, 1 << 30];
 /// (`nd_pfn_default_alignment`).
 const PFN_DEFAULT_ALIGN: u64 = 2 << 20;
 
-/// Where the struct pages of the namespace live (C: `enum nd_pfn_mode`).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum PfnMode {
-    /// Not chosen yet.
-    None,
-    /// In RAM (`ndctl -M mem`).
-    Ram,
-    /// On the namespace itself, after the info block (`ndctl -M dev`).
-    Pmem,
-}
-
 /// What the attributes configure, under the bus's reconfiguration lock.
 struct PfnState {
     mode: PfnMode,
@@ -49,6 +51,9 @@ struct PfnState {
     align: u64,
     /// The claimed namespace (C: `nd_pfn->ndns`).
     claim: Option<Claim>,
+    /// The info block the last probe validated or wrote (C:
+    /// `nd_pfn->pfn_sb`), which `resource` and `size` show while bound.
+    sb: Option<PfnSb>,
 }
 
 /// pfnN.M or daxN.M (`struct nd_pfn`, which C's `nd_dax` embeds).
@@ -268,10 +273,29 @@ fn detach_and_reset(pfn: &NdPfn, st: &mut PfnState) {
 }
 
 // resource and size: where the data starts and how much there is, only
-// while nd_pmem has the pfn enabled (C answers ENXIO otherwise); nd_pmem's
-// pfn mode is not built, so a pfn is never enabled.
-static RESOURCE: Attribute<NdPfn> = Attribute::admin_ro(c"resource", enabled_only_show);
-static SIZE: Attribute<NdPfn> = Attribute::ro(c"size", enabled_only_show);
+// while nd_pmem has the pfn enabled (C answers ENXIO otherwise).
+fn bound_show(pfn: &NdPfn, page: &mut Page, f: impl FnOnce(&PfnSb, &fmt::Namespace, &mut Page)) -> Result {
+    let _guard = pfn.dev.lock();
+    if !pfn.dev.has_driver() {
+        return Err(ENXIO);
+    }
+    let st = pfn.state.lock();
+    let (Some(sb), Some(c)) = (st.sb.as_ref(), st.claim.as_ref()) else { return Err(ENXIO) };
+    f(sb, &fmt_namespace(c.namespace()), page);
+    Ok(())
+}
+fn resource_show(pfn: &NdPfn, page: &mut Page) -> Result {
+    bound_show(pfn, page, |sb, ns, page| {
+        let _ = writeln!(page, "{:#x}", fmt::Setup::resource(sb, ns));
+    })
+}
+fn size_show(pfn: &NdPfn, page: &mut Page) -> Result {
+    bound_show(pfn, page, |sb, ns, page| {
+        let _ = writeln!(page, "{}", fmt::Setup::size_attr(sb, ns));
+    })
+}
+static RESOURCE: Attribute<NdPfn> = Attribute::admin_ro(c"resource", resource_show);
+static SIZE: Attribute<NdPfn> = Attribute::ro(c"size", size_show);
 
 fn supported_alignments_show(_pfn: &NdPfn, page: &mut Page) -> Result {
     page.write_size_select(0, &PFN_ALIGNMENTS);
@@ -286,6 +310,32 @@ attribute_group!(static PFN_GROUP: NdPfn, dir = None, [
 group_list!(pub(crate) static PFN_GROUPS: NdPfn = [PFN_GROUP, ND_DEVICE_GROUP]);
 static PFN_TYPE: DeviceType<NdPfn> = DeviceType::new(c"nd_pfn", &PFN_GROUPS);
 
+/// A new pfn (dax) device numbered `id`, in `state`.
+fn new_pfn(dax: bool, id: NsNumber, state: PfnState, uuid: Option<[u8; 16]>) -> impl PinInit<NdPfn, Error> {
+    try_pin_init!(NdPfn {
+        dev: EmbeddedDevice::zeroed(),
+        dax,
+        id,
+        state <- new_mutex!(state),
+        uuid <- new_mutex!(uuid),
+    }? Error)
+}
+
+/// Where a pfn or dax device of `region` goes: under the region, on its bus.
+fn placement<'a>(region: &'a Region, ty: &'static DeviceType<NdPfn>) -> Placement<'a, NdPfn> {
+    Placement {
+        parent: Some(region.device()),
+        ty,
+        bus: Some(region.bus().bus_type()),
+        provider: None,
+        devt: 0,
+    }
+}
+
+fn prefix(dax: bool) -> &'static str {
+    if dax { "dax" } else { "pfn" }
+}
+
 /// Registers an idle `ty` device (pfn or dax) of `region` numbered `id`
 /// (`nd_pfn_alloc` and `nd_pfn_devinit`: mode none, the default align).
 pub(crate) fn register(
@@ -295,22 +345,8 @@ pub(crate) fn register(
     id: NsNumber,
 ) -> Result<Registration<NdPfn>> {
     let n = id.get();
-    let init = try_pin_init!(NdPfn {
-        dev: EmbeddedDevice::zeroed(),
-        dax,
-        id,
-        state <- new_mutex!(PfnState { mode: PfnMode::None, align: PFN_DEFAULT_ALIGN, claim: None }),
-        uuid <- new_mutex!(None),
-    }? Error);
-    let place = Placement {
-        parent: Some(region.device()),
-        ty,
-        bus: Some(region.bus().bus_type()),
-        provider: None,
-        devt: 0,
-    };
-    let prefix = if dax { "dax" } else { "pfn" };
-    Registration::new(init, place, format_args!("{}{}.{}", prefix, region.id(), n))
+    let state = PfnState { mode: PfnMode::None, align: PFN_DEFAULT_ALIGN, claim: None, sb: None };
+    Registration::new(new_pfn(dax, id, state, None), placement(region, ty), format_args!("{}{}.{}", prefix(dax), region.id(), n))
 }
 
 /// Registers an idle pfn seed pfnR.M of `region`, M its lowest free pfn
@@ -320,13 +356,140 @@ pub(crate) fn create_seed(region: &Region) -> Result<Registration<NdPfn>> {
     register(region, &PFN_TYPE, false, region.alloc_pfn_id()?)
 }
 
+/// The namespace as the pfn policy sees it.
+fn fmt_namespace(ns: &Namespace) -> fmt::Namespace {
+    let (start, size) = ns.range();
+    fmt::Namespace { start, size, uuid: ns.uuid_or_null() }
+}
+
+/// Reads the info block at [`fmt::PFN_SB_OFFSET`] (C's `nvdimm_read_bytes`
+/// in `nd_pfn_validate`: ENXIO, the block read as too short, if it fails)
+/// and validates it for `sig` with `live` settings (None: autodetect).
+fn read_validate(ns: &Namespace, io: &NsIo, sig: Signature, live: Option<&fmt::Settings>) -> core::result::Result<fmt::Validated, PfnError> {
+    let mut raw = KVec::from_elem(0u8, fmt::PFN_SB_SIZE, GFP_KERNEL).map_err(|_| PfnError::TooShort)?;
+    io.read(fmt::PFN_SB_OFFSET, &mut raw).map_err(|_| PfnError::TooShort)?;
+    fmt::validate(&raw, sig, &fmt_namespace(ns), live, &PLATFORM)
+}
+
+/// The errno of a pfn policy error.
+fn errno(e: PfnError) -> Error {
+    Error::from_errno(-e.errno())
+}
+
+/// Logs a validation failure as C's `nd_pfn_validate` does: its
+/// `dev_err`s for what it refuses loudly, `dev_dbg` for the rest.
+fn log_invalid(dev: &Device, ns: &Namespace, e: PfnError) {
+    use PfnError::*;
+    let name = ns.device().name().to_str().unwrap_or("");
+    match e {
+        PageSizeMismatch(_) | PageStructSizeMismatch(_) | AlignmentMismatch(_) | SettingsMismatch
+        | AlignExceedsCapacity(_) | OffsetExceedsCapacity | BadOffset | SmallNamespace => {
+            dev_err!(dev, "{}\n", e)
+        }
+        StartMisaligned | EndMisaligned => dev_err!(dev, "{}: {}\n", name, e),
+        _ => dev_dbg!(dev, "{}\n", e),
+    }
+}
+
+/// `nd_pfn_clear_memmap_errors`: for `-M dev`, writes zeroes over the known
+/// bad sectors of the memmap area (after the info block, up to `dataoff`),
+/// which clears them, so that `memremap_pages` can write struct pages
+/// there. C looks the sectors up in the region's list with namespace
+/// offsets; here they are the namespace's own bad sectors (the same for a
+/// namespace at the start of its region).
+/// Returns the enabled range it ends with (C's `nsio`, re-enabled).
+fn clear_memmap_errors(pfn: &NdPfn, ns: &Namespace, io: Pin<KBox<NsIo>>, sb: &PfnSb, mode: PfnMode) -> Result<Pin<KBox<NsIo>>> {
+    if mode != PfnMode::Pmem {
+        return Ok(io);
+    }
+    const SECTOR: u64 = 512;
+    const PAGE: u64 = 4096;
+    let meta_start = (fmt::PFN_SB_OFFSET + fmt::PFN_SB_SIZE as u64) / SECTOR;
+    let meta_end = sb.dataoff / SECTOR;
+    if meta_end <= meta_start {
+        return Ok(io);
+    }
+    // Re-enabled with the memmap area in reach.
+    drop(io);
+    let io = NsIo::enable(ns, sb.dataoff)?;
+    let (start, _) = ns.range();
+    let mut bad: KVec<(u64, u64)> = KVec::new();
+    let mut push_err = Ok(());
+    ns.region().bus().for_each_bad_sectors(start, sb.dataoff, |sector, count| {
+        let (s, e) = (sector.max(meta_start), sector.saturating_add(count).min(meta_end));
+        if s < e && push_err.is_ok() {
+            push_err = bad.push((s, e - s), GFP_KERNEL).map_err(Error::from);
+        }
+    });
+    push_err?;
+    let zero = [0u8; PAGE as usize];
+    for &(first_bad, num_bad) in bad.iter() {
+        dev_dbg!(&pfn.dev, "meta: {:x} badblocks at {:x}\n", num_bad, first_bad);
+        let mut off = (first_bad * SECTOR) / PAGE * PAGE;
+        let mut len = (num_bad * SECTOR).div_ceil(PAGE) * PAGE;
+        while len > 0 {
+            let chunk = len.min(PAGE).min(sb.dataoff.saturating_sub(off));
+            if chunk == 0 {
+                break;
+            }
+            if let Err(e) = io.write(off, &zero[..chunk as usize], false) {
+                dev_err!(&pfn.dev, "error clearing {:x} badblocks at {:x}\n", num_bad, first_bad);
+                return Err(e);
+            }
+            len -= chunk;
+            off += chunk;
+        }
+    }
+    Ok(io)
+}
+
+/// `nd_pfn_init`: the info block of a configured pfn (dax) device on `ns`:
+/// validated against the device's settings, or, when there is none (a
+/// validation error C takes as "no info block", ENODEV), a new one written
+/// at 4 KiB. `io` is the namespace's first 8 KiB.
+fn init(pfn: &NdPfn, ns: &Namespace, io: Pin<KBox<NsIo>>, st: &PfnState, uuid: [u8; 16]) -> Result<PfnSb> {
+    let sig = if pfn.dax { Signature::Dax } else { Signature::Pfn };
+    let live = fmt::Settings { uuid, align: st.align, mode: st.mode };
+    match read_validate(ns, &io, sig, Some(&live)) {
+        Ok(v) => {
+            drop(clear_memmap_errors(pfn, ns, io, &v.sb, st.mode)?);
+            return Ok(v.sb);
+        }
+        Err(e) if !e.means_no_info_block() => {
+            log_invalid(&pfn.dev, ns, e);
+            return Err(errno(e));
+        }
+        Err(_) => {}
+    }
+    // No info block: write one.
+    let region = ns.region();
+    let req = fmt::InitRequest { sig, uuid, align: st.align, mode: st.mode, read_only: region.is_read_only() };
+    let sb = fmt::init_layout(&req, &fmt_namespace(ns), &PLATFORM).inspect_err(|e| {
+        let ns_name = ns.device().name().to_str().unwrap_or("");
+        match e {
+            PfnError::ReadOnly => {
+                dev_info!(&pfn.dev, "{} is read-only, unable to init metadata\n", region.device().name().to_str().unwrap_or(""))
+            }
+            PfnError::NamespaceMisaligned => {
+                dev_err!(&pfn.dev, "{}: start {:#x} misaligned to {:#x}\n", ns_name, ns.range().0, PLATFORM.compat_align)
+            }
+            PfnError::Unsatisfiable => dev_err!(&pfn.dev, "{} unable to satisfy requested alignment\n", ns_name),
+            PfnError::StructPageTooBig => dev_err!(&pfn.dev, "{}\n", e),
+            _ => {}
+        }
+    }).map_err(errno)?;
+    let io = clear_memmap_errors(pfn, ns, io, &sb, st.mode)?;
+    io.write(fmt::PFN_SB_OFFSET, &sb.encode(), false)?;
+    Ok(sb)
+}
+
 /// nd_pmem's probe of pfn device `pfn` (C: `nvdimm_namespace_common_probe`,
-/// then `pmem_attach_disk` up to `nvdimm_setup_pfn`): the claimed namespace
+/// then `pmem_attach_disk`'s `nvdimm_setup_pfn`): the claimed namespace
 /// idle and claimed by this pfn, the common checks, the start of the
-/// namespace enabled, a uuid. What comes next, the info block and
-/// `memremap_pages`, is nd_pmem's pfn mode, which is not built: the probe
-/// then fails with ENXIO and says so.
-pub(crate) fn driver_probe(pfn: &NdPfn) -> Result<crate::abi::namespace::NamespaceInfo> {
+/// namespace enabled, a uuid; then the info block validated or written
+/// (`nd_pfn_init`), and the mapping it describes (`__nvdimm_setup_pfn`),
+/// which nd_pmem maps.
+pub(crate) fn driver_probe(pfn: &NdPfn) -> Result<NamespaceInfo> {
     let ns_dev = pfn.namespace().ok_or(ENODEV)?;
     let ns = Namespace::of(ns_dev.device()).ok_or(ENODEV)?;
     // Flush any probe or removal of the namespace's raw personality.
@@ -341,11 +504,94 @@ pub(crate) fn driver_probe(pfn: &NdPfn) -> Result<crate::abi::namespace::Namespa
     }
     namespace::common_probe(ns)?;
     let io = NsIo::enable(ns, claim::INFO_BLOCK_RESERVE.min(ns.capacity()))?;
-    if pfn.uuid().is_none() {
+    let Some(uuid) = pfn.uuid() else {
         dev_dbg!(&pfn.dev, "no uuid\n");
         return Err(ENODEV);
+    };
+    let mut st = pfn.state.lock();
+    st.sb = None;
+    let sb = init(pfn, ns, io, &st, uuid)?;
+    let fns = fmt_namespace(ns);
+    let setup = fmt::setup(&sb, &fns, st.mode, &PLATFORM).map_err(errno)?;
+    if setup.npfns_truncated {
+        dev_info!(&pfn.dev, "number of pfns truncated from {} to {}\n", sb.npfns, setup.npfns);
     }
-    drop(io);
-    dev_err!(&pfn.dev, "nd_pmem's pfn mode is not built yet\n");
-    Err(ENXIO)
+    st.sb = Some(sb);
+    drop(st);
+    let cfg = PfnConfig {
+        range_start: setup.range_start,
+        range_end: setup.range_end,
+        data_offset: setup.data_offset,
+        pfn_pad: setup.pfn_pad,
+        altmap: setup.altmap,
+    };
+    namespace::describe(ns, NamespaceKind::Pfn(cfg))
+}
+
+// ---------------------------------------------------------------------------
+// Autodetect (C: `nd_pfn_probe` and `nd_dax_probe`, which nd_pmem's probe
+// of a raw namespace calls with the first `nd_info_block_reserve()` bytes
+// enabled, after `nd_btt_probe`).
+
+/// `nd_pfn_probe` (`ty` the pfn type) or `nd_dax_probe` (the dax type): if
+/// `ns` (a raw namespace being probed, `io` its enabled start) holds a
+/// valid info block of the kind, a new device of `ty` claims it with the
+/// block's uuid, mode and alignment and is registered (it then binds), and
+/// the raw probe ends with ENXIO. Err: C's errno of the validation
+/// (ENODEV when forced raw, reserved for another personality or there is
+/// no info block; others, such as EOPNOTSUPP, end the raw probe too, as
+/// nd_pmem's probe decides).
+pub(crate) fn probe_raw(ns: &Namespace, io: &NsIo, ty: &'static DeviceType<NdPfn>, dax: bool) -> Result {
+    if ns.force_raw() {
+        return Err(ENODEV);
+    }
+    let wanted = if dax { ClaimClass::Dax } else { ClaimClass::Pfn };
+    let class = ns.claim_class();
+    if class != ClaimClass::None && class != wanted {
+        return Err(ENODEV);
+    }
+    let sig = if dax { Signature::Dax } else { Signature::Pfn };
+    let region = ns.region();
+    let v = match read_validate(ns, io, sig, None) {
+        Ok(v) => v,
+        Err(e) => {
+            dev_dbg!(ns.device(), "{}: <none>\n", prefix(dax));
+            if !e.means_no_info_block() {
+                log_invalid(ns.device(), ns, e);
+            }
+            return Err(errno(e));
+        }
+    };
+    let state = PfnState { mode: v.settings.mode, align: v.settings.align, claim: None, sb: None };
+    let id = if dax { region.alloc_dax_id()? } else { region.alloc_pfn_id()? };
+    let n = id.get();
+    let kind = if dax { HolderKind::Dax } else { HolderKind::Pfn };
+    // Claimed before it is added, so its probe finds the claim; added from
+    // a work item, because that probe waits for this one to end (C:
+    // `nd_pfn_devinit` under the bus lock, then `nd_device_register`).
+    let reg = region.bus().with_reconfig(|| {
+        Registration::new_deferred(
+            new_pfn(dax, id, state, Some(v.settings.uuid)),
+            placement(region, ty),
+            format_args!("{}{}.{}", prefix(dax), region.id(), n),
+            |pfn| {
+                let claim = Claim::attach(&pfn.dev, kind, ns).inspect_err(|_| {
+                    dev_dbg!(ns.device(), "failed, already claimed\n");
+                })?;
+                pfn.state.lock().claim = Some(claim);
+                Ok(())
+            },
+        )
+    })?;
+    dev_dbg!(ns.device(), "{}: {}\n", prefix(dax), reg.get().dev.name().to_str().unwrap_or(""));
+    if let Err(reg) = region.adopt_pfn(reg.erase()) {
+        // The region is going away: so does the device, once added.
+        reg.unregister_later();
+    }
+    Ok(())
+}
+
+/// `nd_pfn_probe` for a raw namespace (see [`probe_raw`]).
+pub(crate) fn probe_raw_pfn(ns: &Namespace, io: &NsIo) -> Result {
+    probe_raw(ns, io, &PFN_TYPE, false)
 }

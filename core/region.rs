@@ -323,6 +323,19 @@ impl Region {
         self.with_bound(|b| is(&b.pfn_seed) || is(&b.dax_seed)).unwrap_or(false)
     }
 
+    /// Keeps the registration of a pfn or dax device that is not a seed
+    /// (one autodetect made); gives it back while the region is not bound.
+    pub(crate) fn adopt_pfn(&self, reg: DeviceRegistration) -> core::result::Result<(), DeviceRegistration> {
+        let mut state = self.state.lock();
+        let Some(b) = state.as_mut() else { return Err(reg) };
+        // Room first: a failed push would drop the registration here.
+        if b.pfns.reserve(1, GFP_KERNEL).is_err() {
+            return Err(reg);
+        }
+        let _ = b.pfns.push(reg, GFP_KERNEL);
+        Ok(())
+    }
+
     /// Takes the registration of pfn or dax `dev`, which is not a seed, out
     /// of the region.
     pub(crate) fn take_pfn(&self, dev: &Device) -> Option<DeviceRegistration> {

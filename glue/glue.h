@@ -54,6 +54,8 @@ union acpi_object *rln_acpi_evaluate_dsm(acpi_handle handle, const guid_t *guid,
 
 /* How pmem is mapped into the kernel on this architecture. */
 enum { RLN_ARCH_MEMREMAP_PMEM = ARCH_MEMREMAP_PMEM };
+/* dev_pagemap.flags: the altmap is set (struct pages on the device). */
+enum { RLN_PGMAP_ALTMAP_VALID = PGMAP_ALTMAP_VALID };
 
 /* Flags defined through casts, which bindgen cannot evaluate. */
 enum {

@@ -17,6 +17,7 @@ use super::bindings;
 use super::block::Segment;
 use super::dax::DaxExtent;
 use super::device::Device;
+use crate::formats::pfn::Altmap;
 
 /// `request_mem_region` of a physical range, named after a device;
 /// released on drop.
@@ -310,16 +311,21 @@ impl PmemMap {
         Ok(Self { base, size, phys, backing: Backing::Remapped })
     }
 
-    /// `memremap_pages` as MEMORY_DEVICE_FS_DAX on `node`: the range gets
-    /// struct pages, which fsdax needs.
-    pub fn with_pages(phys: u64, size: u64, node: i32) -> Result<Self> {
+    /// `memremap_pages` as MEMORY_DEVICE_FS_DAX on `node`: the range
+    /// `[phys, phys + size)` gets struct pages, which fsdax needs. With an
+    /// `altmap` (a pfn device's `-M dev`) they are allocated from the
+    /// range's own pages `altmap.reserve` pages after `altmap.base_pfn`, at
+    /// most `altmap.free` of them; without, from RAM. Dropping the map
+    /// (`memunmap_pages`) waits until every page reference is gone.
+    pub fn with_pages(phys: u64, size: u64, node: i32, altmap: Option<&Altmap>) -> Result<Self> {
         if size == 0 {
             return Err(EINVAL);
         }
         let pgmap = KBox::pin_init(
             Opaque::ffi_init(|p: *mut bindings::dev_pagemap| {
                 // SAFETY: `p` is valid for writes; a zeroed pagemap with a
-                // type and one range is what `memremap_pages` expects.
+                // type, one range and optionally an altmap is what
+                // `memremap_pages` expects.
                 unsafe {
                     p.write(core::mem::zeroed());
                     (*p).type_ = bindings::memory_type_MEMORY_DEVICE_FS_DAX;
@@ -327,6 +333,15 @@ impl PmemMap {
                     let r = (*p).__bindgen_anon_1.range.as_mut();
                     r.start = phys;
                     r.end = phys + size - 1;
+                    if let Some(a) = altmap {
+                        // The rest (align, alloc, ...) stays zero.
+                        let m = &mut (*p).altmap;
+                        m.base_pfn = a.base_pfn as _;
+                        m.end_pfn = a.end_pfn as _;
+                        m.reserve = a.reserve as _;
+                        m.free = a.free as _;
+                        (*p).flags |= bindings::RLN_PGMAP_ALTMAP_VALID as u32;
+                    }
                 }
             }),
             GFP_KERNEL,

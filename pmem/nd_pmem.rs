@@ -32,7 +32,7 @@ use glue::block::{Badblocks, Bio, Disk, DiskConfig, DiskOps, DiskVtable, Segment
 use glue::dax::{DaxAccess, DaxExtent, DaxOps, DaxSettings, RecoveryWrite, ehwpoison};
 use glue::device::Device;
 use abi::btt::BttAttachment;
-use abi::namespace::{Namespace, NamespaceInfo, NamespaceKind};
+use abi::namespace::{Namespace, NamespaceInfo, NamespaceKind, PfnConfig};
 use abi::namespace::ExternalRegistration;
 use glue::nd_driver::{nd_device::{NAMESPACE_IO as ND_DEVICE_NAMESPACE_IO, NAMESPACE_PMEM as ND_DEVICE_NAMESPACE_PMEM}, NdBoundDriver, NdDriver, NdEvent};
 use glue::pmem_map::{MemRegion, PmemMap};
@@ -70,13 +70,15 @@ impl kernel::Module for NdPmemModule {
 struct Pmem {
     /// The bound namespace: region flushes and poison clearing.
     ns: Arc<Namespace>,
-    /// Physical start of the namespace.
+    /// Physical start of the mapping: the namespace's, or the pfn's mapped
+    /// range (namespace start + start_pad).
     phys: u64,
     /// Bytes of the namespace.
     size: u64,
-    /// Where the data starts (non-zero once pfn info blocks are hosted).
+    /// Where the data starts in the mapping (a pfn's `dataoff`: after its
+    /// info block and, for `-M dev`, its memmap).
     data_offset: u64,
-    /// Bytes trimmed at the end for section alignment (pfn).
+    /// Bytes of the namespace outside the pfn's mapped range.
     pfn_pad: u64,
     #[pin]
     bb: Badblocks,
@@ -316,7 +318,7 @@ impl NdBoundDriver for NdPmem {
     }
 }
 
-/// `pmem_attach_disk` for a raw namespace.
+/// `pmem_attach_disk` for a raw namespace or a pfn device.
 fn attach_disk(dev: &Device, ns: &Arc<Namespace>, info: NamespaceInfo) -> Result<Disk<Pmem>> {
     let fua = match info.has_flush {
         Ok(needed) => needed,
@@ -326,27 +328,42 @@ fn attach_disk(dev: &Device, ns: &Arc<Namespace>, info: NamespaceInfo) -> Result
         }
     };
     let (start, size) = (info.start, info.size);
-    let (reservation, map) = match info.provider_map {
+    let pfn = match info.kind {
+        NamespaceKind::Pfn(cfg) => Some(cfg),
+        _ => None,
+    };
+    let (reservation, map) = match (info.provider_map, &pfn) {
+        // An emulated platform's memory has no physical address that
+        // memremap_pages could give struct pages to.
+        (Some(_), Some(_)) => {
+            dev_err!(dev, "pfn mode: the emulated range has no physical backing for struct pages\n");
+            return Err(Error::from_errno(-(glue::bindings::EOPNOTSUPP as i32)));
+        }
         // An emulated platform's memory: not in iomem, already mapped.
-        Some(p) => (None, PmemMap::provided(p, start, size)),
-        None => {
+        (Some(p), None) => (None, PmemMap::provided(p, start, size)),
+        (None, _) => {
             let reservation = MemRegion::request(dev, start, size).inspect_err(|_| {
                 dev_warn!(dev, "could not reserve region [mem {:#x}-{:#x} flags 0x200]\n", start, start + size - 1);
             })?;
-            let map = if info.map_pages {
-                PmemMap::with_pages(start, size, info.numa_node)?
-            } else {
-                PmemMap::remap(start, size)?
+            let map = match &pfn {
+                Some(cfg) => map_pfn(cfg.range_start, cfg, info.numa_node)?,
+                None if info.map_pages => PmemMap::with_pages(start, size, info.numa_node, None)?,
+                None => PmemMap::remap(start, size)?,
             };
             (Some(reservation), map)
         }
     };
+    let dax = pfn.is_some() || info.map_pages;
+    let (phys, data_offset, pfn_pad) = match &pfn {
+        Some(cfg) => (cfg.range_start, cfg.data_offset, cfg.pfn_pad),
+        None => (start, 0, 0),
+    };
     let pmem = try_pin_init!(Pmem {
         ns: ns.clone(),
-        phys: start,
+        phys,
         size,
-        data_offset: 0,
-        pfn_pad: 0,
+        data_offset,
+        pfn_pad,
         bb <- Badblocks::new(),
         map,
         _reservation: reservation,
@@ -354,7 +371,7 @@ fn attach_disk(dev: &Device, ns: &Arc<Namespace>, info: NamespaceInfo) -> Result
     .pin_chain(|pmem| pmem.populate_badblocks());
     let cfg = DiskConfig {
         name: info.disk_name.as_cstr(),
-        capacity_sectors: size / SECTOR_SIZE,
+        capacity_sectors: (size - pfn_pad - data_offset) / SECTOR_SIZE,
         logical_block_size: info.sector_size,
         physical_block_size: PAGE_SIZE as u32,
         max_integrity_segments: 0,
@@ -362,8 +379,18 @@ fn attach_disk(dev: &Device, ns: &Arc<Namespace>, info: NamespaceInfo) -> Result
         write_cache: true,
         fua,
         synchronous: true,
-        dax: info.map_pages,
+        dax,
     };
     let dax = DaxSettings { nocache: true, nomc: true, synchronous: info.sync, write_cache: info.has_cache };
     Disk::add_with_dax(dev, &PMEM_FOPS, cfg, dax, pmem)
+}
+
+/// The pfn mode's mapping (C: `devm_memremap_pages` of the pfn's
+/// `pgmap`): `[phys, phys + range_len)` with struct pages, allocated from
+/// the namespace through the altmap for `-M dev`, in RAM for `-M mem`.
+/// `phys` is where the mapped range is in physical memory: the range the
+/// info block describes on real memory (an emulated platform would pass
+/// its backing's address).
+fn map_pfn(phys: u64, cfg: &PfnConfig, node: i32) -> Result<PmemMap> {
+    PmemMap::with_pages(phys, cfg.range_len(), node, cfg.altmap.as_ref())
 }

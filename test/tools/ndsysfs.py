@@ -149,19 +149,23 @@ def dump_pfns(prefix):
     write(prefix + '-pfn.out', out)
 
 
-def mask_uuids(prefix, seen, keep):
-    """Rewrite the uuids of btt and namespace devices that do not start with
-    `keep` (the ones ndctl made up) as <uuid-N> in every PREFIX-* file, N in
-    order of first appearance, kept across calls in the file `seen`."""
+def mask_uuids(prefix, seen, keep, devre=None):
+    """Rewrite the uuids of btt, pfn, dax and namespace devices that do not
+    start with `keep` (the ones ndctl made up) as <uuid-N> in every PREFIX-*
+    file, N in order of first appearance, kept across calls in the file
+    `seen`. With `devre`, only the devices whose name it matches count."""
     known = open(seen).read().split() if os.path.exists(seen) else []
-    devs = sorted(glob.glob('/sys/bus/nd/devices/btt*') + glob.glob('/sys/bus/nd/devices/namespace*'),
+    devs = sorted(glob.glob('/sys/bus/nd/devices/btt*') + glob.glob('/sys/bus/nd/devices/namespace*') +
+                  glob.glob('/sys/bus/nd/devices/pfn*') + glob.glob('/sys/bus/nd/devices/dax*'),
                   key=lambda p: natural(os.path.basename(p)))
     for d in devs:
+        if devre and not re.match(devre, os.path.basename(d)):
+            continue
         try:
             u = open(d + '/uuid').read().strip()
         except OSError:
             continue
-        if u and not u.startswith(keep) and u not in known:
+        if u and u != '0' * 8 + '-0000-0000-0000-' + '0' * 12 and not u.startswith(keep) and u not in known:
             known.append(u)
     open(seen, 'w').write(''.join(u + '\n' for u in known))
     for f in glob.glob(prefix + '-*'):
@@ -228,7 +232,7 @@ def serve(cmds, answers):
     `error: WHAT`, flushed:
         dump PREFIX                 as `ndsysfs.py dump PREFIX`
         dump_btts PREFIX            dump_btts()
-        mask_uuids PREFIX SEEN KEEP mask_uuids()
+        mask_uuids PREFIX SEEN KEEP [DEVRE]   mask_uuids()
         attrs DIR LABEL FILE        the attribute lines of DIR, appended to FILE
         writes FILE                 write_attrs() of the lines that follow, up
                                     to a line `.`, results appended to FILE
@@ -258,8 +262,8 @@ def serve(cmds, answers):
                 dump_btts(f[1])
             elif f[0] == 'dump_pfns' and len(f) == 2:
                 dump_pfns(f[1])
-            elif f[0] == 'mask_uuids' and len(f) == 4:
-                mask_uuids(f[1], f[2], f[3])
+            elif f[0] == 'mask_uuids' and len(f) in (4, 5):
+                mask_uuids(*f[1:])
             elif f[0] == 'attrs' and len(f) == 4:
                 out = []
                 attrs(f[1], f[2], out)
