@@ -457,12 +457,14 @@ impl NamespaceInfo {
             kind,
             start: raw.start,
             size: raw.size,
-            // SAFETY: libnvdimm reports the provider's mapping of the region at
-            // the namespace's offset, which stays mapped while the bus (and so
-            // the bound namespace) exists, with the backing's physical address
-            // at that offset.
-            provider_map: NonNull::new(raw.virt.cast())
-                .map(|p| unsafe { ProviderMap::new(p, super::backing_phys_from_raw(raw.backing_phys)) }),
+            provider_map: NonNull::new(raw.virt.cast()).map(|p| {
+                let backing = super::backing_phys_from_raw(raw.backing_phys);
+                // SAFETY: libnvdimm reports the provider's mapping of the
+                // region at the namespace's offset, which stays mapped while
+                // the bus (and so the bound namespace) exists, with the
+                // backing's physical address at that offset.
+                unsafe { ProviderMap::new(p, backing) }
+            }),
             numa_node: raw.numa_node,
             target_node: raw.target_node,
             region_id: u32::try_from(raw.region_id).map_err(|_| EINVAL)?,

@@ -997,12 +997,14 @@ impl<'a, D: 'a> ProviderRegion<'a, D> {
     }
     /// The provider's mapping of the range, if any.
     pub fn mapping(&self) -> Option<ProviderMemory> {
-        // SAFETY: `Bus::add_region` checked that the mapping covers the
-        // region; the provider keeps it until it unregisters the bus, which
-        // removes the region first. Its backing address came from the same
-        // `Range` (`Range`'s invariant).
-        NonNull::new(self.raw.virt.cast())
-            .map(|p| unsafe { ProviderMemory::new(p, self.raw.size, super::backing_phys_from_raw(self.raw.backing_phys)) })
+        NonNull::new(self.raw.virt.cast()).map(|p| {
+            let backing = super::backing_phys_from_raw(self.raw.backing_phys);
+            // SAFETY: `Bus::add_region` checked that the mapping covers the
+            // region; the provider keeps it until it unregisters the bus,
+            // which removes the region first. Its backing address came from
+            // the same `Range` (`Range`'s invariant).
+            unsafe { ProviderMemory::new(p, self.raw.size, backing) }
+        })
     }
     /// The mappings in the provider's order.
     pub fn mappings(&self) -> impl Iterator<Item = ProviderMapping<'a, D>> + 'a {

@@ -338,9 +338,14 @@ fn attach_disk(dev: &Device, ns: &Arc<Namespace>, info: NamespaceInfo) -> Result
         // memory behind it, if it has some (nfit_test over a `memmap=`
         // reservation); vmalloc memory has none to give them to.
         (Some(p), Some(cfg)) => {
-            let Some(moved) = p.backing_phys().and_then(|b| relocated(cfg, b.wrapping_sub(start))) else {
+            let eopnotsupp = Error::from_errno(-(glue::bindings::EOPNOTSUPP as i32));
+            let Some(backing) = p.backing_phys() else {
                 dev_err!(dev, "pfn mode: the emulated range has no physical backing for struct pages\n");
-                return Err(Error::from_errno(-(glue::bindings::EOPNOTSUPP as i32)));
+                return Err(eopnotsupp);
+            };
+            let Some(moved) = relocated(cfg, backing.wrapping_sub(start)) else {
+                dev_err!(dev, "pfn mode: the physical backing at {:#x} breaks the 2 MiB layout of {:#x}\n", backing, start);
+                return Err(eopnotsupp);
             };
             // The provider holds the backing's iomem range: nothing to request.
             (None, map_pfn(moved.range_start, &moved, info.numa_node)?)
