@@ -755,6 +755,11 @@ impl<T: DiskOps> Disk<T> {
         unsafe { bindings::rln_get_disk_ro(self.disk.0.as_ptr()) }
     }
 
+    /// A counted reference to the disk's DAX device, if it has one.
+    pub fn dax_ref(&self) -> Option<super::dax::DaxRef> {
+        self.dax.as_ref().and_then(|d| d.counted())
+    }
+
     /// `set_disk_ro`.
     pub fn set_read_only(&self, ro: bool) {
         // SAFETY: the disk is live and added.

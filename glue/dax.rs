@@ -148,6 +148,58 @@ impl DaxDevice {
     }
 }
 
+impl DaxDevice {
+    /// A second, counted reference to the device, for a holder that may
+    /// outlive the disk's own (the pagemap that reports memory failures).
+    pub(super) fn counted(&self) -> Option<DaxRef> {
+        // SAFETY: the device is live; `igrab` takes a reference on its
+        // inode, which `put_dax` (an `iput`) gives back in `DaxRef::drop`.
+        let inode = unsafe { bindings::igrab(bindings::dax_inode(self.0.as_ptr())) };
+        if inode.is_null() {
+            return None;
+        }
+        // INVARIANT: `DaxRef` holds the reference just taken.
+        Some(DaxRef(self.0))
+    }
+}
+
+/// A counted reference to a `dax_device` (its inode), put on drop. It
+/// keeps the memory valid; whether the device is still alive is for
+/// `dax_alive` under `dax_read_lock` (every kernel entry point checks).
+///
+/// # Invariants
+///
+/// The pointer is a `dax_device` on which this value holds one reference.
+pub struct DaxRef(NonNull<bindings::dax_device>);
+
+// SAFETY: a counted pointer; the kernel's dax calls synchronise themselves.
+unsafe impl Send for DaxRef {}
+// SAFETY: see `Send`.
+unsafe impl Sync for DaxRef {}
+
+impl DaxRef {
+    pub(super) fn into_raw(self) -> *mut bindings::dax_device {
+        let p = self.0.as_ptr();
+        core::mem::forget(self);
+        p
+    }
+
+    /// # Safety
+    ///
+    /// `p` came from [`DaxRef::into_raw`] and is taken back once.
+    pub(super) unsafe fn from_raw(p: NonNull<bindings::dax_device>) -> Self {
+        // INVARIANT: the reference `into_raw` kept is handed back.
+        Self(p)
+    }
+}
+
+impl Drop for DaxRef {
+    fn drop(&mut self) {
+        // SAFETY: the type invariant: we hold one reference.
+        unsafe { bindings::put_dax(self.0.as_ptr()) }
+    }
+}
+
 impl Drop for DaxDevice {
     fn drop(&mut self) {
         // SAFETY: we own the reference from `alloc_dax`. `kill_dax` waits

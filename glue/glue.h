@@ -48,6 +48,10 @@ union acpi_object *rln_acpi_evaluate_dsm(acpi_handle handle, const guid_t *guid,
 #include <linux/kernfs.h>
 #include <linux/libnvdimm.h>
 #include <linux/memremap.h>
+/* Exported by the dax core but declared in drivers/dax/dax-private.h, which
+ * is not under include/: the inode that counts a dax_device's references
+ * (pmem_map.rs holds one for the pagemap's memory failures). */
+struct inode *dax_inode(struct dax_device *dax_dev);
 #include <linux/nd.h>
 #include <linux/pfn_t.h>
 #include <linux/uio.h>

@@ -8,6 +8,7 @@
 
 use core::ffi::c_void;
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 use kernel::error::{from_err_ptr, Result};
 use kernel::prelude::*;
@@ -15,7 +16,7 @@ use kernel::types::Opaque;
 
 use super::bindings;
 use super::block::Segment;
-use super::dax::DaxExtent;
+use super::dax::{DaxExtent, DaxRef};
 use super::device::Device;
 use crate::formats::pfn::Altmap;
 
@@ -276,11 +277,64 @@ unsafe impl Send for ProviderMap {}
 // SAFETY: see `Send`.
 unsafe impl Sync for ProviderMap {}
 
+/// A pagemap of [`PmemMap::with_pages`] and where its memory failures go.
+#[repr(C)]
+#[pin_data]
+struct PageMap {
+    /// First field: the ops find the `PageMap` from the pagemap.
+    #[pin]
+    pgmap: Opaque<bindings::dev_pagemap>,
+    /// Physical address of the disk's byte 0.
+    data_phys: u64,
+    /// The DAX device failures go to, counted (`DaxRef::into_raw`); null
+    /// until [`PmemMap::report_failures_to`].
+    dax: AtomicPtr<bindings::dax_device>,
+}
+
+static FSDAX_PAGEMAP_OPS: bindings::dev_pagemap_ops = bindings::dev_pagemap_ops {
+    page_free: None,
+    migrate_to_ram: None,
+    memory_failure: Some(fsdax_memory_failure),
+};
+
+/// `memory_failure` of a [`PageMap`] (C: `pmem_pagemap_memory_failure`):
+/// `nr_pages` from `pfn` are poisoned; the DAX device's holder hears of it
+/// at the disk offset. EOPNOTSUPP before a DAX device is named, which sends
+/// the kernel to its generic handling, as a holder without
+/// `notify_failure` does.
+///
+/// # Safety
+///
+/// The kernel passes a pagemap that [`PmemMap::with_pages`] mapped, inside
+/// a live `PageMap` (it holds a pagemap reference while calling, so
+/// `memunmap_pages`, and the drop, wait for it).
+unsafe extern "C" fn fsdax_memory_failure(
+    pgmap: *mut bindings::dev_pagemap,
+    pfn: core::ffi::c_ulong,
+    nr_pages: core::ffi::c_ulong,
+    mf_flags: core::ffi::c_int,
+) -> core::ffi::c_int {
+    // SAFETY: by the function's safety contract, `pgmap` is the first field
+    // of a live `repr(C)` `PageMap`.
+    let pm = unsafe { &*pgmap.cast::<PageMap>() };
+    let dax = pm.dax.load(Ordering::Acquire);
+    if dax.is_null() {
+        return -(bindings::EOPNOTSUPP as core::ffi::c_int);
+    }
+    let shift = kernel::page::PAGE_SHIFT as u32;
+    // As C, a page before the data (the memmap) wraps to a huge offset,
+    // which no holder maps.
+    let off = ((pfn as u64) << shift).wrapping_sub(pm.data_phys);
+    // SAFETY: `dax` holds a counted reference until the drop, after
+    // `memunmap_pages`; the call checks `dax_alive` under its read lock.
+    unsafe { bindings::dax_holder_notify_failure(dax, off, (nr_pages as u64) << shift, mf_flags) }
+}
+
 enum Backing {
     /// `memremap`.
     Remapped,
     /// `memremap_pages`: ZONE_DEVICE pages for fsdax.
-    Pages(Pin<KBox<Opaque<bindings::dev_pagemap>>>),
+    Pages(Pin<KBox<PageMap>>),
     /// The provider's mapping: vmalloc, or physical memory at
     /// `backing_phys` ([`ProviderMap::backing_phys`]).
     Provided { vmalloc: bool, backing_phys: Option<u64> },
@@ -315,44 +369,72 @@ impl PmemMap {
     /// `[phys, phys + size)` gets struct pages, which fsdax needs. With an
     /// `altmap` (a pfn device's `-M dev`) they are allocated from the
     /// range's own pages `altmap.reserve` pages after `altmap.base_pfn`, at
-    /// most `altmap.free` of them; without, from RAM. Dropping the map
-    /// (`memunmap_pages`) waits until every page reference is gone.
-    pub fn with_pages(phys: u64, size: u64, node: i32, altmap: Option<&Altmap>) -> Result<Self> {
-        if size == 0 {
+    /// most `altmap.free` of them; without, from RAM. The disk's byte 0 is
+    /// `data_offset` bytes into the range: memory failures in the pages are
+    /// reported at their offset from there (C's `fsdax_pagemap_ops`), once
+    /// [`PmemMap::report_failures_to`] names the DAX device. Dropping the
+    /// map (`memunmap_pages`) waits until every page reference is gone.
+    pub fn with_pages(phys: u64, size: u64, node: i32, altmap: Option<&Altmap>, data_offset: u64) -> Result<Self> {
+        if size == 0 || data_offset >= size {
             return Err(EINVAL);
         }
         let pgmap = KBox::pin_init(
-            Opaque::ffi_init(|p: *mut bindings::dev_pagemap| {
-                // SAFETY: `p` is valid for writes; a zeroed pagemap with a
-                // type, one range and optionally an altmap is what
-                // `memremap_pages` expects.
-                unsafe {
-                    p.write(core::mem::zeroed());
-                    (*p).type_ = bindings::memory_type_MEMORY_DEVICE_FS_DAX;
-                    (*p).nr_range = 1;
-                    let r = (*p).__bindgen_anon_1.range.as_mut();
-                    r.start = phys;
-                    r.end = phys + size - 1;
-                    if let Some(a) = altmap {
-                        // The rest (align, alloc, ...) stays zero.
-                        let m = &mut (*p).altmap;
-                        m.base_pfn = a.base_pfn as _;
-                        m.end_pfn = a.end_pfn as _;
-                        m.reserve = a.reserve as _;
-                        m.free = a.free as _;
-                        (*p).flags |= bindings::RLN_PGMAP_ALTMAP_VALID as u32;
+            pin_init!(PageMap {
+                pgmap <- Opaque::ffi_init(|p: *mut bindings::dev_pagemap| {
+                    // SAFETY: `p` is valid for writes; a zeroed pagemap with a
+                    // type, one range, the failure ops and optionally an
+                    // altmap is what `memremap_pages` expects.
+                    unsafe {
+                        p.write(core::mem::zeroed());
+                        (*p).type_ = bindings::memory_type_MEMORY_DEVICE_FS_DAX;
+                        (*p).ops = &FSDAX_PAGEMAP_OPS;
+                        (*p).nr_range = 1;
+                        let r = (*p).__bindgen_anon_1.range.as_mut();
+                        r.start = phys;
+                        r.end = phys + size - 1;
+                        if let Some(a) = altmap {
+                            // The rest (align, alloc, ...) stays zero.
+                            let m = &mut (*p).altmap;
+                            m.base_pfn = a.base_pfn as _;
+                            m.end_pfn = a.end_pfn as _;
+                            m.reserve = a.reserve as _;
+                            m.free = a.free as _;
+                            (*p).flags |= bindings::RLN_PGMAP_ALTMAP_VALID as u32;
+                        }
                     }
-                }
+                }),
+                data_phys: phys + data_offset,
+                dax: AtomicPtr::new(core::ptr::null_mut()),
             }),
             GFP_KERNEL,
         )?;
         // SAFETY: the pagemap is pinned and lives until `memunmap_pages`
-        // in drop.
-        let base = unsafe { bindings::memremap_pages(pgmap.get(), node) };
+        // in drop; its ops find the `PageMap` around it (first field of a
+        // `repr(C)` struct).
+        let base = unsafe { bindings::memremap_pages(pgmap.pgmap.get(), node) };
         // `memremap_pages` returns an address or an error pointer.
         let base = from_err_ptr(base)?;
         let base = NonNull::new(base.cast::<u8>()).ok_or(ENXIO)?;
         Ok(Self { base, size, phys, backing: Backing::Pages(pgmap) })
+    }
+
+    /// From now on, memory failures in the map's pages go to `dax`'s holder
+    /// (`dax_holder_notify_failure`: a file system mounted with `-o dax`
+    /// kills the tasks that map the file). Until then, and on maps without
+    /// struct pages, the kernel's generic handling applies. Only the first
+    /// call counts.
+    pub fn report_failures_to(&self, dax: DaxRef) {
+        let Backing::Pages(pm) = &self.backing else {
+            return;
+        };
+        let raw = dax.into_raw();
+        if pm.dax.compare_exchange(core::ptr::null_mut(), raw, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            if let Some(p) = NonNull::new(raw) {
+                // SAFETY: `raw` came from `into_raw` just above and was not
+                // stored.
+                drop(unsafe { DaxRef::from_raw(p) });
+            }
+        }
     }
 
     /// The provider's own mapping of the range.
@@ -491,9 +573,18 @@ impl Drop for PmemMap {
         match &self.backing {
             // SAFETY: mapped by `memremap` in `remap`.
             Backing::Remapped => unsafe { bindings::memunmap(self.base.as_ptr().cast()) },
-            // SAFETY: mapped by `memremap_pages`; this waits for every page
-            // reference (DAX mappings) to go before tearing the pages down.
-            Backing::Pages(pgmap) => unsafe { bindings::memunmap_pages(pgmap.get()) },
+            Backing::Pages(pm) => {
+                // SAFETY: mapped by `memremap_pages`; this waits for every
+                // page reference (DAX mappings) and pagemap reference (a
+                // memory failure being reported) to go before tearing the
+                // pages down.
+                unsafe { bindings::memunmap_pages(pm.pgmap.get()) };
+                if let Some(p) = NonNull::new(pm.dax.swap(core::ptr::null_mut(), Ordering::AcqRel)) {
+                    // SAFETY: stored by `report_failures_to` from
+                    // `DaxRef::into_raw`; no failure can read it any more.
+                    drop(unsafe { DaxRef::from_raw(p) });
+                }
+            }
             Backing::Provided { .. } => {}
         }
     }

@@ -358,7 +358,7 @@ fn attach_disk(dev: &Device, ns: &Arc<Namespace>, info: NamespaceInfo) -> Result
             })?;
             let map = match &pfn {
                 Some(cfg) => map_pfn(cfg.range_start, cfg, info.numa_node)?,
-                None if info.map_pages => PmemMap::with_pages(start, size, info.numa_node, None)?,
+                None if info.map_pages => PmemMap::with_pages(start, size, info.numa_node, None, 0)?,
                 None => PmemMap::remap(start, size)?,
             };
             (Some(reservation), map)
@@ -393,7 +393,13 @@ fn attach_disk(dev: &Device, ns: &Arc<Namespace>, info: NamespaceInfo) -> Result
         dax,
     };
     let dax = DaxSettings { nocache: true, nomc: true, synchronous: info.sync, write_cache: info.has_cache };
-    Disk::add_with_dax(dev, &PMEM_FOPS, cfg, dax, pmem)
+    let disk = Disk::add_with_dax(dev, &PMEM_FOPS, cfg, dax, pmem)?;
+    // Memory failures in the pages reach the file system mounted on the
+    // disk (C's `fsdax_pagemap_ops`).
+    if let Some(d) = disk.dax_ref() {
+        disk.data().map.report_failures_to(d);
+    }
+    Ok(disk)
 }
 
 /// The pfn mode's mapping (C: `devm_memremap_pages` of the pfn's
@@ -403,7 +409,7 @@ fn attach_disk(dev: &Device, ns: &Arc<Namespace>, info: NamespaceInfo) -> Result
 /// info block describes on real memory (an emulated platform would pass
 /// its backing's address).
 fn map_pfn(phys: u64, cfg: &PfnConfig, node: i32) -> Result<PmemMap> {
-    PmemMap::with_pages(phys, cfg.range_len(), node, cfg.altmap.as_ref())
+    PmemMap::with_pages(phys, cfg.range_len(), node, cfg.altmap.as_ref(), cfg.data_offset)
 }
 
 /// Bytes in a subsection, the unit `memremap_pages` maps and the

@@ -270,7 +270,7 @@ fn backing_pages_store(fault: &BusFault, input: &[u8]) -> Result {
     let end = ((off + len).div_ceil(align) * align).min(r.len);
     // One look at a time: two mappings of one subsection conflict.
     let mut peek = fault.peek.lock();
-    let map = PmemMap::with_pages(r.phys + first, end - first, NUMA_NO_NODE, None)?;
+    let map = PmemMap::with_pages(r.phys + first, end - first, NUMA_NO_NODE, None, 0)?;
     if !map.has_pages() {
         return Err(ENXIO);
     }

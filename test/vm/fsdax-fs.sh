@@ -1,0 +1,125 @@
+#!/bin/bash
+# fsdax-fs: file systems on fsdax namespaces (issue 11, deliverable 4 and
+# acceptance 3 and 4), against Linux's C modules as shipped. One boot per
+# stack, one label-less 512 MiB QEMU NVDIMM (xfs needs 300 MiB):
+#   - `ndctl create-namespace -f -e namespaceN.0 -m fsdax -a 2M` (the memmap
+#     in the namespace, ndctl's default map);
+#   - ext4: mkfs.ext4, mount -o dax, a file written and read back through a
+#     MAP_SYNC mapping (test/tools/daxmap.py: MAP_SYNC accepted, the mapping's
+#     `sf` flag), fio with crc32c verify on a file with psync and with mmap
+#     (DAX faults), umount;
+#   - xfs (rmapbt and reflink on): the same, then a memory failure: a 1 MiB
+#     file is reflinked, and one page of the copy, mapped by a task, is
+#     declared failed (test/tools/hwpoison.py: hard_offline_page, the
+#     kernel's memory_failure()). The page is shared by two files, so only
+#     xfs can find its owners (through the reverse map): the failure must
+#     reach xfs through the pmem driver's pagemap ops (C's
+#     `fsdax_pagemap_ops` -> `dax_holder_notify_failure`), which unmaps it
+#     and, with vm.memory_failure_early_kill set, kills the task with SIGBUS
+#     ("recovery action for dax page: Recovered"); without them the kernel's
+#     generic handler gives up (EBUSY, "Failed") and the task survives. umount.
+# Compared: every command's exit status and output (uuids and the
+# namespace's physical addresses as found in ndctl's JSON: the same VM, so
+# equal), the mount options, the tools' lines, and the kernel log's lines of
+# XFS, EXT4, DAX and memory failures (uuids, pfns and addresses masked).
+# Needs CONFIG_XFS_FS, CONFIG_MEMORY_FAILURE, CONFIG_FS_DAX (scripts/kernel.config).
+. "$(dirname "$0")/../lib.sh"
+DAXMAP="python3 $RLN_TOP/test/tools/daxmap.py"
+HWPOISON="python3 $RLN_TOP/test/tools/hwpoison.py"
+
+if [ "${1:-}" = --guest ]; then
+	g_begin "$2"
+	g_modprobe nfit
+	udevadm settle -t 60
+	MNT=/tmp/fsdax-fs-mnt
+	mkdir -p $MNT
+	stamp() { echo "$1 $(cut -d' ' -f1 /proc/uptime)" >>"$G_OUT-stamps.txt"; }
+	rm -f "$G_OUT-stamps.txt"
+	stamp start
+	ns=$(cd /sys/bus/nd/devices && ls -d namespace*.0 | head -n 1)
+	[ -n "$ns" ] || g_fatal "no namespace on the NVDIMM"
+	g_run create.json ndctl create-namespace -f -e "$ns" -m fsdax -a 2M || g_fatal "create-namespace failed: $(cat create.err)"
+	dev=$(jq -r .blockdev create.json)
+	[ -b /dev/"$dev" ] || g_fatal "no block device $dev"
+	# The uuid ndctl made up differs between runs.
+	jq '.uuid = "<uuid>"' create.json >create.tmp && mv create.tmp create.json
+	# fio FS ENGINE: 8 MiB of random 4 KiB writes, each block verified by
+	# crc32c; the exit status and fio's error count (timings differ).
+	fio_verify() {
+		g_run "fio-$1-$2" fio --name=v --filename=$MNT/fio-$2 --size=8M --bs=4k \
+			--rw=randwrite --ioengine="$2" --verify=crc32c --verify_fatal=1 \
+			--randrepeat=1 --randseed=7 --minimal --invalidate=0 --verify_state_save=0
+		# Terse output: field 5 is the job's error.
+		cut -d';' -f5 "fio-$1-$2.out" >"fio-$1-$2.err-field"
+		rm -f "fio-$1-$2.out"
+	}
+	# files FS: what every file system gets.
+	files() {
+		grep " $MNT " /proc/mounts | awk '{print $1, $3, $4}' | sed "s|/dev/$dev|/dev/PMEM|" >"mount-$1.out"
+		g_run "map-$1-w" $DAXMAP write $MNT/sync 4194304 "$1"
+		g_run "map-$1-r" $DAXMAP read $MNT/sync "$1"
+		fio_verify "$1" psync
+		fio_verify "$1" mmap
+	}
+
+	g_run mkfs-ext4 mkfs.ext4 -q -F -b 4096 /dev/"$dev"
+	g_run mount-ext4 mount -o dax /dev/"$dev" $MNT && {
+		files ext4
+		g_run umount-ext4 umount $MNT
+	}
+	stamp ext4
+
+	g_run mkfs-xfs mkfs.xfs -q -f -m rmapbt=1,reflink=1 /dev/"$dev"
+	g_run mount-xfs mount -o dax /dev/"$dev" $MNT && {
+		files xfs
+		python3 -c 'import hashlib, sys; sys.stdout.buffer.write(b"".join(hashlib.sha256(b"%d" % i).digest() * 128 for i in range(256)))' >$MNT/a
+		sync
+		g_run reflink cp --reflink=always $MNT/a $MNT/b
+		sync
+		echo 1 >/proc/sys/vm/memory_failure_early_kill
+		g_run poison-shared $HWPOISON $MNT/b 65536
+		g_run umount-xfs umount $MNT
+	}
+	stamp xfs
+	# The kernel's word on the file systems and the failure, after the mark.
+	sed -n "/$T_STACK_MARK/,\$p" <(dmesg) |
+		grep -E 'XFS \(|EXT4-fs \(|DAX|[Mm]emory failure|hwpoison|Injecting' |
+		sed -E 's/^\[ *[0-9.]+\] //; s/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}/<uuid>/g;
+			s/0x[0-9a-f]+/<hex>/g; s/pmem[0-9]+/pmemN/g; s/ to ([^ ]+):[0-9]+ / to \1:<pid> /' >kernel-lines.out
+	stamp end
+	g_end
+	exit 0
+fi
+
+t_init fsdax-fs c-intree
+img=$T_DIR/nv.img
+NV=(--nvdimm "$img:512M:0")
+rm -f "$img"
+t_guest ref "${NV[@]}" || t_done
+t_check_dmesg ref
+rm -f "$img"
+if t_guest cand "${NV[@]}"; then
+	t_check_dmesg cand
+	t_cmp_sides
+fi
+# The checks that make a comparison meaningful, on each side.
+for side in ref cand; do
+	[ -d "$T_DIR/$side" ] || continue
+	grep -qx 'hard_offline_page: ok' "$T_DIR/$side/poison-shared.out" 2>/dev/null ||
+		t_fail "$side: the failed shared xfs page was not handled: $(cat "$T_DIR/$side/poison-shared.out" 2>/dev/null)"
+	grep -q 'recovery action for dax page: Recovered' "$T_DIR/$side/kernel-lines.out" 2>/dev/null ||
+		t_fail "$side: no recovered dax page in the kernel log"
+	for f in ext4 xfs; do
+		grep -q 'map_sync: ok' "$T_DIR/$side/map-$f-w.out" 2>/dev/null ||
+			t_fail "$side: $f -o dax refused MAP_SYNC"
+		for e in psync mmap; do
+			[ "$(cat "$T_DIR/$side/fio-$f-$e.rc" 2>/dev/null)" = 0 ] ||
+				t_fail "$side: fio $e verify on $f failed: $(head -c 300 "$T_DIR/$side/fio-$f-$e.err" 2>/dev/null)"
+		done
+	done
+done
+for side in ref cand; do
+	[ -e "$T_DIR/$side-stamps.txt" ] && echo "   $side phases (guest uptime): $(tr '\n' ' ' <"$T_DIR/$side-stamps.txt")"
+done
+rm -f "$img"
+t_done
