@@ -19,7 +19,10 @@
 #   make bench   fio on /dev/pmem0, our nd_pmem against C's in one boot, guest
 #                time counted in instructions, one vCPU (not a test;
 #                BENCH_ARGS='--cand c' measures C against C, '--modes all'
-#                adds btt, fsdax and devdax, '--profile' a profile by symbol)
+#                adds btt, fsdax and devdax, '--profile' a profile by symbol);
+#                then test/bench/dax-touch: page faults and copies through
+#                devdax and fsdax mappings, ours against C's in one boot
+#                (DAX_BENCH_ARGS, e.g. '--cand c')
 #
 # The kernel tree is built once into ~/.cache/rust-libnvdimm (RLN_CACHE).
 # Kbuild (not this file) describes the modules; `make modules` drives it.
@@ -57,6 +60,7 @@ check-debug: setup
 
 bench: kernel
 	test/bench/pmem-fio --icount 2 $(BENCH_ARGS)
+	test/bench/dax-touch $(DAX_BENCH_ARGS)
 
 # The quick host checks: formats' tests and core/'s import layering (the
 # full host part of make check adds the harness self-test and the fuzz smoke).
