@@ -7,7 +7,7 @@
 # Each platform boots C, then the candidate (RLN_TEST_CANDIDATE, default rust),
 # twice each (the second boot is the "reboot": autodetect of what the first
 # left), and compares every result file as the suite's tests do (lib.sh):
-#  - qemu: one labelled 1 GiB QEMU NVDIMM (fresh file per stack);
+#  - qemu: one 1 GiB QEMU NVDIMM (fresh file per stack), labels initialised;
 #  - nfit: nfit_test.0's first pmem region (the VMs boot with nfit_test's
 #    reservation, `vm-run --nfit-test`).
 # Steps in the first boot: `ndctl create-namespace -m devdax` with -a 4K, 2M and
@@ -54,6 +54,16 @@ g_view() {
 	g_dax_dump "$1"
 }
 
+# g_load MODULE: modprobe without g_modprobe's check that every loaded
+# module is the stack's: on Rust, udev loads the kernel's kmem (staged by
+# vm-run, alias dax:t0*) for each new dev_dax, and device_dax is the
+# kernel's too. vm-run stages only our nd modules on Rust.
+g_load() {
+	local out
+	out=$(modprobe "$1" 2>&1) || g_fatal "modprobe $1 failed: $out"
+	udevadm settle -t 60 2>/dev/null
+}
+
 # The dev_dax driver: C's device_dax; on Rust staged from the kernel tree.
 g_device_dax() {
 	modprobe device_dax 2>/dev/null || insmod "$1" || g_fatal "no device_dax ($1)"
@@ -63,19 +73,26 @@ if [ "${1:-}" = --guest ]; then
 	g_begin "$2"
 	platform=$3 boot=$4 devdax_ko=$5
 	if [ "$platform" = nfit ]; then
-		g_modprobe nfit_test
+		g_load nfit_test
 		bus=(-b nfit_test.0)
 		region=$(ndctl list -b nfit_test.0 -R -t pmem | jq -r '[.[] | select(.size >= 268435456)][0].dev // .[0].dev')
 	else
-		g_modprobe nfit
+		g_load nfit
 		bus=()
 		region=region0
 	fi
-	g_modprobe dax_pmem
+	g_load dax_pmem
 	g_device_dax "$devdax_ko"
+	{ lsmod; grep -H . /sys/module/{libnvdimm,dax_pmem,device_dax}/taint; } >modules.txt 2>&1
 	g_wait_scrub
 	echo "$region" >region.out
 	if [ "$boot" = 1 ]; then
+		if [ "$platform" = qemu ]; then
+			# Labels, for several namespaces in the region.
+			g_run b1-labels-disable ndctl disable-region "$region"
+			g_run b1-labels-init ndctl init-labels -f all
+			g_run b1-labels-enable ndctl enable-region "$region"
+		fi
 		g_view b1-0-start
 		n=0
 		for a in 4K 2M 1G; do
@@ -124,6 +141,12 @@ if [ "${1:-}" = --guest ]; then
 	exit 0
 fi
 
+# t_mask_uuids DIR: uuids are random on each stack: each becomes <uuid>.
+t_mask_uuids() {
+	find "$1" -type f ! -name dmesg.txt -exec sed -i -E \
+		's/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/<uuid>/g' {} +
+}
+
 want=${1:-both}
 t_init daxpmem-view c
 kdir=$(. "$RLN_TOP/scripts/env.sh" && echo "$RLN_KDIR")
@@ -140,6 +163,8 @@ if [ "$want" = qemu ] || [ "$want" = both ]; then
 		rm -f "$img"
 	done
 	for boot in 1 2; do
+		t_mask_uuids "$T_DIR/ref-qemu-$boot"
+		t_mask_uuids "$T_DIR/cand-qemu-$boot"
 		t_cmp_sides "$T_DIR/ref-qemu-$boot" "$T_DIR/cand-qemu-$boot"
 	done
 	T_REF=c
@@ -152,6 +177,8 @@ if [ "$want" = nfit ] || [ "$want" = both ]; then
 		t_guest "$side-nfit-1" -- nfit 1 "$devdax_ko" || continue
 		t_check_dmesg "$side-nfit-1"
 	done
+	t_mask_uuids "$T_DIR/ref-nfit-1"
+	t_mask_uuids "$T_DIR/cand-nfit-1"
 	t_cmp_sides "$T_DIR/ref-nfit-1" "$T_DIR/cand-nfit-1"
 fi
 t_done
