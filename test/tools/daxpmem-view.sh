@@ -8,11 +8,12 @@
 # twice each (the second boot is the "reboot": autodetect of what the first
 # left), and compares every result file as the suite's tests do (lib.sh):
 #  - qemu: one 1 GiB QEMU NVDIMM (fresh file per stack), labels initialised;
-#  - nfit: nfit_test.0's first pmem region (the VMs boot with nfit_test's
+#  - nfit: nfit_test.0's region1 (the VMs boot with nfit_test's
 #    reservation, `vm-run --nfit-test`).
+# The DIMMs' labels are initialised first, so the region starts empty.
 # Steps in the first boot: `ndctl create-namespace -m devdax` with -a 4K, 2M and
-# 1G (where the region allows; the refusal is compared otherwise), each 64 MiB,
-# in one region; after each, and after disable-/enable-namespace, an unbind and
+# 1G (where the region allows; the refusal is compared otherwise), each 64 MiB
+# (16 MiB on nfit_test), in one region; after each, and after disable-/enable-namespace, an unbind and
 # bind of dax_pmem, a destroy-namespace: `ndctl list -N -v`, `daxctl list -RDu`,
 # every attribute of every daxN.M on the nd bus, its dax_region/, and every
 # daxX.Y of the dax bus (mapping0/ included). The second boot lists what
@@ -75,11 +76,12 @@ if [ "${1:-}" = --guest ]; then
 	if [ "$platform" = nfit ]; then
 		g_load nfit_test
 		bus=(-b nfit_test.0)
-		region=$(ndctl list -b nfit_test.0 -R -t pmem | jq -r '[.[] | select(.size >= 268435456)][0].dev // .[0].dev')
+		# The 64 MiB region of 4 interleaved DIMMs (pfn-sysfs's too).
+		region=region1 size=16M
 	else
 		g_load nfit
 		bus=()
-		region=region0
+		region=region0 size=64M
 	fi
 	g_load dax_pmem
 	g_device_dax "$devdax_ko"
@@ -87,17 +89,15 @@ if [ "${1:-}" = --guest ]; then
 	g_wait_scrub
 	echo "$region" >region.out
 	if [ "$boot" = 1 ]; then
-		if [ "$platform" = qemu ]; then
-			# Labels, for several namespaces in the region.
-			g_run b1-labels-disable ndctl disable-region "$region"
-			g_run b1-labels-init ndctl init-labels -f all
-			g_run b1-labels-enable ndctl enable-region "$region"
-		fi
+		# Fresh labels, for several namespaces in an empty region.
+		g_run b1-labels-disable ndctl disable-region "${bus[@]}" all
+		g_run b1-labels-init ndctl init-labels -f "${bus[@]}" all
+		g_run b1-labels-enable ndctl enable-region "${bus[@]}" all
 		g_view b1-0-start
 		n=0
 		for a in 4K 2M 1G; do
 			n=$((n + 1))
-			g_run "b1-$n-create-$a.json" ndctl create-namespace "${bus[@]}" -r "$region" -m devdax -a "$a" -s 64M
+			g_run "b1-$n-create-$a.json" ndctl create-namespace "${bus[@]}" -r "$region" -m devdax -a "$a" -s "$size"
 			g_view "b1-$n-after-$a"
 		done
 		ns=$(ndctl list "${bus[@]}" -r "$region" -N | jq -r '[.[] | select(.mode == "devdax")][0].dev')
