@@ -2,12 +2,13 @@
 # daxpmem-view: dax_pmem's view against C's, by hand (not part of run-all; the
 # suite's devdax tests are test/vm/devdax-*.sh). Issue 12, deliverables 1, 2, 4.
 #
-#   bash test/tools/daxpmem-view.sh [qemu|nfit|both]     (default both)
+#   bash test/tools/daxpmem-view.sh [qemu|qemu1g|nfit|both]     (default both)
 #
 # Each platform boots C, then the candidate (RLN_TEST_CANDIDATE, default rust),
 # twice each (the second boot is the "reboot": autodetect of what the first
 # left), and compares every result file as the suite's tests do (lib.sh):
 #  - qemu: one 1 GiB QEMU NVDIMM (fresh file per stack), labels initialised;
+#  - qemu1g: one 4 GiB QEMU NVDIMM, one boot: -a 1G (-s 2G: 1 GiB of data);
 #  - nfit: nfit_test.0's region1 (the VMs boot with nfit_test's
 #    reservation, `vm-run --nfit-test`).
 # The DIMMs' labels are initialised first, so the region starts empty.
@@ -83,6 +84,9 @@ if [ "${1:-}" = --guest ]; then
 		bus=()
 		region=region0 size=64M
 	fi
+	aligns="4K 2M 1G"
+	# A 4 GiB NVDIMM at 4 GiB: room for a 1 GiB aligned devdax namespace.
+	[ "$platform" = qemu1g ] && aligns=1G size=2G
 	g_load dax_pmem
 	g_device_dax "$devdax_ko"
 	{ lsmod; grep -H . /sys/module/{libnvdimm,dax_pmem,device_dax}/taint; } >modules.txt 2>&1
@@ -95,7 +99,7 @@ if [ "${1:-}" = --guest ]; then
 		g_run b1-labels-enable ndctl enable-region "${bus[@]}" all
 		g_view b1-0-start
 		n=0
-		for a in 4K 2M 1G; do
+		for a in $aligns; do
 			n=$((n + 1))
 			g_run "b1-$n-create-$a.json" ndctl create-namespace "${bus[@]}" -r "$region" -m devdax -a "$a" -s "$size"
 			g_view "b1-$n-after-$a"
@@ -116,6 +120,10 @@ if [ "${1:-}" = --guest ]; then
 		g_view b1-6-unbound
 		g_run b1-7-bind sh -c "echo $nddax >/sys/bus/nd/drivers/dax_pmem/bind"
 		g_view b1-7-bound
+		# dax_pmem refuses the idle seed (no namespace: ENODEV), changing nothing.
+		seed=$(cat "/sys/bus/nd/devices/$region/dax_seed")
+		g_run b1-7-bind-seed sh -c "echo $seed >/sys/bus/nd/drivers/dax_pmem/bind"
+		g_view b1-7-seed-refused
 		# Unbinding the dev_dax's driver leaves the nd side bound.
 		if [ -n "$dax" ]; then
 			g_run b1-8-daxctl-disable daxctl disable-device "$dax"
@@ -167,6 +175,20 @@ if [ "$want" = qemu ] || [ "$want" = both ]; then
 		t_mask_uuids "$T_DIR/cand-qemu-$boot"
 		t_cmp_sides "$T_DIR/ref-qemu-$boot" "$T_DIR/cand-qemu-$boot"
 	done
+	T_REF=c
+fi
+if [ "$want" = qemu1g ] || [ "$want" = both ]; then
+	T_REF=c-intree
+	for side in ref cand; do
+		img=$T_DIR/$side-nvdimm.img
+		rm -f "$img"
+		t_guest "$side-qemu1g-1" --nvdimm "$img:4G:128K" -- qemu1g 1 "$devdax_ko" &&
+			t_check_dmesg "$side-qemu1g-1"
+		rm -f "$img"
+	done
+	t_mask_uuids "$T_DIR/ref-qemu1g-1"
+	t_mask_uuids "$T_DIR/cand-qemu1g-1"
+	t_cmp_sides "$T_DIR/ref-qemu1g-1" "$T_DIR/cand-qemu1g-1"
 	T_REF=c
 fi
 if [ "$want" = nfit ] || [ "$want" = both ]; then
