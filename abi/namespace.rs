@@ -20,6 +20,14 @@
 //! mutexes are the region's, lent at probe (with a reference on the region
 //! that keeps them): the driver locks them itself, without a call into
 //! libnvdimm per lane.
+//!
+//! For a daxN.M (dax_pmem), [`NamespaceKind::Dax`] carries the pfn setup
+//! (the `pgmap` range and altmap, `dataoff`) plus what C's
+//! `__dax_pmem_probe` reads besides: the info block's `align` and the
+//! claimed namespace's name; the region's id and target node and the
+//! namespace's start are the common fields. dax_pmem keeps nothing of the
+//! [`Namespace`] handle after its probe (its resources are devm on the
+//! daxN.M).
 
 use core::ffi::{c_char, c_int, c_long, c_ulong, c_void, CStr};
 use core::fmt;
@@ -49,6 +57,23 @@ mod kind {
     pub const BTT: u32 = 1;
     /// A pfnN.M claiming a namespace: /dev/pmemN with struct pages (fsdax).
     pub const PFN: u32 = 2;
+    /// A daxN.M claiming a namespace: a dax region and its dev_dax
+    /// (dax_pmem), with the pfn setup in `pfn` and the rest in `dax`.
+    pub const DAX: u32 = 3;
+}
+
+/// Room for a namespace's name ("namespace%d.%d" and its NUL).
+pub const NS_NAME_LEN: usize = 32;
+
+/// What dax_pmem reads of a bound daxN.M besides its pfn setup, for
+/// [`kind::DAX`] (zero otherwise).
+#[repr(C)]
+struct RawDax {
+    /// The info block's `align` (`le32_to_cpu(pfn_sb->align)`, 0 for
+    /// blocks before v1.2, as C's `nd_pfn_validate` leaves it).
+    align: u32,
+    /// `dev_name()` of the claimed namespace, NUL-terminated.
+    ns_name: [c_char; NS_NAME_LEN],
 }
 
 /// Where a pfn's struct pages live, for [`kind::PFN`].
@@ -139,8 +164,10 @@ struct RawNamespaceInfo {
     num_lanes: u32,
     /// For [`kind::BTT`].
     btt: RawBtt,
-    /// For [`kind::PFN`].
+    /// For [`kind::PFN`] and [`kind::DAX`].
     pfn: RawPfn,
+    /// For [`kind::DAX`].
+    dax: RawDax,
     /// The region's lane mutexes, `num_lanes` of them (filled by the
     /// exported probe, not by [`NamespaceInfo`]).
     lanes: *mut bindings::mutex,
@@ -268,6 +295,66 @@ pub enum NamespaceKind {
     /// A pfnN.M: /dev/pmemN over the data area of the namespace it
     /// claims, with struct pages for fsdax.
     Pfn(PfnConfig),
+    /// A daxN.M: the pfn setup of the namespace it claims (always with an
+    /// altmap unless its mode is ram), for dax_pmem's dax region and
+    /// dev_dax (C's `__dax_pmem_probe` reads the same from `nd_dax`).
+    Dax(DaxConfig),
+}
+
+/// A namespace's name ("namespace0.0"), NUL-terminated inside the array.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NsName([u8; NS_NAME_LEN]);
+
+impl NsName {
+    /// The name `name`; EINVAL if it does not fit with its NUL, is empty
+    /// or holds a NUL.
+    pub fn new(name: &[u8]) -> Result<Self> {
+        if name.is_empty() || name.len() >= NS_NAME_LEN || name.contains(&0) {
+            return Err(EINVAL);
+        }
+        let mut buf = [0u8; NS_NAME_LEN];
+        buf[..name.len()].copy_from_slice(name);
+        Ok(Self(buf))
+    }
+
+    fn from_raw(raw: &[c_char; NS_NAME_LEN]) -> Result<Self> {
+        let buf = raw.map(|c| c as u8);
+        // Terminated inside the array, and not empty.
+        if !buf.contains(&0) || buf[0] == 0 {
+            return Err(EINVAL);
+        }
+        Ok(Self(buf))
+    }
+
+    fn to_raw(self) -> [c_char; NS_NAME_LEN] {
+        self.0.map(|b| b as c_char)
+    }
+
+    /// The name.
+    pub fn as_cstr(&self) -> &CStr {
+        // Construction keeps a NUL inside the array.
+        CStr::from_bytes_until_nul(&self.0).unwrap_or(c"")
+    }
+
+    /// The bytes of the name, without the NUL.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.as_cstr().to_bytes()
+    }
+}
+
+/// A bound daxN.M as dax_pmem sees it: what C's `__dax_pmem_probe` reads
+/// from `nd_dax`, its info block and the claimed namespace. The namespace's
+/// start, the region's id and target node are in [`NamespaceInfo`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DaxConfig {
+    /// `nvdimm_setup_pfn`'s results: the `pgmap` range (namespace start +
+    /// `start_pad` .. end - `end_trunc`), `dataoff`, the altmap.
+    pub pfn: PfnConfig,
+    /// The info block's `align`, the dax region's alignment.
+    pub align: u32,
+    /// The claimed namespace's name ("namespace%d.%d", which C parses for
+    /// the dev_dax's region and id, and names the metadata's iomem range).
+    pub namespace: NsName,
 }
 
 /// A bound pfnN.M's mapping, from its validated info block (C's
@@ -331,6 +418,19 @@ impl PfnConfig {
     /// Bytes the mapped range covers.
     pub fn range_len(&self) -> u64 {
         self.range_end - self.range_start + 1
+    }
+
+    /// The mapping moved by `shift` bytes of physical address (a wrapped
+    /// negative distance moves it down): a pfn or dax device on an
+    /// emulated range whose bytes live `shift` bytes from its system
+    /// physical address (`ProviderMap::backing_phys`). The mapped range and
+    /// the altmap move together; the data offset and `pfn_pad` stay. None
+    /// if the shift breaks the layout C chose (see
+    /// [`crate::formats::pfn::relocate`]).
+    pub fn relocated(&self, shift: u64) -> Option<PfnConfig> {
+        let (range_start, range_end, altmap) =
+            crate::formats::pfn::relocate(self.range_start, self.range_end, self.altmap, shift, &crate::formats::pfn::Platform::X86_64)?;
+        Some(PfnConfig { range_start, range_end, altmap, ..*self })
     }
 
     const NONE: RawPfn = RawPfn {
@@ -451,6 +551,11 @@ impl NamespaceInfo {
             kind::RAW => NamespaceKind::Raw,
             kind::BTT => NamespaceKind::Btt(BttConfig::from_raw(&raw.btt)),
             kind::PFN => NamespaceKind::Pfn(PfnConfig::from_raw(&raw.pfn)?),
+            kind::DAX => NamespaceKind::Dax(DaxConfig {
+                pfn: PfnConfig::from_raw(&raw.pfn)?,
+                align: raw.dax.align,
+                namespace: NsName::from_raw(&raw.dax.ns_name)?,
+            }),
             _ => return Err(ENXIO),
         };
         Ok(Self {
@@ -490,6 +595,7 @@ impl NamespaceInfo {
                 NamespaceKind::Raw => kind::RAW,
                 NamespaceKind::Btt(_) => kind::BTT,
                 NamespaceKind::Pfn(_) => kind::PFN,
+                NamespaceKind::Dax(_) => kind::DAX,
             },
             start: self.start,
             size: self.size,
@@ -515,8 +621,12 @@ impl NamespaceInfo {
                 _ => BttConfig::NONE,
             },
             pfn: match self.kind {
-                NamespaceKind::Pfn(p) => p.to_raw(),
+                NamespaceKind::Pfn(p) | NamespaceKind::Dax(DaxConfig { pfn: p, .. }) => p.to_raw(),
                 _ => PfnConfig::NONE,
+            },
+            dax: match self.kind {
+                NamespaceKind::Dax(d) => RawDax { align: d.align, ns_name: d.namespace.to_raw() },
+                _ => RawDax { align: 0, ns_name: [0; NS_NAME_LEN] },
             },
             lanes: core::ptr::null_mut(),
             lanes_owner: core::ptr::null_mut(),

@@ -317,7 +317,8 @@ impl NsCore for NamespaceDrivers {
         if let Some(btt) = NdBtt::of(dev) {
             return btt_devs::driver_probe(btt);
         }
-        if let Some(pfn) = NdPfn::of(dev) {
+        // A pfn for nd_pmem, a dax device for dax_pmem.
+        if let Some(pfn) = NdPfn::of(dev).or_else(|| dax_devs::of(dev)) {
             return pfn_devs::driver_probe(pfn);
         }
         let (ns, info) = namespace::driver_probe(dev)?;

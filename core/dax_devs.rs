@@ -3,11 +3,12 @@
 //! (pfn_devs.rs) in device-dax mode: the same attributes, claims of the
 //! dax class, numbers from the region's own dax ida.
 //!
-//! Each region offers one idle dax seed. The dax_pmem driver comes with the
-//! issue that adds device-dax; until then a configured dax device does not
-//! bind. A raw namespace holding a valid dax info block gets a dax device
-//! claiming it when nd_pmem probes it ([`probe_raw`], C's `nd_dax_probe`),
-//! which then waits for that driver.
+//! Each region offers one idle dax seed. dax_pmem (dax/dax_pmem.rs) binds
+//! a configured one: its probe is pfn_devs.rs's `driver_probe`, which hands
+//! it the pfn setup, the info block's align and the namespace's name
+//! (`NamespaceKind::Dax`). A raw namespace holding a valid dax info block
+//! gets a dax device claiming it when nd_pmem probes it ([`probe_raw`],
+//! C's `nd_dax_probe`), which dax_pmem then binds.
 
 use kernel::prelude::*;
 

@@ -19,7 +19,7 @@ use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::Mutex;
 
-use crate::abi::namespace::{NamespaceInfo, NamespaceKind, PfnConfig};
+use crate::abi::namespace::{DaxConfig, NamespaceInfo, NamespaceKind, NsName, PfnConfig};
 use crate::claim::{self, Claim, NamespaceRequest, NsIo};
 use crate::formats::label::ClaimClass;
 use crate::formats::pfn::{self as fmt, PfnError, PfnMode, PfnSb, Platform, Signature};
@@ -483,12 +483,15 @@ fn init(pfn: &NdPfn, ns: &Namespace, io: Pin<KBox<NsIo>>, st: &PfnState, uuid: [
     Ok(sb)
 }
 
-/// nd_pmem's probe of pfn device `pfn` (C: `nvdimm_namespace_common_probe`,
-/// then `pmem_attach_disk`'s `nvdimm_setup_pfn`): the claimed namespace
+/// nd_pmem's probe of pfn device `pfn`, or dax_pmem's of a dax device (C:
+/// `nvdimm_namespace_common_probe`, then `pmem_attach_disk`'s or
+/// `__dax_pmem_probe`'s `nvdimm_setup_pfn`): the claimed namespace
 /// idle and claimed by this pfn, the common checks, the start of the
 /// namespace enabled, a uuid; then the info block validated or written
 /// (`nd_pfn_init`), and the mapping it describes (`__nvdimm_setup_pfn`),
-/// which nd_pmem maps.
+/// which nd_pmem maps (`NamespaceKind::Pfn`), or dax_pmem hands the dax
+/// bus with the block's align and the namespace's name
+/// (`NamespaceKind::Dax`).
 pub(crate) fn driver_probe(pfn: &NdPfn) -> Result<NamespaceInfo> {
     let ns_dev = pfn.namespace().ok_or(ENODEV)?;
     let ns = Namespace::of(ns_dev.device()).ok_or(ENODEV)?;
@@ -516,6 +519,7 @@ pub(crate) fn driver_probe(pfn: &NdPfn) -> Result<NamespaceInfo> {
     if setup.npfns_truncated {
         dev_info!(&pfn.dev, "number of pfns truncated from {} to {}\n", sb.npfns, setup.npfns);
     }
+    let align = sb.align;
     st.sb = Some(sb);
     drop(st);
     let cfg = PfnConfig {
@@ -525,7 +529,14 @@ pub(crate) fn driver_probe(pfn: &NdPfn) -> Result<NamespaceInfo> {
         pfn_pad: setup.pfn_pad,
         altmap: setup.altmap,
     };
-    namespace::describe(ns, NamespaceKind::Pfn(cfg))
+    let kind = if pfn.dax {
+        // What dax_pmem reads besides (C: `pfn_sb->align`, and the
+        // namespace's name, which it parses and names the metadata with).
+        NamespaceKind::Dax(DaxConfig { pfn: cfg, align, namespace: NsName::new(ns.device().name().to_bytes())? })
+    } else {
+        NamespaceKind::Pfn(cfg)
+    };
+    namespace::describe(ns, kind)
 }
 
 // ---------------------------------------------------------------------------

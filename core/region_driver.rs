@@ -37,6 +37,34 @@ impl NdDriverOps for NdRegionDriver {
                 return Err(e);
             }
         };
+        // The btt, pfn and dax seeds first: C creates them after
+        // registering the namespaces, but its namespaces probe later (from
+        // an async domain), so a btt, pfn or dax device that autodetect
+        // makes while a namespace here probes comes after the seed and is
+        // numbered .1 (daxctl's region path names it). Seed creation
+        // failures are not fatal: provisioning that personality is just
+        // unavailable, as in C.
+        match btt_devs::create_seed(region) {
+            Ok(reg) => {
+                let reg = reg.erase();
+                region.with_bound(|b| b.btt_seed = Some(reg))?;
+            }
+            Err(e) => dev_err!(dev, "failed to create seed: {:?}\n", e.to_errno()),
+        }
+        match pfn_devs::create_seed(region) {
+            Ok(reg) => {
+                let reg = reg.erase();
+                region.with_bound(|b| b.pfn_seed = Some(reg))?;
+            }
+            Err(e) => dev_err!(dev, "failed to create seed: {:?}\n", e.to_errno()),
+        }
+        match dax_devs::create_seed(region) {
+            Ok(reg) => {
+                let reg = reg.erase();
+                region.with_bound(|b| b.dax_seed = Some(reg))?;
+            }
+            Err(e) => dev_err!(dev, "failed to create seed: {:?}\n", e.to_errno()),
+        }
         // Registering may bind nd_pmem, which takes the region lock: do it
         // unlocked, one namespace at a time.
         let (mut active, total) = (0u32, news.len() as u32);
@@ -67,29 +95,6 @@ impl NdDriverOps for NdRegionDriver {
         // The seed may have bound while it registered, before it was the seed.
         if seed_bound && region.nstype() == nd_type::NAMESPACE_PMEM {
             create_namespace_seed(region)?;
-        }
-        // Seed creation failures are not fatal: provisioning that
-        // personality is just unavailable, as in C.
-        match btt_devs::create_seed(region) {
-            Ok(reg) => {
-                let reg = reg.erase();
-                region.with_bound(|b| b.btt_seed = Some(reg))?;
-            }
-            Err(e) => dev_err!(dev, "failed to create seed: {:?}\n", e.to_errno()),
-        }
-        match pfn_devs::create_seed(region) {
-            Ok(reg) => {
-                let reg = reg.erase();
-                region.with_bound(|b| b.pfn_seed = Some(reg))?;
-            }
-            Err(e) => dev_err!(dev, "failed to create seed: {:?}\n", e.to_errno()),
-        }
-        match dax_devs::create_seed(region) {
-            Ok(reg) => {
-                let reg = reg.erase();
-                region.with_bound(|b| b.dax_seed = Some(reg))?;
-            }
-            Err(e) => dev_err!(dev, "failed to create seed: {:?}\n", e.to_errno()),
         }
         if active < total {
             dev_err!(dev, "failed to register {} namespace{}, continuing...\n", total - active,

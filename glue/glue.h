@@ -122,3 +122,9 @@ void rln_lane_mutex_init(struct mutex *lock);
 void rln_mutex_destroy(struct mutex *lock);
 unsigned int rln_raw_smp_processor_id(void);
 unsigned int rln_nr_cpu_ids(void);
+
+/* ---- The kernel's dax bus, for dax_pmem's static dax regions
+ * (glue/dax_region.rs). bus.h is not under include/: it comes from the
+ * kernel tree (drivers/dax/), reached from its include/ directory. ---- */
+#include <../drivers/dax/bus.h>
+enum { RLN_IORESOURCE_DAX_STATIC = IORESOURCE_DAX_STATIC };

@@ -30,6 +30,7 @@ pub mod bus;
 pub mod chrdev;
 pub mod class_device;
 pub mod dax;
+pub mod dax_region;
 pub mod device;
 pub mod ida;
 pub mod iomem;

@@ -26,6 +26,8 @@ pub mod nd_device {
     pub const NAMESPACE_IO: u32 = bindings::ND_DEVICE_NAMESPACE_IO;
     /// Labeled pmem namespace.
     pub const NAMESPACE_PMEM: u32 = bindings::ND_DEVICE_NAMESPACE_PMEM;
+    /// Device-dax personality of a pmem namespace (daxN.M).
+    pub const DAX_PMEM: u32 = bindings::ND_DEVICE_DAX_PMEM;
 }
 
 /// What a driver of the nd bus does.
@@ -79,6 +81,35 @@ pub trait NdBoundDriver {
     fn shutdown(_dev: &Device, _data: &Self::Data) {}
 }
 
+/// A device its nd driver is probing, lent to [`NdDevmDriver::probe`]:
+/// resources put on it with devm (glue/dax_region.rs) stay until the
+/// driver unbinds, so at least as long as this borrow.
+///
+/// # Invariants
+///
+/// `dev` is being probed by a driver of the nd bus, under its device lock,
+/// for the whole lifetime `'a`: nothing can unbind it (and release its devm
+/// resources) before `'a` ends.
+pub struct Probing<'a> {
+    dev: &'a Device,
+}
+
+impl<'a> Probing<'a> {
+    /// The device.
+    pub fn device(&self) -> &'a Device {
+        self.dev
+    }
+}
+
+/// A driver of the nd bus that keeps its state in devm resources of the
+/// device it binds, and nothing in drvdata (C's dax_pmem: the dax core
+/// stores its region in the parent's drvdata, `alloc_dax_region`). Its
+/// resources go, in reverse order, when the driver core unbinds it.
+pub trait NdDevmDriver {
+    /// Binds to `dev`.
+    fn probe(dev: &Probing<'_>) -> Result;
+}
+
 /// A driver of the nd bus, defined as a static.
 #[repr(C)]
 pub struct NdDriver {
@@ -116,6 +147,19 @@ impl NdDriver {
             remove: bound_remove_raw::<O>,
             notify: Some(bound_notify_raw::<O>),
             shutdown: Some(bound_shutdown_raw::<O>),
+        }
+    }
+
+    /// A driver whose bindings live in devm resources, for nd device types
+    /// in `type_mask`.
+    pub const fn new_devm<O: NdDevmDriver>(name: &'static CStr, type_mask: u64) -> Self {
+        Self {
+            drv: UnsafeCell::new(Self::raw_driver(name, false)),
+            type_mask,
+            probe: devm_probe_raw::<O>,
+            remove: devm_remove_raw,
+            notify: None,
+            shutdown: None,
         }
     }
 
@@ -316,6 +360,31 @@ unsafe extern "C" fn bound_shutdown_raw<O: NdBoundDriver>(dev: *mut bindings::de
         O::shutdown(dev, data);
     }
 }
+
+/// `probe` of nd drivers of `O` that keep their state in devm resources.
+///
+/// # Safety
+///
+/// The nd bus calls it with a live, locked device being bound to this driver.
+unsafe extern "C" fn devm_probe_raw<O: NdDevmDriver>(dev: *mut bindings::device) -> c_int {
+    // SAFETY: called by the nd bus's probe with a live, locked device.
+    let dev = unsafe { Device::from_raw(dev) };
+    // INVARIANT: the driver core holds the device lock during the probe,
+    // and the borrow ends with this call.
+    match O::probe(&Probing { dev }) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `remove` of nd drivers that keep their state in devm resources: nothing
+/// to do; the driver core releases the resources after it (C's dax_pmem
+/// has no remove).
+///
+/// # Safety
+///
+/// The nd bus calls it with a live, locked device this driver bound.
+unsafe extern "C" fn devm_remove_raw(_dev: *mut bindings::device) {}
 
 /// `probe` of nd drivers of `O`.
 ///

@@ -36,7 +36,6 @@ use abi::namespace::{Namespace, NamespaceInfo, NamespaceKind, PfnConfig};
 use abi::namespace::ExternalRegistration;
 use glue::nd_driver::{nd_device::{NAMESPACE_IO as ND_DEVICE_NAMESPACE_IO, NAMESPACE_PMEM as ND_DEVICE_NAMESPACE_PMEM}, NdBoundDriver, NdDriver, NdEvent};
 use glue::pmem_map::{MemRegion, PmemMap};
-use formats::pfn::Altmap;
 
 module! {
     type: NdPmemModule,
@@ -343,7 +342,7 @@ fn attach_disk(dev: &Device, ns: &Arc<Namespace>, info: NamespaceInfo) -> Result
                 dev_err!(dev, "pfn mode: the emulated range has no physical backing for struct pages\n");
                 return Err(eopnotsupp);
             };
-            let Some(moved) = relocated(cfg, backing.wrapping_sub(start)) else {
+            let Some(moved) = cfg.relocated(backing.wrapping_sub(start)) else {
                 dev_err!(dev, "pfn mode: the physical backing at {:#x} breaks the 2 MiB layout of {:#x}\n", backing, start);
                 return Err(eopnotsupp);
             };
@@ -412,31 +411,3 @@ fn map_pfn(phys: u64, cfg: &PfnConfig, node: i32) -> Result<PmemMap> {
     PmemMap::with_pages(phys, cfg.range_len(), node, cfg.altmap.as_ref(), cfg.data_offset)
 }
 
-/// Bytes in a subsection, the unit `memremap_pages` maps and the
-/// alignment C gives a pfn's mapped range (`memremap_compat_align`).
-const SUBSECTION: u64 = 2 << 20;
-
-/// `cfg` moved by `shift` bytes of physical address: a pfn on an emulated
-/// range whose bytes live `shift` bytes from its system physical address
-/// (`ProviderMap::backing_phys`). The mapped range and the altmap move
-/// together; the layout C chose holds only if the shift keeps the
-/// subsection alignment (None otherwise). Only where struct pages go
-/// changes: the sysfs view and the info block keep the emulated address.
-fn relocated(cfg: &PfnConfig, shift: u64) -> Option<PfnConfig> {
-    if shift % SUBSECTION != 0 {
-        return None;
-    }
-    // The backing may lie below the emulated address: `shift` is then a
-    // wrapped negative distance, and so is its page count.
-    let pages = (shift as i64) / PAGE_SIZE as i64;
-    Some(PfnConfig {
-        range_start: cfg.range_start.wrapping_add(shift),
-        range_end: cfg.range_end.wrapping_add(shift),
-        altmap: cfg.altmap.map(|a| Altmap {
-            base_pfn: a.base_pfn.wrapping_add_signed(pages),
-            end_pfn: a.end_pfn.wrapping_add_signed(pages),
-            ..a
-        }),
-        ..*cfg
-    })
-}

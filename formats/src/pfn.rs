@@ -856,3 +856,35 @@ pub fn setup(
         PfnMode::None => Err(PfnError::NoMode),
     }
 }
+
+/// A pfn (or dax) device's mapping moved by `shift` bytes of physical
+/// address, for an emulated range whose bytes live `shift` bytes from its
+/// system physical address (nfit_test over a `memmap=nn!ss` reservation; a
+/// wrapped negative `shift` moves it down). The mapped range
+/// `[range_start, range_end]` and the altmap's pfns move together; the
+/// altmap's `reserve` and `free` stay, so the layout C chose (the info
+/// block reserve, the memmap, the data) holds only if the shift keeps the
+/// subsection alignment `memremap_pages` works in: None otherwise.
+pub fn relocate(
+    range_start: u64,
+    range_end: u64,
+    altmap: Option<Altmap>,
+    shift: u64,
+    platform: &Platform,
+) -> Option<(u64, u64, Option<Altmap>)> {
+    if platform.subsection_size == 0 || shift % platform.subsection_size != 0 {
+        return None;
+    }
+    // A whole number of subsections, so of pages; as a signed page count
+    // for a shift that wraps (the backing below the emulated address).
+    let pages = (shift as i64) >> platform.page_shift();
+    Some((
+        range_start.wrapping_add(shift),
+        range_end.wrapping_add(shift),
+        altmap.map(|a| Altmap {
+            base_pfn: a.base_pfn.wrapping_add_signed(pages),
+            end_pfn: a.end_pfn.wrapping_add_signed(pages),
+            ..a
+        }),
+    ))
+}
