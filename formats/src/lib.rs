@@ -8,6 +8,7 @@
 pub mod badrange;
 pub mod btt;
 pub mod cmd;
+pub mod devdax;
 pub mod dpa;
 pub mod fletcher;
 pub mod label;
