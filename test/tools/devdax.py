@@ -10,6 +10,11 @@ kernel did, the same way on every stack (issue 12, acceptance 2).
                                length and fixed address, partial munmap,
                                mprotect and mremap of a huge mapping, a
                                touch past the device's end, MAP_SYNC
+    devdax.py touch DEV SEED   map the whole device, write 16 bytes (SEED,
+                               offset) at the start of every 4 KiB page,
+                               then map it again and check them: the fault
+                               counts of `map` without a whole-device
+                               pattern in memory (for 1 GiB devices)
     devdax.py hold DEV         map the device, touch it, print `held`, wait
                                for a line on stdin, then touch it again (in
                                a child) and print how that went; for unbind,
@@ -19,7 +24,8 @@ DEV is the device's name (dax0.0) or path. The device's size and align come
 from /sys/bus/dax/devices/DEV/. Output is `key: value` lines, one per fact:
     size: N / align: N
     kernel_page_size: N     the mapping's KernelPageSize in /proc/self/smaps
-                            (device-dax's `pagesize` vm operation: its align)
+                            (device-dax's `pagesize` vm operation, its align,
+                            on kernels with CONFIG_HUGETLB_PAGE; else 4096)
     minflt_write: N         minor faults taken by one memcpy over the whole
                             fresh mapping (getrusage ru_minflt): size/4096
                             with PTE faults, size/align with PMD or PUD ones
@@ -202,9 +208,13 @@ def cmd_errors(dev):
     p = mmap_raw(fd, unit, MAP_PRIVATE)
     case('map_private', mapped(p))
     unmap(p, unit)
-    p = mmap_raw(fd, unit, MAP_SHARED, offset=PAGE)
+    # Two units at offset 4 KiB: the device's get_unmapped_area keeps the
+    # offset's congruence, so the start is off the alignment whenever the
+    # alignment is above 4 KiB. (One unit at 4 KiB would get a plain,
+    # randomised address: sometimes aligned, sometimes not.)
+    p = mmap_raw(fd, 2 * unit, MAP_SHARED, offset=PAGE)
     case('offset_4k', mapped(p))
-    unmap(p, unit)
+    unmap(p, 2 * unit)
     p = mmap_raw(fd, PAGE, MAP_SHARED)
     case('length_4k', mapped(p))
     unmap(p, PAGE)
@@ -260,6 +270,32 @@ def cmd_errors(dev):
     return 0
 
 
+def cmd_touch(dev, seed):
+    path, size, align = geometry(dev)
+    print('size: %d' % size)
+    print('align: %d' % align)
+    sb = seed.encode()[:8].ljust(8, b'\0')
+    fd = os.open(path, os.O_RDWR)
+    p = mmap_raw(fd, size, MAP_SHARED)
+    if isinstance(p, str):
+        print('mmap: ' + p)
+        return 1
+    stamps = [sb + off.to_bytes(8, 'little') for off in range(0, size, PAGE)]
+    before = minflt()
+    for i, stamp in enumerate(stamps):
+        ctypes.memmove(p + i * PAGE, stamp, 16)
+    print('minflt_write: %d' % (minflt() - before))
+    libc.munmap(p, size)
+    p = mmap_raw(fd, size, MAP_SHARED, prot=PROT_READ)
+    before = minflt()
+    bad = [i for i, stamp in enumerate(stamps) if ctypes.string_at(p + i * PAGE, 16) != stamp]
+    print('minflt_read: %d' % (minflt() - before))
+    print('pattern: match' if not bad else 'pattern: mismatch at %d' % (bad[0] * PAGE))
+    libc.munmap(p, size)
+    os.close(fd)
+    return 0
+
+
 def cmd_hold(dev):
     path, size, align = geometry(dev)
     fd = os.open(path, os.O_RDWR)
@@ -281,6 +317,8 @@ def main(argv):
         return cmd_map(argv[2], argv[3])
     if len(argv) == 4 and argv[1] == 'verify':
         return cmd_verify(argv[2], argv[3])
+    if len(argv) == 4 and argv[1] == 'touch':
+        return cmd_touch(argv[2], argv[3])
     if len(argv) == 3 and argv[1] == 'errors':
         return cmd_errors(argv[2])
     if len(argv) == 3 and argv[1] == 'hold':
