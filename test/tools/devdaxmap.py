@@ -2,20 +2,20 @@
 """Map a device-dax character device (/dev/daxX.Y) and report what the
 kernel did, the same way on every stack (issue 12, acceptance 2).
 
-    devdax.py map DEV SEED     map the whole device MAP_SHARED, write SEED's
+    devdaxmap.py map DEV SEED     map the whole device MAP_SHARED, write SEED's
                                pattern over all of it, read it back
-    devdax.py verify DEV SEED  map it again and check SEED's pattern (after
+    devdaxmap.py verify DEV SEED  map it again and check SEED's pattern (after
                                a reboot or on the other stack)
-    devdax.py errors DEV       the refusals: MAP_PRIVATE, unaligned offset,
+    devdaxmap.py errors DEV       the refusals: MAP_PRIVATE, unaligned offset,
                                length and fixed address, partial munmap,
                                mprotect and mremap of a huge mapping, a
                                touch past the device's end, MAP_SYNC
-    devdax.py touch DEV SEED   map the whole device, write 16 bytes (SEED,
+    devdaxmap.py touch DEV SEED   map the whole device, write 16 bytes (SEED,
                                offset) at the start of every 4 KiB page,
                                then map it again and check them: the fault
                                counts of `map` without a whole-device
                                pattern in memory (for 1 GiB devices)
-    devdax.py hold DEV         map the device, touch it, print `held`, wait
+    devdaxmap.py hold DEV         map the device, touch it, print `held`, wait
                                for a line on stdin, then touch it again (in
                                a child) and print how that went; for unbind,
                                disable-device and rmmod while mapped
