@@ -83,10 +83,10 @@ impl DaxDriverOps for DeviceDax {
 
 /// C's `check_vma`, with its log lines; `func` is the C function whose
 /// check it is (the log names it).
-fn check_vma(dev: &DevDax, guard: &DaxReadGuard, vma: &Vma, func: &str) -> Result<(), VmaRefusal> {
+fn check_vma(dev: &DevDax, alive: bool, vma: &Vma, func: &str) -> Result<(), VmaRefusal> {
     let view = vma.view();
     let align = dev.align();
-    let refusal = match devdax::check_vma(dev.alive(guard), align, &view) {
+    let refusal = match devdax::check_vma(alive, align, &view) {
         Ok(()) => return Ok(()),
         Err(r) => r,
     };
@@ -124,7 +124,8 @@ impl DaxFile for DeviceDax {
         // Liveness is checked under the lock here and again at fault time.
         {
             let guard = DaxReadGuard::lock();
-            check_vma(dev, &guard, vma, "dax_mmap").map_err(|r| Error::from_errno(-r.errno()))?;
+            let alive = dev.live(&guard).is_some();
+            check_vma(dev, alive, vma, "dax_mmap").map_err(|r| Error::from_errno(-r.errno()))?;
         }
         vma.set_hugepage();
         Ok(())
@@ -154,9 +155,14 @@ impl DaxFile for DeviceDax {
             return VmFault::SIGBUS;
         }
         let vma = vmf.vma();
-        if check_vma(dev, &guard, vma, handler_name(order)).is_err() {
+        let live = dev.live(&guard);
+        if check_vma(dev, live.is_some(), vma, handler_name(order)).is_err() {
             return VmFault::SIGBUS;
         }
+        // check_vma refuses a dead device, so this is the live one.
+        let Some(dev) = live else {
+            return VmFault::SIGBUS;
+        };
         let view = vma.view();
         let align = dev.align();
         let (address, pgoff, size) =
@@ -172,15 +178,15 @@ impl DaxFile for DeviceDax {
         // dax_set_mapping: the head page only when pages are compound.
         let (first, nr_pages, index) = devdax::set_mapping_span(pfn, size, dev.vmemmap_shift(), &view, address);
         for i in 0..nr_pages {
-            if vmf.set_mapping(dev, first + i, index + i).is_err() {
+            if vmf.set_mapping(&dev, first + i, index + i).is_err() {
                 return VmFault::SIGBUS;
             }
         }
         let write = vmf.is_write();
         match size {
-            devdax::PMD_SIZE => vmf.insert_pfn_pmd(dev, pfn, write),
-            devdax::PUD_SIZE => vmf.insert_pfn_pud(dev, pfn, write),
-            _ => vmf.insert_pfn(dev, pfn),
+            devdax::PMD_SIZE => vmf.insert_pfn_pmd(&dev, pfn, write),
+            devdax::PUD_SIZE => vmf.insert_pfn_pud(&dev, pfn, write),
+            _ => vmf.insert_pfn(&dev, pfn),
         }
     }
 

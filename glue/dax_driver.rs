@@ -198,10 +198,13 @@ impl DevDax {
         crate::formats::devdax::backing_distance(end, last.end)
     }
 
-    /// `dax_alive(dev_dax->dax_dev)`; meaningful under a [`DaxReadGuard`].
-    pub fn alive(&self, _guard: &DaxReadGuard) -> bool {
+    /// The device, if `dax_alive(dev_dax->dax_dev)`: alive for as long as
+    /// `guard` is held (`kill_dax` waits for the read side), so its page
+    /// map stays mapped. The inserts and page updates of a fault need it.
+    pub fn live<'a>(&'a self, guard: &'a DaxReadGuard) -> Option<LiveDevDax<'a>> {
         // SAFETY: the dax_device lives as long as its dev_dax.
-        unsafe { bindings::dax_alive((*self.raw()).dax_dev) }
+        let alive = unsafe { bindings::dax_alive((*self.raw()).dax_dev) };
+        alive.then_some(LiveDevDax { dev: self, _guard: guard })
     }
 
     /// `dev_warn`.
@@ -237,6 +240,19 @@ impl DevDax {
                 (&args as *const core::fmt::Arguments<'_>).cast(),
             )
         }
+    }
+}
+
+/// A dev_dax found alive under a [`DaxReadGuard`] (see [`DevDax::live`]).
+pub struct LiveDevDax<'a> {
+    dev: &'a DevDax,
+    _guard: &'a DaxReadGuard,
+}
+
+impl core::ops::Deref for LiveDevDax<'_> {
+    type Target = DevDax;
+    fn deref(&self) -> &DevDax {
+        self.dev
     }
 }
 
@@ -557,14 +573,15 @@ impl Fault<'_> {
     /// `dax_set_mapping`'s step for one page: the head page of `pfn` gets
     /// the file's mapping and `index`, unless it has a mapping already.
     /// `pfn` must be one of the device's own pages (see [`DevDax`]).
-    pub fn set_mapping(&self, dev: &DevDax, pfn: u64, index: u64) -> Result {
+    pub fn set_mapping(&self, dev: &LiveDevDax<'_>, pfn: u64, index: u64) -> Result {
         if !dev.covers_pfn(pfn) {
             return Err(EINVAL);
         }
         // SAFETY: `pfn` has a struct page in the device's page map
-        // (checked above), which is mapped while the device is bound, and
-        // a fault runs with the device alive (dax_read_lock held by the
-        // module, `kill_dev_dax` waits for it); the VMA's file is live.
+        // (checked above), which stays mapped while the device is alive:
+        // `dev` proves it is, under the read lock that `kill_dev_dax`
+        // waits for before the unbind unmaps the pages. The VMA's file is
+        // live.
         unsafe {
             let file = (*self.vma().raw()).vm_file;
             bindings::rln_dax_page_set_mapping(pfn as c_ulong, (*file).f_mapping, index as c_ulong)
@@ -573,17 +590,18 @@ impl Fault<'_> {
     }
 
     /// `vmf_insert_mixed` of one device page at the fault address.
-    pub fn insert_pfn(&self, dev: &DevDax, pfn: u64) -> VmFault {
+    pub fn insert_pfn(&self, dev: &LiveDevDax<'_>, pfn: u64) -> VmFault {
         if !dev.covers_pfn(pfn) {
             return VmFault::SIGBUS;
         }
-        // SAFETY: the pfn is device memory with struct pages (checked);
-        // the VMA and address are the fault's.
+        // SAFETY: the pfn is device memory with struct pages (checked),
+        // alive while `dev` is (see `set_mapping`); the VMA and address
+        // are the fault's.
         VmFault(unsafe { bindings::vmf_insert_mixed(self.vma().raw(), self.address(), Self::pfn_t(pfn)) })
     }
 
     /// `vmf_insert_pfn_pmd`: a 2 MiB entry of device pages from `pfn`.
-    pub fn insert_pfn_pmd(&self, dev: &DevDax, pfn: u64, write: bool) -> VmFault {
+    pub fn insert_pfn_pmd(&self, dev: &LiveDevDax<'_>, pfn: u64, write: bool) -> VmFault {
         if !dev.covers_pfns(pfn, 1 << crate::formats::devdax::PMD_ORDER) {
             return VmFault::SIGBUS;
         }
@@ -592,7 +610,7 @@ impl Fault<'_> {
     }
 
     /// `vmf_insert_pfn_pud`: a 1 GiB entry of device pages from `pfn`.
-    pub fn insert_pfn_pud(&self, dev: &DevDax, pfn: u64, write: bool) -> VmFault {
+    pub fn insert_pfn_pud(&self, dev: &LiveDevDax<'_>, pfn: u64, write: bool) -> VmFault {
         if !dev.covers_pfns(pfn, 1 << crate::formats::devdax::PUD_ORDER) {
             return VmFault::SIGBUS;
         }
