@@ -128,3 +128,43 @@ unsigned int rln_nr_cpu_ids(void);
  * kernel tree (drivers/dax/), reached from its include/ directory. ---- */
 #include <../drivers/dax/bus.h>
 enum { RLN_IORESOURCE_DAX_STATIC = IORESOURCE_DAX_STATIC };
+/* ---- device_dax: the kernel's dax bus (drivers/dax, not under include/),
+ * the dev_dax's char device and its mappings: glue/dax_driver.rs. Helpers in
+ * glue/dax_helpers.c, built into device_dax itself (it must not depend on
+ * libnvdimm). ---- */
+#include <linux/cdev.h>
+#include <linux/mman.h>
+#include <linux/pagemap.h>
+#include <../drivers/dax/bus.h>
+#include <../drivers/dax/dax-private.h>
+/* Inlines of the VMA and the task; the char device in a dax inode. */
+void rln_dax_vm_flags_set_hugepage(struct vm_area_struct *vma);
+struct cdev *rln_dax_inode_cdev(struct inode *inode);
+unsigned long rln_dax_get_unmapped_area(struct file *filp, unsigned long addr,
+					unsigned long len, unsigned long pgoff,
+					unsigned long flags);
+/* dax_set_mapping's step for one pfn: the head page's mapping and index,
+ * unless already set. */
+void rln_dax_page_set_mapping(unsigned long pfn, struct address_space *mapping,
+			      pgoff_t index);
+/* devm resources of a dev_dax's probe, released in reverse order after
+ * remove: its ranges in iomem, a dynamic dev_dax's page map, the cdev_del of
+ * its char device and its kill_dev_dax. */
+struct resource *rln_dax_devm_request_mem_region(struct device *dev,
+						 resource_size_t start,
+						 resource_size_t n);
+struct dev_pagemap *rln_dax_devm_alloc_pgmap(struct device *dev, int nr_range);
+int rln_dax_devm_cdev_del(struct device *dev, struct cdev *cdev);
+int rln_dax_devm_kill(struct device *dev, struct dev_dax *dev_dax);
+/* Logging: @args is a struct fmt::Arguments, printed through %pA. The
+ * ratelimited one prefixes current->comm, each @site with its own state. */
+void rln_dax_dev_printk(int level, const struct device *dev, const void *args);
+void rln_dax_info_ratelimited(unsigned int site, const struct device *dev,
+			      const void *args);
+enum {
+	RLN_DAX_PFN_DEV = PFN_DEV,
+	RLN_DAX_PFN_MAP = PFN_MAP,
+	RLN_DAX_PUD_SUPPORTED = IS_ENABLED(CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD),
+	RLN_DAX_FOP_MMAP_SYNC = (__force unsigned int)FOP_MMAP_SYNC,
+	RLN_DAX_VM_HUGEPAGE = VM_HUGEPAGE,
+};

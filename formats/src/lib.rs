@@ -9,6 +9,7 @@ pub mod badrange;
 pub mod btt;
 pub mod cmd;
 pub mod dax_pmem;
+pub mod devdax;
 pub mod dpa;
 pub mod fletcher;
 pub mod label;
