@@ -31,7 +31,7 @@ DEV is a dax bus device name (dax0.1); its size and align come from
         answers there only with CONFIG_HUGETLB_PAGE, which the test kernel
         has not: 4 kB on both stacks), whether VM_HUGEPAGE is set (`hg`),
         and the faults of a second pass (0: everything stayed mapped).
-    badmap DEV
+    badmap DEV [noread]
         What C's device.c refuses, and what it then leaves: MAP_PRIVATE, an
         unaligned offset, an unaligned length, an unaligned fixed address,
         MAP_SHARED_VALIDATE with MAP_SYNC, PROT_WRITE on an O_RDONLY open,
@@ -40,15 +40,19 @@ DEV is a dax bus device name (dax0.1); its size and align come from
         align units: mprotect, munmap, mremap and madvise(MADV_DONTNEED) of
         one page at its start and in the middle (may_split), then whether
         the mapping still reads what it held. One line per case: `CASE: ok`
-        or `CASE: errno=E`.
+        or `CASE: errno=E`. With noread, nothing is read through a mapping
+        (each read says `not tried`): C's device_dax test build oopses on a
+        fault in nfit_test's vmalloc-backed ranges (a NULL dereference; the
+        task never ends).
     access DEV OFF
         A child process maps DEV and reads the byte at OFF: `access OFF:
         value=V` or `access OFF: signal=SIGBUS` (the parent survives).
-    live DEV SYSFILE VALUE
-        Maps DEV and writes its first byte (the value it holds); writes VALUE to SYSFILE (e.g.
-        device_dax's unbind) while the mapping is live; then a child reads
-        through the old mapping (value or signal). Prints the write's
-        result and the read's.
+    live DEV SYSFILE VALUE [noread]
+        Maps DEV and writes its first byte (the value it holds); writes
+        VALUE to SYSFILE (e.g. device_dax's unbind) while the mapping is
+        live; then a child reads through the old mapping (value or
+        signal). Prints the write's result and the read's. With noread the
+        mapping is never touched (see badmap).
     sysfs PREFIX
         PREFIX-daxbus.out: every attribute of every /sys/bus/dax/devices/*
         device (its power/ left out: runtime PM counters), of its
@@ -254,6 +258,11 @@ def cmd_faults(out, dev, length, stride):
         out.append('exit %d' % os.WEXITSTATUS(status))
 
 
+# Seconds a child's access may take: a fault that never resolves ends as
+# `signal=SIGALRM`.
+ACCESS_SECONDS = 5
+
+
 def child_read(addr, value=True):
     """Read one byte at addr in a child: 'value=V' ('readable' without
     `value`) or 'signal=NAME'."""
@@ -263,6 +272,8 @@ def child_read(addr, value=True):
         os.close(r)
         signal.signal(signal.SIGBUS, signal.SIG_DFL)
         signal.signal(signal.SIGSEGV, signal.SIG_DFL)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        signal.alarm(ACCESS_SECONDS)
         v = ctypes.string_at(addr, 1)[0]
         os.write(w, b'%d' % v)
         os._exit(0)
@@ -289,13 +300,14 @@ def cmd_access(out, dev, off):
     os.close(fd)
 
 
-def cmd_live(out, dev, sysfile, value):
+def cmd_live(out, dev, sysfile, value, reads=True):
     size, align = dev_info(dev)
     m = Mapping(dev, align)
     try:
-        # A write fault that leaves the byte as it was.
-        ctypes.memmove(m.addr, ctypes.string_at(m.addr, 1), 1)
-        out.append('before: %s' % child_read(m.addr))
+        if reads:
+            # A write fault that leaves the byte as it was.
+            ctypes.memmove(m.addr, ctypes.string_at(m.addr, 1), 1)
+            out.append('before: %s' % child_read(m.addr))
         try:
             fd = os.open(sysfile, os.O_WRONLY)
             try:
@@ -305,13 +317,19 @@ def cmd_live(out, dev, sysfile, value):
                 os.close(fd)
         except OSError as e:
             out.append('write %s: errno=%s' % (os.path.basename(sysfile), errno.errorcode.get(e.errno, e.errno)))
-        out.append('after: %s' % child_read(m.addr))
+        if reads:
+            out.append('after: %s' % child_read(m.addr))
     finally:
         m.close()
 
 
-def cmd_badmap(out, dev):
+def cmd_badmap(out, dev, reads=True):
     size, align = dev_info(dev)
+    if not reads:
+        def child_read(addr, value=True):
+            return 'not tried'
+    else:
+        child_read = globals()['child_read']
     path = '/dev/' + dev
     fd = os.open(path, os.O_RDWR)
     rw = PROT_READ | PROT_WRITE
@@ -468,10 +486,14 @@ def run(argv, out):
         cmd_faults(out, *argv[1:])
     elif c == 'badmap' and len(argv) == 2:
         cmd_badmap(out, argv[1])
+    elif c == 'badmap' and len(argv) == 3 and argv[2] == 'noread':
+        cmd_badmap(out, argv[1], reads=False)
     elif c == 'access' and len(argv) == 3:
         cmd_access(out, *argv[1:])
     elif c == 'live' and len(argv) == 4:
         cmd_live(out, *argv[1:])
+    elif c == 'live' and len(argv) == 5 and argv[4] == 'noread':
+        cmd_live(out, *argv[1:4], reads=False)
     elif c == 'sysfs' and len(argv) == 2:
         cmd_sysfs(argv[1])
     else:
@@ -542,15 +564,22 @@ def canon(files):
         open(f + '.canon', 'w').write(text)
 
 
+# Seconds one command of a batch may take (a pattern over 64 MiB takes a
+# few in a TCG guest); past them it ends as `signal=SIGALRM`.
+COMMAND_SECONDS = 300
+
+
 def run_child(words):
     """run() in a child process: a signal (a SIGBUS where C gives none, a
-    SIGSEGV after an unmap C refuses) ends that command only, and is its
-    last result line."""
+    SIGSEGV after an unmap C refuses, SIGALRM after COMMAND_SECONDS) ends
+    that command only, and is its last result line."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(r)
         out = []
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        signal.alarm(COMMAND_SECONDS)
         try:
             run(words, out)
         except Exception as e:  # reported in the results, compared
