@@ -391,8 +391,9 @@ def cmd_badmap(out, dev, reads=True):
         n = 2 * align
         a = try_map('two units', n)
         if a is not None:
-            libc.memset(a, 0x33, 64)
-            libc.memset(a + align, 0x44, 64)
+            if reads:
+                libc.memset(a, 0x33, 64)
+                libc.memset(a + align, 0x44, 64)
             for where, at in (('start', a), ('middle', a + align // 2)):
                 for name, call in (
                         ('mprotect PROT_READ', lambda: libc.mprotect(at, 4096, PROT_READ)),

@@ -79,9 +79,9 @@ if [ "${1:-}" = --guest ]; then
 			EOF
 			;;
 		cycle)
-			g_run disable ndctl disable-namespace $B namespace1.0 namespace1.1
+			g_run disable ndctl disable-namespace $B -r region1 all
 			dx_view disabled mask
-			g_run enable ndctl enable-namespace $B namespace1.0 namespace1.1
+			g_run enable ndctl enable-namespace $B -r region1 all
 			dx_view enabled mask
 			;;
 		data-verify)

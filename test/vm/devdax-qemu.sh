@@ -169,9 +169,6 @@ if [ "${1:-}" = --guest ]; then
 			g_run daxctl-enable daxctl enable-device dax0.3
 			g_run daxctl-enabled-list.json daxctl list -D -d dax0.3
 			dx_view daxctl mask
-			# kmem is the kernel's (in-tree): out of the way of
-			# g_check_modules' later runs.
-			rmmod kmem 2>/dev/null
 			;;
 		errors)
 			g_run errors-inject ndctl inject-error --block=8 --count=1 namespace0.1
