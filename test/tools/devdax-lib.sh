@@ -14,6 +14,14 @@ dx_pending() {
 	cat "$G_OUT/pending.txt"
 }
 
+# dx_load: load the stack's dax_pmem and device_dax before anything makes a
+# dev_dax. Otherwise udev loads device_dax on the first dev_dax's uevent,
+# and `ndctl create-namespace -m devdax` may print its JSON before the
+# driver binds ("state": "disabled"), on either stack, as the race goes.
+dx_load() {
+	g_modprobe dax_pmem device_dax
+}
+
 # dx_view TAG [mask]: what ndctl, daxctl and sysfs show, as TAG-*:
 # `ndctl list -N -v` (TAG-list.json), `daxctl list -RDu` (TAG-daxctl.json),
 # every region, namespace, pfn and nd dax attribute with the nd devices and

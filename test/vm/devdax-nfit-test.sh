@@ -40,6 +40,7 @@ if [ "${1:-}" = --guest ]; then
 		g_end
 		exit 0
 	fi
+	dx_load
 	B="-b nfit_test.0"
 	DATA=
 	case " $* " in *" access "*) DATA=1 ;; esac

@@ -61,6 +61,7 @@ if [ "${1:-}" = --guest ]; then
 		g_end
 		exit 0
 	fi
+	dx_load
 	for action in "$@"; do
 		dx_stamp "$action"
 		case "$action" in
@@ -192,6 +193,7 @@ if [ "${1:-}" = --guest ]; then
 			;;
 		reload)
 			g_unload_all || g_fatal "could not unload the stack: $(lsmod | awk 'NR>1{print $1}' | tr '\n' ' ')"
+			dx_load
 			g_modprobe nfit
 			udevadm settle -t 60
 			dx_view reload
