@@ -70,6 +70,8 @@ import stat
 import struct
 import sys
 
+import ndsysfs  # test/tools, this script's directory
+
 libc = ctypes.CDLL(None, use_errno=True)
 libc.mmap.restype = ctypes.c_void_p
 libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
@@ -418,32 +420,8 @@ def cmd_badmap(out, dev, reads=True):
 
 
 def attrs(path, label, out, skip=('power',)):
-    """`LABEL/NAME MODE: VALUE` lines of a sysfs directory (groups walked,
-    child devices and symlinks not), as test/tools/ndsysfs.py prints them."""
-    for name in sorted(os.listdir(path)):
-        f = os.path.join(path, name)
-        lab = '%s/%s' % (label, name)
-        if os.path.islink(f) or name in skip:
-            continue
-        if os.path.isdir(f):
-            if not os.path.exists(os.path.join(f, 'uevent')):
-                attrs(f, lab, out, ())
-            continue
-        mode = stat.S_IMODE(os.stat(f).st_mode)
-        head = '%s %o:' % (lab, mode)
-        if not mode & 0o444:
-            out.append(head)
-            continue
-        try:
-            with open(f, 'rb') as fh:
-                val = fh.read().decode('utf-8', 'backslashreplace')
-        except OSError as e:
-            out.append('%s <read error: %s>' % (head, e.strerror))
-            continue
-        lines = val.split('\n')
-        if lines and lines[-1] == '':
-            lines.pop()
-        out.extend('%s %s' % (head, l) if l else head for l in (lines or ['']))
+    """ndsysfs.py's sysfs attribute lines, without the `power` group."""
+    ndsysfs.attrs(path, label, out, skip)
 
 
 def natural(name):

@@ -61,7 +61,10 @@ def provider(dev):
     return None
 
 
-def attrs(path, label, out):
+def attrs(path, label, out, skip=()):
+    """`LABEL/NAME MODE: VALUE` lines of a sysfs directory (groups walked,
+    child devices and symlinks not); names in `skip` are left out at this
+    level only."""
     try:
         names = sorted(os.listdir(path))
     except OSError as e:
@@ -70,7 +73,7 @@ def attrs(path, label, out):
     for name in names:
         f = os.path.join(path, name)
         lab = '%s/%s' % (label, name)
-        if os.path.islink(f):
+        if os.path.islink(f) or name in skip:
             continue
         if os.path.isdir(f):
             if not os.path.exists(os.path.join(f, 'uevent')):
