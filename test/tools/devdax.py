@@ -350,14 +350,18 @@ def cmd_badmap(out, dev, reads=True):
 
     unmap(try_map('MAP_PRIVATE', align, flags=MAP_PRIVATE), align)
     if align > 4096:
-        unmap(try_map('offset 4K', align, off=4096), align)
-        unmap(try_map('length align+4K', align + 4096), align + 4096)
-        unmap(try_map('length 4K', 4096), 4096)
         # A free, aligned place: reserve 3 align units, then map at an
-        # address 4 KiB past an aligned one in it.
+        # aligned address in it, or 4 KiB past one.
         r = libc.mmap(None, 3 * align, PROT_READ, 0x22, -1, 0)  # MAP_PRIVATE|MAP_ANONYMOUS
         at = (r + align - 1) // align * align
         libc.munmap(r, 3 * align)
+        # At an aligned address: check_vma looks at the VMA's ends only. Left
+        # to get_unmapped_area, a 4 KiB offset lands wherever the address
+        # space has room, aligned or not, on either stack.
+        unmap(try_map('offset 4K at an aligned address', align, flags=MAP_SHARED | MAP_FIXED_NOREPLACE,
+                      off=4096, addr=at), align)
+        unmap(try_map('length align+4K', align + 4096), align + 4096)
+        unmap(try_map('length 4K', 4096), 4096)
         unmap(try_map('fixed address +4K', align, flags=MAP_SHARED | MAP_FIXED_NOREPLACE,
                       addr=at + 4096), align)
         unmap(try_map('fixed address aligned', align, flags=MAP_SHARED | MAP_FIXED_NOREPLACE,
