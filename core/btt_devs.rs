@@ -21,7 +21,7 @@ use crate::formats::label::ClaimClass;
 use crate::glue::device::{Device, EmbeddedDevice, DeviceRef, DeviceType, Placement, Registration};
 use crate::glue::sysfs::{self, Attribute, Page};
 use crate::namespace::{self, HolderKind, Namespace};
-use crate::region::{NsNumber, Region};
+use crate::region::{self, NsNumber, Region};
 use crate::{attribute_group, dev_dbg, dev_info, device_object, group_list};
 
 /// Sector sizes a BTT can present (`btt_lbasize_supported`).
@@ -207,7 +207,22 @@ fn log_zero_flags_show(_btt: &NdBtt, page: &mut Page) -> Result {
 static LOG_ZERO_FLAGS: Attribute<NdBtt> = Attribute::ro(c"log_zero_flags", log_zero_flags_show);
 
 attribute_group!(static BTT_GROUP: NdBtt, dir = None, [SECTOR_SIZE, NAMESPACE, UUID, SIZE, LOG_ZERO_FLAGS]);
-group_list!(static BTT_GROUPS: NdBtt = [BTT_GROUP, ND_DEVICE_GROUP]);
+impl region::OnRegion for NdBtt {
+    fn on_device(&self) -> &Device {
+        &self.dev
+    }
+    fn on_region(&self) -> &Region {
+        self.region()
+    }
+}
+
+// C's nd_numa_attribute_group (see `region::OnRegion`).
+static NUMA_NODE: Attribute<NdBtt> =
+    Attribute::ro(c"numa_node", region::numa_node_show).visible_if(region::numa_node_visible);
+static TARGET_NODE: Attribute<NdBtt> =
+    Attribute::ro(c"target_node", region::target_node_show).visible_if(region::target_node_visible);
+attribute_group!(static NUMA_GROUP: NdBtt, dir = None, [NUMA_NODE, TARGET_NODE]);
+group_list!(static BTT_GROUPS: NdBtt = [BTT_GROUP, ND_DEVICE_GROUP, NUMA_GROUP]);
 static BTT_TYPE: DeviceType<NdBtt> = DeviceType::new(c"nd_btt", &BTT_GROUPS);
 
 /// Where a bttR.M of `region` goes: under the region, on its bus.
@@ -218,6 +233,7 @@ fn placement(region: &Region) -> Placement<'_, NdBtt> {
         bus: Some(region.bus().bus_type()),
         provider: None,
         devt: 0,
+        node: None,
     }
 }
 

@@ -258,7 +258,7 @@ impl NdCore for ProviderAbi {
         let n = id.get();
         let provider = Some(desc.attrs());
         let init = NdBus::new(id, desc, &ND_BUS, personality_uuid);
-        let place = Placement { parent: Some(parent), ty: &NDBUS_TYPE, bus: Some(&ND_BUS), provider, devt: 0 };
+        let place = Placement { parent: Some(parent), ty: &NDBUS_TYPE, bus: Some(&ND_BUS), provider, devt: 0, node: None };
         let reg = Registration::new(init, place, format_args!("ndbus{n}"))?;
         Ok(KBox::new(BusHandle { reg }, GFP_KERNEL)?)
     }

@@ -403,6 +403,7 @@ pub(crate) fn create(bus: &NdBus, desc: ProviderDimm, ctl: &Chrdev) -> Result<AR
         bus: Some(bus.bus_type()),
         provider,
         devt: ctl.devt(n),
+        node: None,
     };
     let reg = Registration::new(init, place, format_args!("nmem{n}"))?;
     let handle = ARef::new(reg.get());

@@ -27,7 +27,7 @@ use crate::glue::device::{Device, DeviceRef, EmbeddedDevice, DeviceType, Placeme
 use crate::glue::sysfs::{self, Attribute, Page};
 use crate::namespace::{self, HolderKind, Namespace};
 use crate::nd::nd_type;
-use crate::region::{NsNumber, Region};
+use crate::region::{self, NsNumber, Region};
 use crate::{attribute_group, dev_dbg, dev_err, dev_info, device_object, group_list};
 
 /// The platform the pfn policy runs for: x86-64, with this kernel's
@@ -306,8 +306,23 @@ static SUPPORTED_ALIGNMENTS: Attribute<NdPfn> = Attribute::ro(c"supported_alignm
 attribute_group!(static PFN_GROUP: NdPfn, dir = None, [
     MODE, NAMESPACE, UUID, ALIGN, RESOURCE, SIZE, SUPPORTED_ALIGNMENTS
 ]);
+impl region::OnRegion for NdPfn {
+    fn on_device(&self) -> &Device {
+        &self.dev
+    }
+    fn on_region(&self) -> &Region {
+        self.region()
+    }
+}
+
+// C's nd_numa_attribute_group (see `region::OnRegion`).
+static NUMA_NODE: Attribute<NdPfn> =
+    Attribute::ro(c"numa_node", region::numa_node_show).visible_if(region::numa_node_visible);
+static TARGET_NODE: Attribute<NdPfn> =
+    Attribute::ro(c"target_node", region::target_node_show).visible_if(region::target_node_visible);
+attribute_group!(static NUMA_GROUP: NdPfn, dir = None, [NUMA_NODE, TARGET_NODE]);
 // The groups of pfn and dax devices.
-group_list!(pub(crate) static PFN_GROUPS: NdPfn = [PFN_GROUP, ND_DEVICE_GROUP]);
+group_list!(pub(crate) static PFN_GROUPS: NdPfn = [PFN_GROUP, ND_DEVICE_GROUP, NUMA_GROUP]);
 static PFN_TYPE: DeviceType<NdPfn> = DeviceType::new(c"nd_pfn", &PFN_GROUPS);
 
 /// A new pfn (dax) device numbered `id`, in `state`.
@@ -329,6 +344,7 @@ fn placement<'a>(region: &'a Region, ty: &'static DeviceType<NdPfn>) -> Placemen
         bus: Some(region.bus().bus_type()),
         provider: None,
         devt: 0,
+        node: None,
     }
 }
 

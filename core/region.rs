@@ -22,6 +22,7 @@ use crate::glue::block::Badblocks;
 use crate::glue::device::{ARef, Device, EmbeddedDevice, DeviceRef, DeviceRegistration, DeviceType, Placement, Registration};
 use crate::glue::ida::{Id, IdaKind};
 use crate::glue::lock::MutexArray;
+use crate::glue::numa;
 use crate::glue::nd_driver::NdEvent;
 use crate::abi::provider::{Cookies, ProviderMemory, ProviderRegion};
 use crate::glue::sysfs::{self, Attribute, Page};
@@ -676,7 +677,52 @@ mapping_attrs! {
     30 => MAPPING30, c"mapping30"; 31 => MAPPING31, c"mapping31";
 }
 
-group_list!(static REGION_GROUPS: Region = [ND_DEVICE_GROUP, REGION_GROUP, MAPPING_GROUP]);
+/// A region or a device below one: what C's `nd_numa_attribute_group`
+/// describes (regions, namespaces, btt, pfn and dax devices).
+pub(crate) trait OnRegion: sysfs::FromDevice {
+    /// The device the attributes are on.
+    fn on_device(&self) -> &Device;
+    /// The region itself, or the one below it (`nvdimm_dev_to_target_node`).
+    fn on_region(&self) -> &Region;
+}
+
+impl OnRegion for Region {
+    fn on_device(&self) -> &Device {
+        &self.dev
+    }
+    fn on_region(&self) -> &Region {
+        self
+    }
+}
+
+// numa_node: dev_to_node(), set on the region before its add and inherited
+// by the devices below it.
+pub(crate) fn numa_node_show<T: OnRegion>(t: &T, page: &mut Page) -> Result {
+    let _ = writeln!(page, "{}", t.on_device().numa_node());
+    Ok(())
+}
+
+// target_node: the region's (the memory's own node, before it is onlined).
+pub(crate) fn target_node_show<T: OnRegion>(t: &T, page: &mut Page) -> Result {
+    let _ = writeln!(page, "{}", t.on_region().target_node);
+    Ok(())
+}
+
+/// Both appear only on a NUMA kernel.
+pub(crate) fn numa_node_visible<T: OnRegion>(_t: &T, attr: &'static Attribute<T>) -> Option<u16> {
+    numa::ENABLED.then(|| attr.mode())
+}
+
+/// `target_node` also hides when the region has none.
+pub(crate) fn target_node_visible<T: OnRegion>(t: &T, attr: &'static Attribute<T>) -> Option<u16> {
+    (numa::ENABLED && t.on_region().target_node != numa::NO_NODE).then(|| attr.mode())
+}
+
+static NUMA_NODE: Attribute<Region> = Attribute::ro(c"numa_node", numa_node_show).visible_if(numa_node_visible);
+static TARGET_NODE: Attribute<Region> = Attribute::ro(c"target_node", target_node_show).visible_if(target_node_visible);
+attribute_group!(static NUMA_GROUP: Region, dir = None, [NUMA_NODE, TARGET_NODE]);
+
+group_list!(static REGION_GROUPS: Region = [ND_DEVICE_GROUP, REGION_GROUP, MAPPING_GROUP, NUMA_GROUP]);
 static PMEM_TYPE: DeviceType<Region> = DeviceType::new(c"nd_pmem", &REGION_GROUPS);
 static VOLATILE_TYPE: DeviceType<Region> = DeviceType::new(c"nd_volatile", &REGION_GROUPS);
 
@@ -778,6 +824,9 @@ pub(crate) fn create(bus: &NdBus, desc: ProviderRegion<'_, Dimm>) -> Result<Regi
         bus: Some(bus.bus_type()),
         provider,
         devt: 0,
+        // C's __nd_device_register: the region's node before the add,
+        // which its children inherit.
+        node: Some(numa_node),
     };
     Registration::new(init, place, format_args!("region{n}"))
 }

@@ -66,6 +66,18 @@ impl Device {
         unsafe { (*self.as_raw()).devt }
     }
 
+    /// `dev_to_node()`: the device's NUMA node, or `NUMA_NO_NODE`.
+    pub fn numa_node(&self) -> i32 {
+        #[cfg(CONFIG_NUMA)]
+        // SAFETY: the node is written before the device is added (ours,
+        // `Placement::node`, or `device_add` from the parent) and only read
+        // afterwards.
+        let node = unsafe { (*self.as_raw()).numa_node };
+        #[cfg(not(CONFIG_NUMA))]
+        let node = super::numa::NO_NODE;
+        node
+    }
+
     /// Whether a driver is bound right now (a snapshot unless locked).
     pub fn has_driver(&self) -> bool {
         // SAFETY: reading the pointer is a plain load; the driver core
@@ -386,6 +398,9 @@ pub struct Placement<'a, T: 'static> {
     pub provider: Option<ProviderAttrs>,
     /// major:minor for a /dev node, or 0.
     pub devt: u32,
+    /// The NUMA node (`set_dev_node` before the add); `None` inherits the
+    /// parent's, as `device_add` does.
+    pub node: Option<i32>,
 }
 
 /// A registered device and the reference its creator holds. Dropping it
@@ -470,6 +485,10 @@ impl<T: DeviceObject> Registration<T> {
                 (*dev).platform_data = p.data as *mut c_void;
             }
             (*dev).devt = place.devt;
+            #[cfg(CONFIG_NUMA)]
+            if let Some(node) = place.node {
+                (*dev).numa_node = node;
+            }
             let rc = bindings::dev_set_name(dev, c"%pA".as_ptr(), &name as *const _ as *const c_void);
             if rc != 0 {
                 bindings::put_device(dev);

@@ -97,6 +97,13 @@ bool rln_is_vmalloc_addr(const void *addr);
 pfn_t rln_phys_to_pfn_t(phys_addr_t addr, bool map);
 pfn_t rln_vmalloc_to_pfn_t(const void *addr);
 
+/* NUMA nodes of physical ranges and ACPI proximity domains. */
+int rln_pxm_to_node(int pxm);
+int rln_pxm_to_online_node(int pxm);
+int rln_map_to_online_node(int node);
+int rln_memory_add_physaddr_to_nid(u64 start);
+int rln_phys_to_target_node(u64 start);
+
 /* ---- Delayed work (nfit's scrub); helpers in helpers.c. ---- */
 #include <linux/workqueue.h>
 void rln_init_delayed_work(struct delayed_work *dwork, work_func_t fn);

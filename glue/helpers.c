@@ -172,3 +172,37 @@ void rln_sysfs_notify(struct device *dev, const char *dir, const char *attr)
 	sysfs_notify(&dev->kobj, dir, attr);
 }
 EXPORT_SYMBOL_GPL(rln_sysfs_notify);
+
+/*
+ * NUMA lookups as drivers/acpi/nfit and drivers/nvdimm make them; inlines
+ * (or stubs without CONFIG_NUMA / CONFIG_ACPI_NUMA), so wrapped here.
+ */
+int rln_pxm_to_node(int pxm)
+{
+	return pxm_to_node(pxm);
+}
+EXPORT_SYMBOL_GPL(rln_pxm_to_node);
+
+int rln_pxm_to_online_node(int pxm)
+{
+	return pxm_to_online_node(pxm);
+}
+EXPORT_SYMBOL_GPL(rln_pxm_to_online_node);
+
+int rln_map_to_online_node(int node)
+{
+	return numa_map_to_online_node(node);
+}
+EXPORT_SYMBOL_GPL(rln_map_to_online_node);
+
+int rln_memory_add_physaddr_to_nid(u64 start)
+{
+	return memory_add_physaddr_to_nid(start);
+}
+EXPORT_SYMBOL_GPL(rln_memory_add_physaddr_to_nid);
+
+int rln_phys_to_target_node(u64 start)
+{
+	return phys_to_target_node(start);
+}
+EXPORT_SYMBOL_GPL(rln_phys_to_target_node);

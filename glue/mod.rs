@@ -36,6 +36,7 @@ pub mod ida;
 pub mod iomem;
 pub mod lock;
 pub mod nd_driver;
+pub mod numa;
 pub mod platform;
 pub mod pmem_map;
 pub mod print;

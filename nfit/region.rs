@@ -13,13 +13,12 @@ use crate::glue::device::Device;
 use crate::glue::iomem::IomemRange;
 use crate::abi::provider::{Bus, Cookies, DimmRef, NewMapping, NewRegion};
 use crate::glue::sysfs::{Attribute, Page};
-use crate::{attribute_group, dev_dbg, dev_err, dev_warn, group_list, region_provider_attrs};
+use crate::glue::numa;
+use crate::{attribute_group, dev_dbg, dev_err, dev_info, dev_warn, group_list, region_provider_attrs};
 
 /// ND_REGION_PERSIST_CACHE and ND_REGION_PERSIST_MEMCTRL.
 const ND_REGION_PERSIST_CACHE: u64 = 1 << 1;
 const ND_REGION_PERSIST_MEMCTRL: u64 = 1 << 2;
-/// C's NUMA_NO_NODE fallback without NUMA: everything is node 0.
-const NODE_WITHOUT_NUMA: i32 = 0;
 
 /// regionN's provider data (`struct nfit_spa`).
 pub(crate) struct NfitRegion {
@@ -80,6 +79,28 @@ pub(crate) fn register_all(
     Ok(())
 }
 
+/// The range's NUMA node and target node: its proximity domain's when
+/// firmware gives one, otherwise what the address says, logged as C does.
+fn nodes(parent: &Device, spa: &Spa<'_>) -> (i32, i32) {
+    let (mut node, mut target) = if spa.flags() & nfit::SPA_PROXIMITY_VALID != 0 {
+        (numa::pxm_to_online_node(spa.proximity_domain()), numa::pxm_to_node(spa.proximity_domain()))
+    } else {
+        (numa::NO_NODE, numa::NO_NODE)
+    };
+    let (start, end) = (spa.address(), spa.address().wrapping_add(spa.length()).wrapping_sub(1));
+    if node == numa::NO_NODE {
+        node = numa::memory_add_physaddr_to_nid(start);
+        dev_info!(parent, "changing numa node from {} to {} for nfit region [{:#018x}-{:#018x}]\n",
+            numa::NO_NODE, node, start, end);
+    }
+    if target == numa::NO_NODE {
+        target = numa::phys_to_target_node(start);
+        dev_info!(parent, "changing target node from {} to {} for nfit region [{:#018x}-{:#018x}]\n",
+            numa::NO_NODE, target, start, end);
+    }
+    (node, target)
+}
+
 /// The range's interleave set, computed in a frame of its own: the cookie
 /// records are kilobytes of stack, and region registration goes on to
 /// probe drivers several calls deeper.
@@ -110,6 +131,7 @@ fn register(
         )?;
     }
     let (start, size) = (spa.address(), spa.length());
+    let (numa_node, target_node) = nodes(parent, spa);
     let mapping = backing.iter().find(|b| b.start == start && b.len >= size).copied();
     // Emulated ranges are platform memory, not physical address space.
     let iomem = if ty == SpaType::Pm && mapping.is_none() {
@@ -136,8 +158,8 @@ fn register(
             altcookie: iset.altcookie,
             type_guid: spa.range_guid().0,
         }),
-        numa_node: NODE_WITHOUT_NUMA,
-        target_node: NODE_WITHOUT_NUMA,
+        numa_node,
+        target_node,
         flags,
         volatile: ty.is_volatile(),
     })
