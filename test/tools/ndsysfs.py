@@ -241,6 +241,7 @@ def serve(cmds, answers):
                                     to a line `.`, results appended to FILE
         writes_nl FILE              the same, each VALUE with a newline added
         dump_pfns PREFIX            dump_pfns()
+        dump_daxbus PREFIX          as `devdax.py sysfs PREFIX` (the dax bus)
     Paths are relative to the directory the server started in. It ends at
     end of input."""
     while True:
@@ -265,6 +266,9 @@ def serve(cmds, answers):
                 dump_btts(f[1])
             elif f[0] == 'dump_pfns' and len(f) == 2:
                 dump_pfns(f[1])
+            elif f[0] == 'dump_daxbus' and len(f) == 2:
+                import devdax  # test/tools; it imports this module
+                devdax.cmd_sysfs(f[1])
             elif f[0] == 'mask_uuids' and len(f) in (4, 5):
                 mask_uuids(*f[1:])
             elif f[0] == 'attrs' and len(f) == 4:
