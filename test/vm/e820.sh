@@ -9,6 +9,9 @@
 #     namespace1.0 -m fsdax` on the second range (an ND_REGION_PAGEMAP
 #     region) and back to raw, with the views after each.
 #   boot 2, one range (the first): the same views; both patterns read back.
+#     Then ours only (beyond C): the stack reloaded with
+#     libnvdimm.cache_writeback=1, and `echo 1` to region0/cache_writeback
+#     sweeps the 64 MiB range with CLWB (mapped by the knob itself).
 # Order: C 1, ours 1, C 2, ours 2 on one RAM file: ours reads what C wrote,
 # C reads what ours wrote, and each reads its own after a reboot. The host
 # finds each pattern in the RAM file at its physical address, and wipes
@@ -47,6 +50,20 @@ if [ "${1:-}" = --guest ]; then
 		g_run raw.json ndctl create-namespace -f -e namespace1.0 -m raw
 		g_run raw-list.json ndctl list -RNi -v
 		g_nd_dump raw
+	fi
+	# Ours, last boot, after the compared views: the cache_writeback knob
+	# (beyond C, Documentation/flush.md) on legacy pmem, whose range it
+	# maps itself for the CLWB sweep. Kept apart from the compared files.
+	if [ "$boot" = 2 ] && [ "$RLN_GUEST_STACK" = rust ]; then
+		k=$G_OUT.knob
+		rm -rf "$k" && mkdir -p "$k"
+		grep -o -w -m1 clwb /proc/cpuinfo >"$k/clwb.out"
+		g_unload_all || g_fatal "could not unload the stack for cache_writeback"
+		modprobe libnvdimm cache_writeback=1 && g_modprobe nd_pmem nd_e820 ||
+			g_fatal "reload with cache_writeback=1 failed"
+		echo 1 >/sys/bus/nd/devices/region0/cache_writeback
+		echo "write: $?" >"$k/knob.out"
+		dmesg | grep -o 'region0: cache_writeback: .*' >>"$k/knob.out"
 	fi
 	g_end
 	exit 0
@@ -134,6 +151,11 @@ if t_guest cand2 --ram-file "$ram" --append "$ONE_RANGE" -- 2 "$pats"; then
 	check_pattern cand2 2
 	numa_pending ref2 cand2
 	t_cmp_sides "$T_DIR/ref2" "$T_DIR/cand2"
+	k=$T_DIR/cand2.knob
+	if [ -s "$k/clwb.out" ]; then want='region0: cache_writeback: clwb over 0x4000000 bytes'
+	else want='region0: cache_writeback: wbinvd on 2 CPUs'; fi
+	printf 'write: 0\n%s\n' "$want" >"$T_DIR/knob.want"
+	t_cmp_text "$T_DIR/knob.want" "$k/knob.out" "cand2: cache_writeback on the 64 MiB legacy region"
 fi
 rm -f "$ram" "$T_DIR"/ram*.bin
 t_done
