@@ -218,6 +218,11 @@ pub trait BusProvider: FromDevice<Lookup = Provided> + Send + Sync + 'static {
     /// The provider's per-region data.
     type Region: FromDevice<Lookup = Provided> + Send + Sync + 'static;
 
+    /// Whether the provider takes commands at all (`nd_desc->ndctl`). A
+    /// provider without (nd_e820) gets ENOTTY for every command, and
+    /// poison clears are taken as done, as C does for legacy pmem.
+    const COMMANDS: bool = true;
+
     /// Runs `cmd` on the bus or on `dimm`, in place on `buf`; `Err` is a
     /// transport failure.
     fn ctl(&self, dimm: Option<&Self::Dimm>, cmd: u32, buf: &mut [u8]) -> Result<Completion>;
@@ -555,7 +560,7 @@ impl<P: BusProvider> Bus<P> {
             bus_family_mask: desc.bus_family_mask as c_ulong,
             attr_groups: groups.as_raw(),
             provider_data: &*provider as *const P as *const c_void,
-            ctl: Some(ctl_raw::<P>),
+            ctl: if P::COMMANDS { Some(ctl_raw::<P>) } else { None },
             owner: desc.owner.as_ptr().cast(),
             media_write: if desc.media_fault { Some(media_write_raw::<P>) } else { None },
         };

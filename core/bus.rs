@@ -34,6 +34,7 @@ use crate::nd::{nd_type, NdBus, NDBUS_TYPE};
 use crate::pfn_devs::{self, NdPfn};
 use crate::region::{self, Region};
 use crate::region_driver::{self, ND_REGION_DRIVER};
+use crate::shutdown::PanicFlush;
 use crate::{dev_dbg, export_nd_core, export_ns_core};
 
 pub(crate) static ND_BUS: BusType = BusType::new::<NdBusOps>(c"nd", &GroupList::EMPTY);
@@ -45,8 +46,9 @@ static ND_BUS_DRIVER: NdDriver = NdDriver::new_unbindable::<NdBusDriver>(c"nd_bu
 
 /// Everything libnvdimm registers at load; dropped in reverse on unload.
 pub(crate) struct Core {
-    // Field order is drop order: drivers before the bus, the bus before the
-    // class and the majors its devices use.
+    // Field order is drop order: the panic flush's notifiers first, drivers
+    // before the bus, the bus before the class and the majors its devices use.
+    _panic_flush: Option<PanicFlush>,
     _region_driver: NdDriverRegistration,
     _dimm_driver: NdDriverRegistration,
     _bus_driver: NdDriverRegistration,
@@ -65,8 +67,10 @@ impl Core {
         let bus_driver = ND_BUS_DRIVER.register(&ND_BUS, module)?;
         let dimm_driver = dimm::NVDIMM_DRIVER.register(&ND_BUS, module)?;
         let region_driver = ND_REGION_DRIVER.register(&ND_BUS, module)?;
+        let panic_flush = PanicFlush::register()?;
         Ok(KBox::pin(
             Self {
+                _panic_flush: panic_flush,
                 _region_driver: region_driver,
                 _dimm_driver: dimm_driver,
                 _bus_driver: bus_driver,

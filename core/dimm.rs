@@ -23,7 +23,7 @@ use crate::glue::chrdev::Chrdev;
 use crate::glue::device::{ARef, Device, EmbeddedDevice, DeviceType, Placement, Registration};
 use crate::glue::ida::{Id, IdaKind};
 use crate::glue::nd_driver::{NdDriver, NdDriverOps};
-use crate::abi::provider::ProviderDimm;
+use crate::abi::provider::{FlushHints, ProviderDimm};
 use crate::glue::sysfs::{Attribute, Page};
 use crate::nd::{self, nd_type, NdBus};
 use crate::{attribute_group, dev_dbg, device_object, group_list};
@@ -253,6 +253,11 @@ impl Dimm {
     /// How many flush hints the provider mapped for the DIMM.
     pub(crate) fn num_flush(&self) -> usize {
         self.desc.flush_hints().len()
+    }
+
+    /// The DIMM's flush hints, for the panic-time flush's snapshot.
+    pub(crate) fn flush_hints(&self) -> FlushHints {
+        self.desc.flush_hints()
     }
 
     /// Writes one of the DIMM's flush hints (`generic_nvdimm_flush`).

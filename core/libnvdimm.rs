@@ -37,6 +37,7 @@ mod namespace;
 mod region;
 mod ioctl;
 mod dimm;
+mod shutdown;
 mod nd;
 
 module! {

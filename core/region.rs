@@ -27,7 +27,9 @@ use crate::glue::nd_driver::NdEvent;
 use crate::abi::provider::{Cookies, ProviderMemory, ProviderRegion};
 use crate::glue::sysfs::{self, Attribute, Page};
 use crate::nd::{self, nd_type, NdBus};
-use crate::{attribute_group, dev_dbg, dev_err, device_object, group_list};
+use crate::shutdown;
+use crate::glue::{cpu_cache, params};
+use crate::{attribute_group, dev_dbg, dev_err, dev_info, dev_warn, device_object, group_list};
 
 /// ND_REGION_* flag bits.
 pub(crate) mod flag {
@@ -640,10 +642,36 @@ fn persistence_visible(r: &Region, attr: &'static Attribute<Region>) -> Option<u
     (r.test_flag(flag::PERSIST_CACHE) || r.test_flag(flag::PERSIST_MEMCTRL)).then(|| attr.mode())
 }
 
+// cache_writeback (beyond C; only with libnvdimm.cache_writeback=1, so
+// that C's sysfs is unchanged by default; Documentation/flush.md): writing
+// a true value writes back every CPU's caches for the region: a CLWB sweep
+// of its range where the CPU has CLWB (it reaches every CPU's cache), else
+// WBINVD on each online CPU. Write-only, root only (0200).
+fn cache_writeback_store(r: &Region, input: &[u8]) -> Result {
+    let wb = sysfs::parse_bool(input).inspect_err(|_| dev_dbg!(&r.dev, "cache_writeback: input is not a boolean\n"))?;
+    if !wb {
+        dev_dbg!(&r.dev, "cache_writeback: only a true value writes back\n");
+        return Err(EINVAL);
+    }
+    if cpu_cache::has_clwb() {
+        match r.memory {
+            Some(mem) => cpu_cache::clwb_memory(&mem),
+            None => cpu_cache::clwb_range(r.start, r.size)?,
+        }
+        dev_info!(&r.dev, "cache_writeback: clwb over {:#x} bytes\n", r.size);
+    } else {
+        let cpus = cpu_cache::wbinvd_each_cpu();
+        dev_info!(&r.dev, "cache_writeback: wbinvd on {} CPUs\n", cpus);
+    }
+    Ok(())
+}
+static CACHE_WRITEBACK: Attribute<Region> =
+    Attribute::wo(c"cache_writeback", cache_writeback_store).visible_if(|_r, attr| params::cache_writeback().then(|| attr.mode()));
+
 attribute_group!(static REGION_GROUP: Region, dir = None, [
     SIZE, ALIGN, NSTYPE, MAPPINGS, BTT_SEED, PFN_SEED, DAX_SEED, DEEP_FLUSH, READ_ONLY,
     SET_COOKIE, AVAILABLE_SIZE, MAX_AVAILABLE_EXTENT, NAMESPACE_SEED, INIT_NAMESPACES,
-    BADBLOCKS, RESOURCE, PERSISTENCE_DOMAIN
+    BADBLOCKS, RESOURCE, PERSISTENCE_DOMAIN, CACHE_WRITEBACK
 ]);
 
 // mappingN: "nmemX,start,size,position" for each DIMM slice, N < mappings.
@@ -860,6 +888,10 @@ impl Region {
         self.bb.clear(0, self.size / badrange::SECTOR_SIZE + 1);
         self.bb.notify_file_of(&self.dev);
         self.populate_badblocks();
+        let hints = self.mappings.iter().map(|m| m.dimm.flush_hints());
+        if shutdown::region_enabled(self.id(), self.dev.name().to_str().unwrap_or("region?"), hints).is_err() {
+            dev_warn!(&self.dev, "panic flush: no memory, the region is not flushed at panic\n");
+        }
         *self.state.lock() = Some(Bound {
             ns_active: 0,
             ns_count: 0,
@@ -876,6 +908,7 @@ impl Region {
 
     /// Unregisters the namespaces and seeds and lets the DIMMs go.
     pub(crate) fn disable(&self) {
+        shutdown::region_disabled(self.id());
         // Taken out of the lock first: unregistering waits for namespace
         // attribute readers, which may take it.
         let bound = self.state.lock().take();

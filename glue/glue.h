@@ -175,3 +175,27 @@ enum {
 	RLN_DAX_FOP_MMAP_SYNC = (__force unsigned int)FOP_MMAP_SYNC,
 	RLN_DAX_VM_HUGEPAGE = VM_HUGEPAGE,
 };
+
+
+/* ---- CPU caches, panic and reboot notifiers, RCU-published snapshots
+ * (libnvdimm's cache write-back knob and panic-time flush):
+ * glue/cpu_cache.rs, glue/shutdown.rs. ---- */
+#include <linux/notifier.h>
+#include <linux/panic_notifier.h>
+#include <linux/reboot.h>
+#include <linux/rcupdate.h>
+#include <linux/smp.h>
+/* WBINVD on this CPU; whether the CPU has CLWB. */
+void rln_wbinvd(void);
+bool rln_cpu_has_clwb(void);
+/* WBINVD on every online CPU (on_each_cpu, waiting); how many ran it. */
+unsigned int rln_wbinvd_each_cpu(void);
+void rln_cond_resched(void);
+void rln_rcu_read_lock(void);
+void rln_rcu_read_unlock(void);
+/* The one writer lock of RCU-published snapshots (a static mutex). */
+void rln_publish_lock(void);
+void rln_publish_unlock(void);
+/* libnvdimm's module parameters (core/params.c; libnvdimm only). */
+bool rln_param_panic_flush(void);
+bool rln_param_cache_writeback(void);

@@ -4,6 +4,8 @@
  * libnvdimm and exported, so every module of the stack shares one copy.
  */
 #include <linux/async.h>
+#include <asm/cpufeature.h>
+#include <asm/special_insns.h>
 #include "glue.h"
 
 const char *rln_dev_name(const struct device *dev)
@@ -206,3 +208,62 @@ int rln_phys_to_target_node(u64 start)
 	return phys_to_target_node(start);
 }
 EXPORT_SYMBOL_GPL(rln_phys_to_target_node);
+
+void rln_wbinvd(void)
+{
+	wbinvd();
+}
+EXPORT_SYMBOL_GPL(rln_wbinvd);
+
+bool rln_cpu_has_clwb(void)
+{
+	return static_cpu_has(X86_FEATURE_CLWB);
+}
+EXPORT_SYMBOL_GPL(rln_cpu_has_clwb);
+
+static void rln_wbinvd_one(void *count)
+{
+	wbinvd();
+	atomic_inc(count);
+}
+
+unsigned int rln_wbinvd_each_cpu(void)
+{
+	atomic_t count = ATOMIC_INIT(0);
+
+	on_each_cpu(rln_wbinvd_one, &count, 1);
+	return atomic_read(&count);
+}
+EXPORT_SYMBOL_GPL(rln_wbinvd_each_cpu);
+
+void rln_cond_resched(void)
+{
+	cond_resched();
+}
+EXPORT_SYMBOL_GPL(rln_cond_resched);
+
+void rln_rcu_read_lock(void)
+{
+	rcu_read_lock();
+}
+EXPORT_SYMBOL_GPL(rln_rcu_read_lock);
+
+void rln_rcu_read_unlock(void)
+{
+	rcu_read_unlock();
+}
+EXPORT_SYMBOL_GPL(rln_rcu_read_unlock);
+
+static DEFINE_MUTEX(rln_publish_mutex);
+
+void rln_publish_lock(void)
+{
+	mutex_lock(&rln_publish_mutex);
+}
+EXPORT_SYMBOL_GPL(rln_publish_lock);
+
+void rln_publish_unlock(void)
+{
+	mutex_unlock(&rln_publish_mutex);
+}
+EXPORT_SYMBOL_GPL(rln_publish_unlock);
