@@ -40,4 +40,6 @@ pub mod platform;
 pub mod pmem_map;
 pub mod print;
 pub mod sysfs;
+#[cfg(rln_virtio)]
+pub mod virtio;
 pub mod workqueue;

@@ -140,5 +140,6 @@ fn register(
         target_node: NODE_WITHOUT_NUMA,
         flags,
         volatile: ty.is_volatile(),
+        flush: false,
     })
 }
