@@ -168,7 +168,7 @@ t_vpm_expect() {
 	grep -qx "fsync: errno=EIO" "$d/eio-fsync.out" || t_fail "$side ($stack): fsync under a failing host: $(cat "$d/eio-fsync.out")"
 	grep -qx "dsync write: errno=EIO" "$d/eio-dsync.out" || t_fail "$side ($stack): O_DSYNC write under a failing host: $(cat "$d/eio-dsync.out")"
 	grep -qx "fsync: ok" "$d/eio-after.out" || t_fail "$side ($stack): fsync once the host recovered: $(cat "$d/eio-after.out")"
-	grep -qx "map_sync: errno=EOPNOTSUPP" "$d/daxmap.out" || t_fail "$side ($stack): MAP_SYNC on an async region: $(cat "$d/daxmap.out")"
+	grep -qx "map_sync: errno=ENOTSUP" "$d/daxmap.out" || t_fail "$side ($stack): MAP_SYNC on an async region: $(cat "$d/daxmap.out")"
 	grep -qx "ext4 dax" "$d/mounted.out" || t_fail "$side ($stack): ext4 -o dax: $(cat "$d/mounted.out")"
 }
 
