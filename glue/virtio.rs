@@ -29,6 +29,7 @@ use core::cell::UnsafeCell;
 use core::ffi::{c_int, c_uint, c_ulong, c_void, CStr};
 use core::marker::PhantomData;
 use core::ptr::{addr_of_mut, NonNull};
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 use kernel::error::{to_result, Error, Result};
 use kernel::prelude::*;
@@ -148,8 +149,13 @@ unsafe extern "C" fn validate_raw<T: Driver>(vdev: *mut bindings::virtio_device)
 ///
 /// The virtio core passes a live device it is binding to our driver.
 unsafe extern "C" fn probe_raw<T: Driver>(vdev: *mut bindings::virtio_device) -> c_int {
-    // SAFETY: guaranteed by the caller.
-    let dev = unsafe { VirtioDevice::from_raw(vdev) };
+    // SAFETY: guaranteed by the caller. `priv` belongs to the bound
+    // driver, which is us from now on: a driver bound before may have left
+    // its pointer there (C's virtio_pmem does).
+    let dev = unsafe {
+        (*vdev).priv_ = core::ptr::null_mut();
+        VirtioDevice::from_raw(vdev)
+    };
     let data = match T::probe(dev).and_then(|d| Ok(KBox::new(d, GFP_KERNEL)?)) {
         Ok(d) => d,
         Err(e) => return e.to_errno(),
@@ -174,6 +180,15 @@ unsafe extern "C" fn remove_raw<T: Driver>(vdev: *mut bindings::virtio_device) {
         // SAFETY: `probe_raw` stored a `KBox<T::Data>` here.
         let data = unsafe { KBox::from_raw(data.cast::<T::Data>()) };
         T::remove(dev, KBox::into_inner(data));
+    }
+    // SAFETY: as above; a `Virtqueue` clears `priv` when it is dropped.
+    if !unsafe { (*vdev).priv_ }.is_null() {
+        // The driver kept its queue past the binding: stop the device, as
+        // the virtio core expects of a removed driver. The queue is left to
+        // its `Virtqueue`, which finds the device no longer its own once
+        // another driver binds it.
+        crate::dev_warn!(dev.device(), "virtio: a virtqueue outlived its driver's binding\n");
+        dev.reset();
     }
 }
 
@@ -225,7 +240,9 @@ impl VirtioDevice {
         self.status() as u32 & bindings::RLN_VIRTIO_CONFIG_S_NEEDS_RESET as u32 != 0
     }
 
-    /// Whether feature `bit` was negotiated (`virtio_has_feature`).
+    /// Whether feature `bit` was negotiated (`virtio_has_feature`). A
+    /// device-specific bit must be in the driver's [`Driver::FEATURES`]:
+    /// the kernel stops with a BUG otherwise, as for a C driver.
     pub fn has_feature(&self, bit: u32) -> bool {
         // SAFETY: a live device; the helper checks the bit against the
         // driver's table as C's inline does.
@@ -285,21 +302,23 @@ impl VirtioDevice {
                     // SAFETY: `p` is the lock's pinned, uninitialised storage.
                     unsafe { bindings::rln_virtio_spin_lock_init(p) }
                 }),
-                vq: UnsafeCell::new(core::ptr::null_mut()),
+                vq: AtomicPtr::new(core::ptr::null_mut()),
                 locked: UnsafeCell::new(locked),
                 handler,
             }),
             GFP_KERNEL,
         )?;
-        // SAFETY: `priv` belongs to the bound driver, whose only user is
-        // this function and `Virtqueue`; we hold the device (bound: we are
-        // in its probe, or later while bound).
+        let own = Arc::into_raw(shared.clone());
+        // SAFETY: `priv` belongs to the bound driver, whose only users are
+        // this function and `Virtqueue` (`probe_raw` cleared it); the
+        // device is live (bound: we are in its probe, or later while bound).
         unsafe {
             if !(*self.raw()).priv_.is_null() {
+                drop(Arc::from_raw(own));
                 return Err(EBUSY);
             }
             // The interrupt finds the queue's state here (`vq_callback`).
-            (*self.raw()).priv_ = Arc::into_raw(shared.clone()).cast_mut().cast();
+            (*self.raw()).priv_ = own.cast_mut().cast();
         }
         // SAFETY: a live device; `name` is static; the callback reads
         // `priv`, set above.
@@ -314,14 +333,13 @@ impl VirtioDevice {
             }
             return Err(e);
         }
-        // SAFETY: no buffer is queued yet, so no interrupt and no other
-        // user of `vq`: nothing reads the cell concurrently.
-        unsafe { *shared.vq.get() = vq };
+        // No buffer is queued yet: the interrupt cannot have run for it.
+        shared.vq.store(vq, Ordering::Release);
         // SAFETY: the device is live; the reference is dropped in `drop`.
         unsafe { bindings::get_device(addr_of_mut!((*self.raw()).dev)) };
-        // INVARIANT: `vq` is the device's queue, `priv` holds a reference
-        // to `shared`, and we hold the device.
-        Ok(Virtqueue { shared, vdev: NonNull::new(self.raw()).ok_or(EINVAL)? })
+        // INVARIANT: `vq` is the device's queue, `priv` is `own`, a
+        // reference to `shared`, and we hold the device.
+        Ok(Virtqueue { shared, own, vdev: NonNull::new(self.raw()).ok_or(EINVAL)? })
     }
 }
 
@@ -403,18 +421,21 @@ pub trait VqHandler: Send + Sync + Sized + 'static {
 /// # Invariants
 ///
 /// `vq` is set once, before any buffer is queued, and is the device's
-/// queue until `Virtqueue::drop` deletes it; `vq` and `locked` are used
-/// only with `lock` held.
+/// queue until `Virtqueue::drop` deletes it; `locked` is used only with
+/// `lock` held. `vq` comes first, at the same offset for every `H`: the
+/// interrupt reads it through the device's `priv` before it knows whose
+/// state `priv` points to (`vq_callback`).
 #[pin_data]
+#[repr(C)]
 struct VqShared<H: VqHandler> {
+    vq: AtomicPtr<bindings::virtqueue>,
     #[pin]
     lock: Opaque<bindings::spinlock_t>,
-    vq: UnsafeCell<*mut bindings::virtqueue>,
     locked: UnsafeCell<H::Locked>,
     handler: H,
 }
 
-// SAFETY: `vq` and `locked` are reached only under `lock` (invariant);
+// SAFETY: `locked` is reached only under `lock` (invariant), `vq` is atomic;
 // `handler` is `Sync`; the queue itself may be used from any CPU.
 unsafe impl<H: VqHandler> Sync for VqShared<H> {}
 // SAFETY: see `Sync`; `H::Locked` is `Send`.
@@ -429,14 +450,19 @@ impl<H: VqHandler> VqShared<H> {
 }
 
 /// The device's virtqueue; on drop the device is reset, the requests
-/// still queued are released, and the queue is deleted.
+/// still queued are released, and the queue is deleted. A driver keeps it
+/// no longer than its binding (dropped in `remove` at the latest); one kept
+/// longer is left alone once another driver binds the device.
 ///
 /// # Invariants
 ///
-/// `vdev` is a device we hold a reference on, whose `priv` holds a
-/// reference to `shared`, and whose queue is `shared.vq`.
+/// `vdev` is a device we hold a reference on, whose queue `shared.vq` was
+/// made for this `Virtqueue`; `own` is a reference to `shared` leaked into
+/// the device's `priv`, which holds it until `drop` or until another
+/// binding clears `priv` (`probe_raw`).
 pub struct Virtqueue<H: VqHandler> {
     shared: Arc<VqShared<H>>,
+    own: *const VqShared<H>,
     vdev: NonNull<bindings::virtio_device>,
 }
 
@@ -467,6 +493,20 @@ impl<H: VqHandler> Virtqueue<H> {
 impl<H: VqHandler> Drop for Virtqueue<H> {
     fn drop(&mut self) {
         let vdev = self.vdev.as_ptr();
+        // SAFETY: the device is held (invariant); `priv` is only written
+        // by its driver's probe and by us.
+        let ours = core::ptr::eq(unsafe { (*vdev).priv_ }.cast_const().cast(), self.own);
+        if !ours {
+            // Another binding owns the device and its queues now; ours
+            // stays allocated (the transport forgot it), with any request
+            // in it.
+            // SAFETY: the device is held; `own` is our leaked reference.
+            unsafe {
+                drop(Arc::from_raw(self.own));
+                bindings::put_device(addr_of_mut!((*vdev).dev));
+            }
+            return;
+        }
         // SAFETY: the device is held (invariant). Reset first: the device
         // stops using the buffers, so they can be released.
         unsafe { bindings::virtio_reset_device(vdev) };
@@ -486,10 +526,11 @@ impl<H: VqHandler> Drop for Virtqueue<H> {
         // SAFETY: the device is held; deleting the queue frees its
         // interrupt, waiting for a handler in flight, so none runs after.
         unsafe { bindings::rln_virtio_del_vqs(vdev) };
-        // SAFETY: no interrupt reads `priv` any more: take back its reference.
+        // SAFETY: no interrupt reads `priv` any more: take back its
+        // reference (`own`, which `priv` held).
         unsafe {
-            let p = core::mem::replace(&mut (*vdev).priv_, core::ptr::null_mut());
-            drop(Arc::from_raw(p.cast::<VqShared<H>>()));
+            (*vdev).priv_ = core::ptr::null_mut();
+            drop(Arc::from_raw(self.own));
             bindings::put_device(addr_of_mut!((*vdev).dev));
         }
     }
@@ -503,8 +544,8 @@ pub struct VqGuard<'a, H: VqHandler> {
 
 impl<H: VqHandler> VqGuard<'_, H> {
     fn vq(&self) -> *mut bindings::virtqueue {
-        // SAFETY: set before any user can lock (invariant of `VqShared`).
-        unsafe { *self.shared.vq.get() }
+        // Set before any user can lock (invariant of `VqShared`).
+        self.shared.vq.load(Ordering::Acquire)
     }
 
     /// The state the lock guards.
@@ -589,8 +630,22 @@ impl<H: VqHandler> Drop for VqGuard<'_, H> {
 /// `vq` is a queue made by `find_single_vq::<H>`, whose device's `priv`
 /// holds a `VqShared<H>` until the queue is deleted.
 unsafe extern "C" fn vq_callback<H: VqHandler>(vq: *mut bindings::virtqueue) {
-    // SAFETY: guaranteed by the caller (`Virtqueue`'s invariant).
-    let shared = unsafe { &*bindings::rln_virtqueue_vdev_priv(vq).cast::<VqShared<H>>() };
+    // SAFETY: `vq` is live during its interrupt.
+    let p = unsafe { bindings::rln_virtqueue_vdev_priv(vq) };
+    if p.is_null() {
+        return;
+    }
+    // SAFETY: a non-null `priv` is a `VqShared` of the bound driver's
+    // queue, whatever its `H`, which begins with `vq` (`#[repr(C)]`).
+    let owner = unsafe { &*p.cast::<AtomicPtr<bindings::virtqueue>>() }.load(Ordering::Acquire);
+    if owner != vq {
+        // A queue that outlived its binding; `priv` is another's now.
+        return;
+    }
+    // SAFETY: `priv` is the state `find_single_vq::<H>` made for `vq`, the
+    // queue whose callback this is (`Virtqueue`'s invariant); deleting the
+    // queue waits for this handler before the state is released.
+    let shared = unsafe { &*p.cast::<VqShared<H>>() };
     let mut q = shared.lock();
     shared.handler.used(&mut q);
 }
