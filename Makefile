@@ -23,6 +23,9 @@
 #                then test/bench/dax-touch: page faults and copies through
 #                devdax and fsdax mappings, ours against C's in one boot
 #                (DAX_BENCH_ARGS, e.g. '--cand c')
+#                and test/bench/virtio-fsync: write+fsync IOPS and fsync
+#                latency on a virtio-pmem device, ours against C's in one
+#                boot (VIRTIO_BENCH_ARGS, e.g. '--cand c')
 #
 # The kernel tree is built once into ~/.cache/rust-libnvdimm (RLN_CACHE).
 # Kbuild (not this file) describes the modules; `make modules` drives it.
@@ -61,6 +64,7 @@ check-debug: setup
 bench: kernel
 	test/bench/pmem-fio --icount 2 $(BENCH_ARGS)
 	test/bench/dax-touch $(DAX_BENCH_ARGS)
+	test/bench/virtio-fsync $(VIRTIO_BENCH_ARGS)
 
 # The quick host checks: formats' tests and core/'s import layering (the
 # full host part of make check adds the harness self-test and the fuzz smoke).

@@ -57,6 +57,10 @@ type RawCtl = unsafe extern "C" fn(
 /// fails the write with EIO after that prefix landed.
 type RawMediaWrite = unsafe extern "C" fn(bus: *const c_void, phys: u64, len: u64) -> u64;
 
+/// `flush`: the provider's flush of a region (`nd_region_desc.flush`);
+/// 0, or a negative errno.
+type RawRegionFlush = unsafe extern "C" fn(region: *const c_void) -> c_int;
+
 /// `security_flags`: the NVDIMM_SECURITY_* bits of a DIMM for the user
 /// (`master` = 0) or master passphrase.
 type RawSecurityFlags = unsafe extern "C" fn(dimm: *const c_void, master: c_int) -> c_ulong;
@@ -171,6 +175,9 @@ struct RawRegionDesc {
     attr_groups: *const *const bindings::attribute_group,
     /// Found from regionN by `rln_region_provider_data`.
     provider_data: *const c_void,
+    /// The region's own flush, called with `provider_data`, or none: the
+    /// DIMMs' flush hints then (`nd_region_desc.flush`).
+    flush: Option<RawRegionFlush>,
 }
 
 // The functions libnvdimm exports to providers. Signatures are stated once;
@@ -233,6 +240,14 @@ pub trait BusProvider: FromDevice<Lookup = Provided> + Send + Sync + 'static {
         0
     }
 
+    /// The flush of a region registered with [`NewRegion::flush`]
+    /// (`nd_region_desc.flush`, virtio_pmem's `async_pmem_flush`): makes
+    /// the writes that reached the region durable. May sleep. Any error
+    /// reaches the flush's caller as EIO, except ENOMEM.
+    fn region_flush(_region: &Self::Region) -> Result {
+        Ok(())
+    }
+
     /// Test-only, for buses registered with [`BusDesc::media_fault`]: how
     /// many of the `len` bytes of a namespace byte write at system physical
     /// address `phys` land (all of them: `len`). Fewer fails the write with
@@ -251,6 +266,19 @@ pub trait BusProvider: FromDevice<Lookup = Provided> + Send + Sync + 'static {
 unsafe extern "C" fn media_write_raw<P: BusProvider>(bus: *const c_void, phys: u64, len: u64) -> u64 {
     // SAFETY: as in `ctl_raw`, `bus` is the provider data of a live bus.
     unsafe { &*(bus as *const P) }.media_write(phys, len).min(len)
+}
+
+/// `flush` of a provider `P`'s regions.
+///
+/// # Safety
+///
+/// `region` is the provider data of a region of a registered bus of `P`.
+unsafe extern "C" fn region_flush_raw<P: BusProvider>(region: *const c_void) -> c_int {
+    // SAFETY: as in `ctl_raw`, the region data lives while its bus does.
+    match P::region_flush(unsafe { &*(region as *const P::Region) }) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
 }
 
 /// `ctl` of a provider `P`, as libnvdimm calls it.
@@ -527,6 +555,10 @@ pub struct NewRegion<'a, R: 'static> {
     pub flags: u64,
     /// Volatile rather than persistent memory.
     pub volatile: bool,
+    /// Flushes go to [`BusProvider::region_flush`] instead of the DIMMs'
+    /// flush hints (`nd_region_desc.flush`); with ND_REGION_ASYNC in
+    /// `flags`, the region's writes need it to be durable.
+    pub flush: bool,
 }
 
 /// A bus registered with libnvdimm; unregistered (DIMMs and all) on drop.
@@ -653,6 +685,7 @@ impl<P: BusProvider> Bus<P> {
             volatile: desc.volatile as c_int,
             attr_groups: desc.groups.as_raw(),
             provider_data: &*desc.data as *const P::Region as *const c_void,
+            flush: if desc.flush { Some(region_flush_raw::<P>) } else { None },
         };
         // SAFETY: the bus is registered and every `DimmRef` came from its
         // `add_dimm`; `raw` and `mappings` are valid for the call (libnvdimm
@@ -1048,12 +1081,45 @@ impl<'a, D: 'a> ProviderRegion<'a, D> {
     pub fn is_volatile(&self) -> bool {
         self.raw.volatile != 0
     }
+    /// The provider's own flush of the region, if it has one.
+    pub fn flush(&self) -> Option<RegionFlush> {
+        // INVARIANT: the callback and the data come from one descriptor
+        // `Bus::add_region` built; the provider keeps the data until after
+        // the bus (and so the region) is unregistered.
+        self.raw.flush.map(|flush| RegionFlush { provider_data: self.raw.provider_data, flush })
+    }
     /// The provider's attributes of regionN, for its registration.
     pub fn attrs(&self) -> ProviderAttrs {
         // SAFETY: `Bus::add_region` put the groups of `R` and an `R` side by
         // side in the descriptor, and keeps the `R` until after the bus
         // (and so the region) is unregistered.
         unsafe { ProviderAttrs::new(self.raw.attr_groups, self.raw.provider_data) }
+    }
+}
+
+/// A region's flush by its provider ([`ProviderRegion::flush`]).
+///
+/// # Invariants
+///
+/// `flush` and `provider_data` come from one `RawRegionDesc` that
+/// [`Bus::add_region`] built, valid while the region is registered (the
+/// region keeps the handle no longer).
+#[derive(Clone, Copy)]
+pub struct RegionFlush {
+    provider_data: *const c_void,
+    flush: RawRegionFlush,
+}
+
+// SAFETY: the provider's region data is `Send + Sync` (`BusProvider`).
+unsafe impl Send for RegionFlush {}
+// SAFETY: see `Send`.
+unsafe impl Sync for RegionFlush {}
+
+impl RegionFlush {
+    /// Runs the provider's flush; may sleep.
+    pub fn call(&self) -> Result {
+        // SAFETY: the region is registered (invariant).
+        to_result(unsafe { (self.flush)(self.provider_data) })
     }
 }
 

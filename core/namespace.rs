@@ -961,7 +961,7 @@ pub(crate) fn describe(ns: &Namespace, kind: NamespaceKind) -> Result<NamespaceI
         has_flush: region.has_flush().ok_or(ENXIO),
         has_cache: region.has_cache(),
         // Only asynchronous (virtio) regions cannot promise MAP_SYNC.
-        sync: true,
+        sync: region.is_sync(),
         sector_size: ns.sector_size(),
         // `pmem_should_map_pages` is false for btt and pfn devices.
         map_pages: raw && ns.maps_pages(),

@@ -24,7 +24,7 @@ use crate::glue::ida::{Id, IdaKind};
 use crate::glue::lock::MutexArray;
 use crate::glue::numa;
 use crate::glue::nd_driver::NdEvent;
-use crate::abi::provider::{Cookies, ProviderMemory, ProviderRegion};
+use crate::abi::provider::{Cookies, ProviderMemory, ProviderRegion, RegionFlush};
 use crate::glue::sysfs::{self, Attribute, Page};
 use crate::nd::{self, nd_type, NdBus};
 use crate::shutdown;
@@ -39,6 +39,9 @@ pub(crate) mod flag {
     pub(crate) const PERSIST_CACHE: u32 = 1;
     /// The memory controller's queues are flushed on power loss.
     pub(crate) const PERSIST_MEMCTRL: u32 = 2;
+    /// Writes are durable only after the provider's flush (virtio_pmem):
+    /// the platform flushes nothing by itself, and MAP_SYNC cannot hold.
+    pub(crate) const ASYNC: u32 = 3;
 }
 
 /// One DIMM's slice of the region (`struct nd_mapping`).
@@ -85,6 +88,8 @@ pub(crate) struct Region {
     target_node: i32,
     flags: u64,
     volatile: bool,
+    /// The provider's own flush (C: `nd_region->flush`), if it has one.
+    provider_flush: Option<RegionFlush>,
     read_only: AtomicBool,
     align: AtomicU64,
     /// Pmem namespace numbers (namespaceN.M's M) in use, a bit each.
@@ -176,6 +181,9 @@ impl Region {
         if self.mappings.is_empty() {
             return None;
         }
+        if self.test_flag(flag::ASYNC) && self.provider_flush.is_some() {
+            return Some(true);
+        }
         Some(self.mappings.iter().any(|m| m.dimm.num_flush() > 0))
     }
 
@@ -185,9 +193,20 @@ impl Region {
         !self.volatile && !self.test_flag(flag::PERSIST_CACHE)
     }
 
-    /// `nvdimm_flush`: orders prior writes to the media, then writes each
-    /// DIMM's flush hint so the memory controller drains its queues.
+    /// `is_nvdimm_sync`: whether writes that left the CPU caches are
+    /// durable without a flush request, so DAX may promise MAP_SYNC.
+    pub(crate) fn is_sync(&self) -> bool {
+        self.volatile || !self.test_flag(flag::ASYNC)
+    }
+
+    /// `nvdimm_flush`: the provider's flush if it has one (its failure is
+    /// EIO, ENOMEM aside); otherwise orders prior writes to the media,
+    /// then writes each DIMM's flush hint so the memory controller drains
+    /// its queues.
     pub(crate) fn flush(&self) -> Result {
+        if let Some(f) = &self.provider_flush {
+            return f.call().map_err(|e| if e == ENOMEM { e } else { EIO });
+        }
         kernel_barrier::wmb();
         for m in self.mappings.iter() {
             m.dimm.write_flush_hint();
@@ -818,7 +837,7 @@ pub(crate) fn create(bus: &NdBus, desc: ProviderRegion<'_, Dimm>) -> Result<Regi
     let align = dpa::default_region_align(desc.size(), mappings.len() as u32);
     let (start, size, memory, cookies) = (desc.start(), desc.size(), desc.mapping(), desc.cookies());
     let (numa_node, target_node, flags) = (desc.numa_node(), desc.target_node(), desc.flags());
-    let (volatile, provider) = (desc.is_volatile(), Some(desc.attrs()));
+    let (volatile, provider, provider_flush) = (desc.is_volatile(), Some(desc.attrs()), desc.flush());
     let ns_ids = Arc::pin_init(new_mutex!(KVec::new()), GFP_KERNEL)?;
     let btt_ids = Arc::pin_init(new_mutex!(KVec::new()), GFP_KERNEL)?;
     let pfn_ids = Arc::pin_init(new_mutex!(KVec::new()), GFP_KERNEL)?;
@@ -836,6 +855,7 @@ pub(crate) fn create(bus: &NdBus, desc: ProviderRegion<'_, Dimm>) -> Result<Regi
         target_node,
         flags,
         volatile,
+        provider_flush,
         read_only: AtomicBool::new(ro),
         align: AtomicU64::new(align),
         ns_ids,

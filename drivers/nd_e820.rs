@@ -97,6 +97,7 @@ impl E820Driver {
                 numa_node: numa::map_to_online_node(nid),
                 target_node: nid,
                 flags: ND_REGION_PAGEMAP,
+                flush: false,
                 volatile: false,
             })
             // C: a NULL nvdimm_pmem_region_create() is ENXIO.

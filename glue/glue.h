@@ -199,3 +199,41 @@ void rln_publish_unlock(void);
 /* libnvdimm's module parameters (core/params.c; libnvdimm only). */
 bool rln_param_panic_flush(void);
 bool rln_param_cache_writeback(void);
+/* ---- virtio: a driver, its device, one virtqueue (glue/virtio.rs, used by
+ * virtio_pmem only). Helpers in glue/virtio_helpers.c, built into
+ * virtio_pmem itself, nothing exported. ---- */
+#include <linux/completion.h>
+#include <linux/virtio.h>
+#include <linux/virtio_config.h>
+#include <linux/memory_hotplug.h>
+#include <linux/numa.h>
+struct virtqueue *rln_virtio_find_single_vq(struct virtio_device *vdev,
+					    vq_callback_t *cb, const char *name);
+void rln_virtio_del_vqs(struct virtio_device *vdev);
+void rln_virtio_device_ready(struct virtio_device *vdev);
+bool rln_virtio_has_config_get(struct virtio_device *vdev);
+u8 rln_virtio_get_status(struct virtio_device *vdev);
+bool rln_virtio_has_feature(const struct virtio_device *vdev, unsigned int fbit);
+void rln_virtio_clear_feature(struct virtio_device *vdev, unsigned int fbit);
+bool rln_virtio_get_shm_region(struct virtio_device *vdev, u8 id, u64 *addr, u64 *len);
+u64 rln_virtio_cread_le64(struct virtio_device *vdev, unsigned int offset);
+/* virtqueue_add_sgs over @out + @in single-buffer scatterlists (sg_init_one
+ * each): @bufs[i] holds @lens[i] bytes of linearly mapped memory. */
+int rln_virtqueue_add_bufs(struct virtqueue *vq, void *const *bufs,
+			   const unsigned int *lens, unsigned int out,
+			   unsigned int in, void *data, gfp_t gfp);
+void *rln_virtqueue_vdev_priv(struct virtqueue *vq);
+/* A spinlock taken in the virtqueue's interrupt, so with interrupts off. */
+void rln_virtio_spin_lock_init(spinlock_t *lock);
+unsigned long rln_virtio_spin_lock_irqsave(spinlock_t *lock);
+void rln_virtio_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
+void rln_virtio_init_completion(struct completion *c);
+void rln_virtio_reinit_completion(struct completion *c);
+/* dev_info_ratelimited, one ratelimit state per @site (virtio.rs). */
+void rln_virtio_info_ratelimited(unsigned int site, const struct device *dev,
+				 const void *args);
+enum {
+	RLN_VIRTIO_DEV_ANY_ID = VIRTIO_DEV_ANY_ID,
+	RLN_VIRTIO_CONFIG_S_NEEDS_RESET = VIRTIO_CONFIG_S_NEEDS_RESET,
+	RLN_GFP_ATOMIC = (__force unsigned int)GFP_ATOMIC,
+};

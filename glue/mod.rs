@@ -46,4 +46,6 @@ pub mod pmem_map;
 pub mod print;
 pub mod shutdown;
 pub mod sysfs;
+#[cfg(rln_virtio)]
+pub mod virtio;
 pub mod workqueue;

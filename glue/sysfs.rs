@@ -538,7 +538,7 @@ macro_rules! attribute_group {
 macro_rules! group_list {
     ($vis:vis static $name:ident: $t:ty = [$($group:expr),* $(,)?]) => {
         $vis static $name: $crate::glue::sysfs::GroupList<$t> = {
-            const N: usize = [$(stringify!($group)),*].len() + 1;
+            const N: usize = <[&str]>::len(&[$(stringify!($group)),*]) + 1;
             static GROUPS: $crate::glue::sysfs::GroupArray<N, $t> = $crate::glue::sysfs::GroupArray::new([
                 $($crate::glue::sysfs::GroupPtr::of(&$group),)* $crate::glue::sysfs::GroupPtr::END
             ]);

@@ -162,5 +162,6 @@ fn register(
         target_node,
         flags,
         volatile: ty.is_volatile(),
+        flush: false,
     })
 }
