@@ -168,10 +168,11 @@ unsafe extern "C" fn platform_media_write_raw<P: Platform>(ctx: *const c_void, p
     unsafe { &*(ctx as *const P) }.media_write(phys, len)
 }
 
-/// Notifications an emulated platform raises on its NFIT device while it
-/// answers a command, as firmware raises ACPI `Notify()` on the NFIT root
-/// device (C's nfit_test calls `__acpi_nfit_notify()` from a work item).
-/// nfit acts on them after the command, from a work item of its own.
+/// Notifications an emulated platform raises while it answers a command,
+/// as firmware raises ACPI `Notify()` on the NFIT root device (C's
+/// nfit_test calls `__acpi_nfit_notify()` from a work item) or on a DIMM's
+/// device. nfit acts on them after the command: a UC memory error from a
+/// work item of its own, a DIMM health event at once.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Events(u32);
 
@@ -187,6 +188,21 @@ impl Events {
     /// Whether a UC memory error notification was raised.
     pub fn has_uc_memory_error(&self) -> bool {
         self.0 & Self::UC_MEMORY_ERROR != 0
+    }
+
+    /// `NFIT_NOTIFY_DIMM_HEALTH` (0x81) on the DIMM the command ran on, as
+    /// firmware raises it on the DIMM's ACPI device (C's nfit_test calls
+    /// `__acpi_nvdimm_notify()` from smart_notify()).
+    const DIMM_HEALTH: u32 = 1 << 1;
+
+    /// Raises a DIMM health event on the command's DIMM.
+    pub fn dimm_health(&mut self) {
+        self.0 |= Self::DIMM_HEALTH;
+    }
+
+    /// Whether a DIMM health event was raised.
+    pub fn has_dimm_health(&self) -> bool {
+        self.0 & Self::DIMM_HEALTH != 0
     }
 }
 
@@ -494,4 +510,22 @@ mod exports {
         Core::unregister(unsafe { KBox::from_raw(nfit.cast()) })
     }
     const _: signatures::Unregister = rln_nfit_unregister;
+}
+
+/// nfit's module parameters. Only C can declare one (`module_param`), so
+/// nfit's C file (nfit/exports.c) holds them and hands their values over
+/// through these functions; compiled into nfit only (`--cfg rln_nfit`).
+#[cfg(rln_nfit)]
+pub(crate) mod params {
+    extern "C" {
+        fn rln_nfit_smart_poll_secs() -> core::ffi::c_uint;
+    }
+
+    /// `nfit.smart_poll_secs`: seconds between two reads of each DIMM's
+    /// SMART by the opt-in health poll; 0 (the default) is off.
+    pub(crate) fn smart_poll_secs() -> u32 {
+        // SAFETY: a C function without arguments that reads a module
+        // parameter (an `unsigned int`, fixed after load: mode 0444).
+        unsafe { rln_nfit_smart_poll_secs() }
+    }
 }

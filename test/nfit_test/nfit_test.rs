@@ -367,10 +367,16 @@ impl Platform for Firmware {
         let dimm = self.dimms.iter().find(|d| d.info.handle.0 == handle).ok_or(ENXIO)?;
         let mut data = dimm.state.lock();
         let DimmData { dsm, label } = &mut *data;
-        // Health events (smart_notify()) have no path to nfit yet.
         // Lock order: the DIMM, then its bus's fault.
         let rc = match dsm::dimm_ctl(dimm.info, dsm, label, &mut self.fault.budget.lock(), cmd, buf) {
-            Outcome::Done { rc, .. } => rc,
+            Outcome::Done { rc, health_event } => {
+                // smart_notify(): a health event on the DIMM (0x81), which
+                // nfit turns into a sysfs notification of its nfit/flags.
+                if health_event {
+                    events.dimm_health();
+                }
+                rc
+            }
             Outcome::NotEmulated { func } => dsm.fail.apply(func, Errno::ENOTTY.to_rc()),
         };
         ctl_result(rc, 0)
