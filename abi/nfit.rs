@@ -11,6 +11,7 @@ use core::ptr::NonNull;
 use kernel::error::{to_result, Result};
 use kernel::alloc::VVec;
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
 use crate::glue::bindings;
 use crate::glue::device::Device;
@@ -87,6 +88,62 @@ pub enum RangeMemory {
     /// Physical memory set aside at boot (`ReservedMemory`): the range's
     /// namespaces then have real pfns, which struct-page modes need.
     Reserved(ReservedMemory),
+    /// Words the platform shares with what writes them (flush hints), so
+    /// that it can look at the writes (test-only: nfit_test's
+    /// `flush_hint_writes`).
+    Words(Arc<SharedWords>),
+}
+
+/// Zeroed 64-bit words that the stack writes through a range (a DIMM's
+/// flush hints: libnvdimm writes one to flush) and the platform reads and
+/// clears, both with volatile accesses. Shared by the `Nfit` that backs the
+/// range with them and by the platform, so it lives as long as either.
+///
+/// # Invariants
+///
+/// `ptr` is `buf`'s first word, `buf.len()` words, never moved (`buf` is
+/// not touched after construction except through `ptr`).
+pub struct SharedWords {
+    buf: VVec<u64>,
+    ptr: NonNull<u64>,
+}
+
+// SAFETY: the words are only accessed through volatile reads and writes,
+// the kernel's model of memory another CPU or device writes.
+unsafe impl Send for SharedWords {}
+// SAFETY: see `Send`.
+unsafe impl Sync for SharedWords {}
+
+impl SharedWords {
+    /// `bytes` bytes (a multiple of 8) of zeroed words.
+    pub fn zeroed(bytes: u64) -> Result<Arc<Self>> {
+        if bytes == 0 || bytes % 8 != 0 {
+            return Err(EINVAL);
+        }
+        let mut buf = VVec::from_elem(0u64, usize::try_from(bytes / 8).map_err(|_| EINVAL)?, GFP_KERNEL)?;
+        let ptr = NonNull::new(buf.as_mut_ptr()).ok_or(ENOMEM)?;
+        // INVARIANT: `ptr` is the first of `buf`'s words.
+        Ok(Arc::new(SharedWords { buf, ptr }, GFP_KERNEL)?)
+    }
+
+    /// How many words.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Word `i` as the last write left it (None past the end).
+    pub fn get(&self, i: usize) -> Option<u64> {
+        // SAFETY: in bounds (checked); the words live as long as `self`.
+        (i < self.len()).then(|| unsafe { core::ptr::read_volatile(self.ptr.as_ptr().add(i)) })
+    }
+
+    /// Sets word `i` to 0 (nothing past the end).
+    pub fn clear(&self, i: usize) {
+        if i < self.len() {
+            // SAFETY: as in `get`.
+            unsafe { core::ptr::write_volatile(self.ptr.as_ptr().add(i), 0) };
+        }
+    }
 }
 
 impl RangeMemory {
@@ -108,6 +165,12 @@ impl RangeMemory {
                 len: r.len(),
                 ptr: r.as_mut_ptr(),
                 backing_phys: super::backing_phys_to_raw(Some(r.phys())),
+            },
+            Self::Words(w) => RawRange {
+                start,
+                len: w.len() as u64 * 8,
+                ptr: w.ptr.as_ptr().cast(),
+                backing_phys: super::backing_phys_to_raw(None),
             },
         }
     }

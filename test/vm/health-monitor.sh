@@ -15,9 +15,11 @@
 #   spares   spares under their threshold: reported
 #   quiet    spares 50, over the threshold: nfit_test sends no event, so the
 #            monitor reports nothing (only its start line)
-# then bad input to inject-smart (bad values, no such DIMM, a DIMM of
-# nfit_test.1, raw ND_CMD_CALL packages of the wrong size): same exit status,
-# output and errno, and `ndctl list -DH` unchanged. Every file is compared.
+# then words for numbers (ndctl injects them as 0: compared, undone), and bad
+# input to inject-smart (an unknown option, no such DIMM, a DIMM of
+# nfit_test.1, no operation, raw ND_CMD_CALL packages of the wrong size or
+# family): same exit status, output and errno, and `ndctl list -DH`
+# unchanged on each stack. Every file is compared.
 #
 # Beyond C, candidate only: nfit reloaded with smart_poll_secs=1 (the opt-in
 # SMART poll, Documentation/health.md); the quiet session again must now be
@@ -100,13 +102,17 @@ if [ "${1:-}" = --guest ]; then
 	session quiet dimm-spares-remaining 1 6 -s 50
 	g_run uninject-quiet ndctl inject-smart "$dimm" -N
 
-	# Bad input: nothing may change (compared as a whole below).
+	# Words where numbers belong: ndctl reads them as 0 and injects that
+	# (user space's doing, the same on both stacks; compared, then undone).
+	g_run word-temp ndctl inject-smart "$dimm" -m abc
+	g_run word-spares ndctl inject-smart "$dimm" -s many
+	g_run word-alarm ndctl inject-smart "$dimm" --media-temperature-alarm=maybe
+	g_run uninject-words ndctl inject-smart "$dimm" -N
+	# Bad input: refused, and nothing changes (host side: the DIMM's
+	# health before and after must be equal).
 	g_run bad-before-list-DH.json ndctl list -DH -d "$dimm"
 	b1=$(g_bus_by_provider nfit_test.1) || g_fatal "no nfit_test.1 bus"
 	d1=$(g_dimm_by_handle "$b1" 0) || d1=$(ls -d /sys/bus/nd/devices/"$b1"/nmem* | head -1 | xargs -r basename)
-	g_run bad-temp-word ndctl inject-smart "$dimm" -m abc
-	g_run bad-spares-word ndctl inject-smart "$dimm" -s many
-	g_run bad-alarm ndctl inject-smart "$dimm" --media-temperature-alarm=maybe
 	g_run bad-health ndctl inject-smart "$dimm" --health=bogus
 	g_run bad-no-dimm ndctl inject-smart nmem999 -m 40
 	g_run bad-nfit_test.1 ndctl inject-smart "$d1" -m 40
@@ -185,6 +191,10 @@ if t_guest cand; then
 		n=$(cat "$T_DIR/cand-poll/quiet-lines.out" 2>/dev/null)
 		[ "$n" = 1 ] || t_fail "candidate $T_CAND (no poll): the quiet session logged ${n:-no} lines, expected 1"
 	fi
+	for side in ref cand; do
+		t_cmp_json "$T_DIR/$side/bad-before-list-DH.json" "$T_DIR/$side/bad-after-list-DH.json" \
+			"$side: ndctl list -DH before and after the bad input" || true
+	done
 	t_cmp_sides
 fi
 t_done
