@@ -7,8 +7,8 @@
 # pmem_submit_bio (REQ_PREFLUSH flushes before the bio).
 #
 # Both stacks, compared: on each nfit_test.0 region that has deep_flush, its
-# value, and the errno of writing 1, on, 0, off, x, 2 and an empty line
-# (`ndioctl.py sysfs-write`).
+# value, and the error of writing 1, on, 0, off, x, 2 and an empty line (the
+# shell's strerror of the errno).
 #
 # Our stack only (C's nfit_test hints are vmalloc words nothing looks at: the
 # C side is SKIP): nfit_test.0/flush_hint_writes counts, per DIMM, the hint
@@ -54,17 +54,27 @@ if [ "${1:-}" = --guest ]; then
 	[ -n "$regions" ] || g_fatal "no region of nfit_test.0 has deep_flush"
 	echo "$regions" >regions.out
 	[ -e "$census" ] && echo 0 >"$census"
+	# put VALUE FILE: write VALUE and a newline in one write(2); print
+	# VALUE and ok, or the error (strerror of the errno).
+	put() {
+		local e
+		if e=$( { printf '%s\n' "$1" >"$2"; } 2>&1); then
+			echo "'$1' ok"
+		else
+			echo "'$1' ${e##*: }"
+		fi
+	}
 	for r in $regions; do
 		f=/sys/bus/nd/devices/$r/deep_flush
 		echo "$r: $(handles "$r")" >>region-dimms.out
 		cat "$f" >"$r-deep_flush.out" 2>&1
-		$NDIOCTL sysfs-write 1 "$f" >"$r-write-1.out" 2>&1
+		put 1 "$f" >"$r-write-1.out"
 		count "$r-deep_flush-1" "$r"
 		for v in 0 off x 2 ''; do
-			$NDIOCTL sysfs-write "$v" "$f" >>"$r-write-refused.out" 2>&1
-		done
+			put "$v" "$f"
+		done >"$r-write-refused.out"
 		count "$r-deep_flush-refused" "$r"
-		$NDIOCTL sysfs-write on "$f" >"$r-write-on.out" 2>&1
+		put on "$f" >"$r-write-on.out"
 		count "$r-deep_flush-on" "$r"
 	done
 	# fsync on a pmem disk: the first region with deep_flush that has one
@@ -78,22 +88,12 @@ if [ "${1:-}" = --guest ]; then
 	[ -n "$blk" ] || g_fatal "no pmem disk in a region of nfit_test.0 with deep_flush: $(cat list-RN.json)"
 	echo "$r $blk" >fsync-disk.out
 	[ -e "$census" ] && echo 0 >"$census"
-	python3 - "/dev/$blk" >fsync.out 2>&1 <<-'EOF'
-	import os, sys
-	fd = os.open(sys.argv[1], os.O_RDWR)
-	os.fsync(fd)
-	print("fsync-clean ok")
-	os.close(fd)
-	EOF
+	# coreutils' sync FILE: open, fsync (nothing dirty: one REQ_PREFLUSH
+	# bio), close. dd conv=fsync: a 4 KiB write through the page cache,
+	# then fsync (the data's bio, then the flush).
+	g_run fsync-clean sync "/dev/$blk"
 	count fsync-clean "$r"
-	python3 - "/dev/$blk" >>fsync.out 2>&1 <<-'EOF'
-	import os, sys
-	fd = os.open(sys.argv[1], os.O_RDWR)
-	os.pwrite(fd, b"\x5a" * 4096, 4096)
-	os.fsync(fd)
-	print("write-fsync ok")
-	os.close(fd)
-	EOF
+	g_run write-fsync dd if=/dev/zero of="/dev/$blk" bs=4096 seek=1 count=1 conv=fsync,notrunc status=none
 	count write-fsync "$r"
 	g_end
 	exit 0
