@@ -11,6 +11,7 @@ use core::ptr::NonNull;
 use kernel::error::{to_result, Result};
 use kernel::alloc::VVec;
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
 use crate::glue::bindings;
 use crate::glue::device::Device;
@@ -87,6 +88,62 @@ pub enum RangeMemory {
     /// Physical memory set aside at boot (`ReservedMemory`): the range's
     /// namespaces then have real pfns, which struct-page modes need.
     Reserved(ReservedMemory),
+    /// Words the platform shares with what writes them (flush hints), so
+    /// that it can look at the writes (test-only: nfit_test's
+    /// `flush_hint_writes`).
+    Words(Arc<SharedWords>),
+}
+
+/// Zeroed 64-bit words that the stack writes through a range (a DIMM's
+/// flush hints: libnvdimm writes one to flush) and the platform reads and
+/// clears, both with volatile accesses. Shared by the `Nfit` that backs the
+/// range with them and by the platform, so it lives as long as either.
+///
+/// # Invariants
+///
+/// `ptr` is `buf`'s first word, `buf.len()` words, never moved (`buf` is
+/// not touched after construction except through `ptr`).
+pub struct SharedWords {
+    buf: VVec<u64>,
+    ptr: NonNull<u64>,
+}
+
+// SAFETY: the words are only accessed through volatile reads and writes,
+// the kernel's model of memory another CPU or device writes.
+unsafe impl Send for SharedWords {}
+// SAFETY: see `Send`.
+unsafe impl Sync for SharedWords {}
+
+impl SharedWords {
+    /// `bytes` bytes (a multiple of 8) of zeroed words.
+    pub fn zeroed(bytes: u64) -> Result<Arc<Self>> {
+        if bytes == 0 || bytes % 8 != 0 {
+            return Err(EINVAL);
+        }
+        let mut buf = VVec::from_elem(0u64, usize::try_from(bytes / 8).map_err(|_| EINVAL)?, GFP_KERNEL)?;
+        let ptr = NonNull::new(buf.as_mut_ptr()).ok_or(ENOMEM)?;
+        // INVARIANT: `ptr` is the first of `buf`'s words.
+        Ok(Arc::new(SharedWords { buf, ptr }, GFP_KERNEL)?)
+    }
+
+    /// How many words.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Word `i` as the last write left it (None past the end).
+    pub fn get(&self, i: usize) -> Option<u64> {
+        // SAFETY: in bounds (checked); the words live as long as `self`.
+        (i < self.len()).then(|| unsafe { core::ptr::read_volatile(self.ptr.as_ptr().add(i)) })
+    }
+
+    /// Sets word `i` to 0 (nothing past the end).
+    pub fn clear(&self, i: usize) {
+        if i < self.len() {
+            // SAFETY: as in `get`.
+            unsafe { core::ptr::write_volatile(self.ptr.as_ptr().add(i), 0) };
+        }
+    }
 }
 
 impl RangeMemory {
@@ -108,6 +165,12 @@ impl RangeMemory {
                 len: r.len(),
                 ptr: r.as_mut_ptr(),
                 backing_phys: super::backing_phys_to_raw(Some(r.phys())),
+            },
+            Self::Words(w) => RawRange {
+                start,
+                len: w.len() as u64 * 8,
+                ptr: w.ptr.as_ptr().cast(),
+                backing_phys: super::backing_phys_to_raw(None),
             },
         }
     }
@@ -168,10 +231,11 @@ unsafe extern "C" fn platform_media_write_raw<P: Platform>(ctx: *const c_void, p
     unsafe { &*(ctx as *const P) }.media_write(phys, len)
 }
 
-/// Notifications an emulated platform raises on its NFIT device while it
-/// answers a command, as firmware raises ACPI `Notify()` on the NFIT root
-/// device (C's nfit_test calls `__acpi_nfit_notify()` from a work item).
-/// nfit acts on them after the command, from a work item of its own.
+/// Notifications an emulated platform raises while it answers a command,
+/// as firmware raises ACPI `Notify()` on the NFIT root device (C's
+/// nfit_test calls `__acpi_nfit_notify()` from a work item) or on a DIMM's
+/// device. nfit acts on them after the command: a UC memory error from a
+/// work item of its own, a DIMM health event at once.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Events(u32);
 
@@ -187,6 +251,21 @@ impl Events {
     /// Whether a UC memory error notification was raised.
     pub fn has_uc_memory_error(&self) -> bool {
         self.0 & Self::UC_MEMORY_ERROR != 0
+    }
+
+    /// `NFIT_NOTIFY_DIMM_HEALTH` (0x81) on the DIMM the command ran on, as
+    /// firmware raises it on the DIMM's ACPI device (C's nfit_test calls
+    /// `__acpi_nvdimm_notify()` from smart_notify()).
+    const DIMM_HEALTH: u32 = 1 << 1;
+
+    /// Raises a DIMM health event on the command's DIMM.
+    pub fn dimm_health(&mut self) {
+        self.0 |= Self::DIMM_HEALTH;
+    }
+
+    /// Whether a DIMM health event was raised.
+    pub fn has_dimm_health(&self) -> bool {
+        self.0 & Self::DIMM_HEALTH != 0
     }
 }
 
@@ -494,4 +573,22 @@ mod exports {
         Core::unregister(unsafe { KBox::from_raw(nfit.cast()) })
     }
     const _: signatures::Unregister = rln_nfit_unregister;
+}
+
+/// nfit's module parameters. Only C can declare one (`module_param`), so
+/// nfit's C file (nfit/exports.c) holds them and hands their values over
+/// through these functions; compiled into nfit only (`--cfg rln_nfit`).
+#[cfg(rln_nfit)]
+pub(crate) mod params {
+    extern "C" {
+        fn rln_nfit_smart_poll_secs() -> core::ffi::c_uint;
+    }
+
+    /// `nfit.smart_poll_secs`: seconds between two reads of each DIMM's
+    /// SMART by the opt-in health poll; 0 (the default) is off.
+    pub(crate) fn smart_poll_secs() -> u32 {
+        // SAFETY: a C function without arguments that reads a module
+        // parameter (an `unsigned int`, fixed after load: mode 0444).
+        unsafe { rln_nfit_smart_poll_secs() }
+    }
 }

@@ -192,6 +192,7 @@ extern "C" {
     fn rln_bus_add_badrange(bus: *mut RawBus, addr: u64, len: u64) -> c_int;
     fn rln_bus_revalidate_poison(bus: *mut RawBus, start: u64, len: u64);
     fn rln_bus_device(bus: *mut RawBus) -> *mut bindings::device;
+    fn rln_dimm_device(dimm: *mut RawDimm) -> *mut bindings::device;
 }
 
 /// Signature types of the exported functions, for the checks in `exports`.
@@ -211,6 +212,8 @@ mod signatures {
     pub type RevalidatePoison = unsafe extern "C" fn(*mut RawBus, u64, u64);
     /// `rln_bus_device`
     pub type BusDevice = unsafe extern "C" fn(*mut RawBus) -> *mut bindings::device;
+    /// `rln_dimm_device`
+    pub type DimmDevice = unsafe extern "C" fn(*mut RawDimm) -> *mut bindings::device;
 }
 
 // ---------------------------------------------------------------------------
@@ -505,6 +508,12 @@ pub struct BusDesc<P: 'static> {
 #[derive(Clone, Copy)]
 pub struct DimmRef(NonNull<RawDimm>);
 
+// SAFETY: the handle is only passed back to libnvdimm, and only while its
+// bus is registered (`BusLink` checks that under its lock).
+unsafe impl Send for DimmRef {}
+// SAFETY: see `Send`.
+unsafe impl Sync for DimmRef {}
+
 /// One DIMM's part of a region.
 pub struct NewMapping {
     /// The DIMM.
@@ -752,6 +761,25 @@ impl BusLink {
                 return;
             }
             // SAFETY: the device is ndbusN, live while the bus is registered.
+            crate::glue::workqueue::sysfs_notify(unsafe { Device::from_raw(dev) }, dir, attr);
+        }
+    }
+
+    /// Wakes pollers of attribute `dir/attr` of the DIMM `dimm` of this bus
+    /// (nmemN; `sysfs_notify`). Nothing once the bus is gone.
+    pub fn notify_dimm_attr(&self, dimm: DimmRef, dir: Option<&CStr>, attr: &CStr) {
+        let raw = self.raw.lock();
+        if raw.is_some() {
+            // SAFETY: `dimm` came from this bus's `add_dimm` (`DimmRef`'s
+            // invariant: a provider only holds refs of its own bus), and
+            // the bus is registered while we hold the lock (as in
+            // `add_badrange`).
+            let dev = unsafe { rln_dimm_device(dimm.0.as_ptr()) };
+            if dev.is_null() {
+                return;
+            }
+            // SAFETY: the device is nmemN, which libnvdimm holds a reference
+            // on while the bus is registered.
             crate::glue::workqueue::sysfs_notify(unsafe { Device::from_raw(dev) }, dir, attr);
         }
     }
@@ -1396,4 +1424,18 @@ mod exports {
         unsafe { core_bus(bus) }.map_or(core::ptr::null_mut(), |b| Core::bus_device(b).as_raw())
     }
     const _: signatures::BusDevice = rln_bus_device;
+
+    /// `rln_dimm_device`: nmemN.
+    ///
+    /// # Safety
+    ///
+    /// `dimm` came from `rln_dimm_create` on a bus not yet unregistered.
+    #[no_mangle]
+    unsafe extern "C" fn rln_dimm_device(dimm: *mut RawDimm) -> *mut bindings::device {
+        // SAFETY: guaranteed by the caller: the handle is a `CoreDimm` the
+        // bus's `BusBox` holds a reference on.
+        let dimm = unsafe { &*(dimm as *const CoreDimm) };
+        dimm.device().as_raw()
+    }
+    const _: signatures::DimmDevice = rln_dimm_device;
 }

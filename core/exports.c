@@ -8,6 +8,7 @@
 extern char rln_bus_register[], rln_bus_unregister[], rln_dimm_create[];
 extern char rln_region_create[];
 extern char rln_bus_add_badrange[], rln_bus_revalidate_poison[], rln_bus_device[];
+extern char rln_dimm_device[];
 
 EXPORT_SYMBOL_GPL(rln_bus_register);
 EXPORT_SYMBOL_GPL(rln_bus_unregister);
@@ -16,6 +17,7 @@ EXPORT_SYMBOL_GPL(rln_region_create);
 EXPORT_SYMBOL_GPL(rln_bus_add_badrange);
 EXPORT_SYMBOL_GPL(rln_bus_revalidate_poison);
 EXPORT_SYMBOL_GPL(rln_bus_device);
+EXPORT_SYMBOL_GPL(rln_dimm_device);
 
 /* The namespace-driver ABI (abi/namespace.rs), for nd_pmem. */
 extern char rln_nd_driver_register[], rln_nd_driver_unregister[], rln_namespace_probe[];

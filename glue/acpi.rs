@@ -8,6 +8,7 @@ use core::ptr::NonNull;
 
 use kernel::error::{to_result, Result};
 use kernel::prelude::*;
+use kernel::sync::Arc;
 use kernel::ThisModule;
 
 use super::bindings;
@@ -186,6 +187,78 @@ unsafe fn take_object(obj: *mut bindings::acpi_object) -> Option<Value> {
     // SAFETY: we own `obj` and no longer use it (ACPI_FREE is kfree).
     unsafe { bindings::kfree(obj.cast()) };
     value
+}
+
+/// What receives the notifications (`Notify()`) firmware sends to a device.
+pub trait NotifyHandler: Send + Sync + 'static {
+    /// One notification with value `event`. Runs on ACPI's notify
+    /// workqueue (process context, may sleep).
+    fn notify(&self, event: u32);
+}
+
+/// `ACPI_DEVICE_NOTIFY`: notification values 0x80 and up.
+const DEVICE_NOTIFY: u32 = 0x2;
+
+/// A [`NotifyHandler`] installed on a device (`acpi_install_notify_handler`);
+/// removed on drop, which waits for a call in progress to finish.
+///
+/// # Invariants
+///
+/// Installed on `handle` with `notify_raw::<T>` and the address of
+/// `*data` as its context, until `Drop`.
+pub struct NotifyRegistration<T: NotifyHandler> {
+    handle: Handle,
+    data: Arc<T>,
+}
+
+impl Handle {
+    /// Installs `data` to receive the device notifications of this handle's
+    /// device. ENXIO when ACPICA refuses (one handler per device and type).
+    pub fn install_notify<T: NotifyHandler>(&self, data: Arc<T>) -> Result<NotifyRegistration<T>> {
+        // SAFETY: the context is the `T` the registration keeps alive until
+        // after it removes the handler; the handler only reads it.
+        let status = unsafe {
+            bindings::acpi_install_notify_handler(
+                self.0,
+                DEVICE_NOTIFY,
+                Some(notify_raw::<T>),
+                &*data as *const T as *mut c_void,
+            )
+        };
+        if status != 0 {
+            return Err(ENXIO);
+        }
+        // INVARIANT: installed just above with `data`'s address.
+        Ok(NotifyRegistration { handle: *self, data })
+    }
+}
+
+impl<T: NotifyHandler> NotifyRegistration<T> {
+    /// The handler's data.
+    pub fn data(&self) -> &Arc<T> {
+        &self.data
+    }
+}
+
+impl<T: NotifyHandler> Drop for NotifyRegistration<T> {
+    fn drop(&mut self) {
+        // SAFETY: installed by `install_notify` with this function (the
+        // invariant). ACPICA waits for handlers in flight before it returns
+        // (`acpi_os_wait_events_complete`), so `data` outlives every call.
+        unsafe { bindings::acpi_remove_notify_handler(self.handle.0, DEVICE_NOTIFY, Some(notify_raw::<T>)) };
+    }
+}
+
+/// The notify handler of a [`NotifyRegistration<T>`].
+///
+/// # Safety
+///
+/// ACPICA passes the context `install_notify` gave it: a `T` that the
+/// registration keeps alive until the handler is removed.
+unsafe extern "C" fn notify_raw<T: NotifyHandler>(_handle: bindings::acpi_handle, event: u32, ctx: *mut c_void) {
+    // SAFETY: guaranteed by the caller.
+    let data = unsafe { &*(ctx as *const T) };
+    data.notify(event);
 }
 
 /// A firmware table, held until drop (`acpi_get_table`/`acpi_put_table`).

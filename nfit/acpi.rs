@@ -143,6 +143,11 @@ impl Dsm {
         Ok(Self { root, dimms, bus_cmd_mask, bus_dsm_mask, bus_intel_mask })
     }
 
+    /// Each DIMM's NFIT device handle and ACPI companion.
+    pub(crate) fn dimm_handles(&self) -> &[(u32, Handle)] {
+        &self.dimms
+    }
+
     fn bus_masks(&self) -> BusMasks {
         BusMasks { cmd_mask: self.bus_cmd_mask, bus_dsm_mask: self.bus_dsm_mask, bus_intel_mask: self.bus_intel_mask }
     }

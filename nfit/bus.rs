@@ -11,6 +11,8 @@ use kernel::sync::Arc;
 
 use crate::ars::{Notify, Req, Scrub};
 use crate::dimm::{self, NfitDimm};
+use crate::health::{DimmNotify, Health, Poll, NFIT_NOTIFY_DIMM_HEALTH};
+use crate::glue::acpi::NotifyRegistration;
 use crate::region::Backing;
 use crate::formats::cmd;
 use crate::formats::nfit::dsm::{NVDIMM_BUS_FAMILY_INTEL, NVDIMM_BUS_FAMILY_NFIT};
@@ -39,7 +41,9 @@ impl Transport {
 
     /// [`Transport::ctl`], adding the notifications the command raised to
     /// `events`. Firmware behind ACPI notifies through the ACPI device
-    /// instead, which nfit does not listen to yet.
+    /// instead: the root device for bus events (which nfit does not
+    /// listen to yet), each DIMM's device for its health events
+    /// (`crate::health::DimmNotify`).
     pub(crate) fn ctl_events(
         &self,
         dimm: Option<&NfitDimm>,
@@ -71,16 +75,29 @@ pub(crate) struct NfitBus {
     scrub: Arc<Scrub>,
     /// UC memory error notifications, and nfit/hw_error_scrub.
     notify: Arc<Notify>,
+    /// Where DIMM health events go.
+    health: Arc<Health>,
 }
 
 /// A registered NFIT bus. Scrubbing stops before the bus goes: the work
 /// talks to the platform, which may go right after.
 pub(crate) struct NfitBusReg {
     bus: Bus<NfitBus>,
+    /// The DIMMs' ACPI notify handlers (ACPI only).
+    dimm_notify: KVec<NotifyRegistration<DimmNotify>>,
+    /// The opt-in SMART poll, when on.
+    poll: Option<Arc<Poll>>,
 }
 
 impl Drop for NfitBusReg {
     fn drop(&mut self) {
+        // Health events first: the handlers are removed (waiting for one
+        // in progress) and the poll stops before the DIMMs go.
+        drop(core::mem::replace(&mut self.dimm_notify, KVec::new()));
+        if let Some(p) = &self.poll {
+            p.cancel();
+        }
+        self.bus.provider().health.detach();
         // A notification schedules scrubs: it stops first.
         self.bus.provider().notify.cancel();
         self.bus.provider().scrub.cancel();
@@ -97,6 +114,12 @@ impl BusProvider for NfitBus {
         // An injection with the notify option (nfit_test's uc_error_notify()).
         if events.has_uc_memory_error() {
             Notify::uc_memory_error(&self.notify);
+        }
+        // A health event on the DIMM (nfit_test's smart_notify()).
+        if events.has_dimm_health() {
+            if let Some(d) = dimm {
+                self.health.notify(d.handle(), NFIT_NOTIFY_DIMM_HEALTH);
+            }
         }
         done
     }
@@ -229,6 +252,7 @@ pub(crate) fn register(
     let transport = Arc::new(transport, GFP_KERNEL)?;
     let scrub = Scrub::new(transport.clone())?;
     let notify = Notify::new(scrub.clone())?;
+    let health = Health::new()?;
 
     let mut bus_family_mask = 1 << NVDIMM_BUS_FAMILY_NFIT;
     if masks.bus_intel_mask != 0 {
@@ -243,6 +267,7 @@ pub(crate) fn register(
         bus_intel_mask: masks.bus_intel_mask,
         scrub: scrub.clone(),
         notify,
+        health: health.clone(),
     };
     let ars = provider.ars_supported();
 
@@ -272,11 +297,34 @@ pub(crate) fn register(
         media_fault: matches!(&*transport, Transport::Emulated(p) if p.has_media_fault()),
     };
     let bus = Bus::register(parent, desc, Arc::new(provider, GFP_KERNEL)?)?;
-    let mut reg = NfitBusReg { bus };
+    let mut reg = NfitBusReg { bus, dimm_notify: KVec::new(), poll: None };
     let mut refs = KVec::with_capacity(dimms.len(), GFP_KERNEL)?;
+    let mut datas = KVec::with_capacity(dimms.len(), GFP_KERNEL)?;
     for d in dimms {
         let handle = d.handle();
-        refs.push((handle, reg.bus.add_dimm(d.into_desc()?)?), GFP_KERNEL)?;
+        let desc = d.into_desc()?;
+        datas.push(desc.data.clone(), GFP_KERNEL)?;
+        refs.push((handle, reg.bus.add_dimm(desc)?), GFP_KERNEL)?;
+    }
+    // Health events reach the DIMMs from here on (C enables them once the
+    // DIMMs are registered): from each DIMM's ACPI device on firmware, from
+    // the platform's commands when emulated.
+    health.attach(reg.bus.link(), &refs)?;
+    if let Transport::Acpi(dsm) = &*transport {
+        for &(handle, adev) in dsm.dimm_handles() {
+            if !refs.iter().any(|(h, _)| *h == handle) {
+                continue;
+            }
+            let reg_notify = adev.install_notify(DimmNotify::new(health.clone(), handle)?).inspect_err(|_| {
+                dev_err!(parent, "DIMM {:#x}: notification registration failed\n", handle);
+            })?;
+            reg.dimm_notify.push(reg_notify, GFP_KERNEL)?;
+        }
+    }
+    // Beyond C: the opt-in SMART poll (nfit.smart_poll_secs).
+    let secs = crate::abi::nfit::params::smart_poll_secs();
+    if secs != 0 {
+        reg.poll = Poll::start(health.clone(), &datas, secs)?;
     }
     // Scrubs report to the bus; the short ones run before regions
     // register, so that regions start with what firmware knows.

@@ -87,6 +87,19 @@ pub(crate) struct ShutdownState {
     pub(crate) count: Option<u32>,
 }
 
+/// The DIMM's SMART payload (ND_INTEL_SMART), if it has the function and
+/// the firmware answers with status 0.
+pub(crate) fn smart(dimm: &NfitDimm) -> Option<Smart> {
+    if dimm.family() != Some(NVDIMM_FAMILY_INTEL) || dimm.dsm_mask & (1 << ND_INTEL_SMART) == 0 {
+        return None;
+    }
+    let raw = call::<SMART_LEN>(dimm, ND_INTEL_SMART)?;
+    if raw[..4] != [0; 4] {
+        return None;
+    }
+    Smart::from_bytes(&raw)
+}
+
 /// Reads the shutdown status from SMART (`nfit_intel_shutdown_status`).
 pub(crate) fn shutdown_state(dimm: &NfitDimm) -> Option<ShutdownState> {
     if dimm.dsm_mask & (1 << ND_INTEL_SMART) == 0 {

@@ -28,6 +28,7 @@ mod acpi;
 mod ars;
 mod bus;
 mod dimm;
+mod health;
 mod intel;
 mod region;
 

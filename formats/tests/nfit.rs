@@ -619,3 +619,74 @@ fn capability_mask() {
     // The last one wins.
     assert_eq!(t.platform_capabilities(), Some(u32::MAX));
 }
+
+#[test]
+fn smart_poll_health_snapshot() {
+    use nd_formats::nfit::intel::{self, HealthSnapshot, Smart};
+    // nfit_test's smart_def: every field valid, spare and temperature trips.
+    let base = Smart {
+        flags: intel::SMART_HEALTH_VALID
+            | intel::SMART_SPARES_VALID
+            | intel::SMART_ALARM_VALID
+            | intel::SMART_USED_VALID
+            | intel::SMART_SHUTDOWN_VALID
+            | intel::SMART_SHUTDOWN_COUNT_VALID
+            | intel::SMART_MTEMP_VALID
+            | intel::SMART_CTEMP_VALID,
+        health: intel::SMART_NON_CRITICAL_HEALTH,
+        spares: 75,
+        life_used: 5,
+        alarm_flags: (intel::SMART_SPARE_TRIP | intel::SMART_TEMP_TRIP) as u8,
+        media_temperature: 23 * 16,
+        ctrl_temperature: 25 * 16,
+        shutdown_count: 42,
+        ait_status: 1,
+        pmic_temperature: 40 * 16,
+        shutdown_state: 0,
+        vendor_size: 0,
+        vendor_data: [0; 92],
+    };
+    let snap = HealthSnapshot::of(&base);
+    assert_eq!(snap.health, Some(intel::SMART_NON_CRITICAL_HEALTH));
+    assert_eq!(snap.spares, Some(75));
+    // Only the temperature alarms: the spare trip is its own field.
+    assert_eq!(snap.temperature_alarms, Some(intel::SMART_TEMP_TRIP as u8));
+    assert_eq!(snap.shutdown_count, Some(42));
+    assert!(!snap.changed(&snap));
+    // Round trip through the wire format changes nothing.
+    assert_eq!(HealthSnapshot::of(&Smart::from_bytes(&base.to_bytes()).unwrap()), snap);
+
+    // Each watched field, alone, is a change.
+    let watched: [fn(&mut Smart); 5] = [
+        |s| s.health = intel::SMART_FATAL_HEALTH,
+        |s| s.spares = 50,
+        |s| s.alarm_flags |= intel::SMART_CTEMP_TRIP as u8,
+        |s| s.alarm_flags &= !(intel::SMART_TEMP_TRIP as u8),
+        |s| s.shutdown_count += 1,
+    ];
+    for f in watched {
+        let mut s = base;
+        f(&mut s);
+        assert!(snap.changed(&HealthSnapshot::of(&s)), "{s:?}");
+    }
+    // What the poll ignores: temperatures themselves, life used, the spare
+    // trip bit, the dirty flag without a count change.
+    let ignored: [fn(&mut Smart); 5] = [
+        |s| s.media_temperature = 30 * 16,
+        |s| s.ctrl_temperature = 80 * 16,
+        |s| s.life_used = 90,
+        |s| s.alarm_flags &= !(intel::SMART_SPARE_TRIP as u8),
+        |s| s.shutdown_state = 1,
+    ];
+    for f in ignored {
+        let mut s = base;
+        f(&mut s);
+        assert!(!snap.changed(&HealthSnapshot::of(&s)), "{s:?}");
+    }
+    // A field that turns invalid (or valid) is not a change of its value.
+    let mut s = base;
+    s.flags &= !intel::SMART_SPARES_VALID;
+    s.spares = 0;
+    assert!(!snap.changed(&HealthSnapshot::of(&s)));
+    assert!(!HealthSnapshot::of(&s).changed(&snap));
+}

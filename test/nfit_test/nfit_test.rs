@@ -46,7 +46,7 @@ use formats::badrange::{BadRange, List};
 use glue::bus::{Class, ClassRegistration};
 use glue::class_device::DataClassDevice;
 use glue::device::Device;
-use abi::nfit::{Events, Nfit, Platform, PlatformMasks, RangeMemory};
+use abi::nfit::{Events, Nfit, Platform, PlatformMasks, RangeMemory, SharedWords};
 use glue::pmem_map::{PmemMap, ReservedMemory};
 use abi::provider::Completion;
 use glue::platform::{PlatformDevice, PlatformDriver, PlatformDriverOps};
@@ -160,6 +160,9 @@ struct BusFault {
     /// Spent by namespace byte writes (nd_btt's), which may not sleep.
     #[pin]
     media: SpinLock<MediaWriteBudget>,
+    /// Each DIMM's flush hint words, by NFIT device handle, which nfit
+    /// hands libnvdimm to write (`flush_hint_writes`).
+    hints: KVec<(u32, Arc<SharedWords>)>,
 }
 
 crate::class_device_data!(BusFault);
@@ -283,7 +286,36 @@ fn backing_pages_store(fault: &BusFault, input: &[u8]) -> Result {
 static BACKING_PAGES: Attribute<BusFault> =
     Attribute::rw(c"backing_pages", backing_pages_show, backing_pages_store);
 
-attribute_group!(static BUS_FAULT_GROUP: BusFault, dir = None, [BACKING, BACKING_PAGES, LABEL_WRITE_BUDGET, MEDIA_WRITE_BUDGET]);
+// nfit_test.N/flush_hint_writes (test-only; C's nfit_test has no such
+// file): what libnvdimm wrote to the bus's flush hints since the last reset.
+// One line per DIMM with hints: its NFIT handle and how many of its
+// NUM_HINTS hint words hold a write (libnvdimm writes 1 to a hint to flush;
+// every word starts 0). Writing 0 resets them to 0; anything else is
+// EINVAL. One flush writes one hint per DIMM of the region (C's
+// generic_nvdimm_flush) and ours moves to the next hint each time, so up
+// to NUM_HINTS flushes per reset are counted exactly.
+fn flush_hint_writes_show(fault: &BusFault, page: &mut Page) -> Result {
+    for (handle, words) in fault.hints.iter() {
+        let written = (0..topology::NUM_HINTS).filter(|&i| words.get(i).is_some_and(|w| w != 0)).count();
+        let _ = writeln!(page, "{handle:#x} {written}");
+    }
+    Ok(())
+}
+fn flush_hint_writes_store(fault: &BusFault, input: &[u8]) -> Result {
+    if sysfs::parse_i64(input, 0)? != 0 {
+        return Err(EINVAL);
+    }
+    for (_, words) in fault.hints.iter() {
+        for i in 0..topology::NUM_HINTS {
+            words.clear(i);
+        }
+    }
+    Ok(())
+}
+static FLUSH_HINT_WRITES: Attribute<BusFault> =
+    Attribute::rw(c"flush_hint_writes", flush_hint_writes_show, flush_hint_writes_store);
+
+attribute_group!(static BUS_FAULT_GROUP: BusFault, dir = None, [BACKING, BACKING_PAGES, FLUSH_HINT_WRITES, LABEL_WRITE_BUDGET, MEDIA_WRITE_BUDGET]);
 group_list!(static BUS_FAULT_GROUPS: BusFault = [BUS_FAULT_GROUP]);
 
 /// Monotonic milliseconds, the clock of a scrub's duration.
@@ -367,10 +399,16 @@ impl Platform for Firmware {
         let dimm = self.dimms.iter().find(|d| d.info.handle.0 == handle).ok_or(ENXIO)?;
         let mut data = dimm.state.lock();
         let DimmData { dsm, label } = &mut *data;
-        // Health events (smart_notify()) have no path to nfit yet.
         // Lock order: the DIMM, then its bus's fault.
         let rc = match dsm::dimm_ctl(dimm.info, dsm, label, &mut self.fault.budget.lock(), cmd, buf) {
-            Outcome::Done { rc, .. } => rc,
+            Outcome::Done { rc, health_event } => {
+                // smart_notify(): a health event on the DIMM (0x81), which
+                // nfit turns into a sysfs notification of its nfit/flags.
+                if health_event {
+                    events.dimm_health();
+                }
+                rc
+            }
             Outcome::NotEmulated { func } => dsm.fail.apply(func, Errno::ENOTTY.to_rc()),
         };
         ctl_result(rc, 0)
@@ -435,9 +473,13 @@ impl PlatformDriverOps for Driver {
             };
             backing.push((base, mem), GFP_KERNEL)?;
         }
-        // So are the DIMMs' flush hints, which nfit writes to flush.
-        for &base in bases.flush.iter().filter(|&&b| b != 0) {
-            backing.push((base, RangeMemory::zeroed(topology::FLUSH_ALLOC_SIZE)?), GFP_KERNEL)?;
+        // So are the DIMMs' flush hints, which nfit writes to flush; the
+        // bus keeps them too, to count the writes (flush_hint_writes).
+        let mut hints = KVec::new();
+        for (i, &base) in bases.flush.iter().enumerate().filter(|(_, &b)| b != 0) {
+            let words = SharedWords::zeroed(topology::FLUSH_ALLOC_SIZE)?;
+            hints.push((topology::HANDLES[i].0, words.clone()), GFP_KERNEL)?;
+            backing.push((base, RangeMemory::Words(words)), GFP_KERNEL)?;
         }
 
         let fault = Arc::pin_init(pin_init!(BusFault {
@@ -445,6 +487,7 @@ impl PlatformDriverOps for Driver {
                 peek <- new_mutex!(KVec::new()),
                 budget <- new_mutex!(LabelWriteBudget::Off),
                 media <- new_spinlock!(MediaWriteBudget::Off),
+                hints,
             }), GFP_KERNEL)?;
         let fault_dev = DataClassDevice::new(&NFIT_TEST_BUS, dev, fault.clone(), &BUS_FAULT_GROUPS, format_args!("nfit_test.{}", bus.id))?;
 

@@ -203,6 +203,49 @@ impl Smart {
     }
 }
 
+/// What nfit's opt-in SMART poll compares between two reads of a DIMM's
+/// SMART payload: the fields whose change a platform would announce with a
+/// DIMM health event (0x81). Fields the payload does not mark valid are
+/// left out (`None`), so that they never count as a change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HealthSnapshot {
+    /// `SMART_*_HEALTH`, if `SMART_HEALTH_VALID`.
+    pub health: Option<u8>,
+    /// Remaining spares, if `SMART_SPARES_VALID`.
+    pub spares: Option<u8>,
+    /// The tripped temperature alarms (`SMART_TEMP_TRIP`,
+    /// `SMART_CTEMP_TRIP`), if `SMART_ALARM_VALID`.
+    pub temperature_alarms: Option<u8>,
+    /// Dirty shutdown count, if `SMART_SHUTDOWN_COUNT_VALID`.
+    pub shutdown_count: Option<u32>,
+}
+
+impl HealthSnapshot {
+    /// The fields of `smart` the poll watches.
+    pub fn of(smart: &Smart) -> Self {
+        let valid = |bit: u32| smart.flags & bit != 0;
+        let temp = (SMART_TEMP_TRIP | SMART_CTEMP_TRIP) as u8;
+        HealthSnapshot {
+            health: valid(SMART_HEALTH_VALID).then_some(smart.health),
+            spares: valid(SMART_SPARES_VALID).then_some(smart.spares),
+            temperature_alarms: valid(SMART_ALARM_VALID).then_some(smart.alarm_flags & temp),
+            shutdown_count: valid(SMART_SHUTDOWN_COUNT_VALID).then_some(smart.shutdown_count),
+        }
+    }
+
+    /// Whether going from `self` to `now` is a health event: a watched
+    /// field that is valid in both reads differs.
+    pub fn changed(&self, now: &HealthSnapshot) -> bool {
+        fn differs<T: PartialEq>(a: Option<T>, b: Option<T>) -> bool {
+            matches!((a, b), (Some(a), Some(b)) if a != b)
+        }
+        differs(self.health, now.health)
+            || differs(self.spares, now.spares)
+            || differs(self.temperature_alarms, now.temperature_alarms)
+            || differs(self.shutdown_count, now.shutdown_count)
+    }
+}
+
 /// `struct nd_intel_smart_threshold`, without its status word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct SmartThreshold {
