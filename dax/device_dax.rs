@@ -196,8 +196,14 @@ impl DaxFile for DeviceDax {
         serve_fault(dev, vmf, 0)
     }
 
+    #[inline]
     fn huge_fault(dev: &DevDax, vmf: &Fault<'_>, order: u32) -> VmFault {
-        serve_fault(dev, vmf, order)
+        // One copy of the path per size, each with its order a constant.
+        match order {
+            devdax::PMD_ORDER => serve_fault(dev, vmf, devdax::PMD_ORDER),
+            devdax::PUD_ORDER => serve_fault(dev, vmf, devdax::PUD_ORDER),
+            _ => serve_fault(dev, vmf, order),
+        }
     }
 
     fn may_split(dev: &DevDax, _vma: &Vma, addr: u64) -> Result {

@@ -294,22 +294,24 @@ impl<'a> LiveDevDax<'a> {
     /// and [`Fault::insert`] touch those pages and nothing else, whatever
     /// the module computed; `None` for any other run (the fault is a
     /// SIGBUS).
-    #[inline]
+    #[inline(always)]
     pub fn pfns(&self, phys: u64, order: u32) -> Option<DevPfns<'_>> {
         use crate::formats::devdax::{phys_to_pfn, PAGE_SHIFT, PMD_ORDER, PUD_ORDER};
         if !(order == 0 || order == PMD_ORDER || order == PUD_ORDER) {
             return None;
         }
-        let pfn = phys_to_pfn(phys, self.backing_distance());
+        // `backing_distance`, over the page map's ranges read once.
+        let (pgmap, ranges) = (self.pgmap_ranges(), self.raw_ranges());
+        let (last_map, last) = (pgmap.len().checked_sub(1)?, ranges.len().checked_sub(1)?);
+        let distance = crate::formats::devdax::backing_distance(pgmap[last_map].end, ranges[last].range.end);
+        let pfn = phys_to_pfn(phys, distance);
         let count = 1u64 << order;
         if pfn & (count - 1) != 0 {
             return None;
         }
         let end = pfn.checked_add(count)?;
-        let covered = self
-            .pgmap_ranges()
-            .iter()
-            .any(|r| pfn >= r.start >> PAGE_SHIFT && end <= (r.end >> PAGE_SHIFT).wrapping_add(1));
+        let covered =
+            pgmap.iter().any(|r| pfn >= r.start >> PAGE_SHIFT && end <= (r.end >> PAGE_SHIFT).wrapping_add(1));
         // INVARIANT: checked just above, under the read lock `self` holds.
         covered.then_some(DevPfns { pfn, order, _live: PhantomData })
     }
@@ -760,7 +762,7 @@ impl Fault<'_> {
     /// `dax_set_mapping`'s walk: pages `0 .. nr_pages` of `pages` (at most
     /// all of them) get, on their head page, the file's mapping and
     /// `index + i`, unless the head has a mapping already.
-    #[inline]
+    #[inline(always)]
     pub fn set_mapping(&self, pages: &DevPfns<'_>, nr_pages: u64, index: u64) {
         let nr_pages = nr_pages.min(pages.count());
         // SAFETY: the fault holds the VMA, whose file (ours) is live with
@@ -779,7 +781,7 @@ impl Fault<'_> {
     /// fault address (`vmf_insert_mixed`), or a PMD or PUD entry over the
     /// fault's aligned block (`vmf_insert_pfn_pmd`, `vmf_insert_pfn_pud`;
     /// `write` makes it writable and dirty).
-    #[inline]
+    #[inline(always)]
     pub fn insert(&self, pages: DevPfns<'_>, write: bool) -> VmFault {
         use crate::formats::devdax::{PMD_ORDER, PUD_ORDER};
         let pfn = Self::pfn_t(pages.pfn);

@@ -125,7 +125,7 @@ impl DaxRange {
 /// C's `dax_pgoff_to_phys`: the physical address of device page `pgoff`,
 /// when `size` bytes from there lie in the range holding it; `None` is C's
 /// `-1`. Only the first range containing `pgoff` is considered.
-#[inline]
+#[inline(always)]
 pub fn pgoff_to_phys(ranges: impl IntoIterator<Item = DaxRange>, pgoff: u64, size: u64) -> Option<u64> {
     for r in ranges {
         let pgoff_end = r.pgoff.wrapping_add(r.len() >> PAGE_SHIFT).wrapping_sub(1);
@@ -193,7 +193,7 @@ pub enum SigBusReason {
 /// computed as `vmf_pgoff`, on a device with `align`. `pud_supported` is
 /// CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD (without it PUD faults fall
 /// back).
-#[inline]
+#[inline(always)]
 pub fn plan_fault(order: u32, align: u64, address: u64, vmf_pgoff: u64, vma: &Vma, pud_supported: bool) -> FaultPlan {
     let Some(size) = fault_size(order) else {
         return FaultPlan::SigBus(SigBusReason::Order);
@@ -244,7 +244,7 @@ pub fn order_base_2(n: u64) -> u32 {
 /// `address`: how many of its pages get their `mapping` and `index` set,
 /// from its first page on, and the first page's index. With compound pages
 /// (`vmemmap_shift` non-zero) only the head is set.
-#[inline]
+#[inline(always)]
 pub fn set_mapping_span(fault_size: u64, vmemmap_shift: u32, vma: &Vma, address: u64) -> (u64, u64) {
     let nr_pages = if vmemmap_shift != 0 { 1 } else { fault_size / PAGE_SIZE };
     let index = linear_page_index(vma, address & !(fault_size - 1));
