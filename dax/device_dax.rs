@@ -125,7 +125,8 @@ fn handler_name(order: u32) -> &'static str {
 /// 0): under the dax read lock, `check_vma`, the plan of formats::devdax,
 /// the device pages checked once (`LiveDevDax::pfns`), their mapping and
 /// the insert. Inlined into each entry point, so that the PTE fault is one
-/// function whose only calls are the kernel's (as C's).
+/// function whose only calls are the kernel's (C's also calls its own
+/// `check_vma`, `dax_pgoff_to_phys` and `dax_set_mapping`).
 #[inline(always)]
 fn serve_fault(dev: &DevDax, vmf: &Fault<'_>, order: u32) -> VmFault {
     let guard = DaxReadGuard::lock();
