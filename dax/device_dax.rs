@@ -85,11 +85,14 @@ impl DaxDriverOps for DeviceDax {
 /// check it is (the log names it).
 fn check_vma(dev: &DevDax, alive: bool, vma: &Vma, func: &str) -> Result<(), VmaRefusal> {
     let view = vma.view();
-    let align = dev.align();
-    let refusal = match devdax::check_vma(alive, align, &view) {
-        Ok(()) => return Ok(()),
-        Err(r) => r,
-    };
+    devdax::check_vma(alive, dev.align(), &view).inspect_err(|&r| log_refusal(dev, r, view.start, view.end, func))
+}
+
+/// `check_vma`'s log line for `refusal` of the VMA `start..end` (none for
+/// a dead device). Out of line: the fault path only branches to it.
+#[cold]
+#[inline(never)]
+fn log_refusal(dev: &DevDax, refusal: VmaRefusal, start: u64, end: u64, func: &str) {
     match refusal {
         VmaRefusal::Dead => {}
         VmaRefusal::Private => {
@@ -100,14 +103,13 @@ fn check_vma(dev: &DevDax, alive: bool, vma: &Vma, func: &str) -> Result<(), Vma
             format_args!(
                 "{}: fail, unaligned vma ({:#x} - {:#x}, {:#x})\n",
                 func,
-                view.start,
-                view.end,
-                align.wrapping_sub(1)
+                start,
+                end,
+                dev.align().wrapping_sub(1)
             ),
         ),
         VmaRefusal::NotDax => dev.info_ratelimited(2, format_args!("{}: fail, vma is not DAX capable\n", func)),
     }
-    Err(refusal)
 }
 
 /// The name of C's handler for a fault of `order`, as check_vma logs it.
@@ -117,6 +119,52 @@ fn handler_name(order: u32) -> &'static str {
         devdax::PUD_ORDER => "__dev_dax_pud_fault",
         _ => "__dev_dax_pte_fault",
     }
+}
+
+/// C's `dev_dax_huge_fault` with the handler of `order` (`fault` is order
+/// 0): under the dax read lock, `check_vma`, the plan of formats::devdax,
+/// the device pages checked once (`LiveDevDax::pfns`), their mapping and
+/// the insert. Inlined into each entry point, so that the PTE fault is one
+/// function whose only calls are the kernel's (C's also calls its own
+/// `check_vma`, `dax_pgoff_to_phys` and `dax_set_mapping`).
+#[inline(always)]
+fn serve_fault(dev: &DevDax, vmf: &Fault<'_>, order: u32) -> VmFault {
+    let guard = DaxReadGuard::lock();
+    // C's PUD handler without PUD support falls back before any check.
+    if order == devdax::PUD_ORDER && !PUD_FAULTS {
+        return VmFault::FALLBACK;
+    }
+    // Orders other than 0, PMD and PUD: SIGBUS without a check.
+    if devdax::fault_size(order).is_none() {
+        return VmFault::SIGBUS;
+    }
+    // check_vma: a dead device first, without a log line.
+    let Some(dev) = dev.live(&guard) else {
+        return VmFault::SIGBUS;
+    };
+    let vma = vmf.vma();
+    let view = vma.view();
+    let align = dev.align();
+    if let Err(r) = devdax::check_vma(true, align, &view) {
+        log_refusal(&dev, r, view.start, view.end, handler_name(order));
+        return VmFault::SIGBUS;
+    }
+    let (address, pgoff, size) =
+        match devdax::plan_fault(order, align, vmf.address(), vmf.pgoff(), &view, PUD_FAULTS) {
+            FaultPlan::Insert { address, pgoff, size } => (address, pgoff, size),
+            FaultPlan::Fallback => return VmFault::FALLBACK,
+            FaultPlan::SigBus(_) => return VmFault::SIGBUS,
+        };
+    let Some(phys) = devdax::pgoff_to_phys(dev.ranges(), pgoff, size) else {
+        return VmFault::SIGBUS;
+    };
+    let Some(pages) = dev.pfns(phys, order) else {
+        return VmFault::SIGBUS;
+    };
+    // dax_set_mapping: the head page only when pages are compound.
+    let (nr_pages, index) = devdax::set_mapping_span(size, dev.vmemmap_shift(), &view, address);
+    vmf.set_mapping(&pages, nr_pages, index);
+    vmf.insert(pages, vmf.is_write())
 }
 
 impl DaxFile for DeviceDax {
@@ -144,49 +192,18 @@ impl DaxFile for DeviceDax {
         req.mm_get_unmapped_area(req.len)
     }
 
+    #[inline]
+    fn fault(dev: &DevDax, vmf: &Fault<'_>) -> VmFault {
+        serve_fault(dev, vmf, 0)
+    }
+
+    #[inline]
     fn huge_fault(dev: &DevDax, vmf: &Fault<'_>, order: u32) -> VmFault {
-        let guard = DaxReadGuard::lock();
-        // C's PUD handler without PUD support falls back before any check.
-        if order == devdax::PUD_ORDER && !PUD_FAULTS {
-            return VmFault::FALLBACK;
-        }
-        // Orders other than 0, PMD and PUD: SIGBUS without a check.
-        if devdax::fault_size(order).is_none() {
-            return VmFault::SIGBUS;
-        }
-        let vma = vmf.vma();
-        let live = dev.live(&guard);
-        if check_vma(dev, live.is_some(), vma, handler_name(order)).is_err() {
-            return VmFault::SIGBUS;
-        }
-        // check_vma refuses a dead device, so this is the live one.
-        let Some(dev) = live else {
-            return VmFault::SIGBUS;
-        };
-        let view = vma.view();
-        let align = dev.align();
-        let (address, pgoff, size) =
-            match devdax::plan_fault(order, align, vmf.address(), vmf.pgoff(), &view, PUD_FAULTS) {
-                FaultPlan::Insert { address, pgoff, size } => (address, pgoff, size),
-                FaultPlan::Fallback => return VmFault::FALLBACK,
-                FaultPlan::SigBus(_) => return VmFault::SIGBUS,
-            };
-        let Some(phys) = devdax::pgoff_to_phys(dev.ranges(), pgoff, size) else {
-            return VmFault::SIGBUS;
-        };
-        let pfn = devdax::phys_to_pfn(phys, dev.backing_distance());
-        // dax_set_mapping: the head page only when pages are compound.
-        let (first, nr_pages, index) = devdax::set_mapping_span(pfn, size, dev.vmemmap_shift(), &view, address);
-        for i in 0..nr_pages {
-            if vmf.set_mapping(&dev, first + i, index + i).is_err() {
-                return VmFault::SIGBUS;
-            }
-        }
-        let write = vmf.is_write();
-        match size {
-            devdax::PMD_SIZE => vmf.insert_pfn_pmd(&dev, pfn, write),
-            devdax::PUD_SIZE => vmf.insert_pfn_pud(&dev, pfn, write),
-            _ => vmf.insert_pfn(&dev, pfn),
+        // One copy of the path per size, each with its order a constant.
+        match order {
+            devdax::PMD_ORDER => serve_fault(dev, vmf, devdax::PMD_ORDER),
+            devdax::PUD_ORDER => serve_fault(dev, vmf, devdax::PUD_ORDER),
+            _ => serve_fault(dev, vmf, order),
         }
     }
 

@@ -102,11 +102,13 @@ impl DevDax {
     ///
     /// `ptr` is a live dev_dax, bound to a driver or held by an open file
     /// of its char device (whose cdev holds the device), for `'a`.
+    #[inline]
     unsafe fn from_raw<'a>(ptr: *mut bindings::dev_dax) -> &'a DevDax {
         // SAFETY: transparent wrapper; validity is the caller's.
         unsafe { &*ptr.cast::<DevDax>() }
     }
 
+    #[inline]
     fn raw(&self) -> *mut bindings::dev_dax {
         self.0.get()
     }
@@ -119,6 +121,7 @@ impl DevDax {
     }
 
     /// `align`: the mapping and fault granularity (4 KiB, 2 MiB or 1 GiB).
+    #[inline]
     pub fn align(&self) -> u64 {
         // SAFETY: a plain field of the live dev_dax; the dax bus changes it
         // only while no driver is bound (`align_store` checks).
@@ -138,69 +141,94 @@ impl DevDax {
     }
 
     /// `nr_range`.
+    #[inline]
     pub fn nr_range(&self) -> usize {
-        // SAFETY: fixed while bound (type invariant).
-        let n = unsafe { (*self.raw()).nr_range };
-        usize::try_from(n).unwrap_or(0)
+        self.raw_ranges().len()
+    }
+
+    /// `dev_dax->ranges` as a slice (empty without ranges).
+    #[inline]
+    fn raw_ranges(&self) -> &[bindings::dev_dax_dev_dax_range] {
+        // SAFETY: plain fields of the live dev_dax, fixed while bound (type
+        // invariant).
+        let (ptr, n) = unsafe { ((*self.raw()).ranges, (*self.raw()).nr_range) };
+        match usize::try_from(n) {
+            // SAFETY: `ranges` holds `nr_range` entries (so it is not null
+            // when there are any), which stay while the device is bound or
+            // its file open (type invariant).
+            Ok(n) if n > 0 => unsafe { core::slice::from_raw_parts(ptr, n) },
+            _ => &[],
+        }
     }
 
     /// Range `i` (`dev_dax->ranges[i]`), if there is one.
     pub fn range(&self, i: usize) -> Option<DaxRange> {
-        if i >= self.nr_range() {
-            return None;
-        }
-        // SAFETY: `ranges` holds `nr_range` entries (type invariant), and
-        // `i` is below it.
-        let r = unsafe { &*(*self.raw()).ranges.add(i) };
-        Some(DaxRange { pgoff: r.pgoff, start: r.range.start, end: r.range.end })
+        self.raw_ranges().get(i).map(Self::dax_range)
+    }
+
+    #[inline]
+    fn dax_range(r: &bindings::dev_dax_dev_dax_range) -> DaxRange {
+        DaxRange { pgoff: r.pgoff, start: r.range.start, end: r.range.end }
     }
 
     /// The ranges, in order.
+    #[inline]
     pub fn ranges(&self) -> impl Iterator<Item = DaxRange> + '_ {
-        (0..self.nr_range()).filter_map(move |i| self.range(i))
+        self.raw_ranges().iter().map(Self::dax_range)
     }
 
     /// Whether `dev_dax->pgmap` is set.
     pub fn has_pgmap(&self) -> bool {
-        // SAFETY: a plain pointer field of the live dev_dax.
-        !unsafe { (*self.raw()).pgmap }.is_null()
+        self.pgmap().is_some()
     }
 
     /// `vmemmap_shift` of the page map (0 without one).
+    #[inline]
     pub fn vmemmap_shift(&self) -> u32 {
         // SAFETY: the pgmap, when set, lives as long as the binding that
         // mapped it (static: the dev_dax's copy; dynamic: devm memory).
         unsafe { self.pgmap().map_or(0, |p| (*p.as_ptr()).vmemmap_shift as u32) }
     }
 
+    #[inline]
     fn pgmap(&self) -> Option<NonNull<bindings::dev_pagemap>> {
         // SAFETY: a plain pointer field of the live dev_dax.
         NonNull::new(unsafe { (*self.raw()).pgmap })
     }
 
+    /// The ranges of the page map (`pgmap->ranges`, `nr_range` of them;
+    /// empty without a page map).
+    #[inline]
+    fn pgmap_ranges(&self) -> &[bindings::range] {
+        let Some(pgmap) = self.pgmap() else { return &[] };
+        let p = pgmap.as_ptr();
+        // SAFETY: the page map is live while bound (see `vmemmap_shift`)
+        // and holds `nr_range` ranges, its flexible array starting at the
+        // union; `nr_range` is fixed once it is mapped.
+        unsafe {
+            let n = usize::try_from((*p).nr_range).unwrap_or(0);
+            core::slice::from_raw_parts(addr_of_mut!((*p).__bindgen_anon_1).cast::<bindings::range>(), n)
+        }
+    }
+
     /// The distance from the device's physical addresses to its struct
     /// pages' (see the module comment): the page map's last range's end
     /// minus the last range's end, wrapping; zero without a page map.
+    #[inline]
     pub fn backing_distance(&self) -> u64 {
-        let (Some(pgmap), Some(last)) = (self.pgmap(), self.nr_range().checked_sub(1).and_then(|i| self.range(i)))
-        else {
+        let (pgmap, ranges) = (self.pgmap_ranges(), self.raw_ranges());
+        let (Some(last_map), Some(last)) = (pgmap.len().checked_sub(1), ranges.len().checked_sub(1)) else {
             return 0;
-        };
-        // SAFETY: the page map is live (see `vmemmap_shift`) and holds
-        // `nr_range` ranges, its flexible array starting at the union.
-        let end = unsafe {
-            let p = pgmap.as_ptr();
-            let n = usize::try_from((*p).nr_range).unwrap_or(1).max(1);
-            (*addr_of_mut!((*p).__bindgen_anon_1).cast::<bindings::range>().add(n - 1)).end
         };
         // INVARIANT: dax_pmem's contract: the two ends are the same byte
         // of the namespace, so this is the backing distance (0 on hardware).
-        crate::formats::devdax::backing_distance(end, last.end)
+        crate::formats::devdax::backing_distance(pgmap[last_map].end, ranges[last].range.end)
     }
 
     /// The device, if `dax_alive(dev_dax->dax_dev)`: alive for as long as
     /// `guard` is held (`kill_dax` waits for the read side), so its page
     /// map stays mapped. The inserts and page updates of a fault need it.
+    #[inline]
     pub fn live<'a>(&'a self, guard: &'a DaxReadGuard) -> Option<LiveDevDax<'a>> {
         // SAFETY: the dax_device lives as long as its dev_dax.
         let alive = unsafe { bindings::dax_alive((*self.raw()).dax_dev) };
@@ -254,6 +282,153 @@ impl core::ops::Deref for LiveDevDax<'_> {
     fn deref(&self) -> &DevDax {
         self.dev
     }
+}
+
+impl<'a> LiveDevDax<'a> {
+    /// The one check of a fault: the device pages of device physical
+    /// address `phys` (moved by the backing distance, see
+    /// [`DevDax::backing_distance`]) for an entry of `order` (0, PMD_ORDER
+    /// or PUD_ORDER), `pfn .. pfn + 2^order`, have struct pages in one range
+    /// of the device's page map, and `pfn` is aligned to the entry (a huge
+    /// entry maps its aligned block). The token lets [`Fault::set_mapping`]
+    /// and [`Fault::insert`] touch those pages and nothing else, whatever
+    /// the module computed; `None` for any other run (the fault is a
+    /// SIGBUS).
+    #[inline(always)]
+    pub fn pfns(&self, phys: u64, order: u32) -> Option<DevPfns<'_>> {
+        use crate::formats::devdax::{phys_to_pfn, PAGE_SHIFT, PMD_ORDER, PUD_ORDER};
+        if !(order == 0 || order == PMD_ORDER || order == PUD_ORDER) {
+            return None;
+        }
+        // `backing_distance`, over the page map's ranges read once.
+        let (pgmap, ranges) = (self.pgmap_ranges(), self.raw_ranges());
+        let (last_map, last) = (pgmap.len().checked_sub(1)?, ranges.len().checked_sub(1)?);
+        let distance = crate::formats::devdax::backing_distance(pgmap[last_map].end, ranges[last].range.end);
+        let pfn = phys_to_pfn(phys, distance);
+        let count = 1u64 << order;
+        if pfn & (count - 1) != 0 {
+            return None;
+        }
+        let end = pfn.checked_add(count)?;
+        let covered =
+            pgmap.iter().any(|r| pfn >= r.start >> PAGE_SHIFT && end <= (r.end >> PAGE_SHIFT).wrapping_add(1));
+        // INVARIANT: checked just above, under the read lock `self` holds.
+        covered.then_some(DevPfns { pfn, order, _live: PhantomData })
+    }
+}
+
+/// Device pages of a live dev_dax, checked by [`LiveDevDax::pfns`].
+///
+/// # Invariants
+///
+/// `pfn .. pfn + 2^order` have struct pages in one range of the device's
+/// page map, `pfn` is a multiple of `2^order`, and `order` is 0, PMD_ORDER
+/// or PUD_ORDER; the page map stays mapped for `'a` (the device was alive
+/// under the read lock that `kill_dev_dax` waits for).
+pub struct DevPfns<'a> {
+    pfn: u64,
+    order: u32,
+    _live: PhantomData<&'a LiveDevDax<'a>>,
+}
+
+impl DevPfns<'_> {
+    /// The first page frame number.
+    #[inline]
+    pub fn pfn(&self) -> u64 {
+        self.pfn
+    }
+
+    /// How many pages (2^order).
+    #[inline]
+    pub fn count(&self) -> u64 {
+        1 << self.order
+    }
+}
+
+/// The configuration whose struct page arithmetic the glue does inline
+/// (x86-64, SPARSEMEM_VMEMMAP at a boot-time base, no fake compound heads);
+/// any other goes through the C helper.
+macro_rules! inline_pages {
+    ($($item:item)*) => {
+        $(
+            #[cfg(all(
+                CONFIG_X86_64,
+                CONFIG_SPARSEMEM_VMEMMAP,
+                CONFIG_DYNAMIC_MEMORY_LAYOUT,
+                not(CONFIG_HUGETLB_PAGE_OPTIMIZE_VMEMMAP)
+            ))]
+            $item
+        )*
+    };
+}
+
+inline_pages! {
+    /// `pfn_to_page`: the struct pages are an array at `vmemmap_base`,
+    /// which KASLR sets once at boot (CONFIG_DYNAMIC_MEMORY_LAYOUT).
+    #[inline(always)]
+    fn pfn_to_page(pfn: u64) -> *mut bindings::page {
+        // SAFETY: written once during early boot, before modules load, and
+        // only read afterwards.
+        let vmemmap = unsafe { bindings::vmemmap_base } as *mut bindings::page;
+        vmemmap.wrapping_add(pfn as usize)
+    }
+
+    /// `compound_head`: a tail page's `compound_head` word is its head's
+    /// address plus one; without HUGETLB_PAGE_OPTIMIZE_VMEMMAP there are no
+    /// fake heads, so any other page is its own head (C's `_compound_head`).
+    ///
+    /// # Safety
+    ///
+    /// `page` is a live struct page.
+    #[inline(always)]
+    unsafe fn compound_head(page: *mut bindings::page) -> *mut bindings::page {
+        // SAFETY: the caller's page; `compound_head` is the word after
+        // `flags` in every variant of the union; READ_ONCE is a volatile load.
+        let head = unsafe { addr_of_mut!((*page).__bindgen_anon_1.__bindgen_anon_3.compound_head).read_volatile() };
+        if head & 1 != 0 {
+            (head - 1) as *mut bindings::page
+        } else {
+            page
+        }
+    }
+
+    /// `dax_set_mapping`'s step for one page, inline: the head page of
+    /// `pfn` gets `mapping` and `index` unless it has a mapping already.
+    ///
+    /// # Safety
+    ///
+    /// `pfn` has a live struct page; `mapping` is a live address space.
+    #[inline(always)]
+    unsafe fn page_set_mapping(pfn: u64, mapping: *mut bindings::address_space, index: u64) {
+        // SAFETY: the caller's page, and its head (`compound_head`). The
+        // fields are C's `page->mapping` and `page->index`, written as C's
+        // `dax_set_mapping` writes them (plain stores, under the fault's
+        // locks).
+        unsafe {
+            let page = compound_head(pfn_to_page(pfn));
+            let fields = addr_of_mut!((*page).__bindgen_anon_1.__bindgen_anon_1);
+            if (*fields).mapping.is_null() {
+                (*fields).mapping = mapping;
+                (*fields).__bindgen_anon_2.index = index as c_ulong;
+            }
+        }
+    }
+}
+
+/// `dax_set_mapping`'s step for one page, through the C helper.
+///
+/// # Safety
+///
+/// `pfn` has a live struct page; `mapping` is a live address space.
+#[cfg(not(all(
+    CONFIG_X86_64,
+    CONFIG_SPARSEMEM_VMEMMAP,
+    CONFIG_DYNAMIC_MEMORY_LAYOUT,
+    not(CONFIG_HUGETLB_PAGE_OPTIMIZE_VMEMMAP)
+)))]
+unsafe fn page_set_mapping(pfn: u64, mapping: *mut bindings::address_space, index: u64) {
+    // SAFETY: the caller's contract.
+    unsafe { bindings::rln_dax_page_set_mapping(pfn as c_ulong, mapping, index as c_ulong) }
 }
 
 /// A dev_dax during its driver's probe: the device-managed steps of a
@@ -449,40 +624,47 @@ impl Vma {
     ///
     /// `ptr` is a live VMA, stable for `'a` (mmap_lock or the VMA lock
     /// held by the caller).
+    #[inline]
     unsafe fn from_raw<'a>(ptr: *mut bindings::vm_area_struct) -> &'a Vma {
         // SAFETY: transparent wrapper.
         unsafe { &*ptr.cast::<Vma>() }
     }
 
+    #[inline]
     fn raw(&self) -> *mut bindings::vm_area_struct {
         self.0.get()
     }
 
     /// `vm_start`.
+    #[inline]
     pub fn start(&self) -> u64 {
         // SAFETY: stable under the caller's lock (`from_raw`).
         unsafe { (*self.raw()).__bindgen_anon_1.__bindgen_anon_1.vm_start }
     }
 
     /// `vm_end`.
+    #[inline]
     pub fn end(&self) -> u64 {
         // SAFETY: as `start`.
         unsafe { (*self.raw()).__bindgen_anon_1.__bindgen_anon_1.vm_end }
     }
 
     /// `vm_pgoff`.
+    #[inline]
     pub fn pgoff(&self) -> u64 {
         // SAFETY: as `start`.
         unsafe { (*self.raw()).vm_pgoff }
     }
 
     /// `vm_flags`.
+    #[inline]
     pub fn flags(&self) -> u64 {
         // SAFETY: as `start`.
         unsafe { (*self.raw()).__bindgen_anon_2.vm_flags }
     }
 
     /// `vma_is_dax`: the file's host inode is S_DAX.
+    #[inline]
     pub fn is_dax(&self) -> bool {
         // SAFETY: a mapped file, its mapping and host live as long as the VMA.
         unsafe {
@@ -492,6 +674,7 @@ impl Vma {
     }
 
     /// What formats::devdax decides on.
+    #[inline]
     pub fn view(&self) -> VmaView {
         VmaView {
             start: self.start(),
@@ -507,6 +690,7 @@ impl Vma {
     /// # Safety
     ///
     /// The VMA maps a file opened by [`DaxFileOps`]'s open.
+    #[inline]
     unsafe fn dev_dax<'a>(&self) -> &'a DevDax {
         // SAFETY: our open set private_data to the dev_dax, which the open
         // file (held by the VMA) keeps alive through its cdev.
@@ -542,104 +726,75 @@ pub struct Fault<'a> {
 
 impl Fault<'_> {
     /// The faulting address, page aligned (`vmf->address`).
+    #[inline]
     pub fn address(&self) -> u64 {
         // SAFETY: the vm_fault is live for the handler's call.
         unsafe { (*self.vmf).__bindgen_anon_1.address }
     }
 
     /// `vmf->pgoff`: the file page of `address`.
+    #[inline]
     pub fn pgoff(&self) -> u64 {
         // SAFETY: as `address`.
         unsafe { (*self.vmf).__bindgen_anon_1.pgoff }
     }
 
     /// FAULT_FLAG_WRITE.
+    #[inline]
     pub fn is_write(&self) -> bool {
         // SAFETY: as `address`.
         unsafe { (*self.vmf).flags & bindings::fault_flag_FAULT_FLAG_WRITE != 0 }
     }
 
     /// The VMA.
+    #[inline]
     pub fn vma(&self) -> &Vma {
         // SAFETY: the fault holds the VMA (its lock or mmap_lock).
         unsafe { Vma::from_raw((*self.vmf).__bindgen_anon_1.vma) }
     }
 
+    #[inline]
     fn pfn_t(pfn: u64) -> bindings::pfn_t {
         // phys_to_pfn_t(phys, PFN_DEV|PFN_MAP): device memory with struct pages.
         bindings::pfn_t { val: pfn | bindings::RLN_DAX_PFN_DEV as u64 | bindings::RLN_DAX_PFN_MAP as u64 }
     }
 
-    /// `dax_set_mapping`'s step for one page: the head page of `pfn` gets
-    /// the file's mapping and `index`, unless it has a mapping already.
-    /// `pfn` must be one of the device's own pages (see [`DevDax`]).
-    pub fn set_mapping(&self, dev: &LiveDevDax<'_>, pfn: u64, index: u64) -> Result {
-        if !dev.covers_pfn(pfn) {
-            return Err(EINVAL);
+    /// `dax_set_mapping`'s walk: pages `0 .. nr_pages` of `pages` (at most
+    /// all of them) get, on their head page, the file's mapping and
+    /// `index + i`, unless the head has a mapping already.
+    #[inline(always)]
+    pub fn set_mapping(&self, pages: &DevPfns<'_>, nr_pages: u64, index: u64) {
+        let nr_pages = nr_pages.min(pages.count());
+        // SAFETY: the fault holds the VMA, whose file (ours) is live with
+        // its mapping.
+        let mapping = unsafe { (*(*self.vma().raw()).vm_file).f_mapping };
+        for i in 0..nr_pages {
+            // SAFETY: page `i` of `pages` has a struct page that stays
+            // mapped for the token's life (`DevPfns` invariant: checked
+            // under the read lock `kill_dev_dax` waits for before the
+            // unbind unmaps the pages).
+            unsafe { page_set_mapping(pages.pfn + i, mapping, index.wrapping_add(i)) }
         }
-        // SAFETY: `pfn` has a struct page in the device's page map
-        // (checked above), which stays mapped while the device is alive:
-        // `dev` proves it is, under the read lock that `kill_dev_dax`
-        // waits for before the unbind unmaps the pages. The VMA's file is
-        // live.
-        unsafe {
-            let file = (*self.vma().raw()).vm_file;
-            bindings::rln_dax_page_set_mapping(pfn as c_ulong, (*file).f_mapping, index as c_ulong)
-        };
-        Ok(())
     }
 
-    /// `vmf_insert_mixed` of one device page at the fault address.
-    pub fn insert_pfn(&self, dev: &LiveDevDax<'_>, pfn: u64) -> VmFault {
-        if !dev.covers_pfn(pfn) {
-            return VmFault::SIGBUS;
-        }
-        // SAFETY: the pfn is device memory with struct pages (checked),
-        // alive while `dev` is (see `set_mapping`); the VMA and address
-        // are the fault's.
-        VmFault(unsafe { bindings::vmf_insert_mixed(self.vma().raw(), self.address(), Self::pfn_t(pfn)) })
-    }
-
-    /// `vmf_insert_pfn_pmd`: a 2 MiB entry of device pages from `pfn`.
-    pub fn insert_pfn_pmd(&self, dev: &LiveDevDax<'_>, pfn: u64, write: bool) -> VmFault {
-        if !dev.covers_pfns(pfn, 1 << crate::formats::devdax::PMD_ORDER) {
-            return VmFault::SIGBUS;
-        }
-        // SAFETY: as `insert_pfn`, for the whole PMD (checked).
-        VmFault(unsafe { bindings::vmf_insert_pfn_pmd(self.vmf, Self::pfn_t(pfn), write) })
-    }
-
-    /// `vmf_insert_pfn_pud`: a 1 GiB entry of device pages from `pfn`.
-    pub fn insert_pfn_pud(&self, dev: &LiveDevDax<'_>, pfn: u64, write: bool) -> VmFault {
-        if !dev.covers_pfns(pfn, 1 << crate::formats::devdax::PUD_ORDER) {
-            return VmFault::SIGBUS;
-        }
-        // SAFETY: as `insert_pfn`, for the whole PUD (checked).
-        VmFault(unsafe { bindings::vmf_insert_pfn_pud(self.vmf, Self::pfn_t(pfn), write) })
-    }
-}
-
-impl DevDax {
-    fn covers_pfn(&self, pfn: u64) -> bool {
-        self.covers_pfns(pfn, 1)
-    }
-
-    /// Whether pfns `pfn .. pfn + n` lie in one range of the page map:
-    /// the check that lets the inserts above stay safe whatever the module
-    /// computes (a few loads per fault).
-    fn covers_pfns(&self, pfn: u64, n: u64) -> bool {
-        let Some(pgmap) = self.pgmap() else { return false };
-        let shift = crate::formats::devdax::PAGE_SHIFT;
-        // SAFETY: the page map is live while bound (see `vmemmap_shift`).
-        unsafe {
-            let p = pgmap.as_ptr();
-            let ranges = addr_of_mut!((*p).__bindgen_anon_1).cast::<bindings::range>();
-            let nr = usize::try_from((*p).nr_range).unwrap_or(0);
-            (0..nr).any(|i| {
-                let r = *ranges.add(i);
-                pfn >= r.start >> shift && pfn.checked_add(n).is_some_and(|e| e <= (r.end >> shift) + 1)
-            })
-        }
+    /// Inserts `pages` as the fault's entry, by their size: a PTE at the
+    /// fault address (`vmf_insert_mixed`), or a PMD or PUD entry over the
+    /// fault's aligned block (`vmf_insert_pfn_pmd`, `vmf_insert_pfn_pud`;
+    /// `write` makes it writable and dirty).
+    #[inline(always)]
+    pub fn insert(&self, pages: DevPfns<'_>, write: bool) -> VmFault {
+        use crate::formats::devdax::{PMD_ORDER, PUD_ORDER};
+        let pfn = Self::pfn_t(pages.pfn);
+        // SAFETY: `pages` is device memory with struct pages, mapped while
+        // the token lives and aligned to the entry (`DevPfns` invariant);
+        // the VMA, address and vm_fault are the fault's.
+        VmFault(unsafe {
+            match pages.order {
+                PMD_ORDER => bindings::vmf_insert_pfn_pmd(self.vmf, pfn, write),
+                PUD_ORDER => bindings::vmf_insert_pfn_pud(self.vmf, pfn, write),
+                _ => bindings::vmf_insert_mixed(self.vma().raw(), self.address(), pfn),
+            }
+        })
     }
 }
 
@@ -673,7 +828,9 @@ pub trait DaxFile: 'static {
     fn mmap(dev: &DevDax, vma: &VmaNew<'_>) -> Result;
     /// `get_unmapped_area`; `dev` is `None` for a file without a dev_dax.
     fn get_unmapped_area(dev: Option<&DevDax>, req: &AreaRequest) -> u64;
-    /// `huge_fault` (and `fault`, as order 0).
+    /// `fault`: a PTE-sized fault (order 0).
+    fn fault(dev: &DevDax, vmf: &Fault<'_>) -> VmFault;
+    /// `huge_fault` of `order` (PMD_ORDER or PUD_ORDER from the core).
     fn huge_fault(dev: &DevDax, vmf: &Fault<'_>, order: u32) -> VmFault;
     /// `may_split`: may `vma` be split at `addr`?
     fn may_split(dev: &DevDax, vma: &Vma, addr: u64) -> Result;
@@ -834,14 +991,16 @@ unsafe extern "C" fn mmap_raw<F: DaxFile>(file: *mut bindings::file, vma: *mut b
     }
 }
 
-/// `vm_operations_struct.fault`: the order-0 `huge_fault`.
+/// `vm_operations_struct.fault`: a PTE-sized fault.
 ///
 /// # Safety
 ///
 /// The core calls it for a fault in a VMA our mmap set up.
 unsafe extern "C" fn fault_raw<F: DaxFile>(vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
-    // SAFETY: the caller's contract.
-    unsafe { huge_fault_raw::<F>(vmf, 0) }
+    let fault = Fault { vmf, _p: PhantomData };
+    // SAFETY: the VMA maps one of our files.
+    let dev = unsafe { fault.vma().dev_dax() };
+    F::fault(dev, &fault).0
 }
 
 /// `vm_operations_struct.huge_fault`.

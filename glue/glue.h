@@ -151,7 +151,8 @@ unsigned long rln_dax_get_unmapped_area(struct file *filp, unsigned long addr,
 					unsigned long len, unsigned long pgoff,
 					unsigned long flags);
 /* dax_set_mapping's step for one pfn: the head page's mapping and index,
- * unless already set. */
+ * unless already set. The fault path does it inline where it knows the
+ * memory model (x86-64 SPARSEMEM_VMEMMAP); this is for the others. */
 void rln_dax_page_set_mapping(unsigned long pfn, struct address_space *mapping,
 			      pgoff_t index);
 /* devm resources of a dev_dax's probe, released in reverse order after

@@ -73,6 +73,7 @@ impl VmaRefusal {
 
 /// C's `check_vma`: may the device (alive or not, with `align`) serve
 /// `vma`? The first failing rule, in C's order.
+#[inline]
 pub fn check_vma(alive: bool, align: u64, vma: &Vma) -> Result<(), VmaRefusal> {
     if !alive {
         return Err(VmaRefusal::Dead);
@@ -91,6 +92,7 @@ pub fn check_vma(alive: bool, align: u64, vma: &Vma) -> Result<(), VmaRefusal> {
 }
 
 /// `linear_page_index`: the file page offset that `address` in `vma` maps.
+#[inline]
 pub fn linear_page_index(vma: &Vma, address: u64) -> u64 {
     (address.wrapping_sub(vma.start) >> PAGE_SHIFT).wrapping_add(vma.pgoff)
 }
@@ -109,6 +111,7 @@ pub struct DaxRange {
 
 impl DaxRange {
     /// `range_len`.
+    #[inline]
     pub fn len(&self) -> u64 {
         self.end.wrapping_sub(self.start).wrapping_add(1)
     }
@@ -122,6 +125,7 @@ impl DaxRange {
 /// C's `dax_pgoff_to_phys`: the physical address of device page `pgoff`,
 /// when `size` bytes from there lie in the range holding it; `None` is C's
 /// `-1`. Only the first range containing `pgoff` is considered.
+#[inline(always)]
 pub fn pgoff_to_phys(ranges: impl IntoIterator<Item = DaxRange>, pgoff: u64, size: u64) -> Option<u64> {
     for r in ranges {
         let pgoff_end = r.pgoff.wrapping_add(r.len() >> PAGE_SHIFT).wrapping_sub(1);
@@ -139,6 +143,7 @@ pub fn pgoff_to_phys(ranges: impl IntoIterator<Item = DaxRange>, pgoff: u64, siz
 
 /// The size a fault handler of order `order` serves, or `None` for an
 /// order device-dax does not handle (SIGBUS).
+#[inline]
 pub fn fault_size(order: u32) -> Option<u64> {
     match order {
         0 => Some(PAGE_SIZE),
@@ -188,6 +193,7 @@ pub enum SigBusReason {
 /// computed as `vmf_pgoff`, on a device with `align`. `pud_supported` is
 /// CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD (without it PUD faults fall
 /// back).
+#[inline(always)]
 pub fn plan_fault(order: u32, align: u64, address: u64, vmf_pgoff: u64, vma: &Vma, pud_supported: bool) -> FaultPlan {
     let Some(size) = fault_size(order) else {
         return FaultPlan::SigBus(SigBusReason::Order);
@@ -234,13 +240,15 @@ pub fn order_base_2(n: u64) -> u32 {
     }
 }
 
-/// `dax_set_mapping`'s walk: the pages of an inserted entry whose
-/// `mapping` and `index` are set, as (first pfn, count, first index). With
-/// compound pages (`vmemmap_shift` non-zero) only the head is set.
-pub fn set_mapping_span(pfn: u64, fault_size: u64, vmemmap_shift: u32, vma: &Vma, address: u64) -> (u64, u64, u64) {
+/// `dax_set_mapping`'s walk over an inserted entry of `fault_size` at
+/// `address`: how many of its pages get their `mapping` and `index` set,
+/// from its first page on, and the first page's index. With compound pages
+/// (`vmemmap_shift` non-zero) only the head is set.
+#[inline(always)]
+pub fn set_mapping_span(fault_size: u64, vmemmap_shift: u32, vma: &Vma, address: u64) -> (u64, u64) {
     let nr_pages = if vmemmap_shift != 0 { 1 } else { fault_size / PAGE_SIZE };
     let index = linear_page_index(vma, address & !(fault_size - 1));
-    (pfn, nr_pages, index)
+    (nr_pages, index)
 }
 
 /// C's `dev_dax_may_split`: a VMA may be split at `addr` only on an
@@ -324,12 +332,14 @@ pub fn check_probe(is_static: bool, nr_range: usize, has_pgmap: bool) -> Result<
 /// nfit_test the page map covers the physical backing of the emulated
 /// range, and both end at the end of the namespace (dax_pmem only moves
 /// the start by the info block's `dataoff`).
+#[inline]
 pub fn backing_distance(pgmap_end: u64, last_range_end: u64) -> u64 {
     pgmap_end.wrapping_sub(last_range_end)
 }
 
 /// The page frame number of device physical address `phys`, moved by the
 /// backing distance.
+#[inline]
 pub fn phys_to_pfn(phys: u64, distance: u64) -> u64 {
     phys.wrapping_add(distance) >> PAGE_SHIFT
 }

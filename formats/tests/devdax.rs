@@ -100,10 +100,10 @@ fn vmemmap_shift_and_order() {
 fn set_mapping_spans() {
     let v = vma(0x4000_0000, 0x4080_0000, 16);
     // Compound pages: the head only.
-    assert_eq!(set_mapping_span(0x1000, M2, 9, &v, 0x4020_1234), (0x1000, 1, 16 + 512));
+    assert_eq!(set_mapping_span(M2, 9, &v, 0x4020_1234), (1, 16 + 512));
     // Without: every page of the entry.
-    assert_eq!(set_mapping_span(0x1000, M2, 0, &v, 0x4020_1234), (0x1000, 512, 16 + 512));
-    assert_eq!(set_mapping_span(0x1001, K4, 0, &v, 0x4020_1234), (0x1001, 1, 16 + 513));
+    assert_eq!(set_mapping_span(M2, 0, &v, 0x4020_1234), (512, 16 + 512));
+    assert_eq!(set_mapping_span(K4, 0, &v, 0x4020_1234), (1, 16 + 513));
 }
 
 #[test]
