@@ -64,11 +64,18 @@ pub(crate) fn register_all(
     for spa in table.spas() {
         let Some(ty) = spa.spa_type() else { continue };
         let registers = matches!(ty, SpaType::Pm | SpaType::Volatile) || ty.is_virtual();
-        if !registers {
+        // C passes control regions through acpi_nfit_register_region too,
+        // which only picks their nodes (and logs the fallback) before
+        // finding no region type to create.
+        if !registers && ty != SpaType::Dcr {
             continue;
         }
         if spa.range_index() == 0 && !ty.is_virtual() {
             dev_dbg!(parent, "detected invalid spa index\n");
+            continue;
+        }
+        if !registers {
+            nodes(parent, &spa);
             continue;
         }
         if let Err(e) = register(parent, table, &spa, ty, flags, bus, dimms, backing) {
