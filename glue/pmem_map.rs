@@ -194,38 +194,12 @@ unsafe impl Send for ReservedMemory {}
 // SAFETY: see `Send`.
 unsafe impl Sync for ReservedMemory {}
 
-/// `walk_iomem_res_desc` callback: records the first range and stops.
-///
-/// # Safety
-///
-/// `res` is a live resource (the walk holds the resource lock) and `arg`
-/// points to an `Option<(u64, u64)>`.
-unsafe extern "C" fn first_range(res: *mut bindings::resource, arg: *mut c_void) -> core::ffi::c_int {
-    // SAFETY: guaranteed by the caller.
-    let (start, end) = unsafe { ((*res).start, (*res).end) };
-    // SAFETY: `arg` is the walker's `Option<(u64, u64)>`.
-    unsafe { *arg.cast::<Option<(u64, u64)>>() = Some((start, end - start + 1)) };
-    1
-}
-
 impl ReservedMemory {
     /// The first legacy persistent memory range (`memmap=nn!ss`) in iomem,
     /// as `(start, length)`; `None` without one.
     pub fn find_legacy() -> Option<(u64, u64)> {
-        let mut found: Option<(u64, u64)> = None;
-        // SAFETY: a read-only walk of the resource tree; the callback's
-        // argument is `found`, which outlives the call.
-        unsafe {
-            bindings::walk_iomem_res_desc(
-                bindings::IORES_DESC_PERSISTENT_MEMORY_LEGACY as _,
-                bindings::IORESOURCE_MEM as _,
-                0,
-                u64::MAX,
-                core::ptr::addr_of_mut!(found).cast(),
-                Some(first_range),
-            )
-        };
-        found
+        let ranges = super::e820::legacy_pmem_ranges().ok()?;
+        ranges.first().map(|r| (r.start, r.len))
     }
 
     /// Requests `[phys, phys + len)` under `dev`'s name (EBUSY if any of it
