@@ -207,21 +207,8 @@ fn log_zero_flags_show(_btt: &NdBtt, page: &mut Page) -> Result {
 static LOG_ZERO_FLAGS: Attribute<NdBtt> = Attribute::ro(c"log_zero_flags", log_zero_flags_show);
 
 attribute_group!(static BTT_GROUP: NdBtt, dir = None, [SECTOR_SIZE, NAMESPACE, UUID, SIZE, LOG_ZERO_FLAGS]);
-impl region::OnRegion for NdBtt {
-    fn on_device(&self) -> &Device {
-        &self.dev
-    }
-    fn on_region(&self) -> &Region {
-        self.region()
-    }
-}
-
 // C's nd_numa_attribute_group (see `region::OnRegion`).
-static NUMA_NODE: Attribute<NdBtt> =
-    Attribute::ro(c"numa_node", region::numa_node_show).visible_if(region::numa_node_visible);
-static TARGET_NODE: Attribute<NdBtt> =
-    Attribute::ro(c"target_node", region::target_node_show).visible_if(region::target_node_visible);
-attribute_group!(static NUMA_GROUP: NdBtt, dir = None, [NUMA_NODE, TARGET_NODE]);
+region::nd_numa_group!(NUMA_GROUP: NdBtt);
 group_list!(static BTT_GROUPS: NdBtt = [BTT_GROUP, ND_DEVICE_GROUP, NUMA_GROUP]);
 static BTT_TYPE: DeviceType<NdBtt> = DeviceType::new(c"nd_btt", &BTT_GROUPS);
 

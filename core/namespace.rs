@@ -597,21 +597,8 @@ attribute_group!(static NAMESPACE_GROUP: Namespace, dir = None, [
     NSTYPE, SIZE, MODE, UUID, HOLDER, RESOURCE, ALT_NAME, FORCE_RAW, SECTOR_SIZE,
     DPA_EXTENTS, HOLDER_CLASS
 ]);
-impl region::OnRegion for Namespace {
-    fn on_device(&self) -> &Device {
-        &self.dev
-    }
-    fn on_region(&self) -> &Region {
-        self.region()
-    }
-}
-
 // C's nd_numa_attribute_group (see `region::OnRegion`).
-static NUMA_NODE: Attribute<Namespace> =
-    Attribute::ro(c"numa_node", region::numa_node_show).visible_if(region::numa_node_visible);
-static TARGET_NODE: Attribute<Namespace> =
-    Attribute::ro(c"target_node", region::target_node_show).visible_if(region::target_node_visible);
-attribute_group!(static NUMA_GROUP: Namespace, dir = None, [NUMA_NODE, TARGET_NODE]);
+region::nd_numa_group!(NUMA_GROUP: Namespace);
 group_list!(static NAMESPACE_GROUPS: Namespace = [ND_DEVICE_GROUP, NAMESPACE_GROUP, NUMA_GROUP]);
 pub(crate) static IO_TYPE: DeviceType<Namespace> = DeviceType::new(c"nd_namespace_io", &NAMESPACE_GROUPS);
 pub(crate) static PMEM_TYPE: DeviceType<Namespace> = DeviceType::new(c"nd_namespace_pmem", &NAMESPACE_GROUPS);

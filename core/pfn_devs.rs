@@ -306,21 +306,8 @@ static SUPPORTED_ALIGNMENTS: Attribute<NdPfn> = Attribute::ro(c"supported_alignm
 attribute_group!(static PFN_GROUP: NdPfn, dir = None, [
     MODE, NAMESPACE, UUID, ALIGN, RESOURCE, SIZE, SUPPORTED_ALIGNMENTS
 ]);
-impl region::OnRegion for NdPfn {
-    fn on_device(&self) -> &Device {
-        &self.dev
-    }
-    fn on_region(&self) -> &Region {
-        self.region()
-    }
-}
-
 // C's nd_numa_attribute_group (see `region::OnRegion`).
-static NUMA_NODE: Attribute<NdPfn> =
-    Attribute::ro(c"numa_node", region::numa_node_show).visible_if(region::numa_node_visible);
-static TARGET_NODE: Attribute<NdPfn> =
-    Attribute::ro(c"target_node", region::target_node_show).visible_if(region::target_node_visible);
-attribute_group!(static NUMA_GROUP: NdPfn, dir = None, [NUMA_NODE, TARGET_NODE]);
+region::nd_numa_group!(NUMA_GROUP: NdPfn);
 // The groups of pfn and dax devices.
 group_list!(pub(crate) static PFN_GROUPS: NdPfn = [PFN_GROUP, ND_DEVICE_GROUP, NUMA_GROUP]);
 static PFN_TYPE: DeviceType<NdPfn> = DeviceType::new(c"nd_pfn", &PFN_GROUPS);
