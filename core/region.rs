@@ -767,23 +767,24 @@ pub(crate) fn target_node_visible<T: OnRegion>(t: &T, attr: &'static Attribute<T
 
 /// C's `nd_numa_attribute_group` on `$ty`, a device below a region (a
 /// field `dev` and a method `region()`): its [`OnRegion`] and the group
-/// `$group` of the statics `NUMA_NODE` and `TARGET_NODE`.
+/// `$group` of the statics `NUMA_NODE` and `TARGET_NODE`. The caller has
+/// `region` (this module) in scope.
 macro_rules! nd_numa_group {
     ($group:ident: $ty:ty) => {
-        impl $crate::region::OnRegion for $ty {
+        impl region::OnRegion for $ty {
             fn on_device(&self) -> &$crate::glue::device::Device {
                 &self.dev
             }
-            fn on_region(&self) -> &$crate::region::Region {
+            fn on_region(&self) -> &region::Region {
                 self.region()
             }
         }
         static NUMA_NODE: $crate::glue::sysfs::Attribute<$ty> =
-            $crate::glue::sysfs::Attribute::ro(c"numa_node", $crate::region::numa_node_show)
-                .visible_if($crate::region::numa_node_visible);
+            $crate::glue::sysfs::Attribute::ro(c"numa_node", region::numa_node_show)
+                .visible_if(region::numa_node_visible);
         static TARGET_NODE: $crate::glue::sysfs::Attribute<$ty> =
-            $crate::glue::sysfs::Attribute::ro(c"target_node", $crate::region::target_node_show)
-                .visible_if($crate::region::target_node_visible);
+            $crate::glue::sysfs::Attribute::ro(c"target_node", region::target_node_show)
+                .visible_if(region::target_node_visible);
         $crate::attribute_group!(static $group: $ty, dir = None, [NUMA_NODE, TARGET_NODE]);
     };
 }
