@@ -204,7 +204,9 @@ t_cmp_json() {
 }
 
 # t_cmp_text A B LABEL: exact comparison of two text files, less the lines
-# that pending entries drop (each drop is reported).
+# that pending entries drop (each drop is reported). An entry applies when its
+# glob matches LABEL or the candidate file's name: callers that compare two
+# steps label the pair ("a.out (ref) vs b.out (cand)").
 t_cmp_text() {
 	local a=$1 b=$2 label=$3 e rest regex reason drop=
 	if [ ! -e "$a" ] || [ ! -e "$b" ]; then
@@ -217,7 +219,7 @@ t_cmp_text() {
 		drop="${drop:+$drop|}$regex"
 		echo "   SKIP lines /$regex/ of $label (pending on $T_CAND: $reason)"
 		T_SKIPS=$((T_SKIPS + 1))
-	done < <(t_pending_match "$label")
+	done < <({ t_pending_match "$label"; t_pending_match "${b##*/}"; } | sort -u)
 	if ! diff -u --label "$label ($T_REF)" --label "$label ($T_CAND)" \
 		<(grep -v -E "${drop:-^\b\B$}" "$a") <(grep -v -E "${drop:-^\b\B$}" "$b") >"$T_DIR/diff.tmp"; then
 		t_fail "$label differs:"
