@@ -25,7 +25,7 @@
 #   torture  per region and per operation (create from old, destroy from new):
 #            N = the label writes the unfaulted operation makes (budget BIG,
 #            BIG - remaining); then for each k in 0..N-1 (`make torture`;
-#            `make check` takes k = 0, N-1 and a seeded sample, 4 in all, the
+#            `make check` takes k = 0, N-1 and a seeded one, 3 in all, the
 #            seed printed for RLN_TORTURE_SEED): restore the starting
 #            label areas (write-labels, DIMMs re-probed), set budget k, run the
 #            operation (it may fail), then "reboot" the labels (disable the
@@ -447,7 +447,7 @@ t_nfit_test
 if [ "${RLN_TORTURE:-sample}" = full ]; then
 	sample=0
 else
-	sample=${RLN_TORTURE_SAMPLE:-4}
+	sample=${RLN_TORTURE_SAMPLE:-3}
 fi
 seed=${RLN_TORTURE_SEED:-$(date +%s)}
 echo "   power cuts: $([ "$sample" = 0 ] && echo "at every label write" || echo "at $sample label writes per operation (first, last and a sample)"), seed $seed (RLN_TORTURE_SEED=$seed to repeat)"

@@ -7,7 +7,9 @@
 # block attributes):
 #   zeroed   the label areas as nfit_test starts them (no index: label-less
 #            regions, namespace_io namespaceN.0 covering each region); also
-#            `ndctl list -RNiM` (media errors from the injected ARS results)
+#            `ndctl list -RNiM` (media errors from the injected ARS results),
+#            and the buses and DIMMs: `ndctl list -BDi` and -BDiH and the
+#            ndctl/ndbus/nmem names sysfs shows (once the test list-nfit-test)
 #   empty    nfit_test.0's regions disabled, its DIMMs `init-labels` (v1.1),
 #            regions enabled: labeled regions with only a seed namespace
 #   created  three raw namespaces with fixed uuids and names: two in the 4-way
@@ -26,6 +28,9 @@ if [ "${1:-}" = --guest ]; then
 	g_wait_scrub
 	g_nd_view zeroed
 	g_run zeroed-list-RNiM.json ndctl list -RNiM
+	g_run list-BDi.json ndctl list -BDi
+	g_run list-BDiH.json ndctl list -BDiH
+	ls /sys/class/nd /sys/bus/nd/devices | grep -E '^(ndctl|ndbus|nmem)[0-9]' | sort >devices.out
 
 	g_run empty-disable ndctl disable-region -b nfit_test.0 all
 	g_run empty-init ndctl init-labels -b nfit_test.0 all

@@ -8,7 +8,9 @@
 #    -RNi` and -RNDiu JSON; every attribute of region0 and its namespaces with
 #    its mode; the nd bus's devices and drivers; the pmem disks' block
 #    attributes) in four states:
-#      zeroed   no label index: label-less region, namespace_io namespace0.0
+#      zeroed   no label index: label-less region, namespace_io namespace0.0;
+#               also the bus and DIMM: `ndctl list -BDi` and -BDiH and the
+#               ndctl/ndbus/nmem names sysfs shows (once list-qemu-nvdimm)
 #      empty    region disabled, `init-labels`, enabled: only a seed namespace
 #      created  two raw namespaces with fixed uuids and names (256 MiB "first",
 #               512 MiB "second"), leaving space free
@@ -26,6 +28,9 @@ if [ "${1:-}" = --guest ]; then
 	case "$3" in
 	create)
 		g_nd_view zeroed
+		g_run list-BDi.json ndctl list -BDi
+		g_run list-BDiH.json ndctl list -BDiH
+		ls /sys/class/nd /sys/bus/nd/devices | grep -E '^(ndctl|ndbus|nmem)[0-9]' | sort >devices.out
 		g_run empty-disable ndctl disable-region all
 		g_run empty-init ndctl init-labels all
 		g_run empty-enable ndctl enable-region all
