@@ -353,9 +353,14 @@ static PROVIDER: Attribute<NdBus> = Attribute::ro(c"provider", provider_show);
 // (a btt that nd_pmem's probe found on the media is registered that way,
 // as C's nd_device_register is), then each region's and DIMM's probe and
 // the probes of their children (namespaces, btt, pfn, dax), each waited
-// out by taking and dropping its device lock.
+// out by taking and dropping its device lock. Like C's nd_synchronize() it
+// also waits for the unregisters queued from a device's own attribute (a
+// btt, pfn or dax detached by writing "" to its `namespace`, a namespace
+// whose `size` went to 0): libndctl rescans the region right after such a
+// write, and must find the device either whole or gone, never half removed
+// (`add_dev() failed`).
 fn wait_probe_show(bus: &NdBus, page: &mut Page) -> Result {
-    crate::glue::device::wait_for_adds();
+    crate::glue::device::synchronize();
     bus.dev.for_each_child(|child| {
         drop(child.lock());
         child.for_each_child(|grandchild| {

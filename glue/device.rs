@@ -673,6 +673,17 @@ pub fn wait_for_unregisters() {
     unsafe { bindings::rln_device_unregister_sync() };
 }
 
+/// C's `nd_synchronize()`: waits for the deferred adds and the queued
+/// unregisters alike. C queues both on one async domain (`nd_async_domain`);
+/// ours are two, and an unregister's work first waits for the adds, so the
+/// unregisters go first, then the adds (those queued since included).
+/// Never call it from a probe that a deferred add runs, nor from a device's
+/// own attribute while an unregister of that device may be queued.
+pub fn synchronize() {
+    wait_for_unregisters();
+    wait_for_adds();
+}
+
 impl<T: DeviceObject> Drop for Registration<T> {
     fn drop(&mut self) {
         if self.deferred {
