@@ -33,7 +33,7 @@
 #![deny(unsafe_code)]
 
 use kernel::prelude::*;
-use kernel::sync::{Arc, Mutex};
+use kernel::sync::{Arc, Mutex, UniqueArc};
 use kernel::new_mutex;
 
 #[path = "../glue/mod.rs"]
@@ -157,9 +157,11 @@ impl VqHandler for HostAck {
 /// The device's flush path.
 #[pin_data]
 struct Flusher {
-    /// Serializes flush requests (C: `flush_lock`).
+    /// Serializes flush requests (C: `flush_lock`), and holds the request
+    /// of the last flush once nobody else refers to it: the next flush
+    /// reuses it instead of allocating one.
     #[pin]
-    serial: Mutex<()>,
+    serial: Mutex<Option<Pin<UniqueArc<FlushRequest>>>>,
     vq: Virtqueue<HostAck>,
 }
 
@@ -167,22 +169,31 @@ impl Flusher {
     /// `virtio_pmem_flush`: asks the host to make the range durable and
     /// waits for its answer; EIO if it could not be asked or it failed.
     fn flush(&self) -> Result {
-        let _serial = self.serial.lock();
+        let mut spare = self.serial.lock();
         let vdev = self.vq.device();
         // Don't bother to submit the request to a device that needs a reset.
         if vdev.needs_reset() {
             dev_info!(vdev.device(), "virtio pmem device needs a reset\n");
             return Err(EIO);
         }
-        let req = Arc::pin_init(
-            pin_init!(FlushRequest {
-                req: DmaBuf::new(VIRTIO_PMEM_REQ_TYPE_FLUSH.to_le_bytes()),
-                resp: DmaBuf::new([0; 4]),
-                done <- Completion::new(),
-                slot <- Completion::new(),
-            }),
-            GFP_KERNEL,
-        )?;
+        let req: Arc<FlushRequest> = match spare.take() {
+            // Ours alone: the queue and the waiters let go of it.
+            Some(r) => {
+                r.done.reinit();
+                r.slot.reinit();
+                r.resp.write([0; 4]);
+                r.into()
+            }
+            None => Arc::pin_init(
+                pin_init!(FlushRequest {
+                    req: DmaBuf::new(VIRTIO_PMEM_REQ_TYPE_FLUSH.to_le_bytes()),
+                    resp: DmaBuf::new([0; 4]),
+                    done <- Completion::new(),
+                    slot <- Completion::new(),
+                }),
+                GFP_KERNEL,
+            )?,
+        };
         let mut q = self.vq.lock();
         let added = loop {
             match q.add(&req) {
@@ -211,7 +222,11 @@ impl Flusher {
         }
         // The interrupt hands the request back once the host answered.
         req.done.wait();
-        match u32::from_le_bytes(req.resp.read()) {
+        let status = u32::from_le_bytes(req.resp.read());
+        // Kept if the interrupt already dropped its reference (it does so
+        // after completing `done`); otherwise the next flush allocates.
+        *spare = req.into_unique_or_drop();
+        match status {
             0 => Ok(()),
             _ => Err(EIO),
         }
@@ -317,7 +332,7 @@ impl virtio::Driver for VirtioPmem {
         let vq = vdev.find_single_vq(c"flush_queue", HostAck, Waiters { queue: KVec::new(), head: 0 }).inspect_err(|_| {
             dev_err!(dev, "failed to initialize virtio pmem vq's\n");
         })?;
-        let flusher = Arc::pin_init(pin_init!(Flusher { serial <- new_mutex!(()), vq }), GFP_KERNEL)?;
+        let flusher = Arc::pin_init(pin_init!(Flusher { serial <- new_mutex!(None), vq }), GFP_KERNEL)?;
         let (start, size) = match vdev.shm_region(VIRTIO_PMEM_SHMEM_REGION_ID) {
             Some(r) if vdev.has_feature(VIRTIO_PMEM_F_SHMEM_REGION) => r,
             _ => (vdev.cread_le64(CONFIG_START), vdev.cread_le64(CONFIG_SIZE)),
