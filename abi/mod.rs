@@ -86,3 +86,57 @@ fn backing_phys_to_raw(phys: Option<u64>) -> u64 {
 fn backing_phys_from_raw(raw: u64) -> Option<u64> {
     (raw != NO_BACKING_PHYS).then_some(raw)
 }
+
+/// `NVDIMM_FLUSH_ASYNC`: a region flush took the bio and ends it itself.
+const NVDIMM_FLUSH_ASYNC: core::ffi::c_int = 1;
+
+/// How the flush after a REQ_FUA bio's data went (C's `nvdimm_flush(nd_region,
+/// bio)`), on the namespace ABI and the provider ABI alike.
+pub enum FuaFlush {
+    /// The region's provider took the bio (C: NVDIMM_FLUSH_ASYNC): it
+    /// flushes from a work item and ends the bio there.
+    Queued,
+    /// The flush ran (or failed to start, ENOMEM); the caller ends the bio
+    /// with the status.
+    Done(crate::glue::block::PendingBio, kernel::error::Result),
+}
+
+impl FuaFlush {
+    /// The C return value of a flush that was handed `raw`: 0 or -errno,
+    /// the bio back with the caller, or NVDIMM_FLUSH_ASYNC.
+    fn into_raw(self, raw: *mut crate::glue::bindings::bio) -> core::ffi::c_int {
+        match self {
+            Self::Queued => NVDIMM_FLUSH_ASYNC,
+            Self::Done(bio, status) if bio.as_ptr() == raw => {
+                // The caller ends it (`from_raw`).
+                let _ = bio.into_raw();
+                match status {
+                    Ok(()) => 0,
+                    Err(e) => e.to_errno(),
+                }
+            }
+            // Another bio than `raw` came back, one handed on earlier: the
+            // flush kept `raw`, so this one is ours to end.
+            Self::Done(bio, status) => {
+                bio.complete(status);
+                NVDIMM_FLUSH_ASYNC
+            }
+        }
+    }
+
+    /// What a flush handed `raw` returned (`rc`).
+    ///
+    /// # Safety
+    ///
+    /// `raw` came from `PendingBio::into_raw` and was handed to the flush,
+    /// and `rc` follows [`FuaFlush::into_raw`]: unless it is
+    /// NVDIMM_FLUSH_ASYNC, the flush gave the bio back.
+    unsafe fn from_raw(rc: core::ffi::c_int, raw: *mut crate::glue::bindings::bio) -> Self {
+        if rc == NVDIMM_FLUSH_ASYNC {
+            return Self::Queued;
+        }
+        // SAFETY: guaranteed by the caller: the bio is ours again.
+        let bio = unsafe { crate::glue::block::PendingBio::from_raw(raw) };
+        Self::Done(bio, kernel::error::to_result(rc))
+    }
+}

@@ -38,6 +38,9 @@ use kernel::error::{code::*, to_result, Error, Result};
 use kernel::prelude::*;
 use kernel::ThisModule;
 
+pub use super::FuaFlush;
+use crate::glue::block::PendingBio;
+
 use crate::glue::bindings;
 use crate::glue::bus::BusType;
 use crate::glue::device::Device;
@@ -190,6 +193,7 @@ extern "C" {
     fn rln_nd_driver_unregister(drv: *const NdDriver);
     fn rln_namespace_probe(dev: *mut bindings::device, out: *mut RawNamespaceInfo) -> c_int;
     fn rln_namespace_flush(dev: *mut bindings::device) -> c_int;
+    fn rln_namespace_flush_fua(dev: *mut bindings::device, bio: *mut bindings::bio) -> c_int;
     fn rln_namespace_badblocks(dev: *mut bindings::device, cb: RawBadRange, ctx: *mut c_void) -> c_int;
     fn rln_namespace_clear_poison(dev: *mut bindings::device, phys: u64, len: u64) -> c_long;
     fn rln_namespace_read_only(dev: *mut bindings::device) -> c_int;
@@ -210,6 +214,8 @@ mod signatures {
     pub type Probe = unsafe extern "C" fn(*mut bindings::device, *mut RawNamespaceInfo) -> c_int;
     /// `rln_namespace_flush`
     pub type Flush = unsafe extern "C" fn(*mut bindings::device) -> c_int;
+    /// `rln_namespace_flush_fua`
+    pub type FlushFua = unsafe extern "C" fn(*mut bindings::device, *mut bindings::bio) -> c_int;
     /// `rln_namespace_badblocks`
     pub type Badblocks = unsafe extern "C" fn(*mut bindings::device, RawBadRange, *mut c_void) -> c_int;
     /// `rln_namespace_clear_poison`
@@ -715,6 +721,20 @@ impl Namespace {
         to_result(unsafe { rln_namespace_flush(self.dev.as_ptr()) })
     }
 
+    /// `nvdimm_flush(nd_region, bio)` after the data of REQ_FUA bio `bio`:
+    /// the region's provider may keep the bio and end it itself
+    /// ([`FuaFlush::Queued`], virtio_pmem), or the flush ran and the caller
+    /// ends the bio with its status.
+    pub fn flush_fua(&self, bio: PendingBio) -> FuaFlush {
+        let raw = bio.into_raw();
+        // SAFETY: our device is live; `raw` is handed over and comes back
+        // unless the region's provider kept it.
+        let rc = unsafe { rln_namespace_flush_fua(self.dev.as_ptr(), raw) };
+        // SAFETY: `raw` came from `into_raw`; the exported function
+        // follows `FuaFlush::into_raw`.
+        unsafe { FuaFlush::from_raw(rc, raw) }
+    }
+
     /// Calls `f(sector, count)` for each known bad range, in 512-byte
     /// sectors from the start of the namespace.
     pub fn for_each_bad_range(&self, mut f: impl FnMut(u64, u64)) -> Result {
@@ -923,6 +943,9 @@ pub trait NsCore {
     fn probe(dev: &Device) -> Result<NamespaceInfo>;
     /// `nvdimm_flush` on the region of `dev`.
     fn flush(dev: &Device) -> Result;
+    /// `nvdimm_flush(nd_region, bio)` on the region of `dev` after the
+    /// data of REQ_FUA bio `bio` (see [`Namespace::flush_fua`]).
+    fn flush_fua(dev: &Device, bio: PendingBio) -> FuaFlush;
     /// Reports each bad range of the namespace through `f(sector, count)`,
     /// as `nvdimm_badblocks_populate` would set them.
     fn bad_ranges(dev: &Device, f: &mut dyn FnMut(u64, u64)) -> Result;
@@ -1056,6 +1079,22 @@ mod exports {
         }
     }
     const _: signatures::Flush = rln_namespace_flush;
+
+    /// `rln_namespace_flush_fua`: `nvdimm_flush(nd_region, bio)` after the
+    /// data of a REQ_FUA bio.
+    ///
+    /// # Safety
+    ///
+    /// `dev` is the live device a driver is bound to; `bio` was handed over
+    /// with `PendingBio::into_raw`, and comes back unless the return value
+    /// is NVDIMM_FLUSH_ASYNC.
+    #[no_mangle]
+    unsafe extern "C" fn rln_namespace_flush_fua(dev: *mut bindings::device, bio: *mut bindings::bio) -> c_int {
+        // SAFETY: guaranteed by the caller.
+        let (dev, pending) = unsafe { (Device::from_raw(dev), PendingBio::from_raw(bio)) };
+        Core::flush_fua(dev, pending).into_raw(bio)
+    }
+    const _: signatures::FlushFua = rln_namespace_flush_fua;
 
     /// `rln_namespace_badblocks`: each bad range, through `cb`.
     ///

@@ -35,6 +35,8 @@ use kernel::error::{to_result, Result};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
+pub use super::FuaFlush;
+use crate::glue::block::PendingBio;
 use crate::glue::bindings;
 use crate::glue::device::{ARef, Device, DeviceObject, Provided, ProviderAttrs};
 use crate::glue::sysfs::{FromDevice, GroupList};
@@ -57,9 +59,12 @@ type RawCtl = unsafe extern "C" fn(
 /// fails the write with EIO after that prefix landed.
 type RawMediaWrite = unsafe extern "C" fn(bus: *const c_void, phys: u64, len: u64) -> u64;
 
-/// `flush`: the provider's flush of a region (`nd_region_desc.flush`);
-/// 0, or a negative errno.
-type RawRegionFlush = unsafe extern "C" fn(region: *const c_void) -> c_int;
+/// `flush`: the provider's flush of a region (`nd_region_desc.flush`):
+/// `bio` is null (REQ_PREFLUSH and the other flushes), or a REQ_FUA bio
+/// whose data was written (`PendingBio::into_raw`). 0 or a negative errno,
+/// the bio back with the caller, or NVDIMM_FLUSH_ASYNC: the provider took
+/// the bio and ends it (`FuaFlush`).
+type RawRegionFlush = unsafe extern "C" fn(region: *const c_void, bio: *mut bindings::bio) -> c_int;
 
 /// `security_flags`: the NVDIMM_SECURITY_* bits of a DIMM for the user
 /// (`master` = 0) or master passphrase.
@@ -251,6 +256,15 @@ pub trait BusProvider: FromDevice<Lookup = Provided> + Send + Sync + 'static {
         Ok(())
     }
 
+    /// The flush after the data of REQ_FUA bio `bio` on a region registered
+    /// with [`NewRegion::flush`] (C's `flush(nd_region, bio)`): the provider
+    /// may keep the bio and end it when its flush is done, from another
+    /// thread ([`FuaFlush::Queued`]), or give it back with the status of
+    /// [`BusProvider::region_flush`], as by default.
+    fn region_flush_fua(region: &Self::Region, bio: PendingBio) -> FuaFlush {
+        FuaFlush::Done(bio, Self::region_flush(region))
+    }
+
     /// Test-only, for buses registered with [`BusDesc::media_fault`]: how
     /// many of the `len` bytes of a namespace byte write at system physical
     /// address `phys` land (all of them: `len`). Fewer fails the write with
@@ -276,12 +290,20 @@ unsafe extern "C" fn media_write_raw<P: BusProvider>(bus: *const c_void, phys: u
 /// # Safety
 ///
 /// `region` is the provider data of a region of a registered bus of `P`.
-unsafe extern "C" fn region_flush_raw<P: BusProvider>(region: *const c_void) -> c_int {
+/// `bio` is null, or a bio handed over with `PendingBio::into_raw`.
+unsafe extern "C" fn region_flush_raw<P: BusProvider>(region: *const c_void, bio: *mut bindings::bio) -> c_int {
     // SAFETY: as in `ctl_raw`, the region data lives while its bus does.
-    match P::region_flush(unsafe { &*(region as *const P::Region) }) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
+    let region = unsafe { &*(region as *const P::Region) };
+    if bio.is_null() {
+        return match P::region_flush(region) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        };
     }
+    // SAFETY: guaranteed by the caller; `into_raw` below gives it back
+    // unless the provider kept it.
+    let pending = unsafe { PendingBio::from_raw(bio) };
+    P::region_flush_fua(region, pending).into_raw(bio)
 }
 
 /// `ctl` of a provider `P`, as libnvdimm calls it.
@@ -1146,8 +1168,20 @@ unsafe impl Sync for RegionFlush {}
 impl RegionFlush {
     /// Runs the provider's flush; may sleep.
     pub fn call(&self) -> Result {
-        // SAFETY: the region is registered (invariant).
-        to_result(unsafe { (self.flush)(self.provider_data) })
+        // SAFETY: the region is registered (invariant); no bio.
+        to_result(unsafe { (self.flush)(self.provider_data, core::ptr::null_mut()) })
+    }
+
+    /// Runs the provider's flush after the data of REQ_FUA bio `bio`,
+    /// which the provider may keep ([`FuaFlush::Queued`]).
+    pub fn call_fua(&self, bio: PendingBio) -> FuaFlush {
+        let raw = bio.into_raw();
+        // SAFETY: the region is registered (invariant); `raw` is handed
+        // over and comes back unless the provider kept it.
+        let rc = unsafe { (self.flush)(self.provider_data, raw) };
+        // SAFETY: `raw` came from `into_raw`; `region_flush_raw` follows
+        // `FuaFlush::into_raw`.
+        unsafe { FuaFlush::from_raw(rc, raw) }
     }
 }
 

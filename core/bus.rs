@@ -24,7 +24,8 @@ use crate::glue::bus::{BusOps, BusRegistration, BusType, Class, ClassRegistratio
 use crate::glue::chrdev::{Chrdev, ChrdevRegistration, IoctlHandler};
 use crate::glue::device::{ARef, ClassDevice, Device, Placement, Registration};
 use crate::glue::ida::{Id, IdaKind};
-use crate::abi::namespace::{NamespaceInfo, NsCore};
+use crate::abi::namespace::{FuaFlush, NamespaceInfo, NsCore};
+use crate::glue::block::PendingBio;
 use crate::glue::nd_driver::{NdDriver, NdDriverOps, NdDriverRegistration};
 use crate::abi::provider::{ModuleRef, NdCore, ProviderBus, ProviderDimm, ProviderRegion};
 use crate::glue::sysfs::GroupList;
@@ -350,6 +351,10 @@ impl NsCore for NamespaceDrivers {
 
     fn flush(dev: &Device) -> Result {
         namespace::driver_flush(dev)
+    }
+
+    fn flush_fua(dev: &Device, bio: PendingBio) -> FuaFlush {
+        namespace::driver_flush_fua(dev, bio)
     }
 
     fn bad_ranges(dev: &Device, f: &mut dyn FnMut(u64, u64)) -> Result {

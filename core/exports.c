@@ -21,12 +21,13 @@ EXPORT_SYMBOL_GPL(rln_dimm_device);
 
 /* The namespace-driver ABI (abi/namespace.rs), for nd_pmem. */
 extern char rln_nd_driver_register[], rln_nd_driver_unregister[], rln_namespace_probe[];
-extern char rln_namespace_flush[], rln_namespace_badblocks[], rln_namespace_clear_poison[];
+extern char rln_namespace_flush[], rln_namespace_flush_fua[], rln_namespace_badblocks[], rln_namespace_clear_poison[];
 extern char rln_namespace_read_only[];
 EXPORT_SYMBOL_GPL(rln_nd_driver_register);
 EXPORT_SYMBOL_GPL(rln_nd_driver_unregister);
 EXPORT_SYMBOL_GPL(rln_namespace_probe);
 EXPORT_SYMBOL_GPL(rln_namespace_flush);
+EXPORT_SYMBOL_GPL(rln_namespace_flush_fua);
 EXPORT_SYMBOL_GPL(rln_namespace_badblocks);
 EXPORT_SYMBOL_GPL(rln_namespace_clear_poison);
 EXPORT_SYMBOL_GPL(rln_namespace_read_only);

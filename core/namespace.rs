@@ -26,7 +26,8 @@ use crate::formats::dpa;
 use crate::glue::boxed;
 use crate::region::NsNumber;
 use crate::glue::device::{Device, EmbeddedDevice, DeviceType, Placement, Registration};
-use crate::abi::namespace::{DiskName, NamespaceInfo, NamespaceKind};
+use crate::abi::namespace::{DiskName, FuaFlush, NamespaceInfo, NamespaceKind};
+use crate::glue::block::PendingBio;
 use crate::glue::pmem_map::ProviderMap;
 use crate::glue::sysfs::{self, Attribute, Page};
 use crate::nd::nd_type;
@@ -960,6 +961,15 @@ pub(crate) fn describe(ns: &Namespace, kind: NamespaceKind) -> Result<NamespaceI
 /// `nvdimm_flush` on the region of namespace `dev`.
 pub(crate) fn driver_flush(dev: &Device) -> Result {
     Region::of_child(dev).ok_or(ENXIO)?.flush()
+}
+
+/// `nvdimm_flush(nd_region, bio)` on the region of namespace `dev`, after
+/// the data of REQ_FUA bio `bio`.
+pub(crate) fn driver_flush_fua(dev: &Device, bio: PendingBio) -> FuaFlush {
+    match Region::of_child(dev) {
+        Some(region) => region.flush_fua(bio),
+        None => FuaFlush::Done(bio, Err(ENXIO)),
+    }
 }
 
 /// The bus's bad ranges inside namespace `ns`, in its sectors.

@@ -24,7 +24,8 @@ use crate::glue::ida::{Id, IdaKind};
 use crate::glue::lock::MutexArray;
 use crate::glue::numa;
 use crate::glue::nd_driver::NdEvent;
-use crate::abi::provider::{Cookies, ProviderMemory, ProviderRegion, RegionFlush};
+use crate::abi::provider::{Cookies, FuaFlush, ProviderMemory, ProviderRegion, RegionFlush};
+use crate::glue::block::PendingBio;
 use crate::glue::sysfs::{self, Attribute, Page};
 use crate::nd::{self, nd_type, NdBus};
 use crate::shutdown;
@@ -205,7 +206,7 @@ impl Region {
     /// its queues.
     pub(crate) fn flush(&self) -> Result {
         if let Some(f) = &self.provider_flush {
-            return f.call().map_err(|e| if e == ENOMEM { e } else { EIO });
+            return f.call().map_err(flush_errno);
         }
         kernel_barrier::wmb();
         for m in self.mappings.iter() {
@@ -213,6 +214,19 @@ impl Region {
         }
         kernel_barrier::wmb();
         Ok(())
+    }
+
+    /// `nvdimm_flush(nd_region, bio)` after the data of REQ_FUA bio `bio`:
+    /// the provider's flush may keep the bio (virtio_pmem queues it to
+    /// its flush work); otherwise as [`Region::flush`].
+    pub(crate) fn flush_fua(&self, bio: PendingBio) -> FuaFlush {
+        match &self.provider_flush {
+            Some(f) => match f.call_fua(bio) {
+                FuaFlush::Done(bio, status) => FuaFlush::Done(bio, status.map_err(flush_errno)),
+                queued => queued,
+            },
+            None => FuaFlush::Done(bio, self.flush()),
+        }
     }
 
     /// The per-DIMM allocation unit (`dpa_align`), 0 when misconfigured.
@@ -1039,5 +1053,14 @@ pub(crate) fn revalidate_poison(bus: &NdBus, start: u64, len: u64) {
         if let Some(region) = of(dev.device()) {
             region.revalidate_poison();
         }
+    }
+}
+
+/// A provider's flush error as `nvdimm_flush` returns it: EIO, ENOMEM aside.
+fn flush_errno(e: Error) -> Error {
+    if e == ENOMEM {
+        e
+    } else {
+        EIO
     }
 }

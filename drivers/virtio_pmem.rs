@@ -19,13 +19,21 @@
 //! `wq_buf_avail`); the submitter then sleeps until the virtqueue's
 //! interrupt hands its request back (`host_acked`). A non-zero status from
 //! the host (QEMU: its fsync of the backing file failed) is EIO.
+//!
+//! REQ_PREFLUSH (and every flush without a bio) is flushed in the caller's
+//! thread. The flush after a REQ_FUA bio's data is not: as C's
+//! `async_pmem_flush`, the bio goes to the device's ordered workqueue
+//! ("virtio-pmem-flush"), whose work flushes and ends the bio, and the
+//! submitter returns at once (NVDIMM_FLUSH_ASYNC). If the work item cannot
+//! be allocated the bio ends with ENOMEM. The queue is drained at remove,
+//! once the bus (and so the disk) is gone.
 
 // Module code is safe Rust: `unsafe` lives only in glue/ and abi/, the two
 // modules allowed below (Documentation/layout.md).
 #![deny(unsafe_code)]
 
 use kernel::prelude::*;
-use kernel::sync::{Arc, Mutex};
+use kernel::sync::{Arc, Mutex, UniqueArc};
 use kernel::new_mutex;
 
 #[path = "../glue/mod.rs"]
@@ -40,8 +48,10 @@ mod abi;
 #[allow(unused_attributes, unused_imports, dead_code, unreachable_pub)]
 mod formats;
 
-use abi::provider::{Bus, BusDesc, BusProvider, Completion as CmdCompletion, NewRegion};
+use abi::provider::{Bus, BusDesc, BusProvider, Completion as CmdCompletion, FuaFlush, NewRegion};
+use glue::block::PendingBio;
 use glue::numa;
+use glue::workqueue::{Job, OrderedQueue};
 use glue::virtio::{self, BufRef, Completion, DmaBuf, Validating, VirtioDevice, Virtqueue, VqGuard, VqHandler, VqRequest};
 
 module! {
@@ -147,9 +157,11 @@ impl VqHandler for HostAck {
 /// The device's flush path.
 #[pin_data]
 struct Flusher {
-    /// Serializes flush requests (C: `flush_lock`).
+    /// Serializes flush requests (C: `flush_lock`), and holds the request
+    /// of the last flush once nobody else refers to it: the next flush
+    /// reuses it instead of allocating one.
     #[pin]
-    serial: Mutex<()>,
+    serial: Mutex<Option<Pin<UniqueArc<FlushRequest>>>>,
     vq: Virtqueue<HostAck>,
 }
 
@@ -157,22 +169,31 @@ impl Flusher {
     /// `virtio_pmem_flush`: asks the host to make the range durable and
     /// waits for its answer; EIO if it could not be asked or it failed.
     fn flush(&self) -> Result {
-        let _serial = self.serial.lock();
+        let mut spare = self.serial.lock();
         let vdev = self.vq.device();
         // Don't bother to submit the request to a device that needs a reset.
         if vdev.needs_reset() {
             dev_info!(vdev.device(), "virtio pmem device needs a reset\n");
             return Err(EIO);
         }
-        let req = Arc::pin_init(
-            pin_init!(FlushRequest {
-                req: DmaBuf::new(VIRTIO_PMEM_REQ_TYPE_FLUSH.to_le_bytes()),
-                resp: DmaBuf::new([0; 4]),
-                done <- Completion::new(),
-                slot <- Completion::new(),
-            }),
-            GFP_KERNEL,
-        )?;
+        let req: Arc<FlushRequest> = match spare.take() {
+            // Ours alone: the queue and the waiters let go of it.
+            Some(r) => {
+                r.done.reinit();
+                r.slot.reinit();
+                r.resp.write([0; 4]);
+                r.into()
+            }
+            None => Arc::pin_init(
+                pin_init!(FlushRequest {
+                    req: DmaBuf::new(VIRTIO_PMEM_REQ_TYPE_FLUSH.to_le_bytes()),
+                    resp: DmaBuf::new([0; 4]),
+                    done <- Completion::new(),
+                    slot <- Completion::new(),
+                }),
+                GFP_KERNEL,
+            )?,
+        };
         let mut q = self.vq.lock();
         let added = loop {
             match q.add(&req) {
@@ -201,7 +222,11 @@ impl Flusher {
         }
         // The interrupt hands the request back once the host answered.
         req.done.wait();
-        match u32::from_le_bytes(req.resp.read()) {
+        let status = u32::from_le_bytes(req.resp.read());
+        // Kept if the interrupt already dropped its reference (it does so
+        // after completing `done`); otherwise the next flush allocates.
+        *spare = req.into_unique_or_drop();
+        match status {
             0 => Ok(()),
             _ => Err(EIO),
         }
@@ -216,9 +241,24 @@ crate::bus_provider_attrs!(PmemBus);
 struct NoDimm;
 crate::dimm_provider_attrs!(NoDimm);
 
-/// The region: its flush goes to the device.
+/// The flush after a REQ_FUA bio's data, run on the device's flush
+/// queue (C: `virtio_pmem_flush_work`).
+struct FuaJob {
+    flusher: Arc<Flusher>,
+    bio: PendingBio,
+}
+
+impl Job for FuaJob {
+    fn run(self) {
+        let status = self.flusher.flush();
+        self.bio.complete(status);
+    }
+}
+
+/// The region: its flush goes to the device; FUA flushes through `fua`.
 struct PmemRegion {
     flusher: Arc<Flusher>,
+    fua: Arc<OrderedQueue>,
 }
 crate::region_provider_attrs!(PmemRegion);
 
@@ -238,18 +278,30 @@ impl BusProvider for PmemBus {
     fn region_flush(region: &PmemRegion) -> Result {
         region.flusher.flush()
     }
+
+    /// `async_pmem_flush` with a bio: queued to the flush work.
+    fn region_flush_fua(region: &PmemRegion, bio: PendingBio) -> FuaFlush {
+        match region.fua.enqueue_noio(FuaJob { flusher: region.flusher.clone(), bio }) {
+            Ok(()) => FuaFlush::Queued,
+            Err((e, job)) => FuaFlush::Done(job.bio, Err(e)),
+        }
+    }
 }
 
 /// A bound device: the bus goes first (no flush can come after it), then
-/// the queue (the device is reset and the queue deleted).
+/// the flush work still queued runs (C: `drain_workqueue`), then the
+/// workqueue and the virtqueue go (the device is reset and the queue
+/// deleted).
 struct Bound {
     bus: Option<Bus<PmemBus>>,
+    fua: Arc<OrderedQueue>,
     _flusher: Arc<Flusher>,
 }
 
 impl Drop for Bound {
     fn drop(&mut self) {
         drop(self.bus.take());
+        self.fua.drain();
     }
 }
 
@@ -276,10 +328,11 @@ impl virtio::Driver for VirtioPmem {
             dev_err!(dev, "virtio_pmem_probe failure: config access disabled\n");
             return Err(EINVAL);
         }
+        let fua = Arc::new(OrderedQueue::new(c"virtio-pmem-flush", true)?, GFP_KERNEL)?;
         let vq = vdev.find_single_vq(c"flush_queue", HostAck, Waiters { queue: KVec::new(), head: 0 }).inspect_err(|_| {
             dev_err!(dev, "failed to initialize virtio pmem vq's\n");
         })?;
-        let flusher = Arc::pin_init(pin_init!(Flusher { serial <- new_mutex!(()), vq }), GFP_KERNEL)?;
+        let flusher = Arc::pin_init(pin_init!(Flusher { serial <- new_mutex!(None), vq }), GFP_KERNEL)?;
         let (start, size) = match vdev.shm_region(VIRTIO_PMEM_SHMEM_REGION_ID) {
             Some(r) if vdev.has_feature(VIRTIO_PMEM_F_SHMEM_REGION) => r,
             _ => (vdev.cread_le64(CONFIG_START), vdev.cread_le64(CONFIG_SIZE)),
@@ -307,7 +360,7 @@ impl virtio::Driver for VirtioPmem {
         // ready before (virtio_dev_probe would make it ready only after us).
         vdev.ready();
         let region = NewRegion {
-            data: Arc::new(PmemRegion { flusher: flusher.clone() }, GFP_KERNEL)?,
+            data: Arc::new(PmemRegion { flusher: flusher.clone(), fua: fua.clone() }, GFP_KERNEL)?,
             groups: &REGION_GROUPS,
             start,
             size,
@@ -326,6 +379,6 @@ impl virtio::Driver for VirtioPmem {
             drop(bus);
             return Err(ENXIO);
         }
-        Ok(Bound { bus: Some(bus), _flusher: flusher })
+        Ok(Bound { bus: Some(bus), fua, _flusher: flusher })
     }
 }

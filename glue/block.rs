@@ -135,25 +135,102 @@ impl Bio<'_> {
 
     /// Completes the bio with `status`.
     pub fn complete(self, status: Result) {
-        let raw = self.raw.as_ptr();
+        let raw = self.raw;
         core::mem::forget(self);
-        // SAFETY: we own the bio until `bio_endio`, which we call once.
-        unsafe {
-            if let Err(e) = status {
-                (*raw).bi_status = bindings::errno_to_blk_status(e.to_errno());
-            }
-            bindings::bio_endio(raw);
-        }
+        // SAFETY: we own the bio until `bio_endio`, and forgot `self`.
+        unsafe { end_bio(raw, status) }
+    }
+
+    /// Hands the bio's completion on: the data has been served, and the
+    /// bio is ended later, from any thread, by the [`PendingBio`].
+    pub fn into_pending(self) -> PendingBio {
+        let raw = self.raw;
+        core::mem::forget(self);
+        // INVARIANT: the bio is ours until `bio_endio`, and `self`, which
+        // would have ended it, is forgotten.
+        PendingBio { raw }
     }
 }
 
 impl Drop for Bio<'_> {
     fn drop(&mut self) {
         // SAFETY: not completed yet (`complete` forgets `self`).
-        unsafe {
-            (*self.raw.as_ptr()).bi_status = bindings::errno_to_blk_status(EIO.to_errno());
-            bindings::bio_endio(self.raw.as_ptr());
+        unsafe { end_bio(self.raw, Err(EIO)) }
+    }
+}
+
+/// Ends `bio` with `status` (`bio_endio`).
+///
+/// # Safety
+///
+/// The caller owns `bio`, which was submitted and is not ended yet, and
+/// gives it up.
+unsafe fn end_bio(bio: NonNull<bindings::bio>, status: Result) {
+    let raw = bio.as_ptr();
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        if let Err(e) = status {
+            (*raw).bi_status = bindings::errno_to_blk_status(e.to_errno());
         }
+        bindings::bio_endio(raw);
+    }
+}
+
+/// A bio whose data was served and whose completion was handed on
+/// ([`Bio::into_pending`]): it may move to another thread (a work item)
+/// and is ended exactly once there, by [`PendingBio::complete`], or with
+/// EIO if it is dropped.
+///
+/// # Invariants
+///
+/// `raw` is a submitted bio, not ended yet, which this value alone ends.
+pub struct PendingBio {
+    raw: NonNull<bindings::bio>,
+}
+
+// SAFETY: a bio may be ended from any thread (C's drivers end them from
+// interrupts and workqueues); only this value touches it.
+unsafe impl Send for PendingBio {}
+
+impl PendingBio {
+    /// Ends the bio with `status`.
+    pub fn complete(self, status: Result) {
+        let raw = self.raw;
+        core::mem::forget(self);
+        // SAFETY: ours until now (invariant), and `self` is forgotten.
+        unsafe { end_bio(raw, status) }
+    }
+
+    /// The bio, for a comparison (it stays with `self`).
+    pub fn as_ptr(&self) -> *mut bindings::bio {
+        self.raw.as_ptr()
+    }
+
+    /// The bio, handed over a C ABI: the receiver must end it, or give it
+    /// back with [`PendingBio::from_raw`].
+    pub fn into_raw(self) -> *mut bindings::bio {
+        let raw = self.raw.as_ptr();
+        core::mem::forget(self);
+        raw
+    }
+
+    /// Takes over a bio from [`PendingBio::into_raw`].
+    ///
+    /// # Safety
+    ///
+    /// `raw` came from `into_raw`, and whoever had it gives it up: nobody
+    /// else ends it.
+    pub unsafe fn from_raw(raw: *mut bindings::bio) -> Self {
+        // INVARIANT: guaranteed by the caller; `into_raw` never returns null.
+        // SAFETY: as above.
+        Self { raw: unsafe { NonNull::new_unchecked(raw) } }
+    }
+}
+
+impl Drop for PendingBio {
+    fn drop(&mut self) {
+        // SAFETY: not ended yet (invariant; the others forget `self`).
+        unsafe { end_bio(self.raw, Err(EIO)) }
     }
 }
 

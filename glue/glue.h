@@ -109,6 +109,15 @@ int rln_phys_to_target_node(u64 start);
 void rln_init_delayed_work(struct delayed_work *dwork, work_func_t fn);
 bool rln_queue_delayed_work(struct delayed_work *dwork, unsigned long delay_ms);
 bool rln_cancel_delayed_work_sync(struct delayed_work *dwork);
+/* Ordered workqueues and one-shot work items (virtio_pmem's FUA flushes). */
+struct workqueue_struct *rln_alloc_ordered_workqueue(const char *name, bool mem_reclaim);
+void rln_drain_workqueue(struct workqueue_struct *wq);
+void rln_destroy_workqueue(struct workqueue_struct *wq);
+void rln_init_work(struct work_struct *work, work_func_t fn);
+bool rln_queue_work(struct workqueue_struct *wq, struct work_struct *work);
+/* memalloc_noio_save/restore: GFP_KERNEL allocations between them are GFP_NOIO. */
+unsigned int rln_memalloc_noio_save(void);
+void rln_memalloc_noio_restore(unsigned int flags);
 /* sysfs_notify() of attribute @attr in group @dir of @dev. */
 void rln_sysfs_notify(struct device *dev, const char *dir, const char *attr);
 

@@ -4,6 +4,7 @@
  * libnvdimm and exported, so every module of the stack shares one copy.
  */
 #include <linux/async.h>
+#include <linux/sched/mm.h>
 #include <asm/cpufeature.h>
 #include <asm/special_insns.h>
 #include "glue.h"
@@ -89,6 +90,48 @@ bool rln_cancel_delayed_work_sync(struct delayed_work *dwork)
 	return cancel_delayed_work_sync(dwork);
 }
 EXPORT_SYMBOL_GPL(rln_cancel_delayed_work_sync);
+
+struct workqueue_struct *rln_alloc_ordered_workqueue(const char *name, bool mem_reclaim)
+{
+	return alloc_ordered_workqueue("%s", mem_reclaim ? WQ_MEM_RECLAIM : 0, name);
+}
+EXPORT_SYMBOL_GPL(rln_alloc_ordered_workqueue);
+
+void rln_drain_workqueue(struct workqueue_struct *wq)
+{
+	drain_workqueue(wq);
+}
+EXPORT_SYMBOL_GPL(rln_drain_workqueue);
+
+void rln_destroy_workqueue(struct workqueue_struct *wq)
+{
+	destroy_workqueue(wq);
+}
+EXPORT_SYMBOL_GPL(rln_destroy_workqueue);
+
+void rln_init_work(struct work_struct *work, work_func_t fn)
+{
+	INIT_WORK(work, fn);
+}
+EXPORT_SYMBOL_GPL(rln_init_work);
+
+bool rln_queue_work(struct workqueue_struct *wq, struct work_struct *work)
+{
+	return queue_work(wq, work);
+}
+EXPORT_SYMBOL_GPL(rln_queue_work);
+
+unsigned int rln_memalloc_noio_save(void)
+{
+	return memalloc_noio_save();
+}
+EXPORT_SYMBOL_GPL(rln_memalloc_noio_save);
+
+void rln_memalloc_noio_restore(unsigned int flags)
+{
+	memalloc_noio_restore(flags);
+}
+EXPORT_SYMBOL_GPL(rln_memalloc_noio_restore);
 
 static ASYNC_DOMAIN_EXCLUSIVE(rln_unregister_domain);
 static ASYNC_DOMAIN_EXCLUSIVE(rln_register_domain);

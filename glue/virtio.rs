@@ -384,6 +384,15 @@ impl<const N: usize> DmaBuf<N> {
         unsafe { core::ptr::read_volatile(self.0.get()) }
     }
 
+    /// Sets its bytes, for a request being reused: call it only while
+    /// the request is not on a queue (the device does not use it).
+    pub fn write(&self, bytes: [u8; N]) {
+        // SAFETY: the storage is `N` bytes; `Opaque` allows writes through
+        // a shared reference, and the volatile write is what the device
+        // reads once the request is queued again.
+        unsafe { core::ptr::write_volatile(self.0.get(), bytes) }
+    }
+
     /// The buffer for [`VqRequest::buffers`].
     pub fn buf(&self) -> BufRef<'_> {
         BufRef { ptr: self.0.get().cast(), len: N, _p: PhantomData }

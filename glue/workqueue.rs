@@ -1,14 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Delayed work (`struct delayed_work` on `system_long_wq`) owned by an
-//! `Arc`: a queued item holds a reference on its owner, so the owner lives
-//! until the work has run or been cancelled.
+//! Work items.
 //!
-//! The kernel crate of 6.12 has neither delays nor cancellation, which a
-//! scrub needs: it polls firmware every few seconds and must stop before
-//! the bus it reports to goes away.
+//! - [`DelayedWork`]: delayed work (`struct delayed_work` on
+//!   `system_long_wq`) owned by an `Arc`: a queued item holds a reference on
+//!   its owner, so the owner lives until the work has run or been
+//!   cancelled. The kernel crate of 6.12 has neither delays nor
+//!   cancellation, which a scrub needs: it polls firmware every few seconds
+//!   and must stop before the bus it reports to goes away.
+//! - [`OrderedQueue`]: a workqueue of its own that runs one item at a time,
+//!   in queueing order (`alloc_ordered_workqueue`), and [`Job`]: a value
+//!   that runs once on it and is consumed, its work item allocated with it
+//!   for that one run (C's `kmalloc` + `INIT_WORK` + `queue_work`, freed by
+//!   the work function). Shaped after rust/kernel's `Queue::enqueue` of
+//!   later kernels, without the `Arc`: a job owns what it completes (a bio).
 
 use core::ffi::CStr;
 use core::marker::PhantomData;
+use core::mem::MaybeUninit;
+use core::ptr::{addr_of_mut, NonNull};
 use core::sync::atomic::{AtomicPtr, Ordering};
 
 use kernel::prelude::*;
@@ -104,6 +113,105 @@ impl<T: DelayedWorkItem> DelayedWork<T> {
             drop(unsafe { Arc::from_raw(owner as *const T) });
         }
     }
+}
+
+/// A value that runs once on an [`OrderedQueue`], in process context.
+pub trait Job: Send + Sized + 'static {
+    /// Runs the job; it is consumed (and its work item freed) here.
+    fn run(self);
+}
+
+/// A job and its work item, allocated together for one run.
+#[repr(C)]
+struct JobBox<J: Job> {
+    // First: the `work_struct` the work function gets is the box's address.
+    work: Opaque<bindings::work_struct>,
+    job: J,
+}
+
+/// An ordered workqueue (`alloc_ordered_workqueue`): its jobs run one at a
+/// time, in the order they were queued. Dropping it waits for the jobs
+/// still queued and frees it (`destroy_workqueue`): a job must never drop
+/// the last owner of its own queue (the kernel would wait on itself).
+///
+/// # Invariants
+///
+/// `raw` is a workqueue this value allocated and alone destroys.
+pub struct OrderedQueue {
+    raw: NonNull<bindings::workqueue_struct>,
+}
+
+// SAFETY: the workqueue API may be called from any thread.
+unsafe impl Send for OrderedQueue {}
+// SAFETY: see `Send`.
+unsafe impl Sync for OrderedQueue {}
+
+impl OrderedQueue {
+    /// A new queue named `name` (as `ps` shows its worker); `mem_reclaim`
+    /// gives it a rescuer thread (WQ_MEM_RECLAIM), as a queue that
+    /// completes I/O under memory pressure needs.
+    pub fn new(name: &CStr, mem_reclaim: bool) -> Result<Self> {
+        // SAFETY: `name` is a C string; the kernel copies it.
+        let raw = unsafe { bindings::rln_alloc_ordered_workqueue(name.as_ptr(), mem_reclaim) };
+        // INVARIANT: allocated here, destroyed only in `drop`.
+        Ok(Self { raw: NonNull::new(raw).ok_or(ENOMEM)? })
+    }
+
+    /// Queues `job`, whose work item is allocated as with GFP_NOIO (no
+    /// I/O is started to reclaim memory: the caller may be serving a bio).
+    /// ENOMEM hands the job back, not run.
+    pub fn enqueue_noio<J: Job>(&self, job: J) -> core::result::Result<(), (Error, J)> {
+        // SAFETY: paired with the restore below, in the same task.
+        let noio = unsafe { bindings::rln_memalloc_noio_save() };
+        let slot = KBox::<JobBox<J>>::new_uninit(GFP_KERNEL);
+        // SAFETY: `noio` is what the save above returned.
+        unsafe { bindings::rln_memalloc_noio_restore(noio) };
+        let slot: KBox<MaybeUninit<JobBox<J>>> = match slot {
+            Ok(s) => s,
+            Err(_) => return Err((ENOMEM, job)),
+        };
+        let boxed = KBox::write(slot, JobBox { work: Opaque::uninit(), job });
+        let raw = KBox::into_raw(boxed);
+        // SAFETY: `raw` is the box leaked above, which `run_job` takes back:
+        // the work item stays where it is until then. The item is new, so
+        // `queue_work` cannot find it already queued; the queue is live
+        // (invariant) and is not destroyed before the job has run.
+        unsafe {
+            let work = Opaque::raw_get(addr_of_mut!((*raw).work));
+            bindings::rln_init_work(work, Some(run_job::<J>));
+            bindings::rln_queue_work(self.raw.as_ptr(), work);
+        }
+        Ok(())
+    }
+
+    /// Waits until the queue is empty (`drain_workqueue`); jobs queued by
+    /// its own jobs meanwhile run too. Nobody else may queue meanwhile.
+    pub fn drain(&self) {
+        // SAFETY: the queue is live (invariant).
+        unsafe { bindings::rln_drain_workqueue(self.raw.as_ptr()) }
+    }
+}
+
+impl Drop for OrderedQueue {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` (invariant); this drains it first, and
+        // nobody can queue on it any more (`&mut self`).
+        unsafe { bindings::rln_destroy_workqueue(self.raw.as_ptr()) }
+    }
+}
+
+/// The work function of a [`Job`] `J`: takes its box back and runs it.
+///
+/// # Safety
+///
+/// `work` is the `work` member of a `JobBox<J>` that
+/// [`OrderedQueue::enqueue_noio`] leaked and queued, run once.
+unsafe extern "C" fn run_job<J: Job>(work: *mut bindings::work_struct) {
+    // SAFETY: `work` is the first member of a `#[repr(C)]` `JobBox<J>`
+    // leaked by `enqueue_noio`; the workqueue no longer touches the item
+    // once its function runs, so it may be freed here.
+    let boxed = unsafe { KBox::from_raw(work.cast::<JobBox<J>>()) };
+    KBox::into_inner(boxed).job.run();
 }
 
 /// Wakes pollers of attribute `attr` in group `dir` of `dev` (`sysfs_notify`).

@@ -4,7 +4,9 @@
 //!
 //! Bios are served in the submitting thread with plain memory copies:
 //! reads through a machine-check-safe copy, writes around the CPU cache.
-//! REQ_PREFLUSH flushes the region before the data, REQ_FUA after it.
+//! REQ_PREFLUSH flushes the region before the data, REQ_FUA after it (a
+//! region whose provider flushes asynchronously, virtio_pmem, ends such a
+//! bio from its own flush work).
 //! Known poison (the namespace's bad blocks) fails reads with EIO; writes
 //! ask the platform to clear it first. Documentation/pmem.md says why the
 //! driver is bio-based.
@@ -32,7 +34,7 @@ use glue::block::{Badblocks, Bio, Disk, DiskConfig, DiskOps, DiskVtable, Segment
 use glue::dax::{DaxAccess, DaxExtent, DaxOps, DaxSettings, RecoveryWrite, ehwpoison};
 use glue::device::Device;
 use abi::btt::BttAttachment;
-use abi::namespace::{Namespace, NamespaceInfo, NamespaceKind, PfnConfig};
+use abi::namespace::{FuaFlush, Namespace, NamespaceInfo, NamespaceKind, PfnConfig};
 use abi::namespace::ExternalRegistration;
 use glue::nd_driver::{nd_device::{NAMESPACE_IO as ND_DEVICE_NAMESPACE_IO, NAMESPACE_PMEM as ND_DEVICE_NAMESPACE_PMEM}, NdBoundDriver, NdDriver, NdEvent};
 use glue::pmem_map::{MemRegion, PmemMap};
@@ -167,7 +169,12 @@ impl DiskOps for Pmem {
         }
         drop(accounting);
         if status.is_ok() && bio.fua() {
-            status = self.ns.flush();
+            // The region's provider may end the bio from its own flush
+            // work (virtio_pmem); this thread is then done with it.
+            return match self.ns.flush_fua(bio.into_pending()) {
+                FuaFlush::Queued => (),
+                FuaFlush::Done(bio, status) => bio.complete(status),
+            };
         }
         bio.complete(status);
     }

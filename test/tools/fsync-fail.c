@@ -11,7 +11,9 @@
  *     which the guest reads through the shared build directory to count the
  *     flushes that reached the host;
  *   - fail with EIO, without syncing, while the file RLN_FSYNC_SHIM_FAIL
- *     exists (the guest creates and removes it).
+ *     exists (the guest creates and removes it);
+ *   - take 2 s longer while the file RLN_FSYNC_SHIM_SLOW exists (a slow
+ *     host: the guest sees whether a write's submission waits for it).
  * Every other call goes to libc unchanged.
  *
  *   gcc -shared -fPIC -O2 -o fsync-fail.so fsync-fail.c -ldl
@@ -60,6 +62,13 @@ static int failing(void)
 	return ctl && access(ctl, F_OK) == 0;
 }
 
+static int slow(void)
+{
+	const char *ctl = getenv("RLN_FSYNC_SHIM_SLOW");
+
+	return ctl && access(ctl, F_OK) == 0;
+}
+
 static int shim(int fd, const char *name)
 {
 	int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, name);
@@ -67,6 +76,8 @@ static int shim(int fd, const char *name)
 
 	if (!is_target(fd))
 		return real(fd);
+	if (slow())
+		sleep(2);
 	if (failing()) {
 		note("EIO");
 		errno = EIO;
