@@ -48,10 +48,23 @@
 if [ "${1:-}" = --guest ]; then
 	g_begin "$2"
 	# stamp NAME: the guest's uptime at a step, to the VM's log (timing).
+	# With RLN_PROFILE=1 (PROF, the host's snapshot directory, and SIDE as
+	# the guest's arguments), also a snapshot of the instruction counts.
+	PROF=${3:-} SIDE=${4:-}
 	stamp() {
-		local up
+		local up i
 		read -r up _ </proc/uptime
 		echo "rln-time $up $1" >&2
+		[ -n "$PROF" ] || return 0
+		touch "$PROF/$SIDE-$1.req"
+		for ((i = 0; i < 3000; i++)); do
+			if [ -e "$PROF/$SIDE-$1.tsv" ]; then
+				[ "$1" = end ] && cp /proc/kallsyms "$PROF/kallsyms-$SIDE"
+				return 0
+			fi
+			sleep 0.05
+		done
+		g_fatal "the profiling plugin did not answer $SIDE-$1.req"
 	}
 	stamp modprobe
 	# bm NAME CMD ARGS...: g_run for test/tools/bttmedia.py's commands,
@@ -381,13 +394,30 @@ t_wants() {
 		t_want "$1" $s-tags.out '^63: err lba=63 v=1$' "the pattern read back ($s)"
 	done
 }
-t_guest ref || t_done
+# RLN_PROFILE=1: both sides under `-icount shift=2,sleep=off` on one vCPU with
+# the instruction-count plugin (test/bench/insn-profile.c), a snapshot at each
+# phase; the test log then prints each phase's guest instructions per side
+# (test/bench/phase-profile-report): work that the host's load does not change.
+G_ARGS=() P_OPTS=()
+if [ "${RLN_PROFILE:-}" = 1 ]; then
+	prof=$T_DIR/prof
+	rm -rf "$prof"
+	mkdir -p "$prof" "$RLN_TOP/build/bench"
+	gcc -O2 -Wall -shared -fPIC -fvisibility=hidden -o "$RLN_TOP/build/bench/insn-profile.so" \
+		"$RLN_TOP/test/bench/insn-profile.c" -lpthread || exit 1
+	P_OPTS=(--cpus 1 --timeout 3600 --qemu "-icount shift=2,sleep=off"
+		--qemu "-plugin $RLN_TOP/build/bench/insn-profile.so,dir=$prof")
+	G_ARGS=("$prof")
+fi
+t_guest ref "${P_OPTS[@]}" -- "${G_ARGS[@]}" ${G_ARGS[0]:+ref} || t_done
 phases ref
 mask_chance ref
 t_check_dmesg ref
 t_wants ref
-if t_guest cand; then
+if t_guest cand "${P_OPTS[@]}" -- "${G_ARGS[@]}" ${G_ARGS[0]:+cand}; then
 	phases cand
+	[ -n "${G_ARGS[0]:-}" ] && python3 "$RLN_TOP/test/bench/phase-profile-report" "$prof" \
+		$(tr -d '\r' <"$T_DIR/ref.vm.log" | awk '$1 == "rln-time" {print $3}') | sed 's/^/   /'
 	mask_chance cand
 	t_check_dmesg cand
 	t_wants cand
