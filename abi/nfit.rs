@@ -11,6 +11,8 @@ use core::ptr::NonNull;
 use kernel::error::{to_result, Result};
 use kernel::alloc::VVec;
 use kernel::prelude::*;
+use kernel::alloc::allocator::Vmalloc;
+use crate::glue::boxed::zeroed_vec;
 use kernel::sync::Arc;
 
 use crate::glue::bindings;
@@ -120,7 +122,7 @@ impl SharedWords {
         if bytes == 0 || bytes % 8 != 0 {
             return Err(EINVAL);
         }
-        let mut buf = VVec::from_elem(0u64, usize::try_from(bytes / 8).map_err(|_| EINVAL)?, GFP_KERNEL)?;
+        let mut buf = zeroed_vec::<u64, Vmalloc>(usize::try_from(bytes / 8).map_err(|_| EINVAL)?, GFP_KERNEL)?;
         let ptr = NonNull::new(buf.as_mut_ptr()).ok_or(ENOMEM)?;
         // INVARIANT: `ptr` is the first of `buf`'s words.
         Ok(Arc::new(SharedWords { buf, ptr }, GFP_KERNEL)?)
@@ -149,7 +151,7 @@ impl SharedWords {
 impl RangeMemory {
     /// A zeroed vmalloc buffer of `len` bytes.
     pub fn zeroed(len: u64) -> Result<Self> {
-        Ok(Self::Virtual(VVec::from_elem(0u8, usize::try_from(len).map_err(|_| EINVAL)?, GFP_KERNEL)?))
+        Ok(Self::Virtual(zeroed_vec::<u8, Vmalloc>(usize::try_from(len).map_err(|_| EINVAL)?, GFP_KERNEL)?))
     }
 
     fn raw(&mut self, start: u64) -> RawRange {

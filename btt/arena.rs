@@ -12,6 +12,8 @@ use core::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 use kernel::new_mutex;
 use kernel::new_spinlock;
 use kernel::prelude::*;
+use kernel::alloc::allocator::Kmalloc;
+use crate::glue::boxed::zeroed_vec;
 use kernel::sync::{Mutex, SpinLock};
 
 use crate::formats::btt::{
@@ -174,7 +176,7 @@ impl Arena {
             let ent = LogEntry { lba: lane, old_map: spare, new_map: spare, seq: LOG_SEQ_INIT };
             arena.write_log_entry(media, lane, 0, &ent, false)?;
         }
-        let mut block = KVec::from_elem(0u8, INFO_SIZE, GFP_KERNEL)?;
+        let mut block = zeroed_vec::<u8, Kmalloc>(INFO_SIZE, GFP_KERNEL)?;
         let mut info = InfoBlock::for_arena(&lay, uuid, parent_uuid, version);
         info.write_sealed(&mut block).map_err(|_| EINVAL)?;
         media.write(lay.info2off, &block, false)?;
@@ -373,7 +375,7 @@ fn detect_log_layout(media: &Media, lay: &ArenaLayout) -> Result<LogLayout> {
 
 /// Reads the info block at `off` (from the BTT's start).
 pub(crate) fn read_info(media: &Media, off: u64) -> Result<KVec<u8>> {
-    let mut block = KVec::from_elem(0u8, INFO_SIZE, GFP_KERNEL)?;
+    let mut block = zeroed_vec::<u8, Kmalloc>(INFO_SIZE, GFP_KERNEL)?;
     media.read(off, &mut block)?;
     Ok(block)
 }

@@ -12,6 +12,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use kernel::new_mutex;
 use kernel::prelude::*;
+use kernel::alloc::allocator::Kmalloc;
+use crate::glue::boxed::zeroed_vec;
 use kernel::sync::Mutex;
 
 use crate::abi::namespace::{BttConfig, NamespaceInfo, NamespaceKind};
@@ -275,7 +277,7 @@ pub(crate) fn probe_raw(ns: &Namespace, io: &NsIo) -> Result {
         return Err(ENXIO);
     }
     let version = version_of(class);
-    let mut block = KVec::from_elem(0u8, INFO_SIZE, GFP_KERNEL)?;
+    let mut block = zeroed_vec::<u8, Kmalloc>(INFO_SIZE, GFP_KERNEL)?;
     io.read(version.initial_offset(), &mut block).map_err(|_| ENXIO)?;
     let info = InfoBlock::validate(&block, &ns.uuid_or_null()).map_err(|_| ENODEV)?;
     let error_flag = info.has_error();

@@ -9,6 +9,8 @@ use core::fmt::Write;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use kernel::prelude::*;
+use kernel::alloc::allocator::Kmalloc;
+use crate::glue::boxed::zeroed_vec;
 use kernel::sync::Mutex;
 use kernel::new_mutex;
 
@@ -238,7 +240,7 @@ impl Dimm {
     /// `nvdimm_set_config_data`).
     fn set_config_data(&self, max_xfer: u32, offset: usize, bytes: &[u8]) -> Result {
         let chunk = (max_xfer as usize).min(bytes.len()).max(1);
-        let mut buf = KVec::from_elem(0u8, SET_CONFIG_HDR + chunk + 4, GFP_KERNEL)?;
+        let mut buf = zeroed_vec::<u8, Kmalloc>(SET_CONFIG_HDR + chunk + 4, GFP_KERNEL)?;
         for (i, piece) in bytes.chunks(chunk).enumerate() {
             let cmd = &mut buf[..SET_CONFIG_HDR + piece.len() + 4];
             cmd[0..4].copy_from_slice(&((offset + i * chunk) as u32).to_le_bytes());
@@ -471,9 +473,9 @@ fn read_labels(dimm: &Dimm) -> Result<LabelData> {
         dev_dbg!(&dimm.dev, "failed to init config data area: ({}:{})\n", max_xfer, config_size);
         return Err(ENXIO);
     }
-    let mut data = KVec::from_elem(0u8, config_size as usize, GFP_KERNEL)?;
+    let mut data = zeroed_vec::<u8, Kmalloc>(config_size as usize, GFP_KERNEL)?;
     let chunk = max_xfer.min(config_size) as usize;
-    let mut cmd_buf = KVec::from_elem(0u8, CONFIG_DATA_HDR + chunk, GFP_KERNEL)?;
+    let mut cmd_buf = zeroed_vec::<u8, Kmalloc>(CONFIG_DATA_HDR + chunk, GFP_KERNEL)?;
     let mut off = 0usize;
     while off < data.len() {
         let len = chunk.min(data.len() - off);

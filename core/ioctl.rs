@@ -6,6 +6,8 @@
 //! it back. Refusals carry C's errno.
 
 use kernel::prelude::*;
+use kernel::alloc::allocator::Kmalloc;
+use crate::glue::boxed::zeroed_vec;
 use kernel::uaccess::UserSlice;
 
 use crate::dimm::Dimm;
@@ -57,7 +59,7 @@ pub(crate) fn nd_ioctl(
     })?;
 
     let len = payload.len() as usize;
-    let mut buf = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+    let mut buf = zeroed_vec::<u8, Kmalloc>(len, GFP_KERNEL)?;
     let (mut reader, mut writer) = UserSlice::new(arg, len).reader_writer();
     reader.read_slice(&mut buf)?;
 

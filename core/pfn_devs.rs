@@ -17,6 +17,8 @@ use core::fmt::Write;
 
 use kernel::new_mutex;
 use kernel::prelude::*;
+use kernel::alloc::allocator::Kmalloc;
+use crate::glue::boxed::zeroed_vec;
 use kernel::sync::Mutex;
 
 use crate::abi::namespace::{DaxConfig, NamespaceInfo, NamespaceKind, NsName, PfnConfig};
@@ -369,7 +371,7 @@ fn fmt_namespace(ns: &Namespace) -> fmt::Namespace {
 /// in `nd_pfn_validate`: ENXIO, the block read as too short, if it fails)
 /// and validates it for `sig` with `live` settings (None: autodetect).
 fn read_validate(ns: &Namespace, io: &NsIo, sig: Signature, live: Option<&fmt::Settings>) -> core::result::Result<fmt::Validated, PfnError> {
-    let mut raw = KVec::from_elem(0u8, fmt::PFN_SB_SIZE, GFP_KERNEL).map_err(|_| PfnError::TooShort)?;
+    let mut raw = zeroed_vec::<u8, Kmalloc>(fmt::PFN_SB_SIZE, GFP_KERNEL).map_err(|_| PfnError::TooShort)?;
     io.read(fmt::PFN_SB_OFFSET, &mut raw).map_err(|_| PfnError::TooShort)?;
     fmt::validate(&raw, sig, &fmt_namespace(ns), live, &PLATFORM)
 }

@@ -490,7 +490,7 @@ impl Badblocks {
     /// Shows the list as its `badblocks` file does: "sector count" lines
     /// of the acknowledged ranges (`badblocks_show`).
     pub fn show(&self, page: &mut super::sysfs::Page) -> Result {
-        let mut buf = KVec::from_elem(0u8, 4096, GFP_KERNEL)?;
+        let mut buf = super::boxed::zeroed_vec::<u8, kernel::alloc::allocator::Kmalloc>(4096, GFP_KERNEL)?;
         // SAFETY: the list is initialised; `buf` is the page-sized buffer
         // `badblocks_show` writes (it stops at PAGE_SIZE).
         let n = unsafe { bindings::badblocks_show(self.as_raw(), buf.as_mut_ptr().cast(), 0) };

@@ -12,6 +12,8 @@
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use kernel::prelude::*;
+use kernel::alloc::allocator::Kmalloc;
+use crate::glue::boxed::zeroed_vec;
 use kernel::sync::{Arc, Mutex};
 use kernel::new_mutex;
 
@@ -355,7 +357,7 @@ impl Scrub {
     /// acpi_nfit_query_poison(): fetches ARS status and records what it
     /// reports; the status code decides what happens next.
     fn query_poison(&self, st: &mut State) -> i32 {
-        let mut buf = match KVec::from_elem(0u8, (st.max_ars as usize).max(badrange::ARS_STATUS_HDR_LEN), GFP_KERNEL) {
+        let mut buf = match zeroed_vec::<u8, Kmalloc>((st.max_ars as usize).max(badrange::ARS_STATUS_HDR_LEN), GFP_KERNEL) {
             Ok(b) => b,
             Err(_) => return ENOMEM,
         };

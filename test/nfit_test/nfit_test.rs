@@ -21,6 +21,8 @@ use core::fmt::Write;
 use kernel::{new_mutex, new_spinlock};
 use kernel::alloc::VVec;
 use kernel::prelude::*;
+use kernel::alloc::allocator::{Kmalloc, Vmalloc};
+use crate::glue::boxed::zeroed_vec;
 use kernel::sync::{Arc, Mutex, SpinLock};
 use kernel::time::Ktime;
 
@@ -80,7 +82,7 @@ struct DimmData {
 
 impl TestDimm {
     fn new(info: &'static DimmInfo) -> Result<Arc<Self>> {
-        let label = VVec::from_elem(0u8, LABEL_SIZE, GFP_KERNEL)?;
+        let label = zeroed_vec::<u8, Vmalloc>(LABEL_SIZE, GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(TestDimm { info, state <- new_mutex!(DimmData { dsm: DimmState::new(), label }) }),
             GFP_KERNEL,
@@ -277,7 +279,7 @@ fn backing_pages_store(fault: &BusFault, input: &[u8]) -> Result {
     if !map.has_pages() {
         return Err(ENXIO);
     }
-    let mut buf = KVec::from_elem(0u8, len as usize, GFP_KERNEL)?;
+    let mut buf = zeroed_vec::<u8, Kmalloc>(len as usize, GFP_KERNEL)?;
     map.read_bytes(off - first, &mut buf)?;
     drop(map);
     *peek = buf;
@@ -493,7 +495,7 @@ impl PlatformDriverOps for Driver {
 
         // nfit_test.0's hot-plugged DIMM never reaches nfit in 6.12 (its
         // _FIT re-read fails), so the table is the one before hot-plug.
-        let mut table = KVec::from_elem(0u8, topology::MAX_TABLE_LEN, GFP_KERNEL)?;
+        let mut table = zeroed_vec::<u8, Kmalloc>(topology::MAX_TABLE_LEN, GFP_KERNEL)?;
         let len = bus.write_nfit(&bases, false, &mut table).map_err(|_| EINVAL)?;
         // Like C, hand nfit the subtables without the ACPI header.
         let mut body = KVec::new();
