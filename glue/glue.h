@@ -111,8 +111,6 @@ bool rln_queue_delayed_work(struct delayed_work *dwork, unsigned long delay_ms);
 bool rln_cancel_delayed_work_sync(struct delayed_work *dwork);
 /* Ordered workqueues and one-shot work items (virtio_pmem's FUA flushes). */
 struct workqueue_struct *rln_alloc_ordered_workqueue(const char *name, bool mem_reclaim);
-void rln_drain_workqueue(struct workqueue_struct *wq);
-void rln_destroy_workqueue(struct workqueue_struct *wq);
 void rln_init_work(struct work_struct *work, work_func_t fn);
 bool rln_queue_work(struct workqueue_struct *wq, struct work_struct *work);
 /* memalloc_noio_save/restore: GFP_KERNEL allocations between them are GFP_NOIO. */

@@ -97,18 +97,6 @@ struct workqueue_struct *rln_alloc_ordered_workqueue(const char *name, bool mem_
 }
 EXPORT_SYMBOL_GPL(rln_alloc_ordered_workqueue);
 
-void rln_drain_workqueue(struct workqueue_struct *wq)
-{
-	drain_workqueue(wq);
-}
-EXPORT_SYMBOL_GPL(rln_drain_workqueue);
-
-void rln_destroy_workqueue(struct workqueue_struct *wq)
-{
-	destroy_workqueue(wq);
-}
-EXPORT_SYMBOL_GPL(rln_destroy_workqueue);
-
 void rln_init_work(struct work_struct *work, work_func_t fn)
 {
 	INIT_WORK(work, fn);

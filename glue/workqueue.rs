@@ -188,7 +188,7 @@ impl OrderedQueue {
     /// its own jobs meanwhile run too. Nobody else may queue meanwhile.
     pub fn drain(&self) {
         // SAFETY: the queue is live (invariant).
-        unsafe { bindings::rln_drain_workqueue(self.raw.as_ptr()) }
+        unsafe { bindings::drain_workqueue(self.raw.as_ptr()) }
     }
 }
 
@@ -196,7 +196,7 @@ impl Drop for OrderedQueue {
     fn drop(&mut self) {
         // SAFETY: allocated in `new` (invariant); this drains it first, and
         // nobody can queue on it any more (`&mut self`).
-        unsafe { bindings::rln_destroy_workqueue(self.raw.as_ptr()) }
+        unsafe { bindings::destroy_workqueue(self.raw.as_ptr()) }
     }
 }
 
