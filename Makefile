@@ -50,7 +50,9 @@ modules: kernel
 demo: modules
 	test/demo
 
-check: modules
+# run-all builds the kernel and the modules itself (make modules), with the
+# host tests running beside the build.
+check: setup
 	test/run-all
 
 torture: modules
