@@ -42,6 +42,7 @@ t_init() {
 	T_FAILS=0 T_SKIPS=0
 	T_PENDING=()
 	T_VM_OPTS=()
+	T_CPUS=${RLN_TEST_CPUS:-1}
 	T_SELF=$(readlink -f "${BASH_SOURCE[1]}")
 	mkdir -p "$T_DIR"
 	# Outside test/run-all, the test accounts its own lock waits.
@@ -92,6 +93,13 @@ t_pending_match() {
 	done
 }
 
+# t_smp: this test needs the guest's two vCPUs (I/O or work on both CPUs at
+# once: fio jobs, BTT lanes, a knob that writes back on every CPU). Every
+# other test boots one vCPU (RLN_TEST_CPUS, default 1, sets their number):
+# a TCG guest with two vCPUs costs the host nearly twice the CPU for the same
+# serial work (Documentation/testing.md, "One vCPU or two").
+t_smp() { T_CPUS=2; }
+
 # t_nfit_test: this test loads nfit_test: every boot of either stack reserves
 # the physical memory our nfit_test backs its ranges with (vm-run --nfit-test;
 # Documentation/testing.md, "nfit_test's memory"), so both run the same VM.
@@ -125,7 +133,7 @@ t_guest() {
 	# vm-run waits for a VM slot (scripts/lock.sh), which this test's time
 	# does not count. The kernel console goes to the log too, so a guest
 	# crash shows its oops in the failure report.
-	RLN_VM_VERBOSE=1 "$RLN_TOP/test/vm-run" --stack "$stack" "${T_VM_OPTS[@]}" "${opts[@]}" -- \
+	RLN_VM_VERBOSE=1 "$RLN_TOP/test/vm-run" --stack "$stack" --cpus "$T_CPUS" "${T_VM_OPTS[@]}" "${opts[@]}" -- \
 		env RLN_GUEST_STACK="$stack" RLN_FLAVOUR="${RLN_FLAVOUR:-normal}" bash "$T_SELF" --guest "$out" "$@" \
 		>"$T_DIR/$side.vm.log" 2>&1 || rc=$?
 	waited=$(($(t_waited) - waited0))

@@ -198,6 +198,7 @@ if [ "${1:-}" = --guest ]; then
 fi
 
 t_init btt-data c-intree
+t_smp # fio writers and a reader on both vCPUs (issue 10, acceptance 3)
 if [ "${RLN_BTT_FULL:-}" = 1 ] || [ "${RLN_TORTURE:-}" = full ]; then
 	MODE=full NVSIZE=128M B_KEYS="B512 B520" F=4
 	# Checks that only the full variant makes (see the header).

@@ -334,6 +334,7 @@ if [ "${1:-}" = --guest ]; then
 fi
 
 t_init btt-errors
+t_smp # lane rewrites pinned to each CPU
 t_nfit_test
 # mask_chance SIDE: what differs by chance, masked: uuids ndctl made up, the
 # injected block (chance.blk: of the namespace and of the region).

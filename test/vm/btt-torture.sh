@@ -129,6 +129,7 @@ check_cuts() {
 }
 
 t_init btt-torture
+t_smp # the BTT's per-CPU lanes
 t_nfit_test
 # make check cuts at a sample of W's media writes; make torture
 # (RLN_TORTURE=full) at every one, plus random cuts of longer workloads

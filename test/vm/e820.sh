@@ -70,6 +70,7 @@ if [ "${1:-}" = --guest ]; then
 fi
 
 t_init e820 c-intree
+t_smp # cache_writeback writes back on both vCPUs
 ram=$T_DIR/ram.img
 pats=$T_DIR/pat
 rm -f "$ram"

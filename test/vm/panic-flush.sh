@@ -63,6 +63,7 @@ if [ "${1:-}" = --guest ]; then
 fi
 
 t_init panic-flush c
+t_smp # cache_writeback writes back on both vCPUs
 t_nfit_test
 OPTS='panic_flush=1 cache_writeback=1'
 

@@ -64,6 +64,7 @@ if [ "${1:-}" = --guest ]; then
 fi
 
 t_init pmem-data c-intree
+t_smp # fio jobs on both vCPUs
 img=$T_DIR/nvdimm.img
 rm -f "$img"
 

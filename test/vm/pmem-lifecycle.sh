@@ -141,6 +141,7 @@ if [ "${1:-}" = --guest ]; then
 fi
 
 t_init pmem-lifecycle c-intree
+t_smp # unbind and disable while fio jobs run on both vCPUs
 img=$T_DIR/nvdimm.img
 rm -f "$img"
 t_guest ref --nvdimm "$img:1G:128K" || t_done

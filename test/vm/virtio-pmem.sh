@@ -130,6 +130,7 @@ except OSError as e:
 fi
 
 t_init virtio-pmem c-intree
+t_smp # eight fio jobs flushing at once
 
 shim=$T_DIR/fsync-fail.so
 gcc -shared -fPIC -O2 -Wall -o "$shim" "$RLN_TOP/test/tools/fsync-fail.c" -ldl || { t_fail "cannot build the fsync shim"; t_done; }
