@@ -94,10 +94,11 @@ t_pending_match() {
 }
 
 # t_smp: this test needs the guest's two vCPUs (I/O or work on both CPUs at
-# once: fio jobs, BTT lanes, a knob that writes back on every CPU). Every
-# other test boots one vCPU (RLN_TEST_CPUS, default 1, sets their number):
-# a TCG guest with two vCPUs costs the host nearly twice the CPU for the same
-# serial work (Documentation/testing.md, "One vCPU or two").
+# once: fio jobs, BTT lanes). Every other test boots one vCPU
+# (RLN_TEST_CPUS, default 1, sets their number): a TCG guest with two vCPUs
+# costs the host nearly twice the CPU for the same serial work
+# (Documentation/testing.md, "One vCPU or two"). A single boot that needs two
+# passes `--cpus 2` to t_guest, whose own options come after T_CPUS's and win.
 t_smp() { T_CPUS=2; }
 
 # t_nfit_test: this test loads nfit_test: every boot of either stack reserves
