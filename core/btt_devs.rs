@@ -20,7 +20,7 @@ use crate::abi::namespace::{BttConfig, NamespaceInfo, NamespaceKind};
 use crate::claim::{self, Claim, NamespaceRequest, NsIo, MIN_CLAIM_SIZE};
 use crate::formats::btt::{BttVersion, InfoBlock, INFO_SIZE};
 use crate::formats::label::ClaimClass;
-use crate::glue::device::{Device, EmbeddedDevice, DeviceRef, DeviceType, Placement, Registration};
+use crate::glue::device::{Device, DeviceGuard, EmbeddedDevice, DeviceRef, DeviceType, Placement, Registration};
 use crate::glue::sysfs::{self, Attribute, Page};
 use crate::namespace::{self, HolderKind, Namespace};
 use crate::region::{self, NsNumber, Region};
@@ -83,9 +83,9 @@ impl NdBtt {
 
     /// Runs a store of `attr` under the device lock and the bus lock, as C's
     /// do, and logs a refusal with its errno.
-    fn store(&self, attr: &str, f: impl FnOnce(&mut BttState) -> Result) -> Result {
-        let _dev = self.dev.lock();
-        let rc = self.region().bus().with_reconfig(|| f(&mut self.state.lock()));
+    fn store(&self, attr: &str, f: impl FnOnce(&DeviceGuard<'_>, &mut BttState) -> Result) -> Result {
+        let held = self.dev.lock();
+        let rc = self.region().bus().with_reconfig(|| f(&held, &mut self.state.lock()));
         if let Err(e) = &rc {
             dev_dbg!(&self.dev, "{}: fail ({})\n", attr, e.to_errno());
         }
@@ -118,7 +118,7 @@ fn sector_size_show(btt: &NdBtt, page: &mut Page) -> Result {
     Ok(())
 }
 fn sector_size_store(btt: &NdBtt, input: &[u8]) -> Result {
-    btt.store("sector_size", |st| {
+    btt.store("sector_size", |_, st| {
         if btt.dev.has_driver() {
             dev_dbg!(&btt.dev, "sector_size: the btt is enabled\n");
             return Err(EBUSY);
@@ -163,13 +163,13 @@ fn namespace_show(btt: &NdBtt, page: &mut Page) -> Result {
     btt.region().bus().with_reconfig(|| claim::namespace_show(btt.state.lock().claim.as_ref(), page))
 }
 fn namespace_store(btt: &NdBtt, input: &[u8]) -> Result {
-    btt.store("namespace", |st| {
+    btt.store("namespace", |held, st| {
         match claim::parse_namespace_store(&btt.dev, HolderKind::Btt, st.claim.as_ref(), input)? {
             NamespaceRequest::Attach(ns_dev) => {
                 let ns = Namespace::of(ns_dev.device()).ok_or(ENODEV)?;
                 st.claim = Some(Claim::attach(&btt.dev, HolderKind::Btt, ns)?);
             }
-            NamespaceRequest::Detach => detach_and_reset(btt, st),
+            NamespaceRequest::Detach => detach_and_reset(btt, held, st),
         }
         Ok(())
     })
@@ -178,7 +178,7 @@ static NAMESPACE: Attribute<NdBtt> = Attribute::rw(c"namespace", namespace_show,
 
 /// `nd_detach_and_reset`: the btt gives its namespace up; a btt other than
 /// the seed then goes away, the seed forgets its configuration.
-fn detach_and_reset(btt: &NdBtt, st: &mut BttState) {
+fn detach_and_reset(btt: &NdBtt, held: &DeviceGuard<'_>, st: &mut BttState) {
     st.claim = None;
     let region = btt.region();
     if region.is_btt_seed(&btt.dev) {
@@ -186,7 +186,7 @@ fn detach_and_reset(btt: &NdBtt, st: &mut BttState) {
         *btt.uuid.lock() = None;
     } else if let Some(reg) = region.take_btt(&btt.dev) {
         // From its own attribute: unregistered from a work item.
-        reg.unregister_later();
+        reg.unregister_dead_later(held);
     }
 }
 

@@ -25,7 +25,7 @@ use crate::formats::label::{ClaimClass, NamespaceLabel, NSLABEL_FLAG_UPDATING};
 use crate::formats::dpa;
 use crate::glue::boxed;
 use crate::region::NsNumber;
-use crate::glue::device::{Device, EmbeddedDevice, DeviceType, Placement, Registration};
+use crate::glue::device::{Device, DeviceGuard, EmbeddedDevice, DeviceType, Placement, Registration};
 use crate::abi::namespace::{DiskName, FuaFlush, NamespaceInfo, NamespaceKind};
 use crate::glue::block::PendingBio;
 use crate::glue::pmem_map::ProviderMap;
@@ -274,7 +274,7 @@ impl Namespace {
     /// stores do: under the device lock, then the bus's reconfiguration
     /// lock; a refusal is logged with its errno, after the reason `f` gave.
     fn reconfigure(&self, attr: &str, f: impl FnOnce(&mut Config) -> Result) -> Result {
-        self.reconfigure_after(attr, || Ok(()), |cfg, ()| f(cfg))
+        self.reconfigure_after(attr, || Ok(()), |_, cfg, ()| f(cfg))
     }
 
     /// [`Self::reconfigure`] with `check` run first, under the same locks
@@ -287,13 +287,13 @@ impl Namespace {
         &self,
         attr: &str,
         check: impl FnOnce() -> Result<T>,
-        f: impl FnOnce(&mut Config, T) -> Result,
+        f: impl FnOnce(&DeviceGuard<'_>, &mut Config, T) -> Result,
     ) -> Result {
-        let _dev = self.dev.lock();
+        let held = self.dev.lock();
         let rc = self.region().bus().with_reconfig(|| {
             let checked = check()?;
             let mut cfg = self.cfg.lock();
-            f(&mut cfg, checked)
+            f(&held, &mut cfg, checked)
         });
         refused(&self.dev, attr, rc)
     }
@@ -374,13 +374,13 @@ fn size_show(ns: &Namespace, page: &mut Page) -> Result {
 // deletes it (C: size_store, __size_store).
 fn size_store(ns: &Namespace, input: &[u8]) -> Result {
     let val = refused(&ns.dev, "size", parsed(&ns.dev, "size", "a number", sysfs::parse_u64(input, 0)))?;
-    ns.reconfigure("size", |cfg| {
+    ns.reconfigure_after("size", || Ok(()), |held, cfg, ()| {
         let region = ns.region();
         let extents = resize(ns, cfg, val)?;
         // Freeing all of its space deletes the namespace, unless it is the
         // seed or namespaceN.0.
         if extents.is_some() && val == 0 && ns.id() != 0 && !region.is_seed(&ns.dev) {
-            region.delete_namespace_later(&ns.dev);
+            region.delete_namespace_later(held);
         }
         write_labels(ns, cfg, extents.as_deref())?;
         if val == 0 {
@@ -434,7 +434,7 @@ fn uuid_store(ns: &Namespace, input: &[u8]) -> Result {
         }
         Ok(uuid)
     };
-    ns.reconfigure_after("uuid", check, |cfg, uuid| {
+    ns.reconfigure_after("uuid", check, |_, cfg, uuid| {
         let region = ns.region();
         if cfg.uuid.is_some() {
             // Once a DIMM of the set has no label at all, the old uuid

@@ -25,7 +25,7 @@ use crate::abi::namespace::{DaxConfig, NamespaceInfo, NamespaceKind, NsName, Pfn
 use crate::claim::{self, Claim, NamespaceRequest, NsIo};
 use crate::formats::label::ClaimClass;
 use crate::formats::pfn::{self as fmt, PfnError, PfnMode, PfnSb, Platform, Signature};
-use crate::glue::device::{Device, DeviceRef, EmbeddedDevice, DeviceType, Placement, Registration};
+use crate::glue::device::{Device, DeviceGuard, DeviceRef, EmbeddedDevice, DeviceType, Placement, Registration};
 use crate::glue::sysfs::{self, Attribute, Page};
 use crate::namespace::{self, HolderKind, Namespace};
 use crate::nd::nd_type;
@@ -114,9 +114,9 @@ impl NdPfn {
 
     /// Runs a store of `attr` under the device lock and the bus lock, as C's
     /// do, and logs a refusal with its errno.
-    fn store(&self, attr: &str, f: impl FnOnce(&mut PfnState) -> Result) -> Result {
-        let _dev = self.dev.lock();
-        let rc = self.region().bus().with_reconfig(|| f(&mut self.state.lock()));
+    fn store(&self, attr: &str, f: impl FnOnce(&DeviceGuard<'_>, &mut PfnState) -> Result) -> Result {
+        let held = self.dev.lock();
+        let rc = self.region().bus().with_reconfig(|| f(&held, &mut self.state.lock()));
         if let Err(e) = &rc {
             dev_dbg!(&self.dev, "{}: fail ({})\n", attr, e.to_errno());
         }
@@ -182,7 +182,7 @@ fn mode_show(pfn: &NdPfn, page: &mut Page) -> Result {
     Ok(())
 }
 fn mode_store(pfn: &NdPfn, input: &[u8]) -> Result {
-    pfn.store("mode", |st| {
+    pfn.store("mode", |_, st| {
         if pfn.dev.has_driver() {
             dev_dbg!(&pfn.dev, "mode: the pfn is enabled\n");
             return Err(EBUSY);
@@ -200,7 +200,7 @@ fn align_show(pfn: &NdPfn, page: &mut Page) -> Result {
     Ok(())
 }
 fn align_store(pfn: &NdPfn, input: &[u8]) -> Result {
-    pfn.store("align", |st| {
+    pfn.store("align", |_, st| {
         if pfn.dev.has_driver() {
             dev_dbg!(&pfn.dev, "align: the pfn is enabled\n");
             return Err(EBUSY);
@@ -245,14 +245,14 @@ fn namespace_show(pfn: &NdPfn, page: &mut Page) -> Result {
     pfn.region().bus().with_reconfig(|| claim::namespace_show(pfn.state.lock().claim.as_ref(), page))
 }
 fn namespace_store(pfn: &NdPfn, input: &[u8]) -> Result {
-    pfn.store("namespace", |st| {
+    pfn.store("namespace", |held, st| {
         let kind = pfn.holder_kind();
         match claim::parse_namespace_store(&pfn.dev, kind, st.claim.as_ref(), input)? {
             NamespaceRequest::Attach(ns_dev) => {
                 let ns = Namespace::of(ns_dev.device()).ok_or(ENODEV)?;
                 st.claim = Some(Claim::attach(&pfn.dev, kind, ns)?);
             }
-            NamespaceRequest::Detach => detach_and_reset(pfn, st),
+            NamespaceRequest::Detach => detach_and_reset(pfn, held, st),
         }
         Ok(())
     })
@@ -262,7 +262,7 @@ static NAMESPACE: Attribute<NdPfn> = Attribute::rw(c"namespace", namespace_show,
 /// `nd_detach_and_reset`: the pfn gives its namespace up; a pfn (dax)
 /// other than the seed then goes away, the seed forgets its uuid and mode
 /// (not its align, as in C).
-fn detach_and_reset(pfn: &NdPfn, st: &mut PfnState) {
+fn detach_and_reset(pfn: &NdPfn, held: &DeviceGuard<'_>, st: &mut PfnState) {
     st.claim = None;
     let region = pfn.region();
     if region.is_pfn_seed(&pfn.dev) {
@@ -270,7 +270,7 @@ fn detach_and_reset(pfn: &NdPfn, st: &mut PfnState) {
         *pfn.uuid.lock() = None;
     } else if let Some(reg) = region.take_pfn(&pfn.dev) {
         // From its own attribute: unregistered from a work item.
-        reg.unregister_later();
+        reg.unregister_dead_later(held);
     }
 }
 

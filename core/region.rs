@@ -19,7 +19,7 @@ use crate::formats::dpa;
 use crate::formats::label::{InterleaveSetId, LabelArea, LabelVersion};
 use crate::formats::badrange;
 use crate::glue::block::Badblocks;
-use crate::glue::device::{ARef, Device, EmbeddedDevice, DeviceRef, DeviceRegistration, DeviceType, Placement, Registration};
+use crate::glue::device::{ARef, Device, EmbeddedDevice, DeviceGuard, DeviceRef, DeviceRegistration, DeviceType, Placement, Registration};
 use crate::glue::ida::{Id, IdaKind};
 use crate::glue::lock::MutexArray;
 use crate::glue::numa;
@@ -321,11 +321,11 @@ impl Region {
         self.with_bound(|b| b.ns_seed.as_ref().is_some_and(|s| core::ptr::eq(s.device(), dev))).unwrap_or(false)
     }
 
-    /// Unregisters namespace `dev`, whose space was all freed, from a work
-    /// item: it is deleted from its own `size` attribute.
-    pub(crate) fn delete_namespace_later(&self, dev: &Device) {
-        if let Ok(Ok(Some(reg))) = self.with_bound(|b| take_registration(&mut b.namespaces, dev)) {
-            reg.unregister_later();
+    /// Unregisters the namespace `held` locks, whose space was all freed,
+    /// from a work item: it is deleted from its own `size` attribute.
+    pub(crate) fn delete_namespace_later(&self, held: &DeviceGuard<'_>) {
+        if let Ok(Ok(Some(reg))) = self.with_bound(|b| take_registration(&mut b.namespaces, held.device())) {
+            reg.unregister_dead_later(held);
         }
     }
 

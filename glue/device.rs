@@ -148,6 +148,13 @@ impl Device {
 /// `device_lock()` held; unlocks on drop.
 pub struct DeviceGuard<'a>(&'a Device);
 
+impl DeviceGuard<'_> {
+    /// The locked device.
+    pub fn device(&self) -> &Device {
+        self.0
+    }
+}
+
 impl Drop for DeviceGuard<'_> {
     fn drop(&mut self) {
         // SAFETY: the guard exists only while the lock is held by us.
@@ -531,21 +538,6 @@ impl<T: DeviceObject> Registration<T> {
 }
 
 impl<T: DeviceObject> Registration<T> {
-    /// Unregisters the device from a work item (C's `ND_ASYNC`): a device
-    /// cannot unregister itself from one of its own attributes, whose
-    /// removal waits for the attribute's writers.
-    pub fn unregister_later(self) {
-        // SAFETY: registered by `Registration::new`.
-        let dev = unsafe { device_of(self.get()) }.as_raw();
-        core::mem::forget(self);
-        // SAFETY: the initial reference `self` held passes to the work
-        // item, whose `device_unregister` drops it after `device_del`
-        // (the work first waits for deferred adds).
-        unsafe { bindings::rln_device_unregister_async(dev) };
-    }
-}
-
-impl<T: DeviceObject> Registration<T> {
     /// Forgets the object's type: a parent keeps its children's
     /// registrations this way without naming their types.
     pub fn erase(self) -> DeviceRegistration {
@@ -582,7 +574,12 @@ impl DeviceRegistration {
         unsafe { self.0.as_ref() }
     }
 
-    /// As [`Registration::unregister_later`].
+    /// Unregisters the device from a work item (C's `ND_ASYNC`): a device
+    /// cannot unregister itself from one of its own attributes, whose
+    /// removal waits for the attribute's writers. Until the work item's
+    /// `device_del` the device stays on the bus, and a driver may still
+    /// bind to it: from under the device's lock, use
+    /// [`Self::unregister_dead_later`].
     pub fn unregister_later(self) {
         let dev = self.device().as_raw();
         core::mem::forget(self);
@@ -590,6 +587,36 @@ impl DeviceRegistration {
         // work item, whose `device_unregister` drops it after `device_del`
         // (the work first waits for deferred adds).
         unsafe { bindings::rln_device_unregister_async(dev) };
+    }
+
+    /// [`Self::unregister_later`] from under the device's lock (`held`),
+    /// e.g. from a store of one of its own attributes that took it: the
+    /// device is marked dead first, as C's `nd_device_unregister(ND_ASYNC)`
+    /// does with `kill_device()`, so no driver binds to it and no probe
+    /// starts before the work item deletes it (a bind then fails with
+    /// ENODEV).
+    ///
+    /// `held` must lock this device; another device's guard is a bug,
+    /// reported, and the device is then only queued.
+    pub fn unregister_dead_later(self, held: &DeviceGuard<'_>) {
+        let dev = self.device().as_raw();
+        if core::ptr::eq(held.device(), self.device()) {
+            // SAFETY: `dev` is live (type invariant). `device_add` sets
+            // `state_in_sysfs` after the driver core's private data, which
+            // `kill_device` writes to; a deferred device whose add has not
+            // run yet has neither, and is left to the work item.
+            let added = unsafe { (*dev).kobj.state_in_sysfs() } != 0;
+            if added {
+                // SAFETY: `dev` is added (above) and locked (`held`). This
+                // registration is the device's only one, so no other
+                // unregister has claimed it; `device_del` sets the flag
+                // again, harmlessly.
+                unsafe { bindings::kill_device(dev) };
+            }
+        } else {
+            crate::dev_warn!(self.device(), "unregister_dead_later: the guard locks another device\n");
+        }
+        self.unregister_later();
     }
 }
 
@@ -666,7 +693,7 @@ impl Drop for DeviceRef {
     }
 }
 
-/// Waits for every [`Registration::unregister_later`] queued so far; the
+/// Waits for every [`DeviceRegistration::unregister_later`] queued so far; the
 /// module calls it before its code goes away.
 pub fn wait_for_unregisters() {
     // SAFETY: no precondition; it only waits.
