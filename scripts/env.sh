@@ -45,7 +45,7 @@ else
 	RLN_MODULES=$RLN_TOP/build/flavour-$RLN_FLAVOUR/modules
 fi
 # How much slower the flavour runs under TCG: VM and test timeouts are scaled by
-# it. (4 for debug: its tests measured at 5 to 9 times the normal times, but the
+# it. (4 for debug: its tests measured at 5 to 10 times the normal times, but the
 # timeouts leave room for that; Documentation/building.md.)
 case "$RLN_FLAVOUR" in normal) RLN_SLOWDOWN=1 ;; debug) RLN_SLOWDOWN=4 ;; esac
 RLN_KMAKE_VARS=(LLVM=1 "BINDGEN=$HOME/.cargo/bin/bindgen" RUSTC=/usr/bin/rustc HOSTRUSTC=/usr/bin/rustc)
