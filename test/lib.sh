@@ -20,6 +20,8 @@ RLN_TOP=${RLN_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 RLN_CACHE=${RLN_CACHE:-$HOME/.cache/rust-libnvdimm}
 . "$RLN_TOP/scripts/lock.sh"
 NDIOCTL="python3 $RLN_TOP/test/tools/ndioctl.py"
+# A memory failure declared in one mapped page (fsdax-fs, devdax-qemu).
+HWPOISON="python3 $RLN_TOP/test/tools/hwpoison.py"
 # Lines of dmesg that mean the kernel is unhappy.
 T_DMESG_BAD='WARNING:|BUG:|BUG |Oops|general protection|Call Trace|kernel BUG|leak|UBSAN|KASAN|refcount_t:|list_add corruption|list_del corruption|use-after-free|double free|RIP:|Kernel panic|unreferenced object|hung_task|blocked for more than|soft lockup|rcu: INFO|detected stall|self-detected stall|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|ODEBUG'
 # The line g_begin writes to the kernel log once the boot's own modules are

@@ -42,6 +42,14 @@
 #            QEMU NVDIMM (QEMU's NFIT has no error injection)
 #   live     device_dax unbound from dax0.1 while a mapping is live (the
 #            next access: SIGBUS on C), bound again, the pattern intact
+#   poison   the last step of a boot: a memory failure declared in one page
+#            of C (dax0.2) that a task has mapped (test/tools/hwpoison.py:
+#            /sys/devices/system/memory/hard_offline_page, the kernel's
+#            memory_failure() as for a machine check on poisoned media, which
+#            is what an injected error becomes on hardware). The kernel finds
+#            the mapper through the page's mapping and index, which the
+#            fault set (dax_set_mapping), and with vm.memory_failure_early_kill
+#            kills it with SIGBUS: checked on C and equal on the candidate
 # A check that needs dax_pmem and device_dax is SKIP on a candidate that has
 # not got them (test/tools/devdax-lib.sh, t_dx_need).
 . "$(dirname "$0")/../lib.sh"
@@ -179,6 +187,18 @@ if [ "${1:-}" = --guest ]; then
 			g_run errors-status2 ndctl inject-error --status namespace0.1
 			dx_view errors mask
 			;;
+		poison)
+			# Nothing after it in a boot touches dax0.2: the page stays
+			# marked HWPoison until the pages are mapped afresh. Early
+			# kill: the kernel signals every task that maps the page at
+			# once (SIGBUS, BUS_MCEERR_AO). Without it only the task that
+			# consumed the poison would be, on its access, and no access
+			# consumes any here: the device's fault maps the page again.
+			echo 1 >/proc/sys/vm/memory_failure_early_kill
+			g_run poison $HWPOISON /dev/dax0.2 65536
+			sed -n "/$T_STACK_MARK/,\$p" <(dmesg) | grep -E '[Mm]emory failure|hwpoison|Injecting' |
+				sed -E 's/^\[ *[0-9.]+\] //; s/0x[0-9a-f]+/<hex>/g; s/ to ([^ ]+):[0-9]+ / to \1:<pid> /' >"$G_OUT/poison-kernel.out"
+			;;
 		live-*)
 			seed=${action#live-}
 			$DEVDAX batch "$G_OUT/live.out" <<<"live dax0.1 $X/drivers/device_dax/unbind dax0.1"
@@ -222,7 +242,7 @@ STEPS="init-disable.rc init.rc init-enable.rc
 	daxctl-enable.rc $(t_dx_views daxctl)
 	$(for f in inject status clear status2; do echo errors-$f.out errors-$f.err errors-$f.rc; done)
 	errors-access.out $(t_dx_views errors) live.out live-bind.out $(t_dx_views live-unbound)
-	$(t_dx_views live-bound)"
+	$(t_dx_views live-bound) poison.out poison.err poison.rc poison-kernel.out"
 # ref_checks SIDE SEED: what must hold of a side that did every step, on
 # its own: the commands worked, the faults were C's, nothing changed.
 self_checks() {
@@ -252,11 +272,14 @@ self_checks() {
 	t_dx_matched "$s" "verify-$seed-fresh.out" 3 "reading the pattern back"
 	t_dx_matched "$s" "verify-$seed-reload.out" 3 "reading the pattern back after the reload"
 	t_dx_matched "$s" live-verify.out 1 "the pattern after device_dax's unbind and bind"
+	# The failed page's mapper was found and killed.
+	[ "$(tr '\n' ';' <"$T_DIR/$s/poison.out" 2>/dev/null)" = "hard_offline_page: ok;mapper: killed by SIGBUS;" ] ||
+		t_fail "$s: a memory failure in a mapped page of dax0.2 did not kill its mapper with SIGBUS: $(tr '\n' ';' <"$T_DIR/$s/poison.out" 2>/dev/null)"
 	# Bad writes change nothing; unbind and bind leave what was.
 	t_dx_same "$s" "$s" $(t_dx_views setup bound) $(t_dx_views setup live-bound)
 }
 
-t_guest ref $NV -- setup bound mmap write-c-fresh verify-c-fresh daxctl errors live-c reload verify-c-reload || t_done
+t_guest ref $NV -- setup bound mmap write-c-fresh verify-c-fresh daxctl errors live-c reload verify-c-reload poison || t_done
 t_check_dmesg ref
 if t_dx_need ref "C's own run"; then
 	self_checks ref c
@@ -270,7 +293,7 @@ fi
 
 cand_pending=1
 if t_guest cand $NV -- view-boot verify-c-boot destroy setup bound mmap write-r-fresh verify-r-fresh daxctl \
-	errors live-r reload verify-r-reload; then
+	errors live-r reload verify-r-reload poison; then
 	t_check_dmesg cand
 	if t_dx_need cand "interop: C's devdax namespaces as C found them after its reload"; then
 		cand_pending=0
@@ -284,7 +307,7 @@ if t_guest cand $NV -- view-boot verify-c-boot destroy setup bound mmap write-r-
 		for c in "views of four devdax namespaces (setup, bad writes, after daxctl, errors, live unbind)" \
 			"mmap refusals and fault counts" "pattern write and read back (also after a reload)" \
 			"daxctl reconfigure-device, disable-device, enable-device" "inject-error and clear-errors" \
-			"device_dax unbound under a live mapping" "destroy-namespace"; do
+			"device_dax unbound under a live mapping" "a memory failure in a mapped page" "destroy-namespace"; do
 			t_dx_need cand "$c"
 		done
 	fi

@@ -25,7 +25,6 @@
 # Needs CONFIG_XFS_FS, CONFIG_MEMORY_FAILURE, CONFIG_FS_DAX (scripts/kernel.config).
 . "$(dirname "$0")/../lib.sh"
 DAXMAP="python3 $RLN_TOP/test/tools/daxmap.py"
-HWPOISON="python3 $RLN_TOP/test/tools/hwpoison.py"
 
 if [ "${1:-}" = --guest ]; then
 	g_begin "$2"
