@@ -633,7 +633,7 @@ impl<P: BusProvider> Bus<P> {
         // only after unregistering.
         to_result(unsafe { rln_bus_register(parent.as_raw(), &desc, &mut raw) })?;
         let raw = NonNull::new(raw).ok_or(EINVAL)?;
-        let link = Arc::pin_init(pin_init!(BusLink { raw <- kernel::new_mutex!(Some(LiveBus(raw))) }), GFP_KERNEL);
+        let link = Arc::pin_init(BusLink::new(raw), GFP_KERNEL);
         let link = match link {
             Ok(l) => l,
             Err(e) => {
@@ -729,56 +729,118 @@ impl<P: BusProvider> Bus<P> {
 
 impl<P: BusProvider> Drop for Bus<P> {
     fn drop(&mut self) {
-        // Waits for a link call in flight; later ones find the bus gone.
-        *self.link.raw.lock() = None;
+        // Waits for the link calls in flight; later ones find the bus gone.
+        self.link.close();
         // SAFETY: registered in `register`; after this returns libnvdimm has
         // removed every device of the bus and makes no more calls into us.
         unsafe { rln_bus_unregister(self.raw.as_ptr()) };
     }
 }
 
+#[derive(Clone, Copy)]
 struct LiveBus(NonNull<RawBus>);
 
 // SAFETY: the handle is only passed back to libnvdimm, which locks internally.
 unsafe impl Send for LiveBus {}
 
+/// What a [`BusLink`]'s lock protects.
+struct LinkState {
+    /// The bus, until [`Bus`] is dropped.
+    bus: Option<LiveBus>,
+    /// Link calls in flight ([`LinkUse`]s).
+    users: usize,
+}
+
 /// A provider's handle on its bus that outlives nothing: once the [`Bus`]
 /// is dropped its calls do nothing. For work running apart from the bus's
 /// owner, like a scrub reporting what it found.
+///
+/// A call holds the link's lock only to count itself in and out, never
+/// while it is in libnvdimm: those calls take libnvdimm's locks (the bus
+/// lock, device locks), and a provider may itself be called with them held
+/// (`ctl` under the bus lock) and reach this link from there (nfit_test's
+/// health events). [`Bus`]'s drop waits for the calls in flight instead.
 #[pin_data]
 pub struct BusLink {
     #[pin]
-    raw: kernel::sync::Mutex<Option<LiveBus>>,
+    state: kernel::sync::Mutex<LinkState>,
+    /// Signalled when the last call in flight ends.
+    #[pin]
+    idle: kernel::sync::CondVar,
+}
+
+/// One call through a [`BusLink`]: while it lives, the bus stays registered.
+///
+/// # Invariants
+///
+/// `bus` was the link's live bus when `users` counted this value in; the
+/// count keeps [`Bus`]'s drop from unregistering it until this is dropped.
+struct LinkUse<'a> {
+    link: &'a BusLink,
+    bus: LiveBus,
+}
+
+impl Drop for LinkUse<'_> {
+    fn drop(&mut self) {
+        let mut st = self.link.state.lock();
+        st.users -= 1;
+        if st.users == 0 {
+            self.link.idle.notify_all();
+        }
+    }
 }
 
 impl BusLink {
+    fn new(raw: NonNull<RawBus>) -> impl PinInit<Self> {
+        pin_init!(BusLink {
+            state <- kernel::new_mutex!(LinkState { bus: Some(LiveBus(raw)), users: 0 }),
+            idle <- kernel::new_condvar!(),
+        })
+    }
+
+    /// Counts a call in, if the bus is still there.
+    fn enter(&self) -> Option<LinkUse<'_>> {
+        let mut st = self.state.lock();
+        let bus = st.bus?;
+        st.users += 1;
+        // INVARIANT: counted in above, with the live bus.
+        Some(LinkUse { link: self, bus })
+    }
+
+    /// Ends the link (from [`Bus`]'s drop): later calls find no bus, and
+    /// this returns once the calls in flight have ended.
+    fn close(&self) {
+        let mut st = self.state.lock();
+        st.bus = None;
+        while st.users > 0 {
+            self.idle.wait(&mut st);
+        }
+    }
+
     /// Adds a poisoned physical range to the bus's list
     /// (`nvdimm_bus_add_badrange`); ENXIO once the bus is gone.
     pub fn add_badrange(&self, addr: u64, len: u64) -> Result {
-        let raw = self.raw.lock();
-        let bus = raw.as_ref().ok_or(ENXIO)?;
-        // SAFETY: `Bus::drop` clears the handle under this lock before
-        // unregistering, so the bus is registered while we hold it.
-        to_result(unsafe { rln_bus_add_badrange(bus.0.as_ptr(), addr, len) })
+        let used = self.enter().ok_or(ENXIO)?;
+        // SAFETY: `Bus::drop` does not unregister the bus while `used`
+        // lives (`LinkUse`'s invariant).
+        to_result(unsafe { rln_bus_add_badrange(used.bus.0.as_ptr(), addr, len) })
     }
 
     /// Tells every region overlapping `[start, +len)` and the drivers of
     /// its namespaces that the bad ranges changed (`nvdimm_region_notify`
     /// with NVDIMM_REVALIDATE_POISON).
     pub fn revalidate_poison(&self, start: u64, len: u64) {
-        let raw = self.raw.lock();
-        if let Some(bus) = raw.as_ref() {
+        if let Some(used) = self.enter() {
             // SAFETY: as in `add_badrange`.
-            unsafe { rln_bus_revalidate_poison(bus.0.as_ptr(), start, len) };
+            unsafe { rln_bus_revalidate_poison(used.bus.0.as_ptr(), start, len) };
         }
     }
 
     /// Wakes pollers of ndbusN's attribute `dir/attr` (`sysfs_notify`).
     pub fn notify_attr(&self, dir: Option<&CStr>, attr: &CStr) {
-        let raw = self.raw.lock();
-        if let Some(bus) = raw.as_ref() {
+        if let Some(used) = self.enter() {
             // SAFETY: as in `add_badrange`.
-            let dev = unsafe { rln_bus_device(bus.0.as_ptr()) };
+            let dev = unsafe { rln_bus_device(used.bus.0.as_ptr()) };
             if dev.is_null() {
                 return;
             }
@@ -790,11 +852,10 @@ impl BusLink {
     /// Wakes pollers of attribute `dir/attr` of the DIMM `dimm` of this bus
     /// (nmemN; `sysfs_notify`). Nothing once the bus is gone.
     pub fn notify_dimm_attr(&self, dimm: DimmRef, dir: Option<&CStr>, attr: &CStr) {
-        let raw = self.raw.lock();
-        if raw.is_some() {
+        if let Some(_used) = self.enter() {
             // SAFETY: `dimm` came from this bus's `add_dimm` (`DimmRef`'s
             // invariant: a provider only holds refs of its own bus), and
-            // the bus is registered while we hold the lock (as in
+            // the bus stays registered while `_used` lives (as in
             // `add_badrange`).
             let dev = unsafe { rln_dimm_device(dimm.0.as_ptr()) };
             if dev.is_null() {
