@@ -629,6 +629,15 @@ g_nd_view() {
 	g_nd_dump "$1"
 }
 
+# g_kernel_lines REGEX: the kernel's log lines since the stack under test
+# loaded (g_begin's mark) that match REGEX, comparable across stacks and
+# boots: times dropped; uuids, addresses, pmemN and pids masked.
+g_kernel_lines() {
+	sed -n "/$T_STACK_MARK/,\$p" <(dmesg) | grep -E -- "$1" |
+		sed -E 's/^\[ *[0-9.]+\] //; s/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}/<uuid>/g;
+			s/0x[0-9a-f]+/<hex>/g; s/pmem[0-9]+/pmemN/g; s/ to ([^ ]+):[0-9]+ / to \1:<pid> /'
+}
+
 # g_end: save the kernel log and mark the guest part finished. On the debug
 # kernel (kmemleak runs from boot), a test that did not save kmemleak.txt itself
 # gets one here (t_debug_findings judges it).

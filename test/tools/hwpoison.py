@@ -18,8 +18,8 @@ On a DAX file the page is persistent memory with a ZONE_DEVICE struct page.
 Whether the failure reaches the file system depends on the pmem driver's
 pagemap ops (C's `fsdax_pagemap_ops`): for a page xfs shares between two
 reflinked files, only the file system can find every owner (through its
-reverse map), unmap it and, with vm.memory_failure_early_kill set, kill the
-tasks that mapped it (`ok`, SIGBUS); the kernel's generic handler gives up
+reverse map), unmap it and, with vm.memory_failure_early_kill (which this
+tool sets), kill the tasks that mapped it (`ok`, SIGBUS); the kernel's generic handler gives up
 (`errno=EBUSY`) and the task survives.
 
 The kernel here has no madvise (CONFIG_ADVISE_SYSCALLS is off in tinyconfig),
@@ -35,6 +35,7 @@ import sys
 import time
 
 OFFLINE = '/sys/devices/system/memory/hard_offline_page'
+EARLY_KILL = '/proc/sys/vm/memory_failure_early_kill'
 
 
 def child(path, offset, wfd):
@@ -67,6 +68,12 @@ def child(path, offset, wfd):
 
 def main():
     path, offset = sys.argv[1], int(sys.argv[2], 0)
+    # Early kill: the kernel signals every task that maps the failed page
+    # at once (SIGBUS, BUS_MCEERR_AO). Without it only a task that consumes
+    # the poison would be, on its access; no access here consumes any (a
+    # devdax fault maps the page again), so the child would live.
+    with open(EARLY_KILL, 'w') as fh:
+        fh.write('1\n')
     r, w = os.pipe()
     sys.stdout.flush()
     pid = os.fork()

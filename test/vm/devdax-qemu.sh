@@ -189,15 +189,9 @@ if [ "${1:-}" = --guest ]; then
 			;;
 		poison)
 			# Nothing after it in a boot touches dax0.2: the page stays
-			# marked HWPoison until the pages are mapped afresh. Early
-			# kill: the kernel signals every task that maps the page at
-			# once (SIGBUS, BUS_MCEERR_AO). Without it only the task that
-			# consumed the poison would be, on its access, and no access
-			# consumes any here: the device's fault maps the page again.
-			echo 1 >/proc/sys/vm/memory_failure_early_kill
+			# marked HWPoison until the pages are mapped afresh.
 			g_run poison $HWPOISON /dev/dax0.2 65536
-			sed -n "/$T_STACK_MARK/,\$p" <(dmesg) | grep -E '[Mm]emory failure|hwpoison|Injecting' |
-				sed -E 's/^\[ *[0-9.]+\] //; s/0x[0-9a-f]+/<hex>/g; s/ to ([^ ]+):[0-9]+ / to \1:<pid> /' >"$G_OUT/poison-kernel.out"
+			g_kernel_lines '[Mm]emory failure|hwpoison|Injecting' >"$G_OUT/poison-kernel.out"
 			;;
 		live-*)
 			seed=${action#live-}

@@ -75,16 +75,12 @@ if [ "${1:-}" = --guest ]; then
 		sync
 		g_run reflink cp --reflink=always $MNT/a $MNT/b
 		sync
-		echo 1 >/proc/sys/vm/memory_failure_early_kill
 		g_run poison-shared $HWPOISON $MNT/b 65536
 		g_run umount-xfs umount $MNT
 	}
 	stamp xfs
 	# The kernel's word on the file systems and the failure, after the mark.
-	sed -n "/$T_STACK_MARK/,\$p" <(dmesg) |
-		grep -E 'XFS \(|EXT4-fs \(|DAX|[Mm]emory failure|hwpoison|Injecting' |
-		sed -E 's/^\[ *[0-9.]+\] //; s/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}/<uuid>/g;
-			s/0x[0-9a-f]+/<hex>/g; s/pmem[0-9]+/pmemN/g; s/ to ([^ ]+):[0-9]+ / to \1:<pid> /' >kernel-lines.out
+	g_kernel_lines 'XFS \(|EXT4-fs \(|DAX|[Mm]emory failure|hwpoison|Injecting' >kernel-lines.out
 	stamp end
 	g_end
 	exit 0
