@@ -86,12 +86,6 @@ bool rln_is_vmalloc_addr(const void *addr)
 }
 EXPORT_SYMBOL_GPL(rln_is_vmalloc_addr);
 
-pfn_t rln_phys_to_pfn_t(phys_addr_t addr, bool map)
-{
-	return phys_to_pfn_t(addr, PFN_DEV | (map ? PFN_MAP : 0));
-}
-EXPORT_SYMBOL_GPL(rln_phys_to_pfn_t);
-
 pfn_t rln_vmalloc_to_pfn_t(const void *addr)
 {
 	return page_to_pfn_t(vmalloc_to_page(addr));

@@ -27,6 +27,16 @@ pub enum DaxAccess {
     RecoveryWrite,
 }
 
+/// The pfn_t of device memory, as `phys_to_pfn_t(PFN_PHYS(pfn), PFN_DEV)`
+/// makes it, with `PFN_MAP` when the range has struct pages. The flags are
+/// bits above any pfn, so it is computed here rather than by a call into C
+/// on every DAX access or fault.
+#[inline(always)]
+pub(crate) fn device_pfn_t(pfn: u64, has_pages: bool) -> bindings::pfn_t {
+    let map = if has_pages { bindings::RLN_DAX_PFN_MAP as u64 } else { 0 };
+    bindings::pfn_t { val: pfn | bindings::RLN_DAX_PFN_DEV as u64 | map }
+}
+
 /// What `direct_access` hands back: a kernel address and pfn for the
 /// start, and how many pages are usable from there. Built by the mapping
 /// that owns the memory (`PmemMap::dax_extent`).
@@ -328,25 +338,21 @@ unsafe extern "C" fn direct_access_raw<T: DaxOps>(
     } else {
         DaxAccess::Access
     };
-    let (ext, rc) = match t.direct_access(pgoff as u64, nr_pages as i64, mode) {
+    match t.direct_access(pgoff as u64, nr_pages as i64, mode) {
         Ok(ext) => {
-            let pages = ext.pages as c_long;
-            (Some(ext), pages)
-        }
-        Err(e) => (None, e.to_errno() as c_long),
-    };
-    if let Some(ext) = ext {
-        // SAFETY: non-null out pointers are the caller's, valid for writes.
-        unsafe {
-            if !kaddr.is_null() {
-                *kaddr = ext.kaddr;
+            // SAFETY: non-null out pointers are the caller's, valid for writes.
+            unsafe {
+                if !kaddr.is_null() {
+                    *kaddr = ext.kaddr;
+                }
+                if !pfn.is_null() {
+                    *pfn = ext.pfn;
+                }
             }
-            if !pfn.is_null() {
-                *pfn = ext.pfn;
-            }
+            ext.pages as c_long
         }
+        Err(e) => e.to_errno() as c_long,
     }
-    rc
 }
 
 /// `zero_page_range` of dax devices of `T`.

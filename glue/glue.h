@@ -93,8 +93,6 @@ void rln_sysfs_put(struct kernfs_node *kn);
 struct resource *rln_request_mem_region(resource_size_t start, resource_size_t n, const char *name);
 void rln_release_mem_region(resource_size_t start, resource_size_t n);
 bool rln_is_vmalloc_addr(const void *addr);
-/* pfn_t of a device physical address: PFN_DEV, plus PFN_MAP when it has struct pages. */
-pfn_t rln_phys_to_pfn_t(phys_addr_t addr, bool map);
 pfn_t rln_vmalloc_to_pfn_t(const void *addr);
 
 /* NUMA nodes of physical ranges and ACPI proximity domains. */

@@ -16,7 +16,7 @@ use kernel::types::Opaque;
 
 use super::bindings;
 use super::block::Segment;
-use super::dax::{DaxExtent, DaxRef};
+use super::dax::{device_pfn_t, DaxExtent, DaxRef};
 use super::device::Device;
 use crate::formats::pfn::Altmap;
 
@@ -444,6 +444,7 @@ impl PmemMap {
     }
 
     /// The address of `[off, off + len)`, if it lies inside the mapping.
+    #[inline]
     fn at(&self, off: u64, len: usize) -> Result<*mut u8> {
         match off.checked_add(len as u64) {
             Some(end) if end <= self.size => {
@@ -528,18 +529,25 @@ impl PmemMap {
     /// pages are contiguous from there (one for a vmalloc mapping, whose
     /// pages are scattered; unbounded otherwise, for the caller to limit
     /// with [`DaxExtent::with_pages`]).
+    #[inline]
     pub fn dax_extent(&self, off: u64) -> Result<DaxExtent> {
         let kaddr = self.at(off, 0)?.cast::<c_void>();
         let (pfn, pages) = match self.backing {
             // SAFETY: `kaddr` is inside the vmalloc mapping.
             Backing::Provided { vmalloc: true, .. } => (unsafe { bindings::rln_vmalloc_to_pfn_t(kaddr) }, 1),
-            // SAFETY: pure arithmetic on the address.
-            Backing::Provided { backing_phys: Some(p), .. } => (unsafe { bindings::rln_phys_to_pfn_t(p + off, false) }, i64::MAX),
-            // SAFETY: pure arithmetic on the address.
-            _ => (unsafe { bindings::rln_phys_to_pfn_t(self.phys + off, self.has_pages()) }, i64::MAX),
+            // `off <= size` (`at`), and the range fits the physical space.
+            Backing::Provided { backing_phys: Some(p), .. } => (device_pfn_t(pfn_of(p.wrapping_add(off)), false), i64::MAX),
+            Backing::Pages(_) => (device_pfn_t(pfn_of(self.phys.wrapping_add(off)), true), i64::MAX),
+            _ => (device_pfn_t(pfn_of(self.phys.wrapping_add(off)), false), i64::MAX),
         };
         Ok(DaxExtent { kaddr, pfn, pages })
     }
+}
+
+/// The page frame of a physical address (`PHYS_PFN`).
+#[inline(always)]
+fn pfn_of(phys: u64) -> u64 {
+    phys >> kernel::page::PAGE_SHIFT
 }
 
 impl Drop for PmemMap {

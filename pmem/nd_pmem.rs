@@ -94,6 +94,32 @@ impl Pmem {
         self.ns.device()
     }
 
+    /// `direct_access` on a disk with bad blocks: poisoned pages fail
+    /// unless a recovery write is about to clear them, and the extent
+    /// never reaches past what was asked for.
+    #[cold]
+    #[inline(never)]
+    fn direct_access_badblocks(&self, offset: u64, nr_pages: i64, mode: DaxAccess) -> Result<DaxExtent> {
+        let extent = self.map.dax_extent(offset)?;
+        let sector = (offset - self.data_offset) / SECTOR_SIZE;
+        let sectors = (nr_pages.max(0) as u64).saturating_mul(PAGE_SIZE) / SECTOR_SIZE;
+        let Some((first_bad, _)) = self.bb.check(sector, sectors) else {
+            // Bad blocks elsewhere: promise only what was asked for.
+            return Ok(extent.with_pages(nr_pages));
+        };
+        if mode != DaxAccess::RecoveryWrite {
+            return Err(ehwpoison());
+        }
+        // Recover a page at a time up to the poison: clearing large chunks
+        // is not reliable on every platform.
+        let good = ((first_bad - sector) * SECTOR_SIZE).div_ceil(PAGE_SIZE);
+        dev_dbg!(
+            self.device(),
+            "start sector({sector}), nr_pages({nr_pages}), first_bad({first_bad}), actual_nr({good})\n"
+        );
+        Ok(extent.with_pages(good.max(1) as i64))
+    }
+
     /// Sector of the disk that byte `off` of the namespace holds.
     fn to_sector(&self, off: u64) -> u64 {
         (off - self.data_offset) / SECTOR_SIZE
@@ -185,29 +211,20 @@ impl DiskOps for Pmem {
 }
 
 impl DaxOps for Pmem {
+    // Called once per DAX read, write or fault: kept inline in the glue's
+    // entry, with the bad-block path out of line.
+    #[inline(always)]
     fn direct_access(&self, pgoff: u64, nr_pages: i64, mode: DaxAccess) -> Result<DaxExtent> {
-        let offset = pgoff * PAGE_SIZE + self.data_offset;
-        let sector = pgoff * PAGE_SIZE / SECTOR_SIZE;
-        let sectors = (nr_pages.max(0) as u64).saturating_mul(PAGE_SIZE) / SECTOR_SIZE;
-        let extent = self.map.dax_extent(offset)?;
+        // Pages past the disk's end (or past the address space) are not
+        // the disk's: EIO, as the mapping answers for bytes outside it.
+        let pos = pgoff.checked_mul(PAGE_SIZE).ok_or(EIO)?;
+        let offset = pos.checked_add(self.data_offset).ok_or(EIO)?;
         if !self.bb.is_empty() {
-            if let Some((first_bad, _)) = self.bb.check(sector, sectors) {
-                if mode != DaxAccess::RecoveryWrite {
-                    return Err(ehwpoison());
-                }
-                // Recover a page at a time up to the poison: clearing large
-                // chunks is not reliable on every platform.
-                let good = ((first_bad - sector) * SECTOR_SIZE).div_ceil(PAGE_SIZE);
-                dev_dbg!(
-                    self.device(),
-                    "start sector({sector}), nr_pages({nr_pages}), first_bad({first_bad}), actual_nr({good})\n"
-                );
-                return Ok(extent.with_pages(good.max(1) as i64));
-            }
-            // Bad blocks elsewhere: promise only what was asked for.
-            return Ok(extent.with_pages(nr_pages));
+            return self.direct_access_badblocks(offset, nr_pages, mode);
         }
-        Ok(extent.with_pages(((self.size - self.pfn_pad - offset) / PAGE_SIZE) as i64))
+        let extent = self.map.dax_extent(offset)?;
+        let avail = (self.size - self.pfn_pad).checked_sub(offset).ok_or(EIO)?;
+        Ok(extent.with_pages((avail / PAGE_SIZE) as i64))
     }
 
     fn zero_page_range(&self, pgoff: u64, nr_pages: u64) -> Result {
