@@ -60,6 +60,21 @@ struct Config {
     claim_class: ClaimClass,
 }
 
+impl Config {
+    /// The configuration the labels of a namespace record.
+    fn from_labels(found: &scan::Namespace) -> Self {
+        Self {
+            offset: found.offset,
+            size: found.size,
+            uuid: Some(found.uuid),
+            label_uuid: Some(found.uuid),
+            name: found.name,
+            lbasize: found.lbasize,
+            claim_class: found.claim_class,
+        }
+    }
+}
+
 /// A namespace about to be registered.
 pub(crate) struct NewNamespace {
     kind: Kind,
@@ -92,20 +107,8 @@ impl NewNamespace {
         ns
     }
 
-    fn from_labels(id: NsNumber, found: &scan::Namespace) -> Self {
-        Self {
-            kind: Kind::Pmem,
-            id,
-            cfg: Config {
-                offset: found.offset,
-                size: found.size,
-                uuid: Some(found.uuid),
-                label_uuid: Some(found.uuid),
-                name: found.name,
-                lbasize: found.lbasize,
-                claim_class: found.claim_class,
-            },
-        }
+    fn from_labels(id: NsNumber, cfg: Config) -> Self {
+        Self { kind: Kind::Pmem, id, cfg }
     }
 }
 
@@ -832,7 +835,7 @@ pub(crate) fn scan(region: &Region) -> Result<KVec<NewNamespace>> {
 
     // A snapshot of every DIMM's label area (None: the DIMM is disabled),
     // scanned together under the bus lock like C's mapping locks.
-    let found = region.bus().with_reconfig(|| -> Result<KVec<scan::Namespace>> {
+    let found = region.bus().with_reconfig(|| -> Result<KVec<Config>> {
         let mut areas: KVec<Option<KVec<u8>>> = KVec::new();
         for m in region.mappings() {
             areas.push(m.dimm.label_snapshot().ok(), GFP_KERNEL)?;
@@ -858,15 +861,17 @@ pub(crate) fn scan(region: &Region) -> Result<KVec<NewNamespace>> {
                 return Err(Error::from_errno(-e.probe_errno()));
             }
         };
+        // What a namespace keeps of its labels: the scan's entries are 880
+        // bytes, which copies on the stack would pay for.
         let mut list = KVec::with_capacity(found.len(), GFP_KERNEL)?;
         for ns in found.iter() {
-            list.push(*ns, GFP_KERNEL)?;
+            list.push(Config::from_labels(ns), GFP_KERNEL)?;
         }
         Ok(list)
     })?;
     for f in found.iter() {
         let id = region.alloc_ns_id()?;
-        out.push(NewNamespace::from_labels(id, f), GFP_KERNEL)?;
+        out.push(NewNamespace::from_labels(id, *f), GFP_KERNEL)?;
     }
     if out.is_empty() {
         out.push(NewNamespace::seed(region.alloc_ns_id()?), GFP_KERNEL)?;

@@ -18,7 +18,7 @@ use core::fmt::Write;
 use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::alloc::allocator::Kmalloc;
-use crate::glue::boxed::zeroed_vec;
+use crate::glue::boxed::{zero_page, zeroed_vec};
 use kernel::sync::Mutex;
 
 use crate::abi::namespace::{DaxConfig, NamespaceInfo, NamespaceKind, NsName, PfnConfig};
@@ -427,7 +427,7 @@ fn clear_memmap_errors(pfn: &NdPfn, ns: &Namespace, io: Pin<KBox<NsIo>>, sb: &Pf
         }
     });
     push_err?;
-    let zero = [0u8; PAGE as usize];
+    let zero = zero_page();
     for &(first_bad, num_bad) in bad.iter() {
         dev_dbg!(&pfn.dev, "meta: {:x} badblocks at {:x}\n", num_bad, first_bad);
         let mut off = (first_bad * SECTOR) / PAGE * PAGE;
@@ -484,7 +484,9 @@ fn init(pfn: &NdPfn, ns: &Namespace, io: Pin<KBox<NsIo>>, st: &PfnState, uuid: [
         }
     }).map_err(errno)?;
     let io = clear_memmap_errors(pfn, ns, io, &sb, st.mode)?;
-    io.write(fmt::PFN_SB_OFFSET, &sb.encode(), false)?;
+    let mut raw = zeroed_vec::<u8, Kmalloc>(fmt::PFN_SB_SIZE, GFP_KERNEL)?;
+    sb.encode_into(&mut raw).ok_or(EINVAL)?;
+    io.write(fmt::PFN_SB_OFFSET, &raw, false)?;
     Ok(sb)
 }
 

@@ -850,13 +850,20 @@ impl<T: DiskOps> Drop for Disk<T> {
         if let Some(d) = &self.dax {
             // No new DAX users can find the disk.
             d.remove_host(raw);
+            // C's order (pmem_release_disk): the DAX device dies while the
+            // disk still works, so that its holder, a file system mounted
+            // -o dax, hears of the removal first (MF_MEM_PRE_REMOVE: xfs
+            // drops the DAX entries and mappings of its files, which point
+            // at struct pages about to go). Removing the disk first shuts
+            // the file system down and it no longer listens.
+            d.kill();
         }
         // SAFETY: the disk was added in `finish`. This removes its sysfs
         // files (waiting for readers) and waits for bios in flight; none
         // reach the driver afterwards.
         unsafe { bindings::del_gendisk(raw) };
-        // Kills the DAX device (waiting for DAX operations in flight) now
-        // that the dax/write_cache file that reads it is gone too.
+        // The device's last reference, now that the dax/write_cache file
+        // that reads it is gone too.
         drop(self.dax.take());
         if let Some(bb) = self.data.data.badblocks() {
             bb.detach();

@@ -32,3 +32,11 @@ pub fn zeroed_vec<T: Zeroable, A: Allocator>(n: usize, flags: Flags) -> Result<V
     unsafe { v.set_len(n) };
     Ok(v)
 }
+
+/// The kernel's zero page (`ZERO_PAGE(0)`): a page of zero bytes to write
+/// from, as C's code does, instead of a page-sized array on a kernel stack.
+pub fn zero_page() -> &'static [u8] {
+    // SAFETY: the zero page is mapped for the kernel's lifetime, PAGE_SIZE
+    // bytes long, and never written.
+    unsafe { core::slice::from_raw_parts(crate::glue::bindings::rln_zero_page_address().cast::<u8>(), kernel::page::PAGE_SIZE) }
+}

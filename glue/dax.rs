@@ -156,6 +156,15 @@ impl DaxDevice {
         // SAFETY: `disk` was added by `add_host`.
         unsafe { bindings::dax_remove_host(disk) }
     }
+
+    /// `kill_dax`: the holder is told (`MF_MEM_PRE_REMOVE`), DAX
+    /// operations in flight finish and new ones fail. Drop kills again,
+    /// which then only waits for an SRCU grace period.
+    pub(super) fn kill(&self) {
+        // SAFETY: the device is live (we hold the reference from
+        // `alloc_dax`); killing it twice is allowed.
+        unsafe { bindings::kill_dax(self.0.as_ptr()) }
+    }
 }
 
 impl DaxDevice {

@@ -30,6 +30,19 @@ pub fn fletcher64_zeroed(data: &[u8], offset: usize) -> u64 {
     sum_words(data, offset)
 }
 
+/// Fletcher-64 of `head` followed by zero bytes up to `len` bytes in all,
+/// without the zeros in memory: each zero word adds the running low sum to
+/// the high one. For blocks whose fields sit at the start of a mostly zero
+/// block (the 4 KiB pfn info block), so that no caller needs the whole
+/// block on its stack. A `head` longer than `len` is summed as is.
+pub fn fletcher64_zero_tail(head: &[u8], len: usize) -> u64 {
+    let sum = sum_words(head, usize::MAX);
+    let (lo, mut hi) = (sum as u32, (sum >> 32) as u32);
+    let words = len.saturating_sub(head.len() / 4 * 4) / 4;
+    hi = hi.wrapping_add(lo.wrapping_mul(words as u32));
+    (u64::from(hi) << 32) | u64::from(lo)
+}
+
 /// Whether the little-endian checksum stored at `offset` matches the
 /// contents of `data`. A field that does not fit in `data` never matches.
 pub fn verify(data: &[u8], offset: usize) -> bool {
@@ -52,6 +65,36 @@ pub fn seal(data: &mut [u8], offset: usize) -> Option<u64> {
 pub fn stored(data: &[u8], offset: usize) -> Option<u64> {
     let field = data.get(offset..offset.checked_add(CHECKSUM_LEN)?)?;
     field.try_into().ok().map(u64::from_le_bytes)
+}
+
+/// Fletcher-64 over pieces, as if they were one buffer: for data C sums
+/// as an array of records (interleave-set cookies). Each piece must be a
+/// whole number of words (trailing bytes are not summed, as in C, but per
+/// piece).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Fletcher64 {
+    lo: u32,
+    hi: u32,
+}
+
+impl Fletcher64 {
+    /// Nothing summed yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the words of `piece`.
+    pub fn update(&mut self, piece: &[u8]) {
+        for w in piece.chunks_exact(4) {
+            self.lo = self.lo.wrapping_add(u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+            self.hi = self.hi.wrapping_add(self.lo);
+        }
+    }
+
+    /// The checksum of everything added.
+    pub fn value(&self) -> u64 {
+        (u64::from(self.hi) << 32) | u64::from(self.lo)
+    }
 }
 
 /// The one summing loop; bytes in `[zero_at, zero_at + 8)` read as zero.
@@ -78,6 +121,27 @@ fn sum_words(data: &[u8], zero_at: usize) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pieces_equal_the_whole_buffer() {
+        let data: [u8; 96] = core::array::from_fn(|i| (i as u8).wrapping_mul(91).wrapping_add(3));
+        let mut f = super::Fletcher64::new();
+        for piece in data.chunks(16) {
+            f.update(piece);
+        }
+        assert_eq!(f.value(), super::fletcher64(&data));
+    }
+
+    #[test]
+    fn zero_tail_equals_the_whole_block() {
+        let mut block = [0u8; 4096];
+        for (i, b) in block[..96].iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(37).wrapping_add(11);
+        }
+        assert_eq!(super::fletcher64_zero_tail(&block[..96], 4096), super::fletcher64(&block));
+        assert_eq!(super::fletcher64_zero_tail(&block[..96], 96), super::fletcher64(&block[..96]));
+        assert_eq!(super::fletcher64_zero_tail(&[], 4096), 0);
+    }
+
     use super::*;
 
     // Vectors worked by hand from the C loop: lo += word; hi += lo.

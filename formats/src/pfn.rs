@@ -71,6 +71,8 @@ const OFF_END_TRUNC: usize = 80;
 const OFF_ALIGN: usize = 84;
 const OFF_PAGE_SIZE: usize = 88;
 const OFF_PAGE_STRUCT_SIZE: usize = 92;
+/// The fields end at 94; up to the checksum the block is padding.
+const HEAD_LEN: usize = 96;
 /// Where the zero padding starts (`padding[3994]`).
 pub const PFN_SB_PADDING_OFFSET: usize = 94;
 
@@ -320,10 +322,10 @@ impl PfnSb {
         })
     }
 
-    /// The block's bytes: every field as stored (the checksum too, as is),
-    /// padding zero.
-    pub fn encode(&self) -> [u8; PFN_SB_SIZE] {
-        let mut b = [0u8; PFN_SB_SIZE];
+    /// The fields' bytes, the start of the block: everything after them is
+    /// padding (zero) up to the checksum.
+    fn encode_head(&self) -> [u8; HEAD_LEN] {
+        let mut b = [0u8; HEAD_LEN];
         le::put(&mut b, OFF_SIG, &self.signature);
         le::put(&mut b, OFF_UUID, &self.uuid);
         le::put(&mut b, OFF_PARENT_UUID, &self.parent_uuid);
@@ -338,17 +340,36 @@ impl PfnSb {
         le::put_u32(&mut b, OFF_ALIGN, self.align);
         le::put_u32(&mut b, OFF_PAGE_SIZE, self.page_size);
         le::put_u16(&mut b, OFF_PAGE_STRUCT_SIZE, self.page_struct_size);
-        le::put_u64(&mut b, PFN_SB_CHECKSUM_OFFSET, self.checksum);
         b
     }
 
-    /// Set [`Self::checksum`] to the Fletcher-64 of the encoded block (C's
-    /// `nd_sb_checksum` with the field zeroed) and return the sealed bytes.
-    pub fn seal(&mut self) -> [u8; PFN_SB_SIZE] {
-        let mut b = self.encode();
-        // The field lies inside the array; seal cannot fail.
-        self.checksum = fletcher::seal(&mut b, PFN_SB_CHECKSUM_OFFSET).unwrap_or(0);
+    /// Writes the block into the first [`PFN_SB_SIZE`] bytes of `out`:
+    /// every field as stored (the checksum too, as is), padding zero.
+    /// `None` if `out` is short. The kernel encodes into a buffer of its
+    /// heap: 4 KiB is too much for a kernel stack frame.
+    pub fn encode_into(&self, out: &mut [u8]) -> Option<()> {
+        let b = out.get_mut(..PFN_SB_SIZE)?;
+        b.fill(0);
+        b[..HEAD_LEN].copy_from_slice(&self.encode_head());
+        le::put_u64(b, PFN_SB_CHECKSUM_OFFSET, self.checksum);
+        Some(())
+    }
+
+    /// The block's bytes, as [`PfnSb::encode_into`] writes them (for host
+    /// code; a kernel stack has no room for them).
+    pub fn encode(&self) -> [u8; PFN_SB_SIZE] {
+        let mut b = [0u8; PFN_SB_SIZE];
+        // The array is exactly the block's size.
+        let _ = self.encode_into(&mut b);
         b
+    }
+
+    /// Sets [`Self::checksum`] to the Fletcher-64 of the encoded block (C's
+    /// `nd_sb_checksum` with the field zeroed), computed from the fields
+    /// and the length of the zero padding after them.
+    pub fn seal(&mut self) -> u64 {
+        self.checksum = fletcher::fletcher64_zero_tail(&self.encode_head(), PFN_SB_SIZE);
+        self.checksum
     }
 
     /// The signature, if it is one of the two.

@@ -1189,7 +1189,7 @@ fn bus_error_injection() {
     let mut poison = Poison::default();
     let mut ars = Ars::post(0, 0, 0, &[]);
     let base = bases().spa_set[1];
-    let mut run = |poison: &mut Poison, ars: &mut dsm::Ars, cmd: u32, b: &mut Vec<u8>, now: u64| {
+    let run = |poison: &mut Poison, ars: &mut dsm::Ars, cmd: u32, b: &mut Vec<u8>, now: u64| {
         dsm::bus_ctl(bus, ars, poison, &table, cmd, b, now)
     };
     use dsm::Ars;

@@ -90,7 +90,8 @@ fn decode_needs_a_whole_block_and_ignores_what_follows() {
 #[test]
 fn seal_is_c_checksum_with_the_field_zeroed() {
     let mut sb = init_layout(&req(PfnMode::Pmem, 2 * M), &ns(G4, 32 * M), &X86).unwrap();
-    let b = sb.seal();
+    sb.seal();
+    let b = sb.encode();
     let mut z = b;
     z[4088..].fill(0);
     assert_eq!(sb.checksum, fletcher::fletcher64(&z));
@@ -332,7 +333,8 @@ fn check(
     live_align: Option<u64>,
 ) -> Result<Validated, PfnError> {
     let mut s = *sb;
-    let raw = s.seal();
+    s.seal();
+    let raw = s.encode();
     let l = live_align.map(|a| Settings {
         uuid: PFN_UUID,
         align: a,

@@ -222,7 +222,8 @@ fn c_blocks_disturbed() {
         let ns = namespace_of(&f);
         let sb = PfnSb::decode(&bin[4096..]).unwrap();
         let errno = |mut s: PfnSb| {
-            let b = s.seal();
+            s.seal();
+            let b = s.encode();
             validate(&b, Signature::Pfn, &ns, None, &X86)
                 .map(|_| 0)
                 .unwrap_or_else(|e| e.errno())

@@ -615,12 +615,25 @@ impl Ars {
     /// posts one over the bus's first PM range.
     pub fn post(address: u64, length: u64, now_ms: u64, bad: &[BadRange]) -> Self {
         let mut ars = Ars {
-            address,
-            length,
-            deadline_ms: now_ms.saturating_add(ARS_DURATION_MS),
+            address: 0,
+            length: 0,
+            deadline_ms: 0,
             records: [BadRange { start: 0, len: 0 }; ARS_MAX_RECORDS],
             num_records: 0,
         };
+        ars.repost(address, length, now_ms, bad);
+        ars
+    }
+
+    /// [`Ars::post`] over this one, in place: the records are kilobytes,
+    /// too much to build on the stack of a command that can arrive deep
+    /// in a probe (clearing poison from the pfn memmap at enable).
+    pub fn repost(&mut self, address: u64, length: u64, now_ms: u64, bad: &[BadRange]) {
+        let ars = self;
+        ars.address = address;
+        ars.length = length;
+        ars.deadline_ms = now_ms.saturating_add(ARS_DURATION_MS);
+        ars.num_records = 0;
         // C's u64 arithmetic, wrapping included.
         let end = address.wrapping_add(length).wrapping_sub(1);
         for be in bad {
@@ -639,7 +652,6 @@ impl Ars {
             };
             ars.num_records += 1;
         }
-        ars
     }
 
     fn busy(&self, now_ms: u64) -> bool {
@@ -701,7 +713,7 @@ pub fn ars_start(buf: &mut [u8], ars: &mut Ars, bad: &[BadRange], now_ms: u64) -
     }
     put32(buf, 24, 0);
     put32(buf, 28, 1);
-    *ars = Ars::post(get64(buf, 0), get64(buf, 8), now_ms, bad);
+    ars.repost(get64(buf, 0), get64(buf, 8), now_ms, bad);
     bus_done(0)
 }
 

@@ -121,6 +121,11 @@ pub struct MappingLabel {
     pub rawsize: u64,
 }
 
+impl MappingLabel {
+    /// No label.
+    pub const EMPTY: Self = Self { slot: 0, position: 0, dpa: 0, rawsize: 0 };
+}
+
 /// A namespace found in the labels (C: `struct nd_namespace_pmem` as
 /// `create_namespace_pmem` fills it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,12 +157,7 @@ impl Namespace {
         offset: 0,
         lbasize: 0,
         claim_class: ClaimClass::None,
-        labels: [MappingLabel {
-            slot: 0,
-            position: 0,
-            dpa: 0,
-            rawsize: 0,
-        }; ND_MAX_MAPPINGS],
+        labels: [MappingLabel::EMPTY; ND_MAX_MAPPINGS],
         ways: 0,
     };
 
@@ -453,7 +453,10 @@ impl<'a> PmemRegion<'a> {
     /// Find the namespaces the labels describe, into `out`, in the order C
     /// registers them (`namespaceR.0` first). An empty result means no
     /// namespace: C then offers one zero-sized namespace to configure.
-    /// `note` hears about every label passed over.
+    /// `note` hears about every label passed over. Out of line: its
+    /// frame, with the per-label work inlined, is most of what a kernel
+    /// caller could afford on its own frame.
+    #[inline(never)]
     pub fn scan<'o>(
         &self,
         out: &'o mut [Namespace],
@@ -479,8 +482,11 @@ impl<'a> PmemRegion<'a> {
             if found.iter().any(|ns| ns.uuid == label.uuid) {
                 return Err(ScanError::ConflictingExtents { uuid: label.uuid });
             }
-            if let Some(ns) = self.create(area, slot, &label, &mut note)? {
-                *out.get_mut(count).ok_or(ScanError::OutOfSpace)? = ns;
+            // Built in its place in `out`: a namespace is 880 bytes, and
+            // copies of it would add up on a kernel stack. There is room
+            // for every label when `out` has `max_namespaces()` entries.
+            let entry = out.get_mut(count).ok_or(ScanError::OutOfSpace)?;
+            if self.create(area, slot, &label, &mut note, entry)? {
                 count += 1;
             }
         }
@@ -534,14 +540,17 @@ impl<'a> PmemRegion<'a> {
     }
 
     /// C's `create_namespace_pmem` for one label of the first DIMM: the
-    /// namespace, `None` to skip the label, or why the region fails.
+    /// namespace, written to `ns` (true), false to skip the label (`ns`
+    /// then holds no namespace), or why the region fails.
+    #[inline(never)]
     fn create(
         &self,
         area: &LabelArea<'_>,
         slot: u32,
         label: &NamespaceLabel,
         note: &mut impl FnMut(ScanNote),
-    ) -> Result<Option<Namespace>, ScanError> {
+        ns: &mut Namespace,
+    ) -> Result<bool, ScanError> {
         // The first DIMM's label version picks the cookie for all of them.
         let cookie = self.set.cookie(area.version());
         let altcookie = self.set.altcookie;
@@ -556,7 +565,7 @@ impl<'a> PmemRegion<'a> {
                     uuid,
                     cookie: label.isetcookie,
                 });
-                return Ok(None);
+                return Ok(false);
             }
             note(ScanNote::AltCookie { slot, uuid });
         }
@@ -577,17 +586,16 @@ impl<'a> PmemRegion<'a> {
             }
             if self.all_updating(&uuid) {
                 note(ScanNote::InterruptedUpdate { position, uuid });
-                return Ok(None);
+                return Ok(false);
             }
             return Err(ScanError::MissingLabel { position, uuid });
         }
 
         // Each DIMM's first label of the UUID, whatever its cookie, is the
         // one the namespace uses (C: select_pmem_id).
-        let mut labels = Namespace::EMPTY.labels;
         let mut size = 0u64;
         let mut label0 = None;
-        for (mapping, (m, used)) in self.mappings.iter().zip(labels.iter_mut()).enumerate() {
+        for (mapping, (m, used)) in self.mappings.iter().zip(ns.labels.iter_mut()).enumerate() {
             let (slot, l) = m
                 .dimm
                 .area()
@@ -612,17 +620,18 @@ impl<'a> PmemRegion<'a> {
                 label0 = Some(l);
             }
         }
+        for unused in ns.labels.iter_mut().skip(ways) {
+            *unused = MappingLabel::EMPTY;
+        }
         let label0 = label0.ok_or(ScanError::NoPositionZero { uuid })?;
-        Ok(Some(Namespace {
-            uuid,
-            name: label0.name,
-            size,
-            offset: self.offset(area, &uuid, size),
-            lbasize: label0.lbasize,
-            claim_class: label0.claim_class(),
-            labels,
-            ways: ways as u8,
-        }))
+        ns.uuid = uuid;
+        ns.name = label0.name;
+        ns.size = size;
+        ns.offset = self.offset(area, &uuid, size);
+        ns.lbasize = label0.lbasize;
+        ns.claim_class = label0.claim_class();
+        ns.ways = ways as u8;
+        Ok(true)
     }
 
     /// Whether every label of `uuid` on every DIMM is flagged `UPDATING`.

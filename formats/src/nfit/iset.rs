@@ -1,7 +1,7 @@
 //! Interleave-set cookies: how namespace labels recognise the set of DIMMs
 //! they were written for (acpi_nfit_init_interleave_set()).
 
-use super::super::fletcher::fletcher64;
+use super::super::fletcher::Fletcher64;
 use super::tables::{Nfit, Spa};
 use super::{Error, MAX_MAPPINGS};
 
@@ -37,37 +37,55 @@ impl InterleaveSet {
     }
 }
 
-/// One mapping's key and record, sorted allocation-free.
+/// One mapping of the set: its region offset, its DIMM's identity (serial,
+/// vendor, date, location) and its place in the range's table order. The
+/// C records (`nfit_set_info`, `nfit_set_info2`) are made from it as they
+/// are summed, so no array of them sits on a kernel stack.
 #[derive(Clone, Copy)]
-struct Rec<const N: usize> {
+struct Member {
     offset: u64,
-    bytes: [u8; N],
+    id: [u8; 9],
+    index: u8,
+}
+
+impl Member {
+    /// `struct nfit_set_info`.
+    fn info1(&self) -> [u8; INFO1_LEN] {
+        let mut b = [0u8; INFO1_LEN];
+        b[0..8].copy_from_slice(&self.offset.to_le_bytes());
+        b[8..12].copy_from_slice(&self.id[0..4]);
+        b
+    }
+
+    /// `struct nfit_set_info2`.
+    fn info2(&self) -> [u8; INFO2_LEN] {
+        let mut b = [0u8; INFO2_LEN];
+        b[0..8].copy_from_slice(&self.offset.to_le_bytes());
+        b[8..17].copy_from_slice(&self.id);
+        b
+    }
 }
 
 // Insertion sort: stable, where the kernel's heapsort is not; they agree
 // unless two mappings share a region offset.
-fn sort_by<const N: usize>(recs: &mut [Rec<N>], less: impl Fn(&Rec<N>, &Rec<N>) -> bool) {
-    for i in 1..recs.len() {
+fn sort_by(members: &mut [Member], less: impl Fn(&Member, &Member) -> bool) {
+    for i in 1..members.len() {
         let mut j = i;
-        while j > 0 && less(&recs[j], &recs[j - 1]) {
-            recs.swap(j, j - 1);
+        while j > 0 && less(&members[j], &members[j - 1]) {
+            members.swap(j, j - 1);
             j -= 1;
         }
     }
 }
 
-fn checksum<const N: usize>(recs: &[Rec<N>]) -> u64 {
-    // The C structs are summed back to back; at most 32 * 48 bytes.
-    // (Not chunks_exact_mut(N).zip(): its out-of-line size() divides by the
-    // chunk size, and the kernel's objtool does not know that the
-    // division-by-zero panic it calls never returns; Documentation/building.md.)
-    let mut buf = [0u8; MAX_MAPPINGS * INFO2_LEN];
-    let mut end = 0;
-    for r in recs {
-        buf[end..end + N].copy_from_slice(&r.bytes);
-        end += N;
+/// The Fletcher-64 of the members' records back to back, as C sums its
+/// array of them (each record a whole number of words).
+fn checksum<const N: usize>(members: &[Member], record: impl Fn(&Member) -> [u8; N]) -> u64 {
+    let mut sum = Fletcher64::new();
+    for m in members {
+        sum.update(&record(m));
     }
-    fletcher64(&buf[..end])
+    sum.value()
 }
 
 impl<'a> Nfit<'a> {
@@ -78,18 +96,7 @@ impl<'a> Nfit<'a> {
     /// a mapped DIMM has no control region (-ENODEV).
     pub fn interleave_set(&self, spa: &Spa<'_>) -> Result<InterleaveSet, Error> {
         let range_index = spa.range_index();
-        let empty1 = Rec {
-            offset: 0,
-            bytes: [0; INFO1_LEN],
-        };
-        let empty2 = Rec {
-            offset: 0,
-            bytes: [0; INFO2_LEN],
-        };
-        let mut info = [empty1; MAX_MAPPINGS];
-        let mut info2 = [empty2; MAX_MAPPINGS];
-        // Identity (serial, vendor, date, location) of each mapping's DIMM.
-        let mut ids = [[0u8; 9]; MAX_MAPPINGS];
+        let mut members = [Member { offset: 0, id: [0; 9], index: 0 }; MAX_MAPPINGS];
         let mut n = 0;
         for m in self.mappings(spa) {
             if n == MAX_MAPPINGS {
@@ -103,39 +110,34 @@ impl<'a> Nfit<'a> {
                 .dimm(m.device_handle())
                 .and_then(|d| d.dcr)
                 .ok_or(missing)?;
-            let offset = m.region_offset();
-            let id = &mut ids[n];
-            id[0..4].copy_from_slice(&dcr.serial_number().to_le_bytes());
-            id[4..6].copy_from_slice(&dcr.vendor_id().to_le_bytes());
-            id[6..8].copy_from_slice(&dcr.manufacturing_date().to_le_bytes());
-            id[8] = dcr.manufacturing_location();
-
-            info[n].offset = offset;
-            info[n].bytes[0..8].copy_from_slice(&offset.to_le_bytes());
-            info[n].bytes[8..12].copy_from_slice(&id[0..4]);
-            info2[n].offset = offset;
-            info2[n].bytes[0..8].copy_from_slice(&offset.to_le_bytes());
-            info2[n].bytes[8..17].copy_from_slice(id);
+            let member = &mut members[n];
+            member.offset = m.region_offset();
+            member.id[0..4].copy_from_slice(&dcr.serial_number().to_le_bytes());
+            member.id[4..6].copy_from_slice(&dcr.vendor_id().to_le_bytes());
+            member.id[6..8].copy_from_slice(&dcr.manufacturing_date().to_le_bytes());
+            member.id[8] = dcr.manufacturing_location();
+            member.index = n as u8;
             n += 1;
         }
-        let (info, info2) = (&mut info[..n], &mut info2[..n]);
+        let members = &mut members[..n];
 
-        sort_by(info, |a, b| a.offset < b.offset);
-        let cookie1 = checksum(info);
-        sort_by(info2, |a, b| a.offset < b.offset);
-        let cookie2 = checksum(info2);
-        // cmp_map_compat() memcmp()s the little-endian offsets.
-        sort_by(info, |a, b| a.offset.to_le_bytes() < b.offset.to_le_bytes());
-        let altcookie = checksum(info);
-
+        sort_by(members, |a, b| a.offset < b.offset);
+        let cookie1 = checksum(members, Member::info1);
+        let cookie2 = checksum(members, Member::info2);
         // A mapping's position is where its DIMM landed in the v1.2 order;
-        // C matches by DIMM identity, so the first mapping of a DIMM wins.
+        // C matches by DIMM identity, so the first mapping of a DIMM (in
+        // table order) takes it, and a later place of the same DIMM wins.
         let mut positions = [0u8; MAX_MAPPINGS];
-        for (pos, rec) in info2.iter().enumerate() {
-            if let Some(j) = ids[..n].iter().position(|id| rec.bytes[8..17] == id[..]) {
-                positions[j] = pos as u8;
+        for (pos, m) in members.iter().enumerate() {
+            let first = members.iter().filter(|o| o.id == m.id).map(|o| o.index).min();
+            if let Some(j) = first {
+                positions[usize::from(j)] = pos as u8;
             }
         }
+        // cmp_map_compat() memcmp()s the little-endian offsets.
+        sort_by(members, |a, b| a.offset.to_le_bytes() < b.offset.to_le_bytes());
+        let altcookie = checksum(members, Member::info1);
+
         Ok(InterleaveSet {
             cookie1,
             cookie2,
