@@ -320,6 +320,29 @@ pub struct PmemMap {
     size: u64,
     phys: u64,
     backing: Backing,
+    /// What DAX hands out for byte 0, decided once from the backing (a DAX
+    /// access, once per read, write or fault, then only adds).
+    dax: DaxPfns,
+}
+
+/// How byte `off` of a map becomes a pfn for DAX: the page frame of
+/// `phys + off` with `flags`, or, for a vmalloc mapping, its page's.
+#[derive(Clone, Copy)]
+struct DaxPfns {
+    phys: u64,
+    has_pages: bool,
+    vmalloc: bool,
+}
+
+impl DaxPfns {
+    fn of(phys: u64, backing: &Backing) -> Self {
+        match *backing {
+            Backing::Provided { vmalloc: true, .. } => Self { phys: 0, has_pages: false, vmalloc: true },
+            Backing::Provided { backing_phys: Some(p), .. } => Self { phys: p, has_pages: false, vmalloc: false },
+            Backing::Pages(_) => Self { phys, has_pages: true, vmalloc: false },
+            _ => Self { phys, has_pages: false, vmalloc: false },
+        }
+    }
 }
 
 // SAFETY: the mapping is plain memory shared by design (the block layer
@@ -336,7 +359,8 @@ impl PmemMap {
         // SAFETY: maps a physical range the caller reserved; unmapped on drop.
         let base = unsafe { bindings::memremap(phys, len, bindings::RLN_ARCH_MEMREMAP_PMEM as _) };
         let base = NonNull::new(base.cast::<u8>()).ok_or(ENXIO)?;
-        Ok(Self { base, size, phys, backing: Backing::Remapped })
+        let backing = Backing::Remapped;
+        Ok(Self { base, size, phys, dax: DaxPfns::of(phys, &backing), backing })
     }
 
     /// `memremap_pages` as MEMORY_DEVICE_FS_DAX on `node`: the range
@@ -389,7 +413,8 @@ impl PmemMap {
         // `memremap_pages` returns an address or an error pointer.
         let base = from_err_ptr(base)?;
         let base = NonNull::new(base.cast::<u8>()).ok_or(ENXIO)?;
-        Ok(Self { base, size, phys, backing: Backing::Pages(pgmap) })
+        let backing = Backing::Pages(pgmap);
+        Ok(Self { base, size, phys, dax: DaxPfns::of(phys, &backing), backing })
     }
 
     /// From now on, memory failures in the map's pages go to `dax`'s holder
@@ -416,7 +441,8 @@ impl PmemMap {
         let backing_phys = map.backing_phys();
         // SAFETY: a pure address query.
         let vmalloc = backing_phys.is_none() && unsafe { bindings::rln_is_vmalloc_addr(map.as_ptr().cast()) };
-        Self { base: map.base, size, phys, backing: Backing::Provided { vmalloc, backing_phys } }
+        let backing = Backing::Provided { vmalloc, backing_phys };
+        Self { base: map.base, size, phys, dax: DaxPfns::of(phys, &backing), backing }
     }
 
     /// Size in bytes.
@@ -532,15 +558,14 @@ impl PmemMap {
     #[inline]
     pub fn dax_extent(&self, off: u64) -> Result<DaxExtent> {
         let kaddr = self.at(off, 0)?.cast::<c_void>();
-        let (pfn, pages) = match self.backing {
+        let d = self.dax;
+        if d.vmalloc {
             // SAFETY: `kaddr` is inside the vmalloc mapping.
-            Backing::Provided { vmalloc: true, .. } => (unsafe { bindings::rln_vmalloc_to_pfn_t(kaddr) }, 1),
-            // `off <= size` (`at`), and the range fits the physical space.
-            Backing::Provided { backing_phys: Some(p), .. } => (device_pfn_t(pfn_of(p.wrapping_add(off)), false), i64::MAX),
-            Backing::Pages(_) => (device_pfn_t(pfn_of(self.phys.wrapping_add(off)), true), i64::MAX),
-            _ => (device_pfn_t(pfn_of(self.phys.wrapping_add(off)), false), i64::MAX),
-        };
-        Ok(DaxExtent { kaddr, pfn, pages })
+            return Ok(DaxExtent { kaddr, pfn: unsafe { bindings::rln_vmalloc_to_pfn_t(kaddr) }, pages: 1 });
+        }
+        // `off <= size` (`at`), and the range fits the physical space.
+        let pfn = device_pfn_t(pfn_of(d.phys.wrapping_add(off)), d.has_pages);
+        Ok(DaxExtent { kaddr, pfn, pages: i64::MAX })
     }
 }
 
