@@ -1,10 +1,22 @@
 #!/usr/bin/env python3
-"""Write and read a file through a MAP_SYNC mapping (fsdax), for pfn-qemu.
+"""Files through MAP_SYNC mappings (fsdax), for pfn-qemu and fsdax-fs.
 
     daxmap.py write FILE SIZE SEED   create FILE (SIZE bytes, allocated), map it
                                      MAP_SHARED_VALIDATE | MAP_SYNC, store a
                                      pattern of SEED through the mapping, msync
     daxmap.py read FILE SEED         map FILE the same way and check the pattern
+    daxmap.py faults FILE SIZE       create FILE (SIZE bytes, allocated), map it
+                                     MAP_SYNC, store a byte in every 4 KiB page
+                                     twice: the minor faults of each pass
+                                     (PTE: one per page; PMD: one per 2 MiB)
+    daxmap.py peek FILE OFFSET       in a child, map FILE and load the byte at
+                                     OFFSET: `peek: ok sha256 of the page` or
+                                     `peek: killed by SIGBUS`
+    daxmap.py hold FILE              map FILE MAP_SYNC, load every page, print
+                                     `hold: mapped`, then keep loading them
+                                     every 50 ms until stdin closes (`hold:
+                                     released`) or a signal ends it (the
+                                     parent shell sees its status)
 
 Each prints one line per fact, the same on every stack that serves DAX:
 `map_sync: ok` (the kernel accepted MAP_SYNC, which only a DAX mapping
@@ -12,10 +24,14 @@ allows; otherwise `map_sync: errno=E`), `vmflags sf: yes|no` (the mapping's
 VM_SYNC flag in /proc/self/smaps), `pattern: match|mismatch at N`, and the
 sha256 of the file's bytes.
 """
+import ctypes
 import errno
 import hashlib
 import mmap
 import os
+import resource
+import select
+import signal
 import sys
 
 MAP_SHARED_VALIDATE = 0x03
@@ -54,7 +70,84 @@ def mapped(fd, size):
         return None, errno.errorcode.get(e.errno, e.errno)
 
 
+def addr_of(m):
+    return ctypes.addressof(ctypes.c_char.from_buffer(m))
+
+
+def minflt():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def cmd_faults(path, size):
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.posix_fallocate(fd, 0, size)
+    m, err = mapped(fd, size)
+    if m is None:
+        print('map_sync: errno=%s' % err)
+        return 1
+    base = addr_of(m)
+    memset = ctypes.CDLL(None).memset
+    memset.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t)
+    passes = []
+    for _ in range(2):
+        minflt()
+        before = minflt()
+        for off in range(0, size, 4096):
+            memset(base + off, 0x5a, 1)
+        passes.append(minflt() - before)
+    print('faults: %d (second pass %d) for %d pages' % (passes[0], passes[1], size // 4096))
+    del base
+    m.close()
+    os.close(fd)
+    return 0
+
+
+def cmd_peek(path, offset):
+    pid = os.fork()
+    if pid == 0:
+        fd = os.open(path, os.O_RDONLY)
+        m = mmap.mmap(fd, os.fstat(fd).st_size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
+        page = offset - offset % 4096
+        got = m[page:page + 4096]
+        os.write(1, b'peek: ok sha256 %s\n' % hashlib.sha256(got).hexdigest().encode())
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        print('peek: killed by %s' % signal.Signals(os.WTERMSIG(status)).name)
+        return 1
+    return os.WEXITSTATUS(status)
+
+
+def cmd_hold(path):
+    fd = os.open(path, os.O_RDWR)
+    size = os.fstat(fd).st_size
+    m, err = mapped(fd, size)
+    if m is None:
+        print('map_sync: errno=%s' % err)
+        return 1
+
+    def touch():
+        for off in range(0, size, 4096):
+            m[off]
+
+    touch()
+    print('hold: mapped', flush=True)
+    while True:
+        ready, _, _ = select.select([sys.stdin], [], [], 0.05)
+        if ready and not sys.stdin.buffer.read1(4096):
+            break
+        touch()
+    print('hold: released')
+    return 0
+
+
 def main(argv):
+    if len(argv) == 3 and argv[0] == 'faults':
+        return cmd_faults(argv[1], int(argv[2]))
+    if len(argv) == 3 and argv[0] == 'peek':
+        return cmd_peek(argv[1], int(argv[2]))
+    if len(argv) == 2 and argv[0] == 'hold':
+        return cmd_hold(argv[1])
     if len(argv) == 4 and argv[0] == 'write':
         path, size, seed = argv[1], int(argv[2]), argv[3]
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)

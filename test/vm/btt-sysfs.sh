@@ -19,6 +19,7 @@
 #            second namespace for it, namespace2.0's own writes (size, uuid,
 #            alt_name, sector_size, holder_class) and binding namespace2.0 to
 #            nd_pmem are refused; writing an empty namespace resets the seed.
+#            Every sector size C supports written to the seed and read back.
 #   auto-*   a BTT info block (test/tools/bttinfo.py, v1.1 at 4 KiB, 4096-byte
 #            sectors) written to the raw namespace2.0, which is disabled and
 #            enabled: as C's nd_btt_probe, a new btt2.N claims it with the
@@ -136,6 +137,12 @@ if [ "${1:-}" = --guest ]; then
 	EOF
 	g_run claim-reset-enable ndctl enable-namespace namespace2.0
 	state claim-reset
+	# Every size C supports, each written to the idle seed and read back
+	# (the bracketed one is chosen); then 512 again.
+	for sz in 520 528 4096 4104 4160 4224 512; do
+		echo "$sz" >/sys/bus/nd/devices/btt2.0/sector_size 2>/dev/null
+		echo "$sz rc $?: $(cat /sys/bus/nd/devices/btt2.0/sector_size)"
+	done >"$G_OUT/sizes.out"
 
 	# ---- autodetect: a BTT info block on a raw namespace makes a btt claim it
 	g_run auto-info python3 "$RLN_TOP/test/tools/bttinfo.py" write /dev/pmem2 4096 \

@@ -39,6 +39,7 @@ if [ "${1:-}" = --guest ]; then
 	[ -n "$ns" ] || g_fatal "no namespace on the NVDIMM"
 	g_run create.json ndctl create-namespace -f -e "$ns" -m fsdax -a 2M || g_fatal "create-namespace failed: $(cat create.err)"
 	dev=$(jq -r .blockdev create.json)
+	ns=$(jq -r .dev create.json)
 	[ -b /dev/"$dev" ] || g_fatal "no block device $dev"
 	# The uuid ndctl made up differs between runs.
 	jq '.uuid = "<uuid>"' create.json >create.tmp && mv create.tmp create.json
@@ -59,6 +60,79 @@ if [ "${1:-}" = --guest ]; then
 		g_run "map-$1-r" $DAXMAP read $MNT/sync "$1"
 		fio_verify "$1" psync
 		fio_verify "$1" mmap
+		# PMD faults where the namespace's 2 MiB alignment and the file's
+		# blocks allow them: the faults of storing once per 4 KiB page.
+		g_run "faults-$1" $DAXMAP faults $MNT/pmd 16777216
+	}
+	# errors FS: bad blocks under a file, added through the disk's
+	# badblocks file as ndctl's dax-errors.sh does (QEMU's NFIT has no
+	# error injection): the file's second page. Then a read (direct and
+	# buffered: EIO), a load through a mapping (SIGBUS), the good first
+	# page both ways, a rewrite of the bad page (a DAX recovery write,
+	# which must clear the poison first: QEMU's NFIT cannot, so it fails
+	# on both stacks) and the reads again. The bad blocks stay: the
+	# error step comes last.
+	errors() {
+		local start
+		python3 -c 'import hashlib, sys; sys.stdout.buffer.write(b"".join(hashlib.sha256(b"bad%d" % i).digest() * 128 for i in range(16)))' >$MNT/bad
+		sync
+		start=$(filefrag -v -b512 $MNT/bad | awk '$1 == "0:" {sub(/\.\..*/, "", $4); print $4}')
+		[ -n "$start" ] || g_fatal "no extent for $MNT/bad: $(filefrag -v -b512 $MNT/bad 2>&1)"
+		bad_view() { awk -v s="$start" '{print $1 - s, $2}' /sys/block/"$dev"/badblocks >"bad-$1-$2-badblocks.out"; }
+		bad_view "$1" before
+		g_run "bad-$1-add" sh -c "echo $((start + 8)) 8 >/sys/block/$dev/badblocks"
+		bad_view "$1" added
+		g_run "bad-$1-read" dd if=$MNT/bad of=/dev/null bs=4096 skip=1 count=1 iflag=direct status=none
+		g_run "bad-$1-read-buffered" dd if=$MNT/bad of=/dev/null bs=4096 skip=1 count=1 status=none
+		g_run "bad-$1-read-good" sh -c "dd if=$MNT/bad bs=4096 count=1 iflag=direct status=none | sha256sum"
+		g_run "bad-$1-peek" $DAXMAP peek $MNT/bad 4096
+		g_run "bad-$1-peek-good" $DAXMAP peek $MNT/bad 8192
+		g_run "bad-$1-rewrite" dd if=/dev/zero of=$MNT/bad bs=4096 seek=1 count=1 conv=notrunc oflag=direct status=none
+		bad_view "$1" rewritten
+		g_run "bad-$1-reread" dd if=$MNT/bad of=/dev/null bs=4096 skip=1 count=1 iflag=direct status=none
+	}
+	# teardown FS: nd_pmem unbound from the namespace's pfn while the file
+	# system is mounted, an fio job runs on it and a task holds a mapping
+	# of a file (test/tools/daxmap.py hold). First ndctl disable-namespace
+	# and umount, which must refuse; then the unbind itself, after which
+	# the kernel tells the file system (kill_dax: xfs's notify_failure
+	# with MF_MEM_PRE_REMOVE) and the pages are torn down. Compared: each
+	# status, what became of the mapping's task and of fio, the umount;
+	# then enable-namespace (autodetect), a new mount and the file read
+	# back through a mapping.
+	teardown() {
+		local pfn fio_pid hold_rc fio_state i
+		pfn=$(cat /sys/bus/nd/devices/"$ns"/holder)
+		fio --name=load --filename=$MNT/load --size=16M --bs=4k --rw=randrw --ioengine=psync \
+			--time_based --runtime=600 --minimal >/dev/null 2>&1 &
+		fio_pid=$!
+		coproc HOLD { exec python3 "$RLN_TOP/test/tools/daxmap.py" hold $MNT/sync; }
+		read -r -t 120 l <&"${HOLD[0]}" && echo "$l" >"teardown-$1-hold.out"
+		# fio lays its file out before the job runs.
+		for i in $(seq 1 240); do
+			[ "$(stat -c %s $MNT/load 2>/dev/null)" = 16777216 ] && break
+			sleep 0.5
+		done
+		sleep 2
+		g_run "teardown-$1-disable" ndctl disable-namespace "$ns"
+		g_run "teardown-$1-umount-busy" umount $MNT
+		g_run "teardown-$1-unbind" sh -c "echo $pfn >/sys/bus/nd/drivers/nd_pmem/unbind"
+		sleep 2
+		fio_state=running
+		kill -0 "$fio_pid" 2>/dev/null || fio_state=ended
+		kill "$fio_pid" 2>/dev/null
+		wait "$fio_pid" 2>/dev/null
+		echo "fio: $fio_state at 2 s" >>"teardown-$1-hold.out"
+		exec {HOLD[1]}>&-
+		cat <&"${HOLD[0]}" >>"teardown-$1-hold.out" 2>/dev/null
+		hold_rc=0
+		wait "$HOLD_PID" 2>/dev/null || hold_rc=$?
+		echo "hold status: $hold_rc" >>"teardown-$1-hold.out"
+		g_run "teardown-$1-umount" umount $MNT
+		g_run "teardown-$1-enable" ndctl enable-namespace "$ns"
+		udevadm settle -t 60
+		g_run "teardown-$1-mount" mount -o dax /dev/"$dev" $MNT &&
+			g_run "teardown-$1-read" $DAXMAP read $MNT/sync "$1"
 	}
 
 	g_run mkfs-ext4 mkfs.ext4 -q -F -b 4096 /dev/"$dev"
@@ -76,6 +150,8 @@ if [ "${1:-}" = --guest ]; then
 		g_run reflink cp --reflink=always $MNT/a $MNT/b
 		sync
 		g_run poison-shared $HWPOISON $MNT/b 65536
+		errors xfs
+		teardown xfs
 		g_run umount-xfs umount $MNT
 	}
 	stamp xfs

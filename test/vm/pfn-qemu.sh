@@ -13,7 +13,8 @@
 # X is always in place P, Y in place Q (the labels of a DIMM moved to another
 # slot no longer match its interleave-set cookie, on either stack).
 #   ref    Y is blank. C configures X (below), writes pattern "c"
-#          on A and B1 and a MAP_SYNC file on B2's ext4; bad writes to a bound
+#          on A and a MAP_SYNC file on B2's ext4 and B1's (-M dev and
+#          -M mem); bad writes to a bound
 #          pfn; a 16 MiB -M mem -a 4K namespace is made and destroyed; then
 #          the modules reload (a "reboot": the pfns are found again on the
 #          media) and C shows X again
@@ -140,12 +141,12 @@ if [ "${1:-}" = --guest ]; then
 		view-*) view "${action#view-}" boot ;;
 		setup-*) setup "${action#setup-}" ;;
 		write-*|verify-*)
-			# ACTION-PLACE-SEED: pattern on A and B1 (start, middle, end).
+			# ACTION-PLACE-SEED: pattern on A (start, middle, end).
 			op=${action%%-*} rest=${action#*-} place=${rest%%-*} seed=${rest#*-}
 			read -r a b <<<"$(regs "$place")"
-			for key in A B1; do
-				# A: the first namespace of region a; B1: of region b.
-				dev=/dev/$(ndctl list -N -r region$([ $key = A ] && echo $a || echo $b) | jq -r \
+			for key in A; do
+				# A: the first namespace of region a.
+				dev=/dev/$(ndctl list -N -r region$a | jq -r \
 					'(if type == "array" then . else [.] end) | sort_by(.dev) | .[0].blockdev')
 				size=$(blockdev --getsize64 "$dev")
 				g_run "$key-$op-$seed" $BLKIO pattern "$op" "$dev" "$seed" 0:1M $((size / 2 / 1048576 * 1048576)):1M -1M:1M
@@ -153,23 +154,28 @@ if [ "${1:-}" = --guest ]; then
 			done
 			;;
 		mkfs-*|fsread-*)
-			# ACTION-PLACE-SEED: ext4 on B2 mounted -o dax, a file written
+			# ACTION-PLACE-SEED: ext4 on B2 (-M dev) and on B1 (-M mem,
+			# its files prefixed mem-) mounted -o dax, a file written
 			# (mkfs) or read (fsread) through MAP_SYNC.
 			op=${action%%-*} rest=${action#*-} place=${rest%%-*} seed=${rest#*-}
 			read -r a b <<<"$(regs "$place")"
-			dev=/dev/$(ndctl list -N -r region$b | jq -r \
-				'(if type == "array" then . else [.] end) | sort_by(.dev) | .[1].blockdev')
-			if [ "$op" = mkfs ]; then
-				g_run mkfs mkfs.ext4 -q -F -b 4096 -E nodiscard "$dev"
-			fi
-			g_run "$op-mount" mount -o dax "$dev" $MNT
-			grep " $MNT " /proc/mounts | awk '{print $3, ($4 ~ /(^|,)dax(=always)?(,|$)/) ? "dax" : "no dax"}' >"$G_OUT/$op-mounted.out"
-			if [ "$op" = mkfs ]; then
-				g_run "$op-$seed-map" $DAXMAP write $MNT/file 4194304 "$seed"
-			else
-				g_run "$op-$seed-map" $DAXMAP read $MNT/file "$seed"
-			fi
-			g_run "$op-umount" umount $MNT
+			for key in B2 B1; do
+				pre=
+				[ $key = B1 ] && pre=mem-
+				dev=/dev/$(ndctl list -N -r region$b | jq -r --argjson i "$([ $key = B1 ] && echo 0 || echo 1)" \
+					'(if type == "array" then . else [.] end) | sort_by(.dev) | .[$i].blockdev')
+				if [ "$op" = mkfs ]; then
+					g_run "${pre}mkfs" mkfs.ext4 -q -F -b 4096 -E nodiscard "$dev"
+				fi
+				g_run "$pre$op-mount" mount -o dax "$dev" $MNT
+				grep " $MNT " /proc/mounts | awk '{print $3, ($4 ~ /(^|,)dax(=always)?(,|$)/) ? "dax" : "no dax"}' >"$G_OUT/$pre$op-mounted.out"
+				if [ "$op" = mkfs ]; then
+					g_run "$pre$op-$seed-map" $DAXMAP write $MNT/file 4194304 "$seed"
+				else
+					g_run "$pre$op-$seed-map" $DAXMAP read $MNT/file "$seed"
+				fi
+				g_run "$pre$op-umount" umount $MNT
+			done
 			;;
 		tmp-*)
 			# A 16 MiB namespace -M mem -a 4K made and destroyed.
@@ -215,10 +221,10 @@ t_ok() {
 	[ "$(cat "$T_DIR/$1/$2.rc" 2>/dev/null)" = 0 ] ||
 		t_fail "$1 ($(t_stack "$1")): $3: exit $(cat "$T_DIR/$1/$2.rc" 2>/dev/null): $(head -c 300 "$T_DIR/$1/$2.err" 2>/dev/null | tr '\n' ';')"
 }
-# t_matched SIDE SEED LABEL: patterns on A and B1 read back.
+# t_matched SIDE SEED LABEL: patterns on A read back.
 t_matched() {
 	local key
-	for key in A B1; do
+	for key in A; do
 		if [ ! -s "$T_DIR/$1/$key-verify-$2.out" ] || grep -v -q ': match$' "$T_DIR/$1/$key-verify-$2.out"; then
 			t_fail "$3 ($key): $(cat "$T_DIR/$1/$key-verify-$2.out" "$T_DIR/$1/$key-verify-$2.err" 2>/dev/null | head -n 3 | tr '\n' ';')"
 		fi
@@ -244,7 +250,8 @@ views() {
 }
 SETUP_FILES="create-A-mem.json create-A-mem.rc create-A.json create-A.rc B-disable.rc B-init.rc B-enable.rc
 	create-B1.json create-B1.rc create-B2.json create-B2.rc bound-writes.out create-tmp.json create-tmp.rc
-	tmp-destroy.out tmp-destroy.err tmp-destroy.rc mkfs.rc mkfs-mount.rc mkfs-mounted.out mkfs-umount.rc"
+	tmp-destroy.out tmp-destroy.err tmp-destroy.rc mkfs.rc mkfs-mount.rc mkfs-mounted.out mkfs-umount.rc
+	mem-mkfs.rc mem-mkfs-mount.rc mem-mkfs-mounted.out mem-mkfs-umount.rc"
 
 NV=$(nv "$xa" "$xb" "$ya" "$yb")
 # t_same_addr A B FILE=OTHER...: t_same with what differs between the places
@@ -291,9 +298,11 @@ views_ns() {
 
 t_guest ref $NV -- setup-P write-P-c verify-P-c mkfs-P-c tmp-P reload-P fsread-P-c || t_done
 t_check_dmesg ref
-for f in create-A-mem create-A create-B1 create-B2 create-tmp mkfs-c-map; do t_ok ref "$f" "C: $f"; done
+for f in create-A-mem create-A create-B1 create-B2 create-tmp mkfs-c-map mem-mkfs-c-map; do t_ok ref "$f" "C: $f"; done
 t_matched ref c "C reading back its own pattern"
-grep -q 'ext4 dax' "$T_DIR/ref/mkfs-mounted.out" || t_fail "C: ext4 not mounted with dax: $(cat "$T_DIR/ref/mkfs-mounted.out")"
+for f in mkfs-mounted mem-mkfs-mounted; do
+	grep -q 'ext4 dax' "$T_DIR/ref/$f.out" || t_fail "C: ext4 not mounted with dax ($f): $(cat "$T_DIR/ref/$f.out")"
+done
 # C's info blocks on X, kept for the byte comparison.
 $PFNINFO find "$xa" "$xb" >"$T_DIR/x-blocks.txt" 2>&1 || t_fail "C's info blocks: $(cat "$T_DIR/x-blocks.txt")"
 $PFNINFO save "$T_DIR/x-blocks.bin" "$xa" "$xb" 2>&1
@@ -306,7 +315,7 @@ if t_guest cand $NV -- view-P verify-P-c fsread-P-c setup-Q write-Q-r verify-Q-r
 	t_by_ns cand boot P
 	t_same ref cand $(views_ns reload P boot P)
 	t_matched cand c "$T_CAND reading C's pattern"
-	t_same ref cand fsread-c-map.out fsread-mounted.out
+	t_same ref cand fsread-c-map.out fsread-mounted.out mem-fsread-c-map.out mem-fsread-mounted.out
 	# The candidate configures Y (place Q) as C configured X (place P).
 	t_same_addr ref cand $(views setup-A-mem P setup-A-mem Q) $(views setup P setup Q) $(views bound P bound Q) \
 		$(views tmp P tmp Q) $(views tmp-gone P tmp-gone Q)
@@ -315,7 +324,9 @@ if t_guest cand $NV -- view-P verify-P-c fsread-P-c setup-Q write-Q-r verify-Q-r
 	t_same_addr ref cand $(views_ns reloadm P reloadm Q)
 	t_same ref cand $SETUP_FILES
 	t_matched cand r "$T_CAND reading back its own pattern"
-	for f in create-A-mem create-A create-B1 create-B2 create-tmp mkfs-r-map fsread-r-map; do t_ok cand "$f" "$T_CAND: $f"; done
+	for f in create-A-mem create-A create-B1 create-B2 create-tmp mkfs-r-map fsread-r-map mem-mkfs-r-map mem-fsread-r-map; do
+		t_ok cand "$f" "$T_CAND: $f"
+	done
 	# The info blocks it wrote: C's, but for the uuids.
 	$PFNINFO find "$ya" "$yb" >"$T_DIR/y-blocks.txt" 2>&1 || t_fail "$T_CAND's info blocks: $(cat "$T_DIR/y-blocks.txt")"
 	if ! $PFNINFO compare "$T_DIR/x-blocks.bin" "$ya" "$yb" >"$T_DIR/blocks-compare.txt" 2>&1; then
@@ -332,8 +343,9 @@ if t_guest cand $NV -- view-P verify-P-c fsread-P-c setup-Q write-Q-r verify-Q-r
 		t_same cand ref-r $(views_ns reload Q boot Q) $(views_ns boot P boot P)
 		t_matched ref-r r "C reading the candidate's pattern"
 		t_matched ref-r c "C reading its own pattern after the candidate's boot"
-		t_same cand ref-r fsread-r-map.out
+		t_same cand ref-r fsread-r-map.out mem-fsread-r-map.out
 		t_ok ref-r fsread-r-map "C: reading the candidate's MAP_SYNC file"
+		t_ok ref-r mem-fsread-r-map "C: reading the candidate's MAP_SYNC file on -M mem"
 	fi
 fi
 for s in ref cand ref-r; do

@@ -37,6 +37,9 @@
 #   fsdax-*  `ndctl create-namespace -m fsdax` -M dev -a 4K and -M mem -a 2M
 #            on region1, and a plain `ndctl create-namespace`; `ndctl list
 #            -N -v`; destroyed
+#   reconf-* the plain one reconfigured in place (`create-namespace -f -e`):
+#            to sector, to fsdax -M mem -a 4K, to raw, to fsdax (ndctl's
+#            default map and align); each viewed as above
 . "$(dirname "$0")/../lib.sh"
 
 if [ "${1:-}" = --guest ]; then
@@ -243,6 +246,20 @@ if [ "${1:-}" = --guest ]; then
 	g_run fsdax-plain-create.json ndctl create-namespace -r region1 -s 32M \
 		--uuid 5a7e0005-0000-4000-8000-000000000042
 	view fsdax-plain
+	# ---- reconfiguration in place (`create-namespace -e -f`): fsdax to
+	# sector, to fsdax -M mem -a 4K, to raw, back to fsdax (ndctl's
+	# default -M dev -a 2M)
+	# The namespace may come back under another name (ndctl deletes it and
+	# creates one from the seed): each step takes the one the last made.
+	rns=namespace1.0
+	for step in sector:"-m sector" mem4k:"-m fsdax -M mem -a 4K" raw:"-m raw" fsdax:"-m fsdax"; do
+		name=${step%%:*}
+		# shellcheck disable=SC2086 # the mode's options are words
+		g_run "reconf-$name.json" ndctl create-namespace -f -e "$rns" ${step#*:}
+		view "reconf-$name"
+		rns=$(jq -r '.dev // empty' "reconf-$name.json" 2>/dev/null)
+		[ -n "$rns" ] || g_fatal "reconfiguration to $name failed: $(cat "reconf-$name.err")"
+	done
 	g_run fsdax-plain-destroy ndctl destroy-namespace -f all -r region1
 	state fsdax-destroyed
 	g_end
