@@ -101,13 +101,17 @@ if [ "${1:-}" = --guest ]; then
 	# then enable-namespace (autodetect), a new mount and the file read
 	# back through a mapping.
 	teardown() {
-		local pfn fio_pid hold_rc fio_state i
+		local pfn fio_pid hold_rc hold_pid hold_r hold_w fio_state i l
 		pfn=$(cat /sys/bus/nd/devices/"$ns"/holder)
 		fio --name=load --filename=$MNT/load --size=16M --bs=4k --rw=randrw --ioengine=psync \
 			--time_based --runtime=600 --minimal >/dev/null 2>&1 &
 		fio_pid=$!
 		coproc HOLD { exec python3 "$RLN_TOP/test/tools/daxmap.py" hold $MNT/sync; }
-		read -r -t 120 l <&"${HOLD[0]}" && echo "$l" >"teardown-$1-hold.out"
+		# Copies of its pipes and pid: bash forgets a coproc's once it
+		# dies, and the unbind may kill it.
+		hold_pid=$HOLD_PID
+		exec {hold_r}<&"${HOLD[0]}" {hold_w}>&"${HOLD[1]}"
+		read -r -t 120 l <&"$hold_r" && echo "$l" >"teardown-$1-hold.out"
 		# fio lays its file out before the job runs.
 		for i in $(seq 1 240); do
 			[ "$(stat -c %s $MNT/load 2>/dev/null)" = 16777216 ] && break
@@ -123,11 +127,15 @@ if [ "${1:-}" = --guest ]; then
 		kill "$fio_pid" 2>/dev/null
 		wait "$fio_pid" 2>/dev/null
 		echo "fio: $fio_state at 2 s" >>"teardown-$1-hold.out"
-		exec {HOLD[1]}>&-
-		cat <&"${HOLD[0]}" >>"teardown-$1-hold.out" 2>/dev/null
+		exec {hold_w}>&-
+		cat <&"$hold_r" >>"teardown-$1-hold.out" 2>/dev/null
+		exec {hold_r}<&-
 		hold_rc=0
-		wait "$HOLD_PID" 2>/dev/null || hold_rc=$?
-		echo "hold status: $hold_rc" >>"teardown-$1-hold.out"
+		wait "$hold_pid" 2>/dev/null || hold_rc=$?
+		case $hold_rc in
+		135) echo "hold: killed by SIGBUS" ;;
+		*) echo "hold status: $hold_rc" ;;
+		esac >>"teardown-$1-hold.out"
 		g_run "teardown-$1-umount" umount $MNT
 		g_run "teardown-$1-enable" ndctl enable-namespace "$ns"
 		udevadm settle -t 60

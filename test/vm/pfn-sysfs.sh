@@ -258,6 +258,8 @@ if [ "${1:-}" = --guest ]; then
 		g_run "reconf-$name.json" ndctl create-namespace -f -e "$rns" ${step#*:}
 		view "reconf-$name"
 		rns=$(jq -r '.dev // empty' "reconf-$name.json" 2>/dev/null)
+		# The uuid ndctl made up (the namespace's, or its btt's or pfn's).
+		sed -i -E 's/"uuid": ?"[0-9a-f-]{36}"/"uuid":"<uuid>"/' "reconf-$name.json"
 		[ -n "$rns" ] || g_fatal "reconfiguration to $name failed: $(cat "reconf-$name.err")"
 	done
 	g_run fsdax-plain-destroy ndctl destroy-namespace -f all -r region1
