@@ -1,8 +1,20 @@
 #!/usr/bin/env python3
-"""Write a BTT info block (struct btt_sb of drivers/nvdimm/btt.h) to a device.
+"""BTT info blocks (struct btt_sb of drivers/nvdimm/btt.h): write one, lay
+arenas out, read them back.
 
     bttinfo.py write DEV OFFSET --uuid U [--parent-uuid P] [--major 1 --minor 1]
                      [--lbasize 4096] [--size BYTES]
+    bttinfo.py layout RAWSIZE LBASIZE
+        the arenas C's create_arenas() and alloc_arena() make of RAWSIZE bytes
+        (the namespace less the BTT's initial offset): per arena a line
+        `arena N: off O size S external_lba_start L external_nlba E`
+    bttinfo.py read FILE OFFSET
+        the info blocks of a BTT whose first arena starts at OFFSET of FILE
+        (a backing file: namespace offset plus the initial offset), following
+        nextoff: one line of fields per arena, uuids and checksum left out
+        (they differ between writers), then `checksum ok|BAD` of each
+
+The write form:
 
 Only what nd_btt_probe checks has to be right (signature, parent uuid,
 fletcher64 checksum, version); the geometry fields are filled the way C's
@@ -56,7 +68,63 @@ def block(args, size):
     return bytes(b)
 
 
+ARENA_MAX = 1 << 39
+ARENA_MIN = 1 << 24
+PG = 4096
+NFREE = 256
+LOG_GRP = 64
+FIELDS = ('flags', 'major', 'minor', 'external_lbasize', 'external_nlba', 'internal_lbasize',
+          'internal_nlba', 'nfree', 'infosize', 'nextoff', 'dataoff', 'mapoff', 'logoff', 'info2off')
+
+
+def layout(rawsize, lbasize):
+    """C's create_arenas() over alloc_arena(): (offset, size, external start, external nlba)."""
+    out, remaining, off, start = [], rawsize, 0, 0
+    internal = (lbasize + 63) // 64 * 64
+    while remaining:
+        size = min(ARENA_MAX, remaining)
+        remaining -= size
+        if size < ARENA_MIN:
+            break
+        avail = size - size % PG - 2 * PG
+        avail -= (NFREE * LOG_GRP + PG - 1) // PG * PG
+        external = (avail - PG) // (internal + 4) - NFREE
+        out.append((off, size, start, external))
+        start += external
+        off += size
+    return out
+
+
+def read_chain(path, first):
+    lines, off = [], first
+    with open(path, 'rb') as f:
+        for i in range(64):
+            f.seek(off)
+            b = f.read(4096)
+            if len(b) < 4096 or b[:16] != SIG:
+                lines.append('arena %d at +%d: no info block' % (i, off - first))
+                break
+            v = struct.unpack_from('<IHHIIIIIIQQQQQ', b, 48)
+            d = dict(zip(FIELDS, v))
+            z = bytearray(b)
+            z[4088:] = bytes(8)
+            ok = struct.unpack_from('<Q', b, 4088)[0] == fletcher64(bytes(z))
+            lines.append('arena %d at +%d: %s checksum %s' % (
+                i, off - first, ' '.join('%s=%d' % (k, d[k]) for k in FIELDS), 'ok' if ok else 'BAD'))
+            if not d['nextoff']:
+                break
+            off += d['nextoff']
+    return lines
+
+
 def main(argv):
+    if argv[:1] == ['layout'] and len(argv) == 3:
+        for i, (off, size, start, nlba) in enumerate(layout(int(argv[1], 0), int(argv[2], 0))):
+            print('arena %d: off %d size %d external_lba_start %d external_nlba %d' % (i, off, size, start, nlba))
+        return 0
+    if argv[:1] == ['read'] and len(argv) == 3:
+        print('\n'.join(read_chain(argv[1], int(argv[2], 0))))
+        return 0
     p = argparse.ArgumentParser()
     p.add_argument('cmd', choices=['write'])
     p.add_argument('dev')

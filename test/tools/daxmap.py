@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
 """Files through MAP_SYNC mappings (fsdax), for pfn-qemu and fsdax-fs.
 
-    daxmap.py write FILE SIZE SEED   create FILE (SIZE bytes, allocated), map it
+    daxmap.py write FILE SIZE SEED [--user-flush]
+                                     create FILE (SIZE bytes, allocated), map it
                                      MAP_SHARED_VALIDATE | MAP_SYNC, store a
-                                     pattern of SEED through the mapping, msync
+                                     pattern of SEED through the mapping, msync;
+                                     with --user-flush no msync: the stores are
+                                     made durable from user space, as MAP_SYNC
+                                     allows (CLFLUSH of every cache line, then
+                                     SFENCE)
     daxmap.py read FILE SEED         map FILE the same way and check the pattern
     daxmap.py faults FILE SIZE       create FILE (SIZE bytes, allocated), map it
                                      MAP_SYNC, store a byte in every 4 KiB page
@@ -68,6 +73,22 @@ def mapped(fd, size):
                          prot=mmap.PROT_READ | mmap.PROT_WRITE), None
     except OSError as e:
         return None, errno.errorcode.get(e.errno, e.errno)
+
+
+# clflush [rdi]; add rdi, 64; sub rsi, 64; ja 0; sfence; ret: the lines of
+# [rdi, rdi + rsi) written back and evicted, then ordered (rsi a non-zero
+# multiple of 64). x86-64 only, where CLFLUSH always exists.
+FLUSH_CODE = bytes.fromhex('0fae3f' '4883c740' '4883ee40' '77f3' '0faef8' 'c3')
+
+
+def user_flush(m, size):
+    """Flush `size` bytes of mapping `m` from user space (FLUSH_CODE)."""
+    code = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    code[:len(FLUSH_CODE)] = FLUSH_CODE
+    fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_size_t)(addr_of(code))
+    fn(addr_of(m), size)
+    del fn
+    code.close()
 
 
 def addr_of(m):
@@ -142,6 +163,9 @@ def cmd_hold(path):
 
 
 def main(argv):
+    flush = 'msync'
+    if argv[:1] == ['write'] and argv[-1:] == ['--user-flush']:
+        argv, flush = argv[:-1], 'user'
     if len(argv) == 3 and argv[0] == 'faults':
         return cmd_faults(argv[1], int(argv[2]))
     if len(argv) == 3 and argv[0] == 'peek':
@@ -168,7 +192,11 @@ def main(argv):
     want = pattern(seed, size)
     if argv[0] == 'write':
         m[:] = want
-        m.flush()
+        if flush == 'user':
+            user_flush(m, size - size % 64)
+            print('flushed from user space')
+        else:
+            m.flush()
     got = m[:]
     if got == want:
         print('pattern: match')

@@ -156,7 +156,8 @@ if [ "${1:-}" = --guest ]; then
 		mkfs-*|fsread-*)
 			# ACTION-PLACE-SEED: ext4 on B2 (-M dev) and on B1 (-M mem,
 			# its files prefixed mem-) mounted -o dax, a file written
-			# (mkfs) or read (fsread) through MAP_SYNC.
+			# (mkfs: stores through MAP_SYNC made durable from user
+			# space, CLFLUSH and SFENCE, no msync) or read (fsread).
 			op=${action%%-*} rest=${action#*-} place=${rest%%-*} seed=${rest#*-}
 			read -r a b <<<"$(regs "$place")"
 			for key in B2 B1; do
@@ -170,7 +171,7 @@ if [ "${1:-}" = --guest ]; then
 				g_run "$pre$op-mount" mount -o dax "$dev" $MNT
 				grep " $MNT " /proc/mounts | awk '{print $3, ($4 ~ /(^|,)dax(=always)?(,|$)/) ? "dax" : "no dax"}' >"$G_OUT/$pre$op-mounted.out"
 				if [ "$op" = mkfs ]; then
-					g_run "$pre$op-$seed-map" $DAXMAP write $MNT/file 4194304 "$seed"
+					g_run "$pre$op-$seed-map" $DAXMAP write $MNT/file 4194304 "$seed" --user-flush
 				else
 					g_run "$pre$op-$seed-map" $DAXMAP read $MNT/file "$seed"
 				fi
