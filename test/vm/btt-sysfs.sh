@@ -38,7 +38,8 @@
 #   sector-io-* label-less namespace2.0 by hand: the btt seed configured
 #            (4096) and bound through nd_pmem's bind; refusals while bound;
 #            unbound and given up; enabled raw, the BTT on it is found;
-#            destroyed
+#            destroyed; then (sector-io512h-*) the same at 512-byte sectors,
+#            found again after disable-namespace and enable-namespace
 #   sector-* on region2, which ndctl labels first: `ndctl create-namespace
 #            -m sector -e namespace2.0` with -l 512, destroy, again with
 #            -l 4096; on region1 (v1.1 labels) the same with a fixed
@@ -256,6 +257,22 @@ if [ "${1:-}" = --guest ]; then
 	view sector-io-found
 	g_run sector-io-destroy ndctl destroy-namespace -f namespace2.0
 	view sector-io-destroyed
+	# The same with 512-byte sectors, still label-less: bound, found again
+	# after a disable and enable, destroyed.
+	seed=$(cat "$D/region2/btt_seed")
+	g_run sector-io512h-disable ndctl disable-namespace namespace2.0
+	writes sector-io512h <<-EOF
+		$seed 5a7e0005-0000-4000-8000-000000000033 uuid
+		$seed 512 sector_size
+		$seed namespace2.0 namespace
+		/sys/bus/nd/drivers/nd_pmem $seed bind
+	EOF
+	view sector-io512h-bound
+	g_run sector-io512h-redisable ndctl disable-namespace namespace2.0
+	g_run sector-io512h-enable ndctl enable-namespace namespace2.0
+	view sector-io512h-found
+	g_run sector-io512h-destroy ndctl destroy-namespace -f namespace2.0
+	view sector-io512h-destroyed
 	sector sector-io512 -w -f -e namespace2.0 -l 512
 	sector sector-io4096 -f -e namespace2.0 -l 4096
 	sector sector-lab512 -w -r region1 -s 32M -l 512 -n sect --uuid 5a7e0005-0000-4000-8000-000000000020
