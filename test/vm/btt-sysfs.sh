@@ -233,15 +233,20 @@ if [ "${1:-}" = --guest ]; then
 	# Label-less namespace2.0 in sector mode by hand (ndctl would label the
 	# region first): the seed configured and bound; refusals while bound;
 	# unbound and given up; enabled raw again, the BTT it left is found.
-	seed=$(cat "$D/region2/btt_seed")
-	g_run sector-io-disable ndctl disable-namespace namespace2.0
-	writes sector-io <<-EOF
-		$seed 5a7e0005-0000-4000-8000-000000000031 uuid
-		$seed 4096 sector_size
-		$seed namespace2.0 namespace
-		/sys/bus/nd/drivers/nd_pmem $seed bind
-	EOF
-	view sector-io-bound
+	# by_hand NAME SIZE UUID: region2's btt seed takes UUID, SIZE and the
+	# disabled namespace2.0 and is bound through nd_pmem's bind; viewed.
+	by_hand() {
+		seed=$(cat "$D/region2/btt_seed")
+		g_run "$1-disable" ndctl disable-namespace namespace2.0
+		writes "$1" <<-EOF
+			$seed $3 uuid
+			$seed $2 sector_size
+			$seed namespace2.0 namespace
+			/sys/bus/nd/drivers/nd_pmem $seed bind
+		EOF
+		view "$1-bound"
+	}
+	by_hand sector-io 4096 5a7e0005-0000-4000-8000-000000000031
 	writes sector-io-bound <<-EOF
 		$seed 512 sector_size
 		$seed 5a7e0005-0000-4000-8000-000000000032 uuid
@@ -259,15 +264,7 @@ if [ "${1:-}" = --guest ]; then
 	view sector-io-destroyed
 	# The same with 512-byte sectors, still label-less: bound, found again
 	# after a disable and enable, destroyed.
-	seed=$(cat "$D/region2/btt_seed")
-	g_run sector-io512h-disable ndctl disable-namespace namespace2.0
-	writes sector-io512h <<-EOF
-		$seed 5a7e0005-0000-4000-8000-000000000033 uuid
-		$seed 512 sector_size
-		$seed namespace2.0 namespace
-		/sys/bus/nd/drivers/nd_pmem $seed bind
-	EOF
-	view sector-io512h-bound
+	by_hand sector-io512h 512 5a7e0005-0000-4000-8000-000000000033
 	g_run sector-io512h-redisable ndctl disable-namespace namespace2.0
 	g_run sector-io512h-enable ndctl enable-namespace namespace2.0
 	view sector-io512h-found

@@ -124,13 +124,19 @@ if [ "${1:-}" = --guest ]; then
 	# ---- memmap: 4 KiB at 64 KiB into the namespace, inside the memmap
 	# of -M dev (the data starts after it).
 	echo "data offset $(($(cat /sys/bus/nd/devices/"$pfn"/resource) - nsres))" >"$G_OUT/layout.out"
-	g_run memmap-inject $NDIOCTL /dev/ndctl"$n" call 0 7 17 4 --hex "$(le64 $((nsres + 65536)) 4096)00"
-	g_run memmap-scrub ndctl start-scrub nfit_test.0
-	g_wait_scrub
-	view memmap-injected
-	g_run memmap-disable ndctl disable-namespace "$ns"
-	g_run memmap-enable ndctl enable-namespace "$ns"
-	view memmap-enabled
+	# reprobe NAME OFF LEN: LEN bytes at OFF into the namespace injected by
+	# address (NFIT_CMD_ARS_INJECT_SET, no notification) and scrubbed;
+	# disable-namespace and enable-namespace, viewed before and after.
+	reprobe() {
+		g_run "$1-inject" $NDIOCTL /dev/ndctl"$n" call 0 7 17 4 --hex "$(le64 $((nsres + $2)) "$3")00"
+		g_run "$1-scrub" ndctl start-scrub nfit_test.0
+		g_wait_scrub
+		view "$1-injected"
+		g_run "$1-disable" ndctl disable-namespace "$ns"
+		g_run "$1-enable" ndctl enable-namespace "$ns"
+		view "$1-enabled"
+	}
+	reprobe memmap 65536 4096
 	g_run memmap-mount mount -o dax /dev/"$dev" $MNT &&
 		g_run memmap-read sh -c "dd if=$MNT/f bs=4096 iflag=direct status=none | sha256sum" &&
 		g_run memmap-umount umount $MNT
@@ -174,13 +180,7 @@ if [ "${1:-}" = --guest ]; then
 		g_run restore-umount umount $MNT
 
 	# ---- info: a bad block on the info block.
-	g_run info-inject $NDIOCTL /dev/ndctl"$n" call 0 7 17 4 --hex "$(le64 $((nsres + 4096)) 512)00"
-	g_run info-scrub ndctl start-scrub nfit_test.0
-	g_wait_scrub
-	view info-injected
-	g_run info-disable ndctl disable-namespace "$ns"
-	g_run info-enable ndctl enable-namespace "$ns"
-	view info-enabled
+	reprobe info 4096 512
 	g_run info-destroy ndctl destroy-namespace -f "$ns"
 	view info-destroyed
 	g_end
