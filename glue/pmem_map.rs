@@ -326,7 +326,8 @@ pub struct PmemMap {
 }
 
 /// How byte `off` of a map becomes a pfn for DAX: the page frame of
-/// `phys + off` with `flags`, or, for a vmalloc mapping, its page's.
+/// `phys + off` (device memory; with struct pages when `has_pages`), or,
+/// for a vmalloc mapping, the frame of the page that backs it.
 #[derive(Clone, Copy)]
 struct DaxPfns {
     phys: u64,
