@@ -40,39 +40,43 @@ def fletcher64(data):
     return (hi << 32) | lo
 
 
-def block(args, size):
-    lbasize = args.lbasize
-    internal = max(lbasize, 512)
-    internal = (internal + 63) // 64 * 64
-    nfree = 256
-    logsize = nfree * 64
-    avail = size - 4096 - 4096 - logsize
-    internal_nlba = avail // (internal + 4)
-    # Round the map to a page, as C does, and take that space back from the data.
-    mapsize = (internal_nlba - nfree) * 4
-    mapsize = (mapsize + 4095) // 4096 * 4096
-    internal_nlba = (avail - mapsize) // internal
-    external_nlba = internal_nlba - nfree
-    dataoff = 4096
-    mapoff = dataoff + internal_nlba * internal
-    logoff = mapoff + mapsize
-    info2off = size - 4096
-    b = bytearray(4096)
-    struct.pack_into('<16s16s16sIHHIIIIIIQQQQQ', b, 0, SIG,
-                     uuidlib.UUID(args.uuid).bytes,
-                     uuidlib.UUID(args.parent_uuid).bytes,
-                     0, args.major, args.minor, lbasize, external_nlba,
-                     internal, internal_nlba, nfree, 4096, 0,
-                     dataoff, mapoff, logoff, info2off)
-    struct.pack_into('<Q', b, 4088, fletcher64(bytes(b)))
-    return bytes(b)
-
-
 ARENA_MAX = 1 << 39
 ARENA_MIN = 1 << 24
 PG = 4096
 NFREE = 256
 LOG_GRP = 64
+
+
+def arena(size, lbasize):
+    """C's alloc_arena() for an arena of `size` bytes: its geometry, offsets
+    relative to the arena's start."""
+    internal = (lbasize + 63) // 64 * 64
+    logsize = (NFREE * LOG_GRP + PG - 1) // PG * PG
+    avail = size - size % PG - 2 * PG - logsize
+    internal_nlba = (avail - PG) // (internal + 4)
+    external_nlba = internal_nlba - NFREE
+    mapsize = (external_nlba * 4 + PG - 1) // PG * PG
+    dataoff = PG
+    mapoff = dataoff + avail - mapsize
+    logoff = mapoff + mapsize
+    return {'internal_lbasize': internal, 'internal_nlba': internal_nlba,
+            'external_nlba': external_nlba, 'dataoff': dataoff, 'mapoff': mapoff,
+            'logoff': logoff, 'info2off': logoff + logsize}
+
+
+def block(args, size):
+    g = arena(size, args.lbasize)
+    b = bytearray(4096)
+    struct.pack_into('<16s16s16sIHHIIIIIIQQQQQ', b, 0, SIG,
+                     uuidlib.UUID(args.uuid).bytes,
+                     uuidlib.UUID(args.parent_uuid).bytes,
+                     0, args.major, args.minor, args.lbasize, g['external_nlba'],
+                     g['internal_lbasize'], g['internal_nlba'], NFREE, PG, 0,
+                     g['dataoff'], g['mapoff'], g['logoff'], g['info2off'])
+    struct.pack_into('<Q', b, 4088, fletcher64(bytes(b)))
+    return bytes(b)
+
+
 FIELDS = ('flags', 'major', 'minor', 'external_lbasize', 'external_nlba', 'internal_lbasize',
           'internal_nlba', 'nfree', 'infosize', 'nextoff', 'dataoff', 'mapoff', 'logoff', 'info2off')
 
@@ -80,15 +84,12 @@ FIELDS = ('flags', 'major', 'minor', 'external_lbasize', 'external_nlba', 'inter
 def layout(rawsize, lbasize):
     """C's create_arenas() over alloc_arena(): (offset, size, external start, external nlba)."""
     out, remaining, off, start = [], rawsize, 0, 0
-    internal = (lbasize + 63) // 64 * 64
     while remaining:
         size = min(ARENA_MAX, remaining)
         remaining -= size
         if size < ARENA_MIN:
             break
-        avail = size - size % PG - 2 * PG
-        avail -= (NFREE * LOG_GRP + PG - 1) // PG * PG
-        external = (avail - PG) // (internal + 4) - NFREE
+        external = arena(size, lbasize)['external_nlba']
         out.append((off, size, start, external))
         start += external
         off += size
