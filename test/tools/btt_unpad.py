@@ -21,37 +21,45 @@ INFO = 4096
 SIG = b'BTT_ARENA_INFO\0'
 
 
-def main(path, base):
+def unpad(f, base):
+    """Move slot 1 to slot 2 in every written flog group of the BTT at byte
+    `base` of the open file `f` (read and written in place). Returns the
+    numbers of arenas and of groups moved."""
     moved = arenas = 0
+    off = base
+    while True:
+        f.seek(off)
+        info = bytearray(f.read(INFO))
+        if info[:15] != SIG:
+            sys.exit('no BTT info block at %#x' % off)
+        stored = struct.unpack_from('<Q', info, INFO - 8)[0]
+        struct.pack_into('<Q', info, INFO - 8, 0)
+        if fletcher64(bytes(info)) != stored:
+            sys.exit('bad info block checksum at %#x' % off)
+        nfree = struct.unpack_from('<I', info, 72)[0]
+        nextoff, _, _, logoff = struct.unpack_from('<QQQQ', info, 80)
+        arenas += 1
+        for lane in range(nfree):
+            gpos = off + logoff + lane * 64
+            f.seek(gpos)
+            g = bytearray(f.read(64))
+            if g[16:32] == bytes(16):
+                continue
+            if g[32:48] != bytes(16):
+                sys.exit('lane %d at %#x is not in the padded layout' % (lane, gpos))
+            g[32:48], g[16:32] = g[16:32], bytes(16)
+            f.seek(gpos)
+            f.write(g)
+            moved += 1
+        if nextoff == 0:
+            break
+        off += nextoff
+    return arenas, moved
+
+
+def main(path, base):
     with open(path, 'r+b') as f:
-        off = base
-        while True:
-            f.seek(off)
-            info = bytearray(f.read(INFO))
-            if info[:15] != SIG:
-                sys.exit('%s: no BTT info block at %#x' % (path, off))
-            stored = struct.unpack_from('<Q', info, INFO - 8)[0]
-            struct.pack_into('<Q', info, INFO - 8, 0)
-            if fletcher64(bytes(info)) != stored:
-                sys.exit('%s: bad info block checksum at %#x' % (path, off))
-            nfree = struct.unpack_from('<I', info, 72)[0]
-            nextoff, _, _, logoff = struct.unpack_from('<QQQQ', info, 80)
-            arenas += 1
-            for lane in range(nfree):
-                gpos = off + logoff + lane * 64
-                f.seek(gpos)
-                g = bytearray(f.read(64))
-                if g[16:32] == bytes(16):
-                    continue
-                if g[32:48] != bytes(16):
-                    sys.exit('%s: lane %d at %#x is not in the padded layout' % (path, lane, gpos))
-                g[32:48], g[16:32] = g[16:32], bytes(16)
-                f.seek(gpos)
-                f.write(g)
-                moved += 1
-            if nextoff == 0:
-                break
-            off += nextoff
+        arenas, moved = unpad(f, base)
     print('arenas=%d groups_moved=%d' % (arenas, moved))
     return 0 if moved else 1
 

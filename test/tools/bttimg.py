@@ -9,10 +9,11 @@
       that is not all zeros
   bttimg.py sparse IN OUT      a raw dump to the sparse format (below)
   bttimg.py expand IN OUT      back to the raw bytes
-  bttimg.py unpad IN OUT LOGOFF NFREE
-      the sparse image IN with its flog moved to the pre-4.15 layout: in each
-      of NFREE 64-byte groups at byte LOGOFF of the raw image, the entry of
-      slot 1 goes to slot 2 (slot 1 becomes padding), per btt.rst / btt.h
+  bttimg.py unpad IN OUT BASE
+      the sparse image IN with its flog moved to the pre-4.15 layout (the BTT
+      at byte BASE of the raw image: 4096 for v1.1): in each written 64-byte
+      group, the entry of slot 1 goes to slot 2 (slot 1 becomes padding),
+      per btt.rst / btt.h; test/tools/btt_unpad.py does the moving
 
 A pattern sector is all zeros but for a 64-byte tag at its start and again
 at its end: "NAME lba=LBA v=VER" padded with '.', ASCII. formats/tests/
@@ -99,16 +100,12 @@ def from_sparse(data):
     return raw
 
 
-def cmd_unpad(src, dst, logoff, nfree):
-    raw = from_sparse(open(src, "rb").read())
-    logoff, nfree = int(logoff, 0), int(nfree)
-    for lane in range(nfree):
-        g = logoff + lane * 64
-        if raw[g + 32:g + 64] != bytes(32):
-            sys.exit(f"lane {lane}: slots 2 and 3 are not padding")
-        raw[g + 32:g + 48] = raw[g + 16:g + 32]
-        raw[g + 16:g + 32] = bytes(16)
-    open(dst, "wb").write(to_sparse(bytes(raw)))
+def cmd_unpad(src, dst, base):
+    import io
+    from btt_unpad import unpad
+    f = io.BytesIO(from_sparse(open(src, "rb").read()))
+    unpad(f, int(base, 0))
+    open(dst, "wb").write(to_sparse(f.getvalue()))
 
 
 def main():

@@ -21,6 +21,7 @@ both clear a plain mapping, both clear meaning the identity); flog groups of
     bttmedia.py check-lba DEV LBA   the map entry's flags: "normal", "zero",
                                     "error" or "initial"
     bttmedia.py corrupt-info DEV    flip one byte of the primary info block
+    bttmedia.py corrupt-info2 DEV   flip one byte of the backup info block
     bttmedia.py set-flags DEV N     primary info block flags := N, resealed
     bttmedia.py map-undo DEV        undo the last write of the first lane
                                     whose newest flog entry is its sector's
@@ -32,6 +33,11 @@ both clear a plain mapping, both clear meaning the identity); flog groups of
                                     area (printing the raw entry it replaced)
     bttmedia.py flog-get DEV LANE / flog-set DEV LANE HEX   the raw group
     bttmedia.py flog-eqseq DEV LANE  slot 1's seq := slot 0's
+    bttmedia.py flog-unpad DEV      the flog in the old, unpadded layout
+                                    (test/tools/btt_unpad.py)
+    bttmedia.py flog-layout DEV     which of its four slots hold an entry,
+                                    counted over the lanes: "slots 0,2: 2
+                                    lanes" (a slot of zeros is padding)
     bttmedia.py write DISK SECTOR NAME VER START COUNT   bttimg.py's write
     bttmedia.py serve OUTDIR        the commands above (and "pin CPU|all":
                                     the CPUs the next commands run on, as
@@ -51,6 +57,7 @@ import sys
 
 from bttimg import cmd_write  # the pattern writes, in the same process
 from bttinfo import fletcher64  # the BTT info block's checksum, once
+from btt_unpad import unpad
 
 SIG = b"BTT_ARENA_INFO\0"
 INFO = 4096
@@ -179,7 +186,8 @@ def main(argv):
         return 0
     if cmd == "serve":
         return serve(dev)
-    w = cmd in ("corrupt-info", "set-flags", "map-undo", "map-set", "map-oob", "flog-set", "flog-eqseq")
+    w = cmd in ("corrupt-info", "corrupt-info2", "set-flags", "map-undo", "map-set", "map-oob", "flog-set",
+                "flog-eqseq", "flog-unpad")
     t = Btt(dev, w)
     try:
         return media(t, cmd, args)
@@ -213,8 +221,8 @@ def media(t, cmd, args):
         raw = t.map_raw(int(args[0]))
         z, e = raw >> 31 & 1, raw >> 30 & 1
         print({(1, 1): "normal", (0, 0): "initial", (1, 0): "zero", (0, 1): "error"}[(z, e)])
-    elif cmd == "corrupt-info":
-        off = t.base + 0x100
+    elif cmd in ("corrupt-info", "corrupt-info2"):
+        off = t.base + (t.info2off if cmd == "corrupt-info2" else 0) + 0x100
         t.write(off, bytes([t.read(off, 1)[0] ^ 0x5A]))
     elif cmd == "set-flags":
         b = bytearray(t.read(t.base, INFO))
@@ -246,6 +254,20 @@ def media(t, cmd, args):
         lane = int(args[0])
         seq0 = t.group(lane)[0][3]
         t.write(t.group_off(lane) + 16 + 12, struct.pack("<I", seq0))
+    elif cmd == "flog-unpad":
+        with os.fdopen(os.dup(t.fd), "r+b", buffering=0) as f:
+            arenas, moved = unpad(f, t.base)
+        os.fsync(t.fd)
+        print(f"arenas={arenas} groups_moved={moved}")
+    elif cmd == "flog-layout":
+        log = t.read(t.base + t.logoff, 64 * t.nfree)
+        kinds = {}
+        for lane in range(t.nfree):
+            g = log[64 * lane:64 * lane + 64]
+            used = ",".join(str(s) for s in range(4) if g[16 * s:16 * s + 16] != bytes(16))
+            kinds[used] = kinds.get(used, 0) + 1
+        for used, n in sorted(kinds.items()):
+            print(f"slots {used or 'none'}: {n} lanes")
     elif cmd == "map-oob":
         lba = int(args[0])
         print(f"{t.map_raw(lba):#x}")

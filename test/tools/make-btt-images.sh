@@ -180,10 +180,7 @@ for name in ll-512 ll-4096 l11-4096 l12-512 l12-4096 qemu-512 qemu-4096; do
 	cp "$out/$name.txt" "$out/$name.sums" "$data/"
 	echo "wrote formats/testdata/btt/$name.img ($(stat -c %s "$data/$name.img") bytes)"
 done
-# The old flog layout, from qemu-4096 (v1.1, as BTTs were before 4.15): its
-# arena's flog (logoff is relative to the BTT, 4 KiB into a v1.1 namespace).
-logoff=$(sed -n 's/^c_arena0_logoff=//p' "$data/qemu-4096.txt")
-nfree=$(sed -n 's/^c_arena0_nfree=//p' "$data/qemu-4096.txt")
-python3 "$RLN_TOP/test/tools/bttimg.py" unpad "$data/qemu-4096.img" "$data/qemu-4096-unpadded.img" \
-	$((logoff + 4096)) "$nfree" || exit 1
+# The old flog layout, from qemu-4096 (v1.1, as BTTs were before 4.15: the
+# BTT starts 4 KiB into the namespace).
+python3 "$RLN_TOP/test/tools/bttimg.py" unpad "$data/qemu-4096.img" "$data/qemu-4096-unpadded.img" 4096 || exit 1
 echo "wrote formats/testdata/btt/qemu-4096-unpadded.img ($(stat -c %s "$data/qemu-4096-unpadded.img") bytes)"

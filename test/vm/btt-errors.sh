@@ -1,11 +1,19 @@
 #!/bin/bash
 # btt-errors: nd_btt's error handling against C's (issue 10, acceptance 4),
-# one boot per stack on nfit_test.0 (the bus with error injection). Its DIMMs
-# get v1.1 labels, the region of its first namespace a 32 MiB namespace in
-# sector mode (`ndctl create-namespace -m sector -l 4096`), and a pattern (test/tools/bttimg.py, tag "err lba=N v=V") goes to
-# LBAs 0..63. Metadata is read and damaged through a raw view of the
-# namespace (test/tools/bttmedia.py): disable-namespace, the btt's claim
-# given up, force_raw 1, enable-namespace; back with force_raw 0, where
+# one boot per stack on nfit_test.0 (the bus with error injection), in two
+# passes, each in its own directory of the side's output:
+#   v11-4096  v1.1 labels on the bus's DIMMs, a 32 MiB namespace in sector
+#             mode of 4096-byte sectors in the region of the bus's first
+#             namespace: a v1.1 BTT (info block 4 KiB in); every step below
+#   v20-512   that namespace destroyed, v1.2 labels, the same namespace of
+#             512-byte sectors: a v2.0 BTT (claim class BTT2, info block at
+#             0); steps s1, s2, s3a, s3e, s3f (s3b to s3d check what the
+#             sector size and version do not change)
+# (`ndctl create-namespace -m sector -l SIZE`). A pattern
+# (test/tools/bttimg.py, tag "err lba=N v=V") goes to LBAs 0..63. Metadata
+# is read and damaged through a raw view of the namespace
+# (test/tools/bttmedia.py): disable-namespace, the btt's claim given up,
+# force_raw 1, enable-namespace; back with force_raw 0, where
 # enable-namespace finds the BTT again (C's nd_btt_probe). Each step keeps
 # every command's exit status, stdout and stderr, the new kernel log lines
 # of the btt and pmem devices, and what the step names below:
@@ -34,12 +42,23 @@
 #   s3d the info block's error flag: enable-namespace, a read, a write
 #       (EIO: read-only), check-namespace; cleared, and check-namespace
 #       must pass on what all the steps put back
-# and the pattern read back after s2, s3a and s3d. uuids become
+#   s3e a flipped byte in the backup info block: enable-namespace (the
+#       kernel reads only the primary: the BTT loads), the pattern,
+#       check-namespace (ndctl says the backup "needs to be restored" and
+#       exits 0), --repair (ndctl copies the primary over it), both valid
+#   s3f the flog's repair, `check-namespace --repair --rewrite-log`: the
+#       flog first moved to the old, pre-4.15 layout (slots 0 and 2, as
+#       test/tools/btt_unpad.py does it), which both kernels load;
+#       check-namespace; the rewrite (every lane back to its first state:
+#       its newest entry in slot 0, seq 1, the other slots zero); then the
+#       BTT loads, a write on each CPU lands in slot 1 of its lane (the
+#       padded layout), and check-namespace passes
+# and the pattern read back after s2, s3a, s3d, s3e and s3f. uuids become
 # <uuid-N>; the injected block <BLK> (of the namespace) and <RBLK> (of the
 # region); ndctl check's hex numbers in s3a <N> (which lane a write took is
 # the scheduler's).
-# Time: one python process serves every media read, write and pattern I/O
-# (`bttmedia.py serve`: a python start costs seconds in a TCG guest), ndctl
+# Time: one python process a pass serves every media read, write and pattern
+# I/O (`bttmedia.py serve`: a python start costs seconds in a TCG guest), ndctl
 # scans nfit_test.0 only (-b), and the loops use shell builtins. The guest
 # stamps each phase ("rln-time UPTIME NAME" in the VM log); the host prints
 # the phases' seconds in the test log.
@@ -68,8 +87,13 @@ if [ "${1:-}" = --guest ]; then
 	}
 	stamp modprobe
 	# bm NAME CMD ARGS...: g_run for test/tools/bttmedia.py's commands,
-	# sent to the one bttmedia.py process that serves them.
-	coproc BM { exec python3 "$RLN_TOP/test/tools/bttmedia.py" serve "$G_OUT"; }
+	# sent to the one bttmedia.py process that serves them (one a pass:
+	# it writes into the pass's directory).
+	bm_start() { coproc BM { exec python3 "$RLN_TOP/test/tools/bttmedia.py" serve "$G_OUT"; }; }
+	bm_stop() {
+		exec {BM[1]}>&-
+		wait "$BM_PID"
+	}
 	bm() {
 		local IFS=$'\t' reply
 		printf '%s\n' "$*" >&"${BM[1]}"
@@ -80,27 +104,17 @@ if [ "${1:-}" = --guest ]; then
 	nd() { ndctl "$1" -b nfit_test.0 "${@:2}"; }
 	g_modprobe nfit_test
 	g_wait_scrub
-	stamp create
+	TOP=$G_OUT
 	D=/sys/bus/nd/devices
 	ns=$(nd list -N | jq -r '(if type == "array" then . else [.] end)[0].dev // empty')
 	[ -n "$ns" ] || g_fatal "no namespace on nfit_test.0"
 	region=$(readlink -f "$D/$ns/..")
 	region=${region##*/}
 	echo "$ns $region" >"$G_OUT/namespace.out"
-	# ndctl labels a region only while it is disabled: v1.1 labels first.
-	g_run lab-disable nd disable-region all
-	g_run lab-init nd init-labels all
-	g_run lab-enable nd enable-region all
-	g_run create.json nd create-namespace -r "$region" -m sector -l 4096 -s 32M -n errs \
-		--uuid 5a7e0005-0000-4000-8000-0000000000e0 ||
-		g_fatal "create-namespace -m sector failed: $(cat "$G_OUT/create.err")"
-	ns=$(jq -r .dev "$G_OUT/create.json")
-	# The kernel log from here on: NAME-dmesg.out gets the new lines of the
-	# btt and pmem devices, less their timestamps.
+	# The kernel log from a pass's namespace on: NAME-dmesg.out gets the
+	# new lines of the btt and pmem devices, less their timestamps.
 	# The log as lines (one dmesg); DM: how many were taken.
 	dm_lines() { mapfile -t DL < <(dmesg); }
-	dm_lines
-	DM=${#DL[@]}
 	dm_take() {
 		local l
 		dm_lines
@@ -180,155 +194,234 @@ if [ "${1:-}" = --guest ]; then
 		dm_take "$1-enable"
 	}
 	# tags NAME: the pattern's 64 sectors read back.
-	tags() { bm "$1-tags" tags "$SDEV" 4096 0 64; }
+	tags() { bm "$1-tags" tags "$SDEV" "$SS" 0 64; }
+	# pinned_writes NAME V LBA: a write of version V on each CPU (each
+	# lane), to LBA, LBA+1, ...
+	pinned_writes() {
+		local cpu ncpu
+		ncpu=$(nproc)
+		for ((cpu = 0; cpu < ncpu; cpu++)); do
+			bm "$1-pin$cpu" pin "$cpu"
+			bm "$1-cpu$cpu" write "$SDEV" "$SS" err "$2" $(($3 + cpu)) 1
+		done
+		bm "$1-pin-all" pin all
+	}
 
-	stamp s0
-	view created
-	bm s0-write write "$SDEV" 4096 err 1 0 64
-	tags s0
-	snap s0
-	dm_take s0
+	# pass DIR SECTOR LABELS STEPS: one namespace of SECTOR-byte sectors
+	# under LABELS (the label version: 1.1 gives a v1.1 BTT, 1.2 a v2.0 one),
+	# through STEPS; its files in DIR.
+	pass() {
+		local dir=$1 lv=$3 steps=$4 P=$1-
+		SS=$2
+		G_OUT=$TOP/$dir
+		mkdir -p "$G_OUT"
+		bm_start
+		stamp "${P}create"
+		# ndctl labels a region only while it is disabled (and the
+		# previous pass's namespace is gone).
+		[ -n "$made" ] && g_run lab-destroy nd destroy-namespace -f "$ns"
+		g_run lab-disable nd disable-region all
+		g_run lab-init nd init-labels -f -V "$lv" all
+		g_run lab-enable nd enable-region all
+		g_run create.json nd create-namespace -r "$region" -m sector -l "$SS" -s 32M -n errs \
+			--uuid 5a7e0005-0000-4000-8000-0000000000e0 ||
+			g_fatal "create-namespace -m sector failed: $(cat "$G_OUT/create.err")"
+		ns=$(jq -r .dev "$G_OUT/create.json")
+		made=1
+		dm_lines
+		DM=${#DL[@]}
 
-	# ---- s1: a bad block in the data area
-	stamp s1
-	raw_on s1
-	bm s1-geom geom "$RAW"
-	bm s1-locate locate "$RAW" 10 "err lba=10 v=1"
-	read -r blk agree <"$G_OUT/s1-locate.out"
-	echo "$agree" >"$G_OUT/s1-locate.out"
-	first "$D/$ns/resource" nsres
-	first "$D/$region/resource" rres
-	rblk=$((blk + (nsres - rres) / 512))
-	# For the host, which masks them (see mask_chance).
-	echo "$blk $rblk" >"$G_OUT/chance.blk"
-	# ndctl injects into raw namespaces only (libndctl: "sector" mode has no
-	# injection bounds, EOPNOTSUPP): into the raw view, before the BTT comes
-	# back and finds the namespace's bad blocks.
-	g_run s1-inject nd inject-error -B "$blk" -n 1 "$ns"
-	stamp s1-scrub
-	g_wait_scrub
-	stamp s1-sector
-	snap s1-injected
-	raw_off s1
-	enable s1
-	snap s1-enabled
-	bm s1-read-bad tags "$SDEV" 4096 10 1
-	bm s1-read-bad-again tags "$SDEV" 4096 10 1
-	bm s1-read-next tags "$SDEV" 4096 11 1
-	dm_take s1-read
-	bm s1-write write "$SDEV" 4096 err 2 10 1
-	bm s1-read-written tags "$SDEV" 4096 10 1
-	dm_take s1-write
-	g_wait_scrub
-	snap s1-written
-	# The write over the errored sector logged its old block with the E
-	# flag, as C's btt_write_pg does: ndctl takes that for an out of bounds
-	# block while it is a lane's newest entry. Once every lane (CPU) wrote
-	# again, the BTT checks clean.
-	g_run s1-disable nd disable-namespace "$ns"
-	g_run s1-check nd check-namespace "$ns"
-	stamp s1-rewrite
-	enable s1-rewrite
-	ncpu=$(nproc)
-	for ((cpu = 0; cpu < ncpu; cpu++)); do
-		bm s1-rewrite-pin$cpu pin "$cpu"
-		bm s1-rewrite-cpu$cpu write "$SDEV" 4096 err 1 $((32 + cpu)) 1
-	done
-	bm s1-rewrite-pin-all pin all
-	g_run s1-rewrite-disable nd disable-namespace "$ns"
-	g_run s1-rewrite-check nd check-namespace "$ns"
-	enable s1-rewritten
+		stamp "${P}s0"
+		view created
+		bm s0-write write "$SDEV" "$SS" err 1 0 64
+		tags s0
+		snap s0
+		dm_take s0
 
-	# ---- s2: the primary info block corrupted
-	stamp s2
-	raw_on s2
-	bm s2-corrupt corrupt-info "$RAW"
-	bm s2-geom geom "$RAW"
-	raw_off s2
-	enable s2
-	g_run s2-disable nd disable-namespace "$ns"
-	g_run s2-check nd check-namespace "$ns"
-	g_run s2-repair nd check-namespace --repair "$ns"
-	dm_take s2-check
-	enable s2-repaired
-	tags s2
+		# ---- s1: a bad block in the data area
+		stamp "${P}s1"
+		raw_on s1
+		bm s1-geom geom "$RAW"
+		bm s1-locate locate "$RAW" 10 "err lba=10 v=1"
+		read -r blk agree <"$G_OUT/s1-locate.out"
+		echo "$agree" >"$G_OUT/s1-locate.out"
+		first "$D/$ns/resource" nsres
+		first "$D/$region/resource" rres
+		rblk=$((blk + (nsres - rres) / 512))
+		# For the host, which masks them (see mask_chance).
+		echo "$blk $rblk" >"$G_OUT/chance.blk"
+		# ndctl injects into raw namespaces only (libndctl: "sector" mode has no
+		# injection bounds, EOPNOTSUPP): into the raw view, before the BTT comes
+		# back and finds the namespace's bad blocks.
+		g_run s1-inject nd inject-error -B "$blk" -n 1 "$ns"
+		stamp "${P}s1-scrub"
+		g_wait_scrub
+		stamp "${P}s1-sector"
+		snap s1-injected
+		raw_off s1
+		enable s1
+		snap s1-enabled
+		bm s1-read-bad tags "$SDEV" "$SS" 10 1
+		bm s1-read-bad-again tags "$SDEV" "$SS" 10 1
+		bm s1-read-next tags "$SDEV" "$SS" 11 1
+		dm_take s1-read
+		bm s1-write write "$SDEV" "$SS" err 2 10 1
+		bm s1-read-written tags "$SDEV" "$SS" 10 1
+		dm_take s1-write
+		g_wait_scrub
+		snap s1-written
+		# The write over the errored sector logged its old block with the E
+		# flag, as C's btt_write_pg does: ndctl takes that for an out of bounds
+		# block while it is a lane's newest entry. Once every lane (CPU) wrote
+		# again, the BTT checks clean.
+		g_run s1-disable nd disable-namespace "$ns"
+		g_run s1-check nd check-namespace "$ns"
+		stamp "${P}s1-rewrite"
+		enable s1-rewrite
+		pinned_writes s1-rewrite 1 32
+		g_run s1-rewrite-disable nd disable-namespace "$ns"
+		g_run s1-rewrite-check nd check-namespace "$ns"
+		enable s1-rewritten
 
-	# ---- s3a: a write whose map update was lost
-	stamp s3a
-	raw_on s3a
-	bm s2-geom-repaired geom "$RAW"
-	bm s3a-undo map-undo "$RAW"
-	raw_off s3a
-	g_run s3a-check nd check-namespace "$ns"
-	g_run s3a-repair nd check-namespace --repair "$ns"
-	g_run s3a-check-after nd check-namespace "$ns"
-	dm_take s3a-check
-	raw_on s3a-again
-	bm s3a-undo-again map-undo "$RAW"
-	raw_off s3a-again
-	enable s3a-kernel
-	tags s3a
-	g_run s3a-disable nd disable-namespace "$ns"
-	g_run s3a-check-kernel nd check-namespace "$ns"
-	for f in s3a-check s3a-repair s3a-check-after s3a-check-kernel; do
-		sed -i -E 's/0x[0-9a-f]+/<N>/g; s/log\[[0-9]+\]/log[<L>]/g' "$G_OUT/$f.out" "$G_OUT/$f.err"
-	done
+		# ---- s2: the primary info block corrupted
+		stamp "${P}s2"
+		raw_on s2
+		bm s2-corrupt corrupt-info "$RAW"
+		bm s2-geom geom "$RAW"
+		raw_off s2
+		enable s2
+		g_run s2-disable nd disable-namespace "$ns"
+		g_run s2-check nd check-namespace "$ns"
+		g_run s2-repair nd check-namespace --repair "$ns"
+		dm_take s2-check
+		enable s2-repaired
+		tags s2
 
-	# ---- s3b: a map entry past the data area
-	stamp s3b
-	raw_on s3b
-	bm s3b-oob map-oob "$RAW" 20
-	read -r old <"$G_OUT/s3b-oob.out"
-	rm "$G_OUT/s3b-oob.out"
-	raw_off s3b
-	g_run s3b-check nd check-namespace "$ns"
-	dm_take s3b-check
-	enable s3b
-	bm s3b-write write "$SDEV" 4096 err 3 20 1
-	bm s3b-read-next tags "$SDEV" 4096 21 1
-	dm_take s3b-write
+		# ---- s3a: a write whose map update was lost
+		stamp "${P}s3a"
+		raw_on s3a
+		bm s2-geom-repaired geom "$RAW"
+		bm s3a-undo map-undo "$RAW"
+		raw_off s3a
+		g_run s3a-check nd check-namespace "$ns"
+		g_run s3a-repair nd check-namespace --repair "$ns"
+		g_run s3a-check-after nd check-namespace "$ns"
+		dm_take s3a-check
+		raw_on s3a-again
+		bm s3a-undo-again map-undo "$RAW"
+		raw_off s3a-again
+		enable s3a-kernel
+		tags s3a
+		g_run s3a-disable nd disable-namespace "$ns"
+		g_run s3a-check-kernel nd check-namespace "$ns"
+		for f in s3a-check s3a-repair s3a-check-after s3a-check-kernel; do
+			sed -i -E 's/0x[0-9a-f]+/<N>/g; s/log\[[0-9]+\]/log[<L>]/g' "$G_OUT/$f.out" "$G_OUT/$f.err"
+		done
 
-	# ---- s3c: a flog lane with one sequence number twice (and s3b's
-	# entry put back: end-check below shows both put back)
-	stamp s3c
-	raw_on s3c
-	bm s3b-put-back map-set "$RAW" 20 "$old"
-	bm s3c-save flog-get "$RAW" 0
-	read -r saved <"$G_OUT/s3c-save.out"
-	rm "$G_OUT/s3c-save.out"
-	bm s3c-eqseq flog-eqseq "$RAW" 0
-	raw_off s3c
-	g_run s3c-check nd check-namespace "$ns"
-	g_run s3c-repair nd check-namespace --repair "$ns"
-	dm_take s3c-check
-	enable s3c
-	# The lane's sequence number is how many writes it took: the scheduler's.
-	sed -i -E 's/seq \[([0-9]+), \1\]/seq [<S>, <S>]/' "$G_OUT/s3c-enable-dmesg.out"
+		if [ "$steps" = all ]; then
+			# ---- s3b: a map entry past the data area
+			stamp "${P}s3b"
+			raw_on s3b
+			bm s3b-oob map-oob "$RAW" 20
+			read -r old <"$G_OUT/s3b-oob.out"
+			rm "$G_OUT/s3b-oob.out"
+			raw_off s3b
+			g_run s3b-check nd check-namespace "$ns"
+			dm_take s3b-check
+			enable s3b
+			bm s3b-write write "$SDEV" "$SS" err 3 20 1
+			bm s3b-read-next tags "$SDEV" "$SS" 21 1
+			dm_take s3b-write
 
-	# ---- s3d: the info block's error flag (and s3c's lane put back)
-	stamp s3d
-	raw_on s3d
-	bm s3c-put-back flog-set "$RAW" 0 "$saved"
-	bm s3d-flag set-flags "$RAW" 1
-	raw_off s3d
-	enable s3d
-	bm s3d-read tags "$SDEV" 4096 0 1
-	bm s3d-write write "$SDEV" 4096 err 4 0 1
-	dm_take s3d-io
-	g_run s3d-disable nd disable-namespace "$ns"
-	g_run s3d-check nd check-namespace "$ns"
-	raw_on s3d-clear
-	bm s3d-unflag set-flags "$RAW" 0
-	bm s3d-geom geom "$RAW"
-	raw_off s3d-clear
-	g_run end-check nd check-namespace "$ns"
-	enable s3d-clear
-	tags s3d
-	snap end
+			# ---- s3c: a flog lane with one sequence number twice (and
+			# s3b's entry put back: end-check below shows both put back)
+			stamp "${P}s3c"
+			raw_on s3c
+			bm s3b-put-back map-set "$RAW" 20 "$old"
+			bm s3c-save flog-get "$RAW" 0
+			read -r saved <"$G_OUT/s3c-save.out"
+			rm "$G_OUT/s3c-save.out"
+			bm s3c-eqseq flog-eqseq "$RAW" 0
+			raw_off s3c
+			g_run s3c-check nd check-namespace "$ns"
+			g_run s3c-repair nd check-namespace --repair "$ns"
+			dm_take s3c-check
+			enable s3c
+			# The lane's sequence number is how many writes it took: the
+			# scheduler's.
+			sed -i -E 's/seq \[([0-9]+), \1\]/seq [<S>, <S>]/' "$G_OUT/s3c-enable-dmesg.out"
+
+			# ---- s3d: the info block's error flag (and s3c's lane put back)
+			stamp "${P}s3d"
+			raw_on s3d
+			bm s3c-put-back flog-set "$RAW" 0 "$saved"
+			bm s3d-flag set-flags "$RAW" 1
+			raw_off s3d
+			enable s3d
+			bm s3d-read tags "$SDEV" "$SS" 0 1
+			bm s3d-write write "$SDEV" "$SS" err 4 0 1
+			dm_take s3d-io
+			g_run s3d-disable nd disable-namespace "$ns"
+			g_run s3d-check nd check-namespace "$ns"
+			raw_on s3d-clear
+			bm s3d-unflag set-flags "$RAW" 0
+			bm s3d-geom geom "$RAW"
+			raw_off s3d-clear
+			g_run end-check nd check-namespace "$ns"
+			enable s3d-clear
+			tags s3d
+		fi
+
+		# ---- s3e: the backup info block corrupted
+		stamp "${P}s3e"
+		raw_on s3e
+		bm s3e-corrupt corrupt-info2 "$RAW"
+		bm s3e-geom geom "$RAW"
+		raw_off s3e
+		enable s3e
+		tags s3e
+		g_run s3e-disable nd disable-namespace "$ns"
+		g_run s3e-check nd check-namespace "$ns"
+		g_run s3e-repair nd check-namespace --repair "$ns"
+		raw_on s3e-repaired
+		bm s3e-geom-repaired geom "$RAW"
+		raw_off s3e-repaired
+
+		# ---- s3f: the flog in the old (pre-4.15) layout, then rewritten
+		stamp "${P}s3f"
+		raw_on s3f
+		bm s3f-layout flog-layout "$RAW"
+		bm s3f-unpad flog-unpad "$RAW"
+		bm s3f-layout-unpadded flog-layout "$RAW"
+		raw_off s3f
+		enable s3f
+		tags s3f
+		g_run s3f-disable nd disable-namespace "$ns"
+		g_run s3f-check nd check-namespace "$ns"
+		g_run s3f-rewrite nd check-namespace --repair --rewrite-log "$ns"
+		raw_on s3f-rewritten
+		bm s3f-layout-rewritten flog-layout "$RAW"
+		raw_off s3f-rewritten
+		enable s3f-rewritten
+		tags s3f-rewritten
+		pinned_writes s3f-write 5 40
+		bm s3f-write-tags tags "$SDEV" "$SS" 40 2
+		g_run s3f-write-disable nd disable-namespace "$ns"
+		g_run s3f-write-check nd check-namespace "$ns"
+		raw_on s3f-written
+		bm s3f-layout-written flog-layout "$RAW"
+		raw_off s3f-written
+		enable end
+		snap end
+		stamp "${P}end"
+		bm_stop
+	}
+
+	made=
+	pass v11-4096 4096 1.1 all
+	pass v20-512 512 1.2 some
+	G_OUT=$TOP
 	stamp end
-
-	exec {BM[1]}>&-
-	wait "$BM_PID"
 	g_end
 	exit 0
 fi
@@ -337,27 +430,40 @@ t_init btt-errors
 t_smp # lane rewrites pinned to each CPU
 t_nfit_test
 # mask_chance SIDE: what differs by chance, masked: uuids ndctl made up, the
-# injected block (chance.blk: of the namespace and of the region).
+# injected block (each pass's chance.blk: of the namespace and of the region).
 mask_chance() {
 	python3 - "$T_DIR/$1" <<-'EOF'
 		import os, re, sys
-		out = sys.argv[1]
-		blk, rblk = open(os.path.join(out, 'chance.blk')).read().split()
-		os.remove(os.path.join(out, 'chance.blk'))
+		top = sys.argv[1]
 		uuids = []
-		for name in sorted(os.listdir(out)):
-		    p = os.path.join(out, name)
-		    if name in ('dmesg.txt', 'done') or not os.path.isfile(p):
-		        continue
-		    t = open(p, errors='replace').read()
-		    for u in re.findall(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', t):
-		        if u not in uuids:
-		            uuids.append(u)
-		        t = t.replace(u, '<uuid-%d>' % uuids.index(u))
-		    if name.startswith('s1-') or name.startswith('end-'):
-		        t = re.sub(r'\b%s\b' % rblk, '<RBLK>', t)
-		        t = re.sub(r'\b%s\b' % blk, '<BLK>', t)
-		    open(p, 'w').write(t)
+		# Each pass's blocks; another pass's, should they show in the bad
+		# block lists, become <BLK:PASS>.
+		chance = {}
+		for d, _, names in os.walk(top):
+		    if 'chance.blk' in names:
+		        chance[d] = open(os.path.join(d, 'chance.blk')).read().split()
+		        os.remove(os.path.join(d, 'chance.blk'))
+		for d, _, names in sorted(os.walk(top)):
+		    blk, rblk = chance.get(d, (None, None))
+		    for name in sorted(names):
+		        p = os.path.join(d, name)
+		        if name in ('dmesg.txt', 'done', 'chance.blk') or not os.path.isfile(p):
+		            continue
+		        t = open(p, errors='replace').read()
+		        for u in re.findall(r'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', t):
+		            if u not in uuids:
+		                uuids.append(u)
+		            t = t.replace(u, '<uuid-%d>' % uuids.index(u))
+		        if blk and (name.startswith('s1-') or name.startswith('end-')):
+		            t = re.sub(r'\b%s\b' % rblk, '<RBLK>', t)
+		            t = re.sub(r'\b%s\b' % blk, '<BLK>', t)
+		        if re.search('region-bb|list-NM|inject-status', name):
+		            for od, (ob, orb) in chance.items():
+		                if od != d:
+		                    tag = os.path.basename(od)
+		                    t = re.sub(r'\b%s\b' % orb, '<RBLK:%s>' % tag, t)
+		                    t = re.sub(r'\b%s\b' % ob, '<BLK:%s>' % tag, t)
+		        open(p, 'w').write(t)
 	EOF
 }
 # phases SIDE: the guest's seconds per phase, from its stamps in the VM log.
@@ -373,27 +479,46 @@ t_want() {
 		t_fail "$1 ($(t_stack "$1")): $4: $2 has no /$3/: $(head -c 300 "$T_DIR/$1/$2" 2>/dev/null | tr '\n' ';')"
 }
 t_wants() {
-	t_want "$1" s1-locate.out '^agree$' "the map's postmap of LBA 10 holds its pattern"
-	t_want "$1" s1-read-bad.out '^10: errno=EIO$' "a read over the bad block"
-	t_want "$1" s1-read-bad-again.out '^10: errno=EIO$' "a read of the errored map entry"
-	t_want "$1" s1-read-written.out '^10: err lba=10 v=2$' "the sector written over the bad block"
-	t_want "$1" s1-injected-region-bb.out '<RBLK>' "the region's bad blocks after the injection"
-	t_want "$1" s1-rewrite-check.rc '^0$' "check-namespace after the rewrites"
-	t_want "$1" s3a-check.rc '^[1-9]' "check-namespace on a lost map update"
-	t_want "$1" s3a-check-after.rc '^0$' "check-namespace after --repair"
-	t_want "$1" s3a-check-kernel.rc '^0$' "check-namespace after the kernel's repair"
-	t_want "$1" s3b-check.rc '^[1-9]' "check-namespace on a map entry out of bounds"
-	t_want "$1" s3c-check.rc '^[1-9]' "check-namespace on a flog lane with one seq twice"
-	t_want "$1" s3d-write.rc '^[1-9]' "a write to an arena with the error flag"
+	local p s
+	for p in v11-4096 v20-512; do
+		t_want "$1" $p/s1-locate.out '^agree$' "$p: the map's postmap of LBA 10 holds its pattern"
+		t_want "$1" $p/s1-read-bad.out '^10: errno=EIO$' "$p: a read over the bad block"
+		t_want "$1" $p/s1-read-bad-again.out '^10: errno=EIO$' "$p: a read of the errored map entry"
+		t_want "$1" $p/s1-read-written.out '^10: err lba=10 v=2$' "$p: the sector written over the bad block"
+		t_want "$1" $p/s1-injected-region-bb.out '<RBLK>' "$p: the region's bad blocks after the injection"
+		t_want "$1" $p/s1-rewrite-check.rc '^0$' "$p: check-namespace after the rewrites"
+		t_want "$1" $p/s2-geom.out 'primary invalid backup valid' "$p: the primary info block corrupted"
+		t_want "$1" $p/s3a-check.rc '^[1-9]' "$p: check-namespace on a lost map update"
+		t_want "$1" $p/s3a-check-after.rc '^0$' "$p: check-namespace after --repair"
+		t_want "$1" $p/s3a-check-kernel.rc '^0$' "$p: check-namespace after the kernel's repair"
+		t_want "$1" $p/s3e-geom.out 'primary valid backup invalid' "$p: the backup info block corrupted"
+		t_want "$1" $p/s3e-check.err 'info2 needs to be restored' "$p: check-namespace on a corrupt backup"
+		t_want "$1" $p/s3e-repair.out 'Restoring BTT info2' "$p: check-namespace --repair of the backup"
+		t_want "$1" $p/s3e-geom-repaired.out 'primary valid backup valid' "$p: the backup restored"
+		t_want "$1" $p/s3f-layout-unpadded.out '^slots 0,2: 2 lanes$' "$p: the flog in the old layout"
+		t_want "$1" $p/s3f-check.rc '^0$' "$p: check-namespace on the old flog layout"
+		t_want "$1" $p/s3f-rewrite.rc '^0$' "$p: check-namespace --repair --rewrite-log"
+		t_want "$1" $p/s3f-layout-rewritten.out '^slots 0: 256 lanes$' "$p: the flog rewritten"
+		t_want "$1" $p/s3f-write-tags.out '^41: err lba=41 v=5$' "$p: writes after the rewrite"
+		t_want "$1" $p/s3f-write-check.rc '^0$' "$p: check-namespace after writes to the rewritten flog"
+		t_want "$1" $p/s3f-layout-written.out '^slots 0,1: 2 lanes$' "$p: writes in the padded layout again"
+		for s in s2 s3a s3e s3f s3f-rewritten; do
+			t_want "$1" $p/$s-tags.out '^63: err lba=63 v=1$' "$p: the pattern read back ($s)"
+		done
+	done
+	t_want "$1" v11-4096/s1-geom.out '^base 4096 version 1\.1 ' "a v1.1 BTT under v1.1 labels"
+	t_want "$1" v20-512/s1-geom.out '^base 0 version 2\.0 ' "a v2.0 BTT under v1.2 labels"
+	t_want "$1" v20-512/s1-geom.out '^lbasize 512/512 ' "512-byte sectors"
+	p=v11-4096
+	t_want "$1" $p/s3b-check.rc '^[1-9]' "check-namespace on a map entry out of bounds"
+	t_want "$1" $p/s3c-check.rc '^[1-9]' "check-namespace on a flog lane with one seq twice"
+	t_want "$1" $p/s3d-write.rc '^[1-9]' "a write to an arena with the error flag"
 	# nd_btt_probe logs the flag before the btt is on the nd bus: no bus
 	# name before the device's.
-	t_want "$1" s3d-enable-dmesg.out '^ btt[0-9]+\.[0-9]+: Found arena with an error flag$' \
+	t_want "$1" $p/s3d-enable-dmesg.out '^ btt[0-9]+\.[0-9]+: Found arena with an error flag$' \
 		"the error flag found at autodetect"
-	t_want "$1" end-check.rc '^0$' "check-namespace once all is put back"
-	local s
-	for s in s2 s3a s3d; do
-		t_want "$1" $s-tags.out '^63: err lba=63 v=1$' "the pattern read back ($s)"
-	done
+	t_want "$1" $p/end-check.rc '^0$' "check-namespace once all is put back"
+	t_want "$1" $p/s3d-tags.out '^63: err lba=63 v=1$' "the pattern read back (s3d)"
 }
 # RLN_PROFILE=1: both sides under `-icount shift=2,sleep=off` on one vCPU with
 # the instruction-count plugin (test/bench/insn-profile.c), a snapshot at each
