@@ -78,6 +78,16 @@ if [ "${1:-}" = --guest ]; then
 fi
 
 t_init btt-arenas c-intree
+# Not on the debug kernel: its KASAN_VMALLOC gives every vmap area its shadow
+# when the area is made (mm/vmalloc.c alloc_vmap_area), ioremap's included,
+# and pmem's memremap of the 514 GiB NVDIMM would take 64 GiB of it. The
+# 2 GiB guest runs out of memory in C's own boot (tried 5 December 2026), and
+# this host has 24 GiB in all.
+if [ "${RLN_FLAVOUR:-normal}" = debug ]; then
+	echo "   SKIP btt-arenas on the debug kernel (KASAN's vmalloc shadow of a 514 GiB mapping is 64 GiB: more memory than the host has)"
+	T_SKIPS=$((T_SKIPS + 1))
+	t_done
+fi
 img=$T_DIR/nv.img
 NV=(--nvdimm "$img:${SIZE_G}G:0" --maxmem $((SIZE_G + 8))G)
 rm -f "$img"
