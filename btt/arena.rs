@@ -10,11 +10,10 @@
 use core::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 
 use kernel::new_mutex;
-use kernel::new_spinlock;
 use kernel::prelude::*;
 use kernel::alloc::allocator::Kmalloc;
 use crate::glue::boxed::zeroed_vec;
-use kernel::sync::{Mutex, SpinLock};
+use kernel::sync::Mutex;
 
 use crate::formats::btt::{
     ArenaLayout, BttVersion, FreeEntry, InfoBlock, LogEntry, LogGroup, LogIndexDetector, LogLayout, MapEntry,
@@ -64,12 +63,19 @@ impl FreeSlot {
     }
 }
 
-/// One map lock on a cache line of its own, as C pads them.
+/// One map lock on a cache line of its own, as C pads them. C's is a
+/// spinlock, held while the flog entry and the map entry are written, and
+/// each of those writes flushes the region: on virtio-pmem that flush
+/// takes a mutex and waits for the host, which C therefore does in atomic
+/// context (DEBUG_ATOMIC_SLEEP reports it; on SMP a task spinning for the
+/// lock waits out the host's fsync). Every writer takes the lock in task
+/// context under its lane's mutex, so ours is a mutex: the same exclusion,
+/// and the flush may sleep.
 #[pin_data]
 #[repr(align(64))]
 struct MapLock {
     #[pin]
-    lock: SpinLock<()>,
+    lock: Mutex<()>,
 }
 
 #[pin_data]
@@ -126,7 +132,7 @@ impl Arena {
         }
         let map_locks = KBox::pin_init(
             pin_init!(MapLocks {
-                locks <- kernel::init::pin_init_array_from_fn(|_| pin_init!(MapLock { lock <- new_spinlock!(()) })),
+                locks <- kernel::init::pin_init_array_from_fn(|_| pin_init!(MapLock { lock <- new_mutex!(()) })),
             }),
             GFP_KERNEL,
         )?;
@@ -259,8 +265,8 @@ impl Arena {
         self.write_map_raw(media, premap, entry, true)
     }
 
-    /// Locks the map entry of `premap` against other writers.
-    pub(crate) fn lock_map(&self, premap: u32) -> kernel::sync::lock::Guard<'_, (), kernel::sync::lock::spinlock::SpinLockBackend> {
+    /// Locks the map entry of `premap` against other writers (may sleep).
+    pub(crate) fn lock_map(&self, premap: u32) -> kernel::sync::lock::Guard<'_, (), kernel::sync::lock::mutex::MutexBackend> {
         let idx = (premap.wrapping_mul(MAP_ENT_SIZE as u32) / MAP_LOCK_SPAN) as usize % MAP_LOCKS;
         self.map_locks.locks[idx].lock.lock()
     }
