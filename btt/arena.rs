@@ -29,6 +29,13 @@ use crate::{dev_dbg, dev_err, dev_info};
 const MAP_LOCKS: usize = 256;
 /// Map entries sharing a cache line share a lock (C's `L1_CACHE_BYTES`).
 const MAP_LOCK_SPAN: u32 = 64;
+/// The writes that zero a new arena's map (C's `btt_map_init`: 2 MiB) and
+/// flog (`btt_log_init`: 4 KiB), and an errored free block
+/// (`arena_clear_freelist_error`: a page). Each write flushes the region,
+/// so these are also C's number of flushes (on virtio-pmem, host fsyncs).
+const MAP_INIT_CHUNK: usize = 2 << 20;
+const LOG_INIT_CHUNK: usize = 4096;
+const CLEAR_CHUNK: usize = 4096;
 
 /// A lane's free-list entry, packed in one word so that the lane holder
 /// updates it without a lock and error clearing can drop its flag.
@@ -175,8 +182,8 @@ impl Arena {
         version: BttVersion,
     ) -> Result<Self> {
         let arena = Self::alloc(lay, LogLayout::Padded, sector_size)?;
-        media.write_zeroes(lay.mapoff, lay.map_size())?;
-        media.write_zeroes(lay.logoff, lay.log_size())?;
+        media.write_zeroes(lay.mapoff, lay.map_size(), MAP_INIT_CHUNK)?;
+        media.write_zeroes(lay.logoff, lay.log_size(), LOG_INIT_CHUNK)?;
         for lane in 0..lay.nfree {
             let spare = lay.external_nlba + lane;
             let ent = LogEntry { lba: lane, old_map: spare, new_map: spare, seq: LOG_SEQ_INIT };
@@ -324,7 +331,7 @@ impl Arena {
         }
         let _guard = self.err_lock.lock();
         self.clearing.fetch_add(1, Ordering::AcqRel);
-        let res = media.write_zeroes(self.lay.data_offset(f.block), self.sector_size.into());
+        let res = media.write_zeroes(self.lay.data_offset(f.block), self.sector_size.into(), CLEAR_CHUNK);
         if res.is_ok() {
             self.free[lane].clear_err();
         }
