@@ -39,7 +39,14 @@
 #    not the uuid ndctl makes up). nd_btt writes through the namespace
 #    (nsio_rw_bytes), which calls nvdimm_flush(region, NULL) after each
 #    write; on virtio-pmem that is async_pmem_flush without a bio, a
-#    synchronous flush request: one host fsync. A sector write
+#    synchronous flush request: one host fsync. create-namespace makes 521
+#    on C (btt-create-flushes.out): nd_pmem_remove flushes at each of the
+#    two unbinds of the raw pmem0 (ndctl's disable, and again after it
+#    zeroed the info block through it), and the new arena's layout is 519
+#    writes (btt_map_init zeroes the map in 2 MiB writes, here 1;
+#    btt_log_init the flog in 4 KiB writes, 4, then each of the 256 lanes'
+#    first entry in two halves, 512; btt_info_write the two info blocks,
+#    2). A sector write
 #    (btt_write_pg) writes the data to the lane's free block, the flog
 #    entry in two 8-byte halves, then the map entry: one 4 KiB O_DIRECT
 #    write to /dev/pmem0s makes 4 host fsyncs, 16 writes at distinct LBAs
@@ -191,9 +198,12 @@ with open(out + "/btt-eio.out", "w") as f:
 	# 7. BTT on the virtio region: every byte write through the namespace
 	# flushes it. The ext4 of step 6 is overwritten.
 	g_modprobe nd_btt
+	n0=$(flushes)
 	ndctl create-namespace -f -e namespace0.0 -m sector -l 4096 >"$G_OUT.btt.json" 2>"$G_OUT/btt-create.err"
 	echo $? >"$G_OUT/btt-create.rc"
 	udevadm settle -t 30
+	n1=$(flushes)
+	echo "host flushes: create-namespace $((n1 - n0))" >"$G_OUT/btt-create-flushes.out"
 	# ndctl makes the uuid up: keep what is not chance.
 	jq -S '{mode, sector_size, blockdev, size}' "$G_OUT.btt.json" >"$G_OUT/btt-create.json" 2>&1
 	python3 -c "$pybtt" "$log" "$ctl" "$G_OUT" 2>"$G_OUT/btt-py.err"
