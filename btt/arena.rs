@@ -10,11 +10,10 @@
 use core::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 
 use kernel::new_mutex;
-use kernel::new_spinlock;
 use kernel::prelude::*;
 use kernel::alloc::allocator::Kmalloc;
 use crate::glue::boxed::zeroed_vec;
-use kernel::sync::{Mutex, SpinLock};
+use kernel::sync::Mutex;
 
 use crate::formats::btt::{
     ArenaLayout, BttVersion, FreeEntry, InfoBlock, LogEntry, LogGroup, LogIndexDetector, LogLayout, MapEntry,
@@ -30,6 +29,13 @@ use crate::{dev_dbg, dev_err, dev_info};
 const MAP_LOCKS: usize = 256;
 /// Map entries sharing a cache line share a lock (C's `L1_CACHE_BYTES`).
 const MAP_LOCK_SPAN: u32 = 64;
+/// The writes that zero a new arena's map (C's `btt_map_init`: 2 MiB) and
+/// flog (`btt_log_init`: 4 KiB), and an errored free block
+/// (`arena_clear_freelist_error`: a page). Each write flushes the region,
+/// so these are also C's number of flushes (on virtio-pmem, host fsyncs).
+const MAP_INIT_CHUNK: usize = 2 << 20;
+const LOG_INIT_CHUNK: usize = 4096;
+const CLEAR_CHUNK: usize = 4096;
 
 /// A lane's free-list entry, packed in one word so that the lane holder
 /// updates it without a lock and error clearing can drop its flag.
@@ -64,12 +70,19 @@ impl FreeSlot {
     }
 }
 
-/// One map lock on a cache line of its own, as C pads them.
+/// One map lock on a cache line of its own, as C pads them. C's is a
+/// spinlock, held while the flog entry and the map entry are written, and
+/// each of those writes flushes the region: on virtio-pmem that flush
+/// takes a mutex and waits for the host, which C therefore does in atomic
+/// context (DEBUG_ATOMIC_SLEEP reports it; on SMP a task spinning for the
+/// lock waits out the host's fsync). Every writer takes the lock in task
+/// context under its lane's mutex, so ours is a mutex: the same exclusion,
+/// and the flush may sleep.
 #[pin_data]
 #[repr(align(64))]
 struct MapLock {
     #[pin]
-    lock: SpinLock<()>,
+    lock: Mutex<()>,
 }
 
 #[pin_data]
@@ -126,7 +139,7 @@ impl Arena {
         }
         let map_locks = KBox::pin_init(
             pin_init!(MapLocks {
-                locks <- kernel::init::pin_init_array_from_fn(|_| pin_init!(MapLock { lock <- new_spinlock!(()) })),
+                locks <- kernel::init::pin_init_array_from_fn(|_| pin_init!(MapLock { lock <- new_mutex!(()) })),
             }),
             GFP_KERNEL,
         )?;
@@ -169,8 +182,8 @@ impl Arena {
         version: BttVersion,
     ) -> Result<Self> {
         let arena = Self::alloc(lay, LogLayout::Padded, sector_size)?;
-        media.write_zeroes(lay.mapoff, lay.map_size())?;
-        media.write_zeroes(lay.logoff, lay.log_size())?;
+        media.write_zeroes(lay.mapoff, lay.map_size(), MAP_INIT_CHUNK)?;
+        media.write_zeroes(lay.logoff, lay.log_size(), LOG_INIT_CHUNK)?;
         for lane in 0..lay.nfree {
             let spare = lay.external_nlba + lane;
             let ent = LogEntry { lba: lane, old_map: spare, new_map: spare, seq: LOG_SEQ_INIT };
@@ -259,8 +272,8 @@ impl Arena {
         self.write_map_raw(media, premap, entry, true)
     }
 
-    /// Locks the map entry of `premap` against other writers.
-    pub(crate) fn lock_map(&self, premap: u32) -> kernel::sync::lock::Guard<'_, (), kernel::sync::lock::spinlock::SpinLockBackend> {
+    /// Locks the map entry of `premap` against other writers (may sleep).
+    pub(crate) fn lock_map(&self, premap: u32) -> kernel::sync::lock::Guard<'_, (), kernel::sync::lock::mutex::MutexBackend> {
         let idx = (premap.wrapping_mul(MAP_ENT_SIZE as u32) / MAP_LOCK_SPAN) as usize % MAP_LOCKS;
         self.map_locks.locks[idx].lock.lock()
     }
@@ -318,7 +331,7 @@ impl Arena {
         }
         let _guard = self.err_lock.lock();
         self.clearing.fetch_add(1, Ordering::AcqRel);
-        let res = media.write_zeroes(self.lay.data_offset(f.block), self.sector_size.into());
+        let res = media.write_zeroes(self.lay.data_offset(f.block), self.sector_size.into(), CLEAR_CHUNK);
         if res.is_ok() {
             self.free[lane].clear_err();
         }

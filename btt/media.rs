@@ -4,10 +4,12 @@
 //! `nd_btt->initial_offset`), the namespace's known poison, and the
 //! region's lanes.
 
+use kernel::alloc::allocator::Vmalloc;
 use kernel::prelude::*;
 
 use crate::abi::namespace::{Lane, Namespace, NamespaceIo, WriteFlags};
 use crate::glue::block::{Badblocks, SECTOR_SIZE};
+use crate::glue::boxed::zeroed_vec;
 use crate::glue::device::Device;
 
 /// Zeros for metadata initialisation and error clearing, without an
@@ -81,12 +83,25 @@ impl Media {
         Ok(())
     }
 
-    /// Writes `len` zero bytes at `off`, not atomic (clears poison).
-    pub(crate) fn write_zeroes(&self, off: u64, len: u64) -> Result {
+    /// Writes `len` zero bytes at `off` in writes of at most `chunk`
+    /// bytes, each not atomic (it clears poison) and followed by a region
+    /// flush, as C's loops write them (`btt_map_init`: 2 MiB,
+    /// `btt_log_init` and `arena_clear_freelist_error`: 4 KiB). A chunk
+    /// larger than [`ZEROS`] is zeroed memory allocated for the call (C
+    /// kzallocs its 2 MiB).
+    pub(crate) fn write_zeroes(&self, off: u64, len: u64, chunk: usize) -> Result {
+        let n = (chunk as u64).min(len) as usize;
+        let big;
+        let zeros: &[u8] = if n <= ZEROS.len() {
+            &ZEROS[..n]
+        } else {
+            big = zeroed_vec::<u8, Vmalloc>(n, GFP_KERNEL)?;
+            &big
+        };
         let mut done = 0;
         while done < len {
-            let n = (len - done).min(ZEROS.len() as u64);
-            self.write(off + done, &ZEROS[..n as usize], false)?;
+            let n = (len - done).min(zeros.len() as u64);
+            self.write(off + done, &zeros[..n as usize], false)?;
             done += n;
         }
         Ok(())

@@ -33,6 +33,36 @@
 # 6. DAX is not synchronous: ext4 -o dax on /dev/pmem0 mounts with DAX but
 #    refuses MAP_SYNC (test/tools/daxmap.py), as C does for an
 #    ND_REGION_ASYNC region.
+# 7. BTT flushes reach the host: `ndctl create-namespace -f -e namespace0.0
+#    -m sector -l 4096` puts nd_btt over the namespace (step 6's ext4 is
+#    overwritten; btt-create.json keeps mode, sector size, disk and size,
+#    not the uuid ndctl makes up). nd_btt writes through the namespace
+#    (nsio_rw_bytes), which calls nvdimm_flush(region, NULL) after each
+#    write; on virtio-pmem that is async_pmem_flush without a bio, a
+#    synchronous flush request: one host fsync. create-namespace makes 521
+#    on C (btt-create-flushes.out): nd_pmem_remove flushes at each of the
+#    two unbinds of the raw pmem0 (ndctl's disable, and again after it
+#    zeroed the info block through it), and the new arena's layout is 519
+#    writes (btt_map_init zeroes the map in 2 MiB writes, here 1;
+#    btt_log_init the flog in 4 KiB writes, 4, then each of the 256 lanes'
+#    first entry in two halves, 512; btt_info_write the two info blocks,
+#    2). A sector write
+#    (btt_write_pg) writes the data to the lane's free block, the flog
+#    entry in two 8-byte halves, then the map entry: one 4 KiB O_DIRECT
+#    write to /dev/pmem0s makes 4 host fsyncs, 16 writes at distinct LBAs
+#    64 (btt-flushes.out). The btt disk has no write cache
+#    (BLK_FEAT_SYNCHRONOUS only), so the block layer ends an fsync's empty
+#    flush itself: 0 host fsyncs; a 4 KiB read writes nothing: 0.
+#    While the control file exists, an O_DIRECT write of a new pattern to
+#    LBA 0 gets EIO after one host fsync, which failed: the data write's
+#    flush fails, and btt_write_pg returns before the flog and the map
+#    are written. LBA 0 reads back its old pattern (btt-eio.out). ndctl
+#    check-namespace of the disabled namespace exits 0, and LBA 0 still
+#    holds the old pattern once the namespace is enabled again. C writes
+#    the data under kmap_atomic and the flog and the map under the map
+#    entry's spinlock, and its virtio flush takes a mutex and waits for
+#    the host: it sleeps in atomic context, which only a kernel with
+#    DEBUG_ATOMIC_SLEEP reports (make check-debug).
 . "$(dirname "$0")/../lib.sh"
 
 PAT_OFF_MB=160
@@ -57,6 +87,45 @@ try:
     print("dsync write: %d bytes" % os.write(fd, buf))
 except OSError as e:
     print("dsync write: errno=%s" % errno.errorcode[e.errno])'
+	# Step 7 on /dev/pmem0s, in one python: host flushes counted around
+	# each I/O (btt-flushes.out), then a write while the host fails its
+	# flush and what LBA 0 holds after it (btt-eio.out).
+	pybtt='import os,sys,mmap,errno
+log, ctl, out = sys.argv[1:4]
+def lines():
+    try:
+        with open(log) as f: return f.read().splitlines()
+    except FileNotFoundError: return []
+fd = os.open("/dev/pmem0s", os.O_RDWR | os.O_DIRECT)
+buf = mmap.mmap(-1, 4096)
+def write(lba, c):
+    buf.seek(0); buf.write(c * 4096)
+    try:
+        os.pwrite(fd, buf, lba * 4096); return "ok"
+    except OSError as e:
+        return "errno=%s" % errno.errorcode[e.errno]
+def read(lba):
+    try:
+        os.preadv(fd, [buf], lba * 4096)
+    except OSError as e:
+        return "errno=%s" % errno.errorcode[e.errno]
+    d = bytes(buf)
+    return "old" if d == b"A" * 4096 else "new" if d == b"N" * 4096 else "other"
+def count(what, op):
+    n = len(lines()); r = op(); return "host flushes: %s %d (%s)" % (what, len(lines()) - n, r)
+with open(out + "/btt-flushes.out", "w") as f:
+    print(count("one 4 KiB write", lambda: write(0, b"A")), file=f)
+    print(count("16 writes at distinct LBAs", lambda: ",".join(sorted(set(write(lba, b"B") for lba in range(1, 17))))), file=f)
+    print(count("fsync with nothing dirty", lambda: os.fsync(fd) or "ok"), file=f)
+    print(count("one 4 KiB read", lambda: read(0)), file=f)
+with open(out + "/btt-eio.out", "w") as f:
+    open(ctl, "w").close()
+    n = lines()
+    print("write under a failing host: %s" % write(0, b"N"), file=f)
+    os.unlink(ctl)
+    n = lines()[len(n):]
+    print("host flushes: %d, failed: %d" % (len(n), sum("EIO" in l for l in n)), file=f)
+    print("LBA 0 read back: %s" % read(0), file=f)'
 
 	# 1. Binding and views.
 	g_modprobe virtio_pmem nd_pmem
@@ -125,6 +194,26 @@ except OSError as e:
 	grep " /tmp/vpmem-mnt " /proc/mounts | awk '{print $3, ($4 ~ /(^|,)dax(=always)?(,|$)/) ? "dax" : "no dax"}' >"$G_OUT/mounted.out"
 	g_run daxmap python3 "$RLN_TOP/test/tools/daxmap.py" write /tmp/vpmem-mnt/f $((2 << 20)) vpmem
 	g_run umount umount /tmp/vpmem-mnt
+
+	# 7. BTT on the virtio region: every byte write through the namespace
+	# flushes it. The ext4 of step 6 is overwritten.
+	g_modprobe nd_btt
+	n0=$(flushes)
+	ndctl create-namespace -f -e namespace0.0 -m sector -l 4096 >"$G_OUT.btt.json" 2>"$G_OUT/btt-create.err"
+	echo $? >"$G_OUT/btt-create.rc"
+	udevadm settle -t 30
+	n1=$(flushes)
+	echo "host flushes: create-namespace $((n1 - n0))" >"$G_OUT/btt-create-flushes.out"
+	# ndctl makes the uuid up: keep what is not chance.
+	jq -S '{mode, sector_size, blockdev, size}' "$G_OUT.btt.json" >"$G_OUT/btt-create.json" 2>&1
+	python3 -c "$pybtt" "$log" "$ctl" "$G_OUT" 2>"$G_OUT/btt-py.err"
+	g_run btt-disable ndctl disable-namespace namespace0.0
+	g_run btt-check ndctl check-namespace namespace0.0
+	g_run btt-enable ndctl enable-namespace namespace0.0
+	udevadm settle -t 30
+	s=$(dd if=/dev/pmem0s bs=4k count=1 iflag=direct status=none | tr -s AN | tr -c AN '?' | head -c 8)
+	case "$s" in A) s=old ;; N) s=new ;; *) s="other ($s)" ;; esac
+	echo "LBA 0 after enable-namespace: $s" >"$G_OUT/btt-reenabled.out"
 	g_end
 	exit 0
 fi
@@ -177,6 +266,19 @@ t_vpm_expect() {
 	grep -qx "fsync: ok" "$d/eio-after.out" || t_fail "$side ($stack): fsync once the host recovered: $(cat "$d/eio-after.out")"
 	grep -qx "map_sync: errno=ENOTSUP" "$d/daxmap.out" || t_fail "$side ($stack): MAP_SYNC on an async region: $(cat "$d/daxmap.out")"
 	grep -qx "ext4 dax" "$d/mounted.out" || t_fail "$side ($stack): ext4 -o dax: $(cat "$d/mounted.out")"
+	# 7. nd_btt: data, two flog halves and the map entry, one flush each.
+	grep -q '"mode":"sector"' <(jq -c . "$d/btt-create.json" 2>/dev/null) ||
+		t_fail "$side ($stack): create-namespace -m sector: $(cat "$d/btt-create.json") $(head -c 300 "$d/btt-create.err")"
+	local want
+	for want in "one 4 KiB write 4 (ok)" "16 writes at distinct LBAs 64 (ok)" "fsync with nothing dirty 0 (ok)" "one 4 KiB read 0 (old)"; do
+		grep -qxF "host flushes: $want" "$d/btt-flushes.out" ||
+			t_fail "$side ($stack): BTT, want \"host flushes: $want\": $(tr '\n' ';' <"$d/btt-flushes.out") $(head -c 300 "$d/btt-py.err")"
+	done
+	for want in "write under a failing host: errno=EIO" "host flushes: 1, failed: 1" "LBA 0 read back: old"; do
+		grep -qxF "$want" "$d/btt-eio.out" || t_fail "$side ($stack): BTT under a failing host, want \"$want\": $(tr '\n' ';' <"$d/btt-eio.out")"
+	done
+	grep -qx 0 "$d/btt-check.rc" || t_fail "$side ($stack): check-namespace after the failed write: exit $(cat "$d/btt-check.rc"): $(head -c 300 "$d/btt-check.err")"
+	grep -qx "LBA 0 after enable-namespace: old" "$d/btt-reenabled.out" || t_fail "$side ($stack): $(cat "$d/btt-reenabled.out")"
 }
 
 t_vpm ref || t_done
