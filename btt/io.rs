@@ -188,8 +188,14 @@ impl Btt {
 
 impl DiskOps for Btt {
     fn submit_bio(&self, bio: Bio<'_>) {
-        // Only a disk with metadata bytes can have an integrity profile:
-        // the others skip the call (C makes it for every bio).
+        // As C's btt_submit_bio: the metadata moved is that of a payload
+        // the bio came with (an in-kernel integrity user's). C looks for
+        // it before bio_integrity_prep, so the payload prep attaches to
+        // user I/O (zeros for a write) is neither stored nor filled: the
+        // media's metadata bytes stay as they were. Only a disk with
+        // metadata bytes can have an integrity profile; the others skip
+        // prep (C calls it for every bio).
+        let arrived = self.meta_size > 0 && bio.has_integrity();
         let bio = if self.meta_size > 0 {
             match bio.prep_integrity() {
                 Some(b) => b,
@@ -198,7 +204,7 @@ impl DiskOps for Btt {
         } else {
             bio
         };
-        let mut meta = bio.integrity();
+        let mut meta = if arrived { bio.integrity() } else { None };
         let accounting = bio.account();
         let write = bio.is_write();
         let page = kernel::page::PAGE_SIZE;

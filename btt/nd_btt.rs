@@ -14,9 +14,11 @@
 //! Sector sizes with metadata bytes (520, 528, 4104, 4160, 4224) store
 //! 512 or 4096 bytes of data per sector; with CONFIG_BLK_DEV_INTEGRITY the
 //! disk has an integrity profile without checksums whose tuples are those
-//! bytes, which the I/O paths move between the bios' integrity payloads
-//! and the media right after each sector's data (C's `btt_rw_integrity`).
-//! Without it, as in C, the metadata bytes are left alone.
+//! bytes, which the I/O paths move between a bio's integrity payload and
+//! the media right after each sector's data (C's `btt_rw_integrity`), for
+//! bios that come with a payload: as in C, not the one the block layer
+//! attaches to user I/O, so user I/O leaves the metadata bytes alone.
+//! Without CONFIG_BLK_DEV_INTEGRITY they are always left alone.
 
 // Module code is safe Rust: `unsafe` lives only in glue/ and abi/, the two
 // modules allowed below (Documentation/layout.md).

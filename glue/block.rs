@@ -140,12 +140,18 @@ impl Bio<'_> {
         }
     }
 
+    /// Whether the bio carries an integrity payload (`bio_integrity`).
+    #[inline]
+    pub fn has_integrity(&self) -> bool {
+        // SAFETY: the bio is live.
+        unsafe { bindings::rln_bio_has_integrity(self.raw.as_ptr()) }
+    }
+
     /// The bio's integrity payload, if it has one; `None` on every call
     /// after the first.
     #[inline]
     pub fn integrity(&self) -> Option<Integrity<'_>> {
-        // SAFETY: the bio is live.
-        if self.integrity_taken.get() || !unsafe { bindings::rln_bio_has_integrity(self.raw.as_ptr()) } {
+        if self.integrity_taken.get() || !self.has_integrity() {
             return None;
         }
         self.integrity_taken.set(true);
