@@ -43,6 +43,7 @@ both clear a plain mapping, both clear meaning the identity); flog groups of
     bttmedia.py meta-get DEV LBA... each sector's metadata bytes (those of a
                                     520- or 528-byte sector after its 512
                                     of data, in its postmap block), in hex
+    bttmedia.py meta-flip DEV LBA   flip the first metadata byte of LBA
     bttmedia.py serve OUTDIR        the commands above (and "pin CPU|all":
                                     the CPUs the next commands run on, as
                                     taskset -c) from stdin, one a line, its
@@ -201,7 +202,7 @@ def main(argv):
         finally:
             os.close(fd)
         return 0
-    w = cmd in ("corrupt-info", "corrupt-info2", "set-flags", "map-undo", "map-set", "map-oob", "flog-set",
+    w = cmd in ("meta-flip", "corrupt-info", "corrupt-info2", "set-flags", "map-undo", "map-set", "map-oob", "flog-set",
                 "flog-eqseq", "flog-unpad")
     t = Btt(dev, w)
     try:
@@ -257,7 +258,7 @@ def media(t, cmd, args):
                 print(f"lane {lane}: map[{lba}] back to {old}", file=sys.stderr)
                 return 0
         sys.exit("no lane has a write logged")
-    elif cmd == "meta-get":
+    elif cmd in ("meta-get", "meta-flip"):
         ss = 4096 if t.ext_lbasize >= 4096 else 512
         for lba in map(int, args):
             pm = t.postmap(lba)
@@ -265,7 +266,10 @@ def media(t, cmd, args):
                 print(f"{lba}: map entry {t.map_raw(lba):#x} has the Z or E flag")
                 continue
             off = t.base + t.dataoff + pm * t.int_lbasize + ss
-            print(f"{lba}: {t.read(off, t.ext_lbasize - ss).hex()}")
+            if cmd == "meta-flip":
+                t.write(off, bytes([t.read(off, 1)[0] ^ 0xFF]))
+            else:
+                print(f"{lba}: {t.read(off, t.ext_lbasize - ss).hex()}")
     elif cmd == "map-get":
         print(f"{t.map_raw(int(args[0])):#x}")
     elif cmd == "map-set":

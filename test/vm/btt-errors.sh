@@ -22,7 +22,12 @@
 #             btt_submit_bio takes the bio's payload before
 #             bio_integrity_prep attaches one, and stores only a payload a
 #             bio came with (an in-kernel integrity user's; no user-space
-#             path gives one in 6.12)
+#             path gives one in 6.12). Then such a user: dm-integrity in
+#             inline mode over the disk (crc32c tags in btt's metadata
+#             bytes): four sectors written and read back through it, the
+#             metadata of the LBAs around them read raw (the four tagged),
+#             the first tag damaged, and the four read again through a new
+#             dm-integrity device (the damaged one fails its check)
 # (`ndctl create-namespace -m sector -l SIZE`). A pattern
 # (test/tools/bttimg.py, tag "err lba=N v=V") goes to LBAs 0..63. Metadata
 # is read and damaged through a raw view of the namespace
@@ -473,6 +478,34 @@ if [ "${1:-}" = --guest ]; then
 		bm geom geom "$RAW"
 		bm meta-get meta-get "$RAW" 1000 1001 1002 1003 2000 2001 2002 2003
 		raw_off meta
+
+		# dm-integrity in inline mode over the disk: its crc32c tags (4
+		# bytes, in 8-byte tuples) ride in the payloads of the bios it
+		# sends, which btt stores and reads back. dm sector 100.. is a
+		# few LBAs further on (past dm-integrity's superblock): the
+		# metadata of LBAs 100..131 is read raw.
+		stamp "${P}dm"
+		enable dm
+		g_run dm-zero dd if=/dev/zero of="$SDEV" bs=4096 count=1 oflag=direct status=none
+		dmtab="0 8192 integrity $SDEV 0 4 I 1 internal_hash:crc32c"
+		g_run dm-create dmsetup create --noudevsync rln-integ --table "$dmtab"
+		bm dm-write write /dev/mapper/rln-integ 512 dm 1 100 4
+		bm dm-tags tags /dev/mapper/rln-integ 512 100 4
+		udevadm settle -t 30
+		g_run dm-remove dmsetup remove --noudevsync rln-integ
+		raw_on dm
+		bm dm-meta meta-get "$RAW" $(seq 100 131)
+		# The LBAs holding a tag; the first one's tag is then damaged.
+		grep -v ': a5a5a5a5a5a5a5a5$' "$G_OUT/dm-meta.out" | cut -d: -f1 >"$G_OUT/dm-tagged.out"
+		read -r tagged <"$G_OUT/dm-tagged.out"
+		[ -n "$tagged" ] && bm dm-flip meta-flip "$RAW" "$tagged"
+		raw_off dm
+		enable dm-again
+		g_run dm-create-again dmsetup create --noudevsync rln-integ --table "$dmtab"
+		bm dm-tags-again tags /dev/mapper/rln-integ 512 100 4
+		udevadm settle -t 30
+		g_run dm-remove-again dmsetup remove --noudevsync rln-integ
+		dm_take dm
 		enable end
 		stamp "${P}end"
 		bm_stop
@@ -587,6 +620,11 @@ t_wants() {
 	t_want "$1" $p/tags-no-generate.out '^2003: meta lba=2003 v=1$' "520-byte sectors: the writes read back"
 	t_want "$1" $p/meta-get.out '^1003: a5a5a5a5a5a5a5a5$' "520-byte sectors: a payload prep attached is not stored"
 	t_want "$1" $p/meta-get.out '^2003: a5a5a5a5a5a5a5a5$' "520-byte sectors: no payload, no metadata write"
+	t_want "$1" $p/dm-tags.out '^103: dm lba=103 v=1$' "dm-integrity over btt: its writes read back"
+	[ "$(wc -l <"$T_DIR/$1/$p/dm-tagged.out")" = 4 ] ||
+		t_fail "$1 ($(t_stack "$1")): dm-integrity over btt: expected 4 tagged LBAs: $(tr '\n' ';' <"$T_DIR/$1/$p/dm-meta.out")"
+	t_want "$1" $p/dm-tags-again.out 'errno=' "dm-integrity over btt: a damaged tag fails the read"
+	t_want "$1" $p/dm-tags-again.out '^103: dm lba=103 v=1$' "dm-integrity over btt: the other tags still check"
 }
 # RLN_PROFILE=1: both sides under `-icount shift=2,sleep=off` on one vCPU with
 # the instruction-count plugin (test/bench/insn-profile.c), a snapshot at each
