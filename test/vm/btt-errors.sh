@@ -489,6 +489,9 @@ if [ "${1:-}" = --guest ]; then
 		g_run dm-zero dd if=/dev/zero of="$SDEV" bs=4096 count=1 oflag=direct status=none
 		dmtab="0 8192 integrity $SDEV 0 4 I 1 internal_hash:crc32c"
 		g_run dm-create dmsetup create --noudevsync rln-integ --table "$dmtab"
+		# The node now, not when udev gets to it; then udev's probe done.
+		dmsetup mknodes rln-integ
+		udevadm settle -t 30
 		bm dm-write write /dev/mapper/rln-integ 512 dm 1 100 4
 		bm dm-tags tags /dev/mapper/rln-integ 512 100 4
 		udevadm settle -t 30
@@ -502,10 +505,21 @@ if [ "${1:-}" = --guest ]; then
 		raw_off dm
 		enable dm-again
 		g_run dm-create-again dmsetup create --noudevsync rln-integ --table "$dmtab"
+		# The node now, not when udev gets to it; then udev's probe done.
+		dmsetup mknodes rln-integ
+		udevadm settle -t 30
 		bm dm-tags-again tags /dev/mapper/rln-integ 512 100 4
 		udevadm settle -t 30
 		g_run dm-remove-again dmsetup remove --noudevsync rln-integ
 		dm_take dm
+		# dm-integrity's complaints about the sectors the test reads, once
+		# each (udev's probe of the device's never-written end fails its
+		# check too, as often as udev looks: left out).
+		{
+			grep -v 'device-mapper: integrity' "$G_OUT/dm-dmesg.out"
+			grep -E 'device-mapper: integrity: .* sector 0x6[4-7]$' "$G_OUT/dm-dmesg.out" | sort -u
+		} >"$G_OUT/dm-dmesg.tmp"
+		mv "$G_OUT/dm-dmesg.tmp" "$G_OUT/dm-dmesg.out"
 		enable end
 		stamp "${P}end"
 		bm_stop
