@@ -13,7 +13,7 @@ use kernel::prelude::*;
 
 use crate::arena::{Arena, ReadPlan};
 use crate::formats::btt::LogEntry;
-use crate::glue::block::{Bio, DiskOps, Geometry, SECTOR_SIZE};
+use crate::glue::block::{Bio, DiskOps, Geometry, Integrity, SECTOR_SIZE};
 use crate::media::Media;
 use crate::{dev_err, dev_warn};
 
@@ -25,6 +25,9 @@ pub(crate) struct Btt {
     pub(crate) nlba: u64,
     /// The disk's logical block size, 512 or 4096.
     pub(crate) sector_size: u32,
+    /// Integrity metadata bytes after each sector's data in its block (0
+    /// for 512 and 4096).
+    pub(crate) meta_size: u32,
 }
 
 impl Btt {
@@ -64,19 +67,41 @@ impl Btt {
         }
     }
 
-    /// Reads one sector (`buf` is the sector's data) at 512-byte `sector`.
-    fn read_sector(&self, sector: u64, buf: &mut [u8]) -> Result {
+    /// Reads one sector (`buf` is the sector's data) at 512-byte `sector`,
+    /// and its metadata into the bio's integrity payload if it has one.
+    fn read_sector(&self, sector: u64, buf: &mut [u8], meta: Option<&mut Integrity<'_>>) -> Result {
         let lane = self.media.lane()?;
         let (arena, premap) = self.arena_of(sector)?;
         let l = lane.index() as usize;
         let block = match self.plan_read(arena, l, premap)? {
             ReadPlan::Zeros => {
                 buf.fill(0);
+                // The sector's tuple reads as zeros, like its data, and the
+                // payload moves on to the next sector's. (C skips the
+                // payload here, so the next sector's tuple fills this
+                // one's place.)
+                if let Some(m) = meta {
+                    m.transfer(self.meta_size as usize, |_, t| {
+                        t.fill(0);
+                        Ok(())
+                    })?;
+                }
                 return Ok(());
             }
             ReadPlan::Block(b) => b,
         };
-        let res = self.media.read(arena.lay.data_offset(block), buf);
+        let data = arena.lay.data_offset(block);
+        let res = self.media.read(data, buf);
+        if res.is_ok() {
+            if let Some(m) = meta {
+                // A media error here fails the read without flagging the
+                // map entry, as in C: the data itself read fine.
+                let at = data + u64::from(self.sector_size);
+                let r = m.transfer(self.meta_size as usize, |off, t| self.media.read(at + off as u64, t));
+                arena.end_read(l);
+                return r;
+            }
+        }
         if res.is_err() {
             // A media error: remember it in the map, so that later reads
             // fail without touching the poison, until a write replaces it.
@@ -88,8 +113,9 @@ impl Btt {
         res
     }
 
-    /// Writes one sector at 512-byte `sector` from `buf`.
-    fn write_sector(&self, sector: u64, buf: &[u8]) -> Result {
+    /// Writes one sector at 512-byte `sector` from `buf`, and its metadata
+    /// from the bio's integrity payload if it has one.
+    fn write_sector(&self, sector: u64, buf: &[u8], mut meta: Option<&mut Integrity<'_>>) -> Result {
         loop {
             let lane = self.media.lane()?;
             let (arena, premap) = self.arena_of(sector)?;
@@ -113,7 +139,12 @@ impl Btt {
             if new_block >= arena.lay.internal_nlba {
                 return Err(EIO);
             }
-            self.media.write(arena.lay.data_offset(new_block), buf, true)?;
+            let data = arena.lay.data_offset(new_block);
+            self.media.write(data, buf, true)?;
+            if let Some(m) = meta.as_deref_mut() {
+                let at = data + u64::from(self.sector_size);
+                m.transfer(self.meta_size as usize, |off, t| self.media.write(at + off as u64, t, true))?;
+            }
 
             let old_had_err = {
                 let _map = arena.lock_map(premap);
@@ -137,19 +168,19 @@ impl Btt {
     }
 
     /// One page's worth of a bio (C's `btt_do_bvec`), a sector at a time.
-    fn read_segment(&self, sector: u64, data: &mut [u8]) -> Result {
+    fn read_segment(&self, sector: u64, data: &mut [u8], mut meta: Option<&mut Integrity<'_>>) -> Result {
         let step = u64::from(self.sector_size) / SECTOR_SIZE;
         for (i, chunk) in data.chunks_mut(self.sector_size as usize).enumerate() {
-            self.read_sector(sector + i as u64 * step, chunk)?;
+            self.read_sector(sector + i as u64 * step, chunk, meta.as_deref_mut())?;
         }
         Ok(())
     }
 
     /// The same for a write.
-    fn write_segment(&self, sector: u64, data: &[u8]) -> Result {
+    fn write_segment(&self, sector: u64, data: &[u8], mut meta: Option<&mut Integrity<'_>>) -> Result {
         let step = u64::from(self.sector_size) / SECTOR_SIZE;
         for (i, chunk) in data.chunks(self.sector_size as usize).enumerate() {
-            self.write_sector(sector + i as u64 * step, chunk)?;
+            self.write_sector(sector + i as u64 * step, chunk, meta.as_deref_mut())?;
         }
         Ok(())
     }
@@ -157,6 +188,23 @@ impl Btt {
 
 impl DiskOps for Btt {
     fn submit_bio(&self, bio: Bio<'_>) {
+        // As C's btt_submit_bio: the metadata moved is that of a payload
+        // the bio came with (an in-kernel integrity user's). C looks for
+        // it before bio_integrity_prep, so the payload prep attaches to
+        // user I/O (zeros for a write) is neither stored nor filled: the
+        // media's metadata bytes stay as they were. Only a disk with
+        // metadata bytes can have an integrity profile; the others skip
+        // prep (C calls it for every bio).
+        let arrived = self.meta_size > 0 && bio.has_integrity();
+        let bio = if self.meta_size > 0 {
+            match bio.prep_integrity() {
+                Some(b) => b,
+                None => return,
+            }
+        } else {
+            bio
+        };
+        let mut meta = if arrived { bio.integrity() } else { None };
         let accounting = bio.account();
         let write = bio.is_write();
         let page = kernel::page::PAGE_SIZE;
@@ -171,9 +219,9 @@ impl DiskOps for Btt {
             }
             let sector = seg.pos() / SECTOR_SIZE;
             let res = if write {
-                self.write_segment(sector, seg.as_bytes())
+                self.write_segment(sector, seg.as_bytes(), meta.as_mut())
             } else {
-                self.read_segment(sector, seg.as_bytes_mut())
+                self.read_segment(sector, seg.as_bytes_mut(), meta.as_mut())
             };
             if let Err(e) = res {
                 dev_err!(

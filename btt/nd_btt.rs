@@ -11,9 +11,14 @@
 //! the arenas in arena.rs, the namespace byte I/O in media.rs; what the
 //! metadata means is formats::btt's.
 //!
-//! The kernel is built without CONFIG_BLK_DEV_INTEGRITY, so, as in C, a
-//! 520- or 528-byte sector size stores 512 bytes of data per sector and
-//! the disk has no integrity profile.
+//! Sector sizes with metadata bytes (520, 528, 4104, 4160, 4224) store
+//! 512 or 4096 bytes of data per sector; with CONFIG_BLK_DEV_INTEGRITY the
+//! disk has an integrity profile without checksums whose tuples are those
+//! bytes, which the I/O paths move between a bio's integrity payload and
+//! the media right after each sector's data (C's `btt_rw_integrity`), for
+//! bios that come with a payload: as in C, not the one the block layer
+//! attaches to user I/O, so user I/O leaves the metadata bytes alone.
+//! Without CONFIG_BLK_DEV_INTEGRITY they are always left alone.
 
 // Module code is safe Rust: `unsafe` lives only in glue/ and abi/, the two
 // modules allowed below (Documentation/layout.md).
@@ -148,13 +153,16 @@ impl BttDriver for NdBtt {
         // C's btt_init() reports every failure as -ENOMEM.
         let (arenas, nlba) = btt_init(&media, rawsize, &geo, info.read_only, info.region_id).map_err(|_| ENOMEM)?;
         let sector_size = formats::btt::sector_size(lbasize);
-        let btt = Btt { media, arenas, nlba, sector_size };
+        let meta_size = formats::btt::meta_size(lbasize);
+        let btt = Btt { media, arenas, nlba, sector_size, meta_size };
         let disk_cfg = DiskConfig {
             name: info.disk_name.as_cstr(),
             capacity_sectors: nlba * u64::from(sector_size) / SECTOR_SIZE,
             logical_block_size: sector_size,
             physical_block_size: 0,
             max_integrity_segments: 1,
+            // At most 128 (4224-byte sectors).
+            integrity_tuple_size: u8::try_from(meta_size).map_err(|_| EINVAL)?,
             numa_node: glue::bindings::NUMA_NO_NODE,
             write_cache: false,
             fua: false,

@@ -6,9 +6,10 @@
 //! [`Disk`], which owns that state and tears everything down in an order
 //! that keeps it valid while the block layer or DAX can still reach it.
 //! [`Bio`] is one bio to serve: its segments, its flush flags, and its
-//! completion, which happens exactly once. [`Badblocks`] is the disk's
-//! `badblocks` list.
+//! completion, which happens exactly once; [`Integrity`], its integrity
+//! payload. [`Badblocks`] is the disk's `badblocks` list.
 
+use core::cell::Cell;
 use core::ffi::{c_int, CStr};
 use core::marker::PhantomData;
 use core::ptr::NonNull;
@@ -68,6 +69,9 @@ unsafe fn page_address(page: *mut bindings::page) -> *mut u8 {
 /// [`Bio::complete`]; dropping it uncompleted fails it with EIO.
 pub struct Bio<'a> {
     raw: NonNull<bindings::bio>,
+    /// The [`Integrity`] handle was handed out (there is at most one, so
+    /// the payload's bytes are never lent twice).
+    integrity_taken: Cell<bool>,
     _p: PhantomData<&'a mut bindings::bio>,
 }
 
@@ -118,6 +122,41 @@ impl Bio<'_> {
             pos: bio.bi_iter.bi_sector.wrapping_mul(SECTOR_SIZE),
             _p: PhantomData,
         }
+    }
+
+    /// C's `bio_integrity_prep`: gives the bio its disk's integrity payload
+    /// (for a write, generated: zeros for a profile without checksums; for
+    /// a read, to be filled). Disks without an integrity profile pass every
+    /// bio. `None` when it failed, having ended the bio with an error.
+    #[inline]
+    pub fn prep_integrity(self) -> Option<Self> {
+        // SAFETY: the bio is live and ours.
+        if unsafe { bindings::rln_bio_integrity_prep(self.raw.as_ptr()) } {
+            Some(self)
+        } else {
+            // The bio was ended: dropping it would end it again.
+            core::mem::forget(self);
+            None
+        }
+    }
+
+    /// Whether the bio carries an integrity payload (`bio_integrity`).
+    #[inline]
+    pub fn has_integrity(&self) -> bool {
+        // SAFETY: the bio is live.
+        unsafe { bindings::rln_bio_has_integrity(self.raw.as_ptr()) }
+    }
+
+    /// The bio's integrity payload, if it has one; `None` on every call
+    /// after the first.
+    #[inline]
+    pub fn integrity(&self) -> Option<Integrity<'_>> {
+        if self.integrity_taken.get() || !self.has_integrity() {
+            return None;
+        }
+        self.integrity_taken.set(true);
+        // INVARIANT: the first and only handle of this bio.
+        Some(Integrity { bio: self.raw, _p: PhantomData })
     }
 
     /// Starts I/O accounting if the queue has `iostats` on; it ends when
@@ -173,6 +212,49 @@ unsafe fn end_bio(bio: NonNull<bindings::bio>, status: Result) {
             (*raw).bi_status = bindings::errno_to_blk_status(e.to_errno());
         }
         bindings::bio_endio(raw);
+    }
+}
+
+/// A bio's integrity payload: its metadata bytes, a tuple per sector, and
+/// the iterator over them that C's drivers advance as they serve sectors.
+///
+/// # Invariants
+///
+/// The bio is live while the handle is, and has an integrity payload; the
+/// handle is the bio's only one, so the payload's bytes are lent to one
+/// borrower at a time.
+pub struct Integrity<'a> {
+    bio: NonNull<bindings::bio>,
+    _p: PhantomData<&'a ()>,
+}
+
+impl Integrity<'_> {
+    /// Lends the payload's next `len` bytes to `f`, piece by piece (each
+    /// within one page, with its offset from the first byte), and moves the
+    /// iterator past them: the loop of C's `btt_rw_integrity`. EIO if
+    /// fewer than `len` bytes are left.
+    pub fn transfer(&mut self, len: usize, mut f: impl FnMut(usize, &mut [u8]) -> Result) -> Result {
+        let mut done = 0;
+        while done < len {
+            let mut seg: u32 = 0;
+            // SAFETY: the bio is live and has a payload (type invariant).
+            let p = unsafe { bindings::rln_bip_segment(self.bio.as_ptr(), &mut seg) };
+            if p.is_null() {
+                return Err(EIO);
+            }
+            let n = core::cmp::min(len - done, seg as usize);
+            // SAFETY: `p` addresses `seg` >= `n` bytes of a payload page,
+            // which stays until the bio ends; this handle is the only one
+            // (type invariant) and `&mut self` keeps the slice unique.
+            let piece = unsafe { core::slice::from_raw_parts_mut(p.cast::<u8>(), n) };
+            f(done, piece)?;
+            done += n;
+            // SAFETY: as above; `n` bytes of the current segment exist.
+            if !unsafe { bindings::rln_bip_advance(self.bio.as_ptr(), n as u32) } {
+                return Err(EIO);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -626,6 +708,11 @@ pub struct DiskConfig<'a> {
     /// Integrity segments a request may carry (`max_integrity_segments`;
     /// C's btt says 1 whether or not the kernel has integrity support).
     pub max_integrity_segments: u16,
+    /// Integrity metadata bytes per sector (0: none): an integrity profile
+    /// without checksums, whose tuples are all tag, as C's btt registers
+    /// for 520-byte and other sizes with metadata. Only with
+    /// CONFIG_BLK_DEV_INTEGRITY; without it the disk has no profile.
+    pub integrity_tuple_size: u8,
     /// NUMA node for the disk's allocations.
     pub numa_node: i32,
     /// BLK_FEAT_WRITE_CACHE: the disk takes REQ_PREFLUSH.
@@ -747,6 +834,10 @@ impl<T: DiskOps> Disk<T> {
         lim.logical_block_size = cfg.logical_block_size;
         lim.physical_block_size = cfg.physical_block_size;
         lim.max_integrity_segments = cfg.max_integrity_segments;
+        if cfg!(CONFIG_BLK_DEV_INTEGRITY) && cfg.integrity_tuple_size > 0 {
+            lim.integrity.tuple_size = cfg.integrity_tuple_size;
+            lim.integrity.tag_size = cfg.integrity_tuple_size;
+        }
         lim.max_hw_sectors = u32::MAX;
         lim.features = features;
         // SAFETY: `lim` is valid for the call, which copies it.
@@ -883,7 +974,7 @@ unsafe extern "C" fn submit_bio_raw<T: DiskOps>(bio: *mut bindings::bio) {
     // lives until after `del_gendisk`, which waits for us.
     let data = unsafe { &*((*(*(*bio).bi_bdev).bd_disk).private_data as *const DiskData<T>) };
     // SAFETY: `bio` is non-null and ours until we complete it.
-    let bio = Bio { raw: unsafe { NonNull::new_unchecked(bio) }, _p: PhantomData };
+    let bio = Bio { raw: unsafe { NonNull::new_unchecked(bio) }, integrity_taken: Cell::new(false), _p: PhantomData };
     data.data.submit_bio(bio);
 }
 

@@ -38,6 +38,49 @@ bool rln_get_disk_ro(struct gendisk *disk)
 }
 EXPORT_SYMBOL_GPL(rln_get_disk_ro);
 
+/*
+ * bio_integrity_prep(): attaches the disk's integrity payload to a bio
+ * (generated for a write, to be filled for a read). False when it failed
+ * and ended the bio.
+ */
+bool rln_bio_integrity_prep(struct bio *bio)
+{
+	return bio_integrity_prep(bio);
+}
+EXPORT_SYMBOL_GPL(rln_bio_integrity_prep);
+
+bool rln_bio_has_integrity(struct bio *bio)
+{
+	return bio_integrity(bio) != NULL;
+}
+EXPORT_SYMBOL_GPL(rln_bio_has_integrity);
+
+/*
+ * The integrity payload's current segment (within one page): its kernel
+ * address, and its length in *len; NULL once the payload is used up.
+ */
+void *rln_bip_segment(struct bio *bio, unsigned int *len)
+{
+	struct bio_integrity_payload *bip = bio_integrity(bio);
+	struct bio_vec bv;
+
+	if (!bip || !bip->bip_iter.bi_size)
+		return NULL;
+	bv = bvec_iter_bvec(bip->bip_vec, bip->bip_iter);
+	*len = bv.bv_len;
+	return page_address(bv.bv_page) + bv.bv_offset;
+}
+EXPORT_SYMBOL_GPL(rln_bip_segment);
+
+/* Moves the payload's iterator past len bytes; false if it had fewer. */
+bool rln_bip_advance(struct bio *bio, unsigned int len)
+{
+	struct bio_integrity_payload *bip = bio_integrity(bio);
+
+	return bip && bvec_iter_advance(bip->bip_vec, &bip->bip_iter, len);
+}
+EXPORT_SYMBOL_GPL(rln_bip_advance);
+
 void *rln_page_address(struct page *page)
 {
 	return page_address(page);

@@ -42,6 +42,7 @@ union acpi_object *rln_acpi_evaluate_dsm(acpi_handle handle, const guid_t *guid,
  * helpers in block_helpers.c. ---- */
 #include <linux/badblocks.h>
 #include <linux/bio.h>
+#include <linux/bio-integrity.h>
 #include <linux/blkdev.h>
 #include <linux/dax.h>
 #include <linux/hdreg.h>
@@ -78,6 +79,12 @@ struct gendisk *rln_blk_alloc_disk(struct queue_limits *lim, int node);
 struct device *rln_disk_to_dev(struct gendisk *disk);
 struct gendisk *rln_dev_to_disk(struct device *dev);
 bool rln_get_disk_ro(struct gendisk *disk);
+/* Bio integrity payloads (CONFIG_BLK_DEV_INTEGRITY; without it a bio has
+ * none and prep lets every bio through). */
+bool rln_bio_integrity_prep(struct bio *bio);
+bool rln_bio_has_integrity(struct bio *bio);
+void *rln_bip_segment(struct bio *bio, unsigned int *len);
+bool rln_bip_advance(struct bio *bio, unsigned int len);
 /* Kernel address of a lowmem page (no highmem on the architectures we build
  * for). glue/block.rs computes it inline where the memory model allows
  * (x86-64's vmemmap and linear map, both at boot-chosen bases), the size of

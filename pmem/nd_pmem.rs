@@ -409,6 +409,7 @@ fn attach_disk(dev: &Device, ns: &Arc<Namespace>, info: NamespaceInfo) -> Result
         logical_block_size: info.sector_size,
         physical_block_size: PAGE_SIZE as u32,
         max_integrity_segments: 0,
+        integrity_tuple_size: 0,
         numa_node: info.numa_node,
         write_cache: true,
         fua,

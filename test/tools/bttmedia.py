@@ -39,6 +39,11 @@ both clear a plain mapping, both clear meaning the identity); flog groups of
                                     counted over the lanes: "slots 0,2: 2
                                     lanes" (a slot of zeros is padding)
     bttmedia.py write DISK SECTOR NAME VER START COUNT   bttimg.py's write
+    bttmedia.py fill DEV BYTE       every byte of DEV := BYTE
+    bttmedia.py meta-get DEV LBA... each sector's metadata bytes (those of a
+                                    520- or 528-byte sector after its 512
+                                    of data, in its postmap block), in hex
+    bttmedia.py meta-flip DEV LBA   flip the first metadata byte of LBA
     bttmedia.py serve OUTDIR        the commands above (and "pin CPU|all":
                                     the CPUs the next commands run on, as
                                     taskset -c) from stdin, one a line, its
@@ -186,7 +191,18 @@ def main(argv):
         return 0
     if cmd == "serve":
         return serve(dev)
-    w = cmd in ("corrupt-info", "corrupt-info2", "set-flags", "map-undo", "map-set", "map-oob", "flog-set",
+    if cmd == "fill":
+        fd = os.open(dev, os.O_WRONLY)
+        try:
+            size = os.lseek(fd, 0, os.SEEK_END)
+            chunk = bytes([int(args[0], 0)]) * (1 << 20)
+            for off in range(0, size, len(chunk)):
+                os.pwrite(fd, chunk[:size - off], off)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return 0
+    w = cmd in ("meta-flip", "corrupt-info", "corrupt-info2", "set-flags", "map-undo", "map-set", "map-oob", "flog-set",
                 "flog-eqseq", "flog-unpad")
     t = Btt(dev, w)
     try:
@@ -242,6 +258,18 @@ def media(t, cmd, args):
                 print(f"lane {lane}: map[{lba}] back to {old}", file=sys.stderr)
                 return 0
         sys.exit("no lane has a write logged")
+    elif cmd in ("meta-get", "meta-flip"):
+        ss = 4096 if t.ext_lbasize >= 4096 else 512
+        for lba in map(int, args):
+            pm = t.postmap(lba)
+            if pm is None:
+                print(f"{lba}: map entry {t.map_raw(lba):#x} has the Z or E flag")
+                continue
+            off = t.base + t.dataoff + pm * t.int_lbasize + ss
+            if cmd == "meta-flip":
+                t.write(off, bytes([t.read(off, 1)[0] ^ 0xFF]))
+            else:
+                print(f"{lba}: {t.read(off, t.ext_lbasize - ss).hex()}")
     elif cmd == "map-get":
         print(f"{t.map_raw(int(args[0])):#x}")
     elif cmd == "map-set":

@@ -9,6 +9,25 @@
 #             512-byte sectors: a v2.0 BTT (claim class BTT2, info block at
 #             0); steps s1, s2, s3a, s3e, s3f (s3b to s3d check what the
 #             sector size and version do not change)
+#   v20-520   integrity metadata: that namespace destroyed, a raw one made
+#             in its place and filled with 0xa5, then reconfigured to sector
+#             mode with 520-byte sectors (512 of data, 8 of metadata in a
+#             576-byte block). The disk's integrity attributes (C's btt
+#             registers a profile without checksums, "nop", whose 8-byte
+#             tuples are the metadata: CONFIG_BLK_DEV_INTEGRITY, as in
+#             Debian's kernel); four sectors written with write_generate 1
+#             (the block layer attaches a zeroed payload to each write) and
+#             four with it 0 (no payload); then the metadata bytes of each
+#             one's postmap block, read raw: 0xa5 for all eight, since C's
+#             btt_submit_bio takes the bio's payload before
+#             bio_integrity_prep attaches one, and stores only a payload a
+#             bio came with (an in-kernel integrity user's; no user-space
+#             path gives one in 6.12). Then such a user: dm-integrity in
+#             inline mode over the disk (crc32c tags in btt's metadata
+#             bytes): four sectors written and read back through it, the
+#             metadata of the LBAs around them read raw (the four tagged),
+#             the first tag damaged, and the four read again through a new
+#             dm-integrity device (the damaged one fails its check)
 # (`ndctl create-namespace -m sector -l SIZE`). A pattern
 # (test/tools/bttimg.py, tag "err lba=N v=V") goes to LBAs 0..63. Metadata
 # is read and damaged through a raw view of the namespace
@@ -417,9 +436,99 @@ if [ "${1:-}" = --guest ]; then
 		bm_stop
 	}
 
+	# meta_pass DIR: a 520-byte-sector BTT's integrity metadata (see the
+	# header), its files in DIR.
+	meta_pass() {
+		local dir=$1 P=$1- d a val
+		SS=512
+		G_OUT=$TOP/$dir
+		mkdir -p "$G_OUT"
+		bm_start
+		stamp "${P}create"
+		g_run destroy nd destroy-namespace -f "$ns"
+		g_run create-raw.json nd create-namespace -r "$region" -m raw -s 32M -n meta \
+			--uuid 5a7e0005-0000-4000-8000-0000000000e1 ||
+			g_fatal "create-namespace -m raw failed: $(cat "$G_OUT/create-raw.err")"
+		ns=$(jq -r .dev "$G_OUT/create-raw.json")
+		view raw
+		bm fill fill "$SDEV" 0xa5
+		g_run create.json nd create-namespace -f -e "$ns" -m sector -l 520
+		dm_lines
+		DM=${#DL[@]}
+		view created
+		d=/sys/block/${SDEV#/dev/}/integrity
+		for a in format tag_size protection_interval_bytes read_verify write_generate \
+			device_is_integrity_capable; do
+			first "$d/$a" val
+			echo "$a=$val"
+		done >"$G_OUT/integrity.out"
+		stamp "${P}write"
+		# One lane: each write takes the block the one before freed, all
+		# of them far from the blocks at the namespace's start (ndctl zeroes
+		# a namespace's first 8 KiB when it reconfigures it).
+		bm pin pin 0
+		bm write-generate write "$SDEV" 512 meta 1 1000 4
+		[ -e "$d/write_generate" ] && echo 0 >"$d/write_generate"
+		bm write-no-generate write "$SDEV" 512 meta 1 2000 4
+		[ -e "$d/write_generate" ] && echo 1 >"$d/write_generate"
+		bm pin-all pin all
+		bm tags-generate tags "$SDEV" 512 1000 4
+		bm tags-no-generate tags "$SDEV" 512 2000 4
+		raw_on meta
+		bm geom geom "$RAW"
+		bm meta-get meta-get "$RAW" 1000 1001 1002 1003 2000 2001 2002 2003
+		raw_off meta
+
+		# dm-integrity in inline mode over the disk: its crc32c tags (4
+		# bytes, in 8-byte tuples) ride in the payloads of the bios it
+		# sends, which btt stores and reads back. dm sector 100.. is a
+		# few LBAs further on (past dm-integrity's superblock): the
+		# metadata of LBAs 100..131 is read raw.
+		stamp "${P}dm"
+		enable dm
+		g_run dm-zero dd if=/dev/zero of="$SDEV" bs=4096 count=1 oflag=direct status=none
+		dmtab="0 8192 integrity $SDEV 0 4 I 1 internal_hash:crc32c"
+		g_run dm-create dmsetup create --noudevsync rln-integ --table "$dmtab"
+		# The node now, not when udev gets to it; then udev's probe done.
+		dmsetup mknodes rln-integ
+		udevadm settle -t 30
+		bm dm-write write /dev/mapper/rln-integ 512 dm 1 100 4
+		bm dm-tags tags /dev/mapper/rln-integ 512 100 4
+		udevadm settle -t 30
+		g_run dm-remove dmsetup remove --noudevsync rln-integ
+		raw_on dm
+		bm dm-meta meta-get "$RAW" $(seq 100 131)
+		# The LBAs holding a tag; the first one's tag is then damaged.
+		grep -v ': a5a5a5a5a5a5a5a5$' "$G_OUT/dm-meta.out" | cut -d: -f1 >"$G_OUT/dm-tagged.out"
+		read -r tagged <"$G_OUT/dm-tagged.out"
+		[ -n "$tagged" ] && bm dm-flip meta-flip "$RAW" "$tagged"
+		raw_off dm
+		enable dm-again
+		g_run dm-create-again dmsetup create --noudevsync rln-integ --table "$dmtab"
+		# The node now, not when udev gets to it; then udev's probe done.
+		dmsetup mknodes rln-integ
+		udevadm settle -t 30
+		bm dm-tags-again tags /dev/mapper/rln-integ 512 100 4
+		udevadm settle -t 30
+		g_run dm-remove-again dmsetup remove --noudevsync rln-integ
+		dm_take dm
+		# dm-integrity's complaints about the sectors the test reads, once
+		# each (udev's probe of the device's never-written end fails its
+		# check too, as often as udev looks: left out).
+		{
+			grep -v 'device-mapper: integrity' "$G_OUT/dm-dmesg.out"
+			grep -E 'device-mapper: integrity: .* sector 0x6[4-7]$' "$G_OUT/dm-dmesg.out" | sort -u
+		} >"$G_OUT/dm-dmesg.tmp"
+		mv "$G_OUT/dm-dmesg.tmp" "$G_OUT/dm-dmesg.out"
+		enable end
+		stamp "${P}end"
+		bm_stop
+	}
+
 	made=
 	pass v11-4096 4096 1.1 all
 	pass v20-512 512 1.2 some
+	meta_pass v20-520
 	G_OUT=$TOP
 	stamp end
 	g_end
@@ -519,6 +628,17 @@ t_wants() {
 		"the error flag found at autodetect"
 	t_want "$1" $p/end-check.rc '^0$' "check-namespace once all is put back"
 	t_want "$1" $p/s3d-tags.out '^63: err lba=63 v=1$' "the pattern read back (s3d)"
+	p=v20-520
+	t_want "$1" $p/integrity.out '^format=nop$' "520-byte sectors: an integrity profile without checksums"
+	t_want "$1" $p/integrity.out '^tag_size=8$' "520-byte sectors: 8-byte tuples"
+	t_want "$1" $p/tags-no-generate.out '^2003: meta lba=2003 v=1$' "520-byte sectors: the writes read back"
+	t_want "$1" $p/meta-get.out '^1003: a5a5a5a5a5a5a5a5$' "520-byte sectors: a payload prep attached is not stored"
+	t_want "$1" $p/meta-get.out '^2003: a5a5a5a5a5a5a5a5$' "520-byte sectors: no payload, no metadata write"
+	t_want "$1" $p/dm-tags.out '^103: dm lba=103 v=1$' "dm-integrity over btt: its writes read back"
+	[ "$(wc -l <"$T_DIR/$1/$p/dm-tagged.out")" = 4 ] ||
+		t_fail "$1 ($(t_stack "$1")): dm-integrity over btt: expected 4 tagged LBAs: $(tr '\n' ';' <"$T_DIR/$1/$p/dm-meta.out")"
+	t_want "$1" $p/dm-tags-again.out 'errno=' "dm-integrity over btt: a damaged tag fails the read"
+	t_want "$1" $p/dm-tags-again.out '^103: dm lba=103 v=1$' "dm-integrity over btt: the other tags still check"
 }
 # RLN_PROFILE=1: both sides under `-icount shift=2,sleep=off` on one vCPU with
 # the instruction-count plugin (test/bench/insn-profile.c), a snapshot at each
