@@ -62,7 +62,13 @@
 #    the data under kmap_atomic and the flog and the map under the map
 #    entry's spinlock, and its virtio flush takes a mutex and waits for
 #    the host: it sleeps in atomic context, which only a kernel with
-#    DEBUG_ATOMIC_SLEEP reports (make check-debug).
+#    DEBUG_ATOMIC_SLEEP reports. On that kernel (make check-debug) the
+#    scheduler also resets the preempt count when it finds C sleeping,
+#    and the unlocks then take the count below zero: in one of two boots
+#    python segfaulted on the failed write and its exit looped until it
+#    was killed. There C's boot skips this step, and ours (whose map
+#    locks are mutexes and whose data write maps nothing) runs it alone:
+#    judged, not compared.
 . "$(dirname "$0")/../lib.sh"
 
 PAT_OFF_MB=160
@@ -197,6 +203,15 @@ with open(out + "/btt-eio.out", "w") as f:
 
 	# 7. BTT on the virtio region: every byte write through the namespace
 	# flushes it. The ext4 of step 6 is overwritten.
+	if [ "${RLN_FLAVOUR:-normal}" = debug ] && [ "${RLN_GUEST_STACK:-}" != rust ]; then
+		# C's nd_btt flushes in atomic context (the header); the debug
+		# kernel's scheduler then resets the preempt count, which the
+		# unlocks take below zero. Seen once in two boots: python
+		# segfaulted on the failed write and its exit looped for 30 min.
+		echo "step 7 not run: C's nd_btt sleeps in atomic context on virtio-pmem" >"$G_OUT.btt-skipped"
+		g_end
+		exit 0
+	fi
 	g_modprobe nd_btt
 	n0=$(flushes)
 	ndctl create-namespace -f -e namespace0.0 -m sector -l 4096 >"$G_OUT.btt.json" 2>"$G_OUT/btt-create.err"
@@ -267,6 +282,11 @@ t_vpm_expect() {
 	grep -qx "map_sync: errno=ENOTSUP" "$d/daxmap.out" || t_fail "$side ($stack): MAP_SYNC on an async region: $(cat "$d/daxmap.out")"
 	grep -qx "ext4 dax" "$d/mounted.out" || t_fail "$side ($stack): ext4 -o dax: $(cat "$d/mounted.out")"
 	# 7. nd_btt: data, two flog halves and the map entry, one flush each.
+	if [ -e "$T_DIR/$side.btt-skipped" ]; then
+		echo "   SKIP $side ($stack): $(cat "$T_DIR/$side.btt-skipped") (debug kernel)"
+		T_SKIPS=$((T_SKIPS + 1))
+		return 0
+	fi
 	grep -q '"mode":"sector"' <(jq -c . "$d/btt-create.json" 2>/dev/null) ||
 		t_fail "$side ($stack): create-namespace -m sector: $(cat "$d/btt-create.json") $(head -c 300 "$d/btt-create.err")"
 	local want
@@ -285,6 +305,12 @@ t_vpm ref || t_done
 t_vpm_expect ref
 if t_vpm cand; then
 	t_vpm_expect cand
+	# On the debug kernel ours runs step 7 alone: judged above, not compared.
+	if [ -e "$T_DIR/ref.btt-skipped" ] && [ ! -e "$T_DIR/cand.btt-skipped" ]; then
+		rm -rf "$T_DIR/cand.btt" && mkdir "$T_DIR/cand.btt" && mv "$T_DIR"/cand/btt-* "$T_DIR/cand.btt/"
+		echo "   SKIP cand/btt-* (debug kernel: compared with nothing, C's boot skipped step 7)"
+		T_SKIPS=$((T_SKIPS + 1))
+	fi
 	t_cmp_sides
 fi
 t_done
