@@ -222,6 +222,22 @@ if [ "${1:-}" = --guest ]; then
 		view "$1"
 		dm_take "$1-enable"
 	}
+	# damage_info STEP CMD: an info block damaged through the raw view
+	# (bttmedia.py CMD), then the namespace enabled again.
+	damage_info() {
+		raw_on "$1"
+		bm "$1-corrupt" "$2" "$RAW"
+		bm "$1-geom" geom "$RAW"
+		raw_off "$1"
+		enable "$1"
+	}
+	# check_repair STEP: check-namespace, then --repair, of the disabled
+	# namespace.
+	check_repair() {
+		g_run "$1-disable" nd disable-namespace "$ns"
+		g_run "$1-check" nd check-namespace "$ns"
+		g_run "$1-repair" nd check-namespace --repair "$ns"
+	}
 	# tags NAME: the pattern's 64 sectors read back.
 	tags() { bm "$1-tags" tags "$SDEV" "$SS" 0 64; }
 	# pinned_writes NAME V LBA: a write of version V on each CPU (each
@@ -314,14 +330,8 @@ if [ "${1:-}" = --guest ]; then
 
 		# ---- s2: the primary info block corrupted
 		stamp "${P}s2"
-		raw_on s2
-		bm s2-corrupt corrupt-info "$RAW"
-		bm s2-geom geom "$RAW"
-		raw_off s2
-		enable s2
-		g_run s2-disable nd disable-namespace "$ns"
-		g_run s2-check nd check-namespace "$ns"
-		g_run s2-repair nd check-namespace --repair "$ns"
+		damage_info s2 corrupt-info
+		check_repair s2
 		dm_take s2-check
 		enable s2-repaired
 		tags s2
@@ -403,15 +413,9 @@ if [ "${1:-}" = --guest ]; then
 
 		# ---- s3e: the backup info block corrupted
 		stamp "${P}s3e"
-		raw_on s3e
-		bm s3e-corrupt corrupt-info2 "$RAW"
-		bm s3e-geom geom "$RAW"
-		raw_off s3e
-		enable s3e
+		damage_info s3e corrupt-info2
 		tags s3e
-		g_run s3e-disable nd disable-namespace "$ns"
-		g_run s3e-check nd check-namespace "$ns"
-		g_run s3e-repair nd check-namespace --repair "$ns"
+		check_repair s3e
 		raw_on s3e-repaired
 		bm s3e-geom-repaired geom "$RAW"
 		raw_off s3e-repaired
