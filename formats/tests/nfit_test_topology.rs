@@ -7,6 +7,8 @@ mod formats {
 }
 #[path = "../../test/nfit_test/dsm.rs"]
 mod dsm;
+#[path = "../../test/nfit_test/firmware.rs"]
+mod firmware;
 #[path = "../../test/nfit_test/topology.rs"]
 mod topology;
 
@@ -748,7 +750,7 @@ fn intel_smart_calls() {
     assert_eq!(rc(ctl(5, &mut st, &mut label, nd::CALL, &mut b)), -22);
     let mut b = pkg(0, 3, 0, 132);
     assert_eq!(rc(ctl(0, &mut st, &mut label, nd::CALL, &mut b)), -25);
-    // Passphrase and firmware functions are the caller's.
+    // Passphrase functions are the caller's.
     let mut b = pkg(0, 20, 0, 12);
     assert_eq!(
         ctl(0, &mut st, &mut label, nd::CALL, &mut b),
@@ -1074,19 +1076,19 @@ fn bus_ars() {
     let busy = BusOutcome { rc: 0, cmd_rc: -16, uc_error_notify: false };
 
     let mut b = ars_buf(32);
-    assert_eq!(dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::ARS_CAP, &mut b, 1000), ok);
+    assert_eq!(dsm::bus_ctl(bus, &mut ars, &mut poison, &table, &mut Default::default(), nd::ARS_CAP, &mut b, 1000), ok);
     assert_eq!(&b[16..28], &[0, 0, 3, 0, 0x20, 0x10, 0, 0, 0, 1, 0, 0]);
     assert_eq!(&b[0..16], &[0xaa; 16]);
     let mut b = ars_buf(31);
     assert_eq!(
-        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::ARS_CAP, &mut b, 1000).rc,
+        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, &mut Default::default(), nd::ARS_CAP, &mut b, 1000).rc,
         -22
     );
 
     // The scrub probe posted runs for a second.
     let mut b = ars_buf(48);
     assert_eq!(
-        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::ARS_STATUS, &mut b, 1999),
+        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, &mut Default::default(), nd::ARS_STATUS, &mut b, 1999),
         busy
     );
     let mut want = vec![0u8; 48];
@@ -1095,19 +1097,19 @@ fn bus_ars() {
     assert_eq!(b, want);
     let mut b = ars_buf(47);
     assert_eq!(
-        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::ARS_STATUS, &mut b, 1999).rc,
+        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, &mut Default::default(), nd::ARS_STATUS, &mut b, 1999).rc,
         -22
     );
     let mut b = ars_buf(32);
     assert_eq!(
-        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::ARS_START, &mut b, 1999),
+        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, &mut Default::default(), nd::ARS_START, &mut b, 1999),
         busy
     );
     assert_eq!(&b[24..28], &[6, 0, 0, 0]);
 
     let mut b = ars_buf(64);
     assert_eq!(
-        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::ARS_STATUS, &mut b, 2000),
+        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, &mut Default::default(), nd::ARS_STATUS, &mut b, 2000),
         ok
     );
     assert_eq!(&b[0..8], &[0, 0, 0, 0, 48, 0, 0, 0]);
@@ -1120,7 +1122,7 @@ fn bus_ars() {
     let mut b = ars_buf(32);
     b[0..8].copy_from_slice(&0x1000u64.to_le_bytes());
     b[8..16].copy_from_slice(&0x2000u64.to_le_bytes());
-    assert_eq!(dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::ARS_START, &mut b, 5000), ok);
+    assert_eq!(dsm::bus_ctl(bus, &mut ars, &mut poison, &table, &mut Default::default(), nd::ARS_START, &mut b, 5000), ok);
     assert_eq!(&b[24..32], &[0, 0, 0, 0, 1, 0, 0, 0]);
     assert_eq!(ars, Ars::post(0x1000, 0x2000, 5000, &[]));
 
@@ -1128,19 +1130,19 @@ fn bus_ars() {
     let mut b = ars_buf(32);
     b[0..8].copy_from_slice(&0x100u64.to_le_bytes());
     b[8..16].copy_from_slice(&0x200u64.to_le_bytes());
-    assert_eq!(dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::CLEAR_ERROR, &mut b, 0), ok);
+    assert_eq!(dsm::bus_ctl(bus, &mut ars, &mut poison, &table, &mut Default::default(), nd::CLEAR_ERROR, &mut b, 0), ok);
     assert_eq!(&b[16..20], &[0; 4]);
     assert_eq!(b[24..32], 0x200u64.to_le_bytes());
     b[8] = 1;
     assert_eq!(
-        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::CLEAR_ERROR, &mut b, 0).rc,
+        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, &mut Default::default(), nd::CLEAR_ERROR, &mut b, 0).rc,
         -22
     );
 
     // Not in the bus mask: ENOTTY.
     let mut b = ars_buf(64);
     for cmd in [0, 5, 64] {
-        assert_eq!(dsm::bus_ctl(bus, &mut ars, &mut poison, &table, cmd, &mut b, 0).rc, -25);
+        assert_eq!(dsm::bus_ctl(bus, &mut ars, &mut poison, &table, &mut Default::default(), cmd, &mut b, 0).rc, -25);
     }
 }
 
@@ -1190,7 +1192,7 @@ fn bus_error_injection() {
     let mut ars = Ars::post(0, 0, 0, &[]);
     let base = bases().spa_set[1];
     let run = |poison: &mut Poison, ars: &mut dsm::Ars, cmd: u32, b: &mut Vec<u8>, now: u64| {
-        dsm::bus_ctl(bus, ars, poison, &table, cmd, b, now)
+        dsm::bus_ctl(bus, ars, poison, &table, &mut Default::default(), cmd, b, now)
     };
     use dsm::Ars;
 
