@@ -1,0 +1,210 @@
+#!/bin/bash
+# firmware: firmware update and activation on nfit_test.0 (K: drivers/nvdimm/
+# core.c capability_show, activate_show/store; dimm_devs.c result_show,
+# activate_show/store, nvdimm_firmware_visible; drivers/acpi/nfit/intel.c
+# intel_bus_fw_ops, intel_fw_ops and their caching, firmware_activate_noidle;
+# tools/testing/nvdimm/test/nfit.c nd_intel_test_get_fw_info .. _finish_query,
+# nvdimm_bus_intel_fw_activate_businfo, _activate, _fw_activate_dimminfo, _arm).
+# One boot per stack. After each step the state: ndbusN/firmware/{activate,
+# capability}, nfit/firmware_activate_noidle, each nfit_test.0 DIMM's
+# firmware/{activate,result} (by handle), the attribute modes, and
+# `ndctl list -BDF`. The steps:
+#  - load: nfit_test.1 and its DIMMs have no firmware group;
+#  - bad writes before any update (unknown words, wrong case, an empty line,
+#    activating with nothing armed, writes to read-only files, noidle values
+#    kstrtobool refuses) and a disarm of an idle DIMM: C's errno, no change;
+#  - `ndctl update-firmware -f IMG all` (a 192 KiB image, every DIMM: staged,
+#    three armed, the fourth refused for overflow), an image over the 1 MiB
+#    storage, then `-A --force` of the refused DIMM (overflow), `-D all`
+#    (idle), `-A --force all`, and a disarm through sysfs (three armed);
+#  - an arm whose command fails (test_dimmN/fail_cmd: the DIMM is armed all
+#    the same, as in C) and a DIMMINFO that fails (activate and result ENXIO);
+#  - `ndctl activate-firmware --dry-run`, then without --force (the bus wants
+#    a quiesced activation: hibernate_quiet_exec, which this kernel lacks, so
+#    ENOTSUPP and nothing activated), then with --force (live): the bus is
+#    busy for 3 s (another activation EBUSY, an arm EBUSY), then idle with
+#    each DIMM's result;
+#  - a second activation of one re-armed DIMM with nothing staged and one
+#    still staged: not_staged and success.
+# The busy window is read right after the activation (bash builtins, no
+# fork); everything else waits it out.
+. "$(dirname "$0")/../lib.sh"
+
+ND=/sys/bus/nd/devices
+
+if [ "${1:-}" = --guest ]; then
+	g_begin "$2"
+	g_modprobe nfit_test
+	g_wait_scrub
+	bus=$(g_bus_by_provider nfit_test.0) || g_fatal "no nfit_test.0 bus"
+	bus1=$(g_bus_by_provider nfit_test.1) || g_fatal "no nfit_test.1 bus"
+	# nfit_test.0's DIMMs by handle, as "handle nmemN" lines.
+	dimms=()
+	for d in "$ND/$bus"/nmem*; do
+		dimms+=("$(($(cat "$d/nfit/handle"))) ${d##*/}")
+	done
+	mapfile -t dimms < <(printf '%s\n' "${dimms[@]}" | sort -n)
+	[ ${#dimms[@]} = 4 ] || g_fatal "nfit_test.0 has ${#dimms[@]} DIMMs, not 4"
+	printf '%s\n' "$bus" "${dimms[@]}" >devices.out
+	dimm() { local e=${dimms[$1]}; echo "${e#* }"; } # DIMM by handle order
+	handle() { local e=${dimms[$1]}; echo "${e%% *}"; }
+
+	# state NAME: the firmware files (cat: a read error shows its errno's
+	# message), their modes, and ndctl's view.
+	state() {
+		local i d f
+		{
+			for f in firmware/activate firmware/capability nfit/firmware_activate_noidle; do
+				echo "bus $f $(stat -c %a "$ND/$bus/$f" 2>&1): $(cat "$ND/$bus/$f" 2>&1)"
+			done
+			for i in 0 1 2 3; do
+				d=$(dimm $i)
+				for f in firmware/activate firmware/result; do
+					echo "dimm$(handle $i) $f $(stat -c %a "$ND/$d/$f" 2>&1): $(cat "$ND/$d/$f" 2>&1 | sed "s|$d|nmemN|")"
+				done
+			done
+		} >"$G_OUT/$1-state.out"
+		g_run "$1-list-BDF.json" ndctl list -b nfit_test.0 -BDF
+	}
+	# fast_state NAME: the same files, read with bash builtins only (no
+	# fork), for the 3 s after an activation.
+	fast_state() {
+		local i v out= f
+		for f in "$bus/firmware/activate" $(for i in 0 1 2 3; do echo "$(dimm $i)/firmware/activate $(dimm $i)/firmware/result"; done); do
+			if read -r v <"$ND/$f" 2>/dev/null; then out+="$f: $v"$'\n'; else out+="$f: <read error>"$'\n'; fi
+		done
+		printf '%s' "$out" >"$G_OUT/$1-fast.out"
+	}
+	# writes NAME: the lines of stdin ("DIR VALUE ATTR...", ndsysfs.py
+	# write_attrs) written, their results in NAME-writes.out.
+	writes() { g_nds writes "$G_OUT/$1-writes.out" || g_fatal "writes $1 failed"; }
+	t0=$(dimm 0) t1=$(dimm 1) t2=$(dimm 2) t3=$(dimm 3)
+	tdimm=
+	for d in /sys/class/nfit_test_dimm/test_dimm*; do
+		[ $(($(cat "$d/handle"))) = "$(handle 0)" ] && tdimm=$d && break
+	done
+	[ -n "$tdimm" ] || g_fatal "no test_dimm with handle $(handle 0)"
+
+	# Load: where the groups are.
+	{
+		for d in "$bus" "$bus1" "$t0" $(ls "$ND/$bus1" | grep '^nmem'); do
+			[ "$d" = "$bus1" ] && n=bus1 || n=${d%%[0-9]*}
+			echo "$n: $(ls "$ND/$d/firmware" 2>&1 | tr '\n' ' ' | sed -E 's/nmem[0-9]+|ndbus[0-9]+/DEV/g')"
+		done
+	} >groups.out
+	state load
+
+	# Bad input before any update, and what changes nothing.
+	writes bad <<-EOF
+		$t0 x firmware/activate
+		$t0 NL firmware/activate
+		$t0 ARM firmware/activate
+		$t0 armed firmware/activate
+		$t0 x firmware/result
+		$t0 NONL:disarm firmware/activate
+		$t0 disarm firmware/activate
+		$bus x firmware/activate firmware/capability
+		$bus NL firmware/activate
+		$bus Live firmware/activate
+		$bus live firmware/activate
+		$bus NONL:quiesce firmware/activate
+		$bus maybe nfit/firmware_activate_noidle
+		$bus 2 nfit/firmware_activate_noidle
+		$bus NL nfit/firmware_activate_noidle
+	EOF
+	state bad
+	writes noidle <<-EOF
+		$bus on nfit/firmware_activate_noidle
+	EOF
+	state noidle-on
+	writes noidle <<-EOF
+		$bus NONL:0 nfit/firmware_activate_noidle
+	EOF
+	state noidle-off
+
+	# Updates.
+	truncate -s 196608 /tmp/fw.img
+	truncate -s 2M /tmp/fw-big.img
+	g_run update-all.json ndctl update-firmware -b nfit_test.0 -f /tmp/fw.img all
+	state update-all
+	g_run update-big.json ndctl update-firmware -f /tmp/fw-big.img "$t0"
+	state update-big
+	idle=$(jq -r '.[] | select(.firmware.activate_state == "idle").dev' "$G_OUT/update-all.json")
+	echo "$idle" >"$G_OUT/update-all-idle.out"
+	g_run arm-forced.json ndctl update-firmware -b nfit_test.0 -A --force "${idle:-$t3}"
+	state arm-forced
+	g_run disarm-all.json ndctl update-firmware -b nfit_test.0 -D all
+	state disarm-all
+	g_run arm-all.json ndctl update-firmware -b nfit_test.0 -A --force all
+	state arm-all
+	writes disarm3 <<-EOF
+		$t3 disarm firmware/activate
+		$t3 disarm firmware/activate
+	EOF
+	state disarm3
+
+	# An arm whose command fails (bit 30, NVDIMM_INTEL_FW_ACTIVATE_ARM):
+	# nfit_test arms the DIMM before the failure replaces its answer.
+	writes failarm <<-EOF
+		$t0 disarm firmware/activate
+		/sys/class/nfit_test_dimm/${tdimm##*/} 0x40000000 fail_cmd
+		$t0 arm firmware/activate
+		/sys/class/nfit_test_dimm/${tdimm##*/} 0 fail_cmd
+	EOF
+	state fail-arm
+	# DIMMINFO failing (bit 29): nothing known of the DIMM.
+	writes faildimminfo <<-EOF
+		$t0 disarm firmware/activate
+		/sys/class/nfit_test_dimm/${tdimm##*/} 0x20000000 fail_cmd
+	EOF
+	state fail-dimminfo
+	writes faildimminfo <<-EOF
+		$t0 arm firmware/activate
+		/sys/class/nfit_test_dimm/${tdimm##*/} 0 fail_cmd
+		$t0 arm firmware/activate
+	EOF
+	state fail-dimminfo-after
+
+	# Activation: a dry run, a quiesced one (ENOTSUPP here), a live one.
+	g_run activate-dry.json ndctl activate-firmware --dry-run nfit_test.0
+	state activate-dry
+	g_run activate-quiesce.json ndctl activate-firmware nfit_test.0
+	state activate-quiesce
+	g_run activate-live.json ndctl activate-firmware --force nfit_test.0
+	fast_state activate-live
+	writes busy <<-EOF
+		$bus live firmware/activate
+		$t3 arm firmware/activate
+	EOF
+	sleep 4
+	state activated
+
+	# A second activation: one DIMM activated just now (nothing staged)
+	# and the one left staged, both armed.
+	writes rearm <<-EOF
+		$t1 arm firmware/activate
+		$t3 arm firmware/activate
+	EOF
+	state rearm
+	g_run activate-again.json ndctl activate-firmware --force nfit_test.0
+	fast_state activate-again
+	sleep 4
+	state activated-again
+	writes after <<-EOF
+		$bus live firmware/activate
+		$t0 NL firmware/activate
+	EOF
+	state end
+	g_end
+	exit 0
+fi
+
+t_init firmware
+t_nfit_test
+t_guest ref || t_done
+t_check_dmesg ref
+if t_guest cand; then
+	t_check_dmesg cand
+	t_cmp_sides
+fi
+t_done
