@@ -8,6 +8,7 @@ mod formats {
 #[path = "../../test/nfit_test/dsm.rs"]
 mod dsm;
 #[path = "../../test/nfit_test/firmware.rs"]
+#[allow(dead_code)] // tested in nfit_test_firmware.rs
 mod firmware;
 #[path = "../../test/nfit_test/topology.rs"]
 mod topology;
