@@ -62,6 +62,13 @@ type RawCtl = unsafe extern "C" fn(
     cmd_rc: *mut c_int,
 ) -> c_int;
 
+/// `clear_to_send`: whether the provider lets ND command `func` (for
+/// ND_CMD_CALL, the package's function, as C passes it) with payload `buf`
+/// reach the bus (`dimm` null) or a DIMM from user space: 0 or a negative
+/// errno.
+type RawClearToSend =
+    unsafe extern "C" fn(bus: *const c_void, dimm: *const c_void, func: c_uint, buf: *const u8, len: c_uint) -> c_int;
+
 /// `media_write`: how many of the `len` bytes a namespace byte write at
 /// system physical address `phys` lets land (0..=len); fewer than `len`
 /// fails the write with EIO after that prefix landed.
@@ -110,6 +117,8 @@ struct RawBusDesc {
     provider_data: *const c_void,
     /// Command dispatch.
     ctl: Option<RawCtl>,
+    /// The provider's veto of user commands, or none.
+    clear_to_send: Option<RawClearToSend>,
     /// The provider's module, pinned while devices of the bus are bound.
     owner: *mut bindings::module,
     /// Test-only power-cut emulation of namespace byte writes, or none.
@@ -276,6 +285,14 @@ pub trait BusProvider: FromDevice<Lookup = Provided> + Send + Sync + 'static {
     /// Runs `cmd` on the bus or on `dimm`, in place on `buf`; `Err` is a
     /// transport failure.
     fn ctl(&self, dimm: Option<&Self::Dimm>, cmd: u32, buf: &mut [u8]) -> Result<Completion>;
+
+    /// Whether a command from user space may go ahead
+    /// (`nd_desc->clear_to_send`), under the bus lock before it runs.
+    /// `func` is what C passes: the ND command, or for ND_CMD_CALL the
+    /// package's function; `buf` the whole payload. All by default.
+    fn clear_to_send(&self, _dimm: Option<&Self::Dimm>, _func: u32, _buf: &[u8]) -> Result {
+        Ok(())
+    }
 
     /// The NVDIMM_SECURITY_* flags of `dimm`, for DIMMs registered with
     /// security support.
@@ -484,6 +501,26 @@ unsafe extern "C" fn ctl_raw<P: BusProvider>(
         }
         Err(e) => e.to_errno(),
     }
+}
+
+/// `clear_to_send` of a provider `P`.
+///
+/// # Safety
+///
+/// As for [`ctl_raw`]; `buf` holds `len` bytes for this call only.
+unsafe extern "C" fn clear_to_send_raw<P: BusProvider>(
+    bus: *const c_void,
+    dimm: *const c_void,
+    func: c_uint,
+    buf: *const u8,
+    len: c_uint,
+) -> c_int {
+    // SAFETY: as in `ctl_raw`; `buf` holds `len` bytes (guaranteed by the
+    // caller).
+    let (p, d, buf) = unsafe {
+        (&*(bus as *const P), (dimm as *const P::Dimm).as_ref(), core::slice::from_raw_parts(buf, len as usize))
+    };
+    rc_of(p.clear_to_send(d, func, buf))
 }
 
 /// `security_flags` of a provider `P`.
@@ -771,6 +808,7 @@ impl<P: BusProvider> Bus<P> {
             attr_groups: groups.as_raw(),
             provider_data: &*provider as *const P as *const c_void,
             ctl: if P::COMMANDS { Some(ctl_raw::<P>) } else { None },
+            clear_to_send: if P::COMMANDS { Some(clear_to_send_raw::<P>) } else { None },
             owner: desc.owner.as_ptr().cast(),
             media_write: if desc.media_fault { Some(media_write_raw::<P>) } else { None },
             fwa_state: desc.fw_activation.then_some(bus_fwa_state_raw::<P> as RawBusFwaQuery),
@@ -1075,6 +1113,7 @@ pub struct ProviderBus {
     attrs: ProviderAttrs,
     provider_data: *const c_void,
     ctl: Option<RawCtl>,
+    clear_to_send: Option<RawClearToSend>,
     owner: ModuleRef,
     media_write: Option<RawMediaWrite>,
     fw_ops: Option<(RawBusFwaQuery, RawBusFwaQuery, RawBusFwaActivate)>,
@@ -1232,6 +1271,22 @@ impl ProviderBus {
             return Err(kernel::error::Error::from_errno(rc));
         }
         Ok(Completion { rc, cmd_rc })
+    }
+
+    /// Asks the provider whether a user's command `func` (see
+    /// [`BusProvider::clear_to_send`]) with payload `buf` may go ahead.
+    pub fn clear_to_send(&self, dimm: Option<&ProviderDimm>, func: u32, buf: &[u8]) -> Result {
+        let Some(f) = self.clear_to_send else { return Ok(()) };
+        // SAFETY: as in `ctl`; `buf` is valid for the call.
+        to_result(unsafe {
+            f(
+                self.provider_data,
+                dimm.map_or(core::ptr::null(), |d| d.provider_data),
+                func,
+                buf.as_ptr(),
+                buf.len() as c_uint,
+            )
+        })
     }
 
     /// Whether the provider takes commands at all.
@@ -1541,6 +1596,7 @@ unsafe fn bus_desc_from_raw(raw: &RawBusDesc) -> ProviderBus {
         attrs: unsafe { ProviderAttrs::new(raw.attr_groups, raw.provider_data) },
         provider_data: raw.provider_data,
         ctl: raw.ctl,
+        clear_to_send: raw.clear_to_send,
         owner: ModuleRef(raw.owner),
         media_write: raw.media_write,
         fw_ops: match (raw.fwa_state, raw.fwa_capability, raw.fwa_activate) {

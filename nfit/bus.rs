@@ -15,7 +15,8 @@ use crate::health::{DimmNotify, Health, Poll, NFIT_NOTIFY_DIMM_HEALTH};
 use crate::glue::acpi::NotifyRegistration;
 use crate::region::Backing;
 use crate::formats::cmd;
-use crate::formats::nfit::dsm::{NVDIMM_BUS_FAMILY_INTEL, NVDIMM_BUS_FAMILY_NFIT};
+use crate::formats::le::u64_at;
+use crate::formats::nfit::dsm::{NVDIMM_BUS_FAMILY_INTEL, NVDIMM_BUS_FAMILY_NFIT, PKG_FAMILY};
 use crate::formats::nfit::intel::NVDIMM_BUS_INTEL_FW_ACTIVATE_CMDMASK;
 use crate::formats::nfit::Nfit;
 use crate::glue::device::Device;
@@ -126,6 +127,20 @@ impl BusProvider for NfitBus {
             }
         }
         done
+    }
+
+    // acpi_nfit_clear_to_send(), meant to keep security and firmware
+    // activation away from ioctls. C hands it the package's function where
+    // it expects the command, so its checks only fire for a package whose
+    // function is ND_CMD_CALL's number: on the bus, any family but NFIT's
+    // is then refused; on a DIMM, function 10 is not among the Intel ones
+    // it refuses, so nothing is. (C also refuses a bus ARS_START, or a
+    // package of function 2, while its scrub work is queued: not here.)
+    fn clear_to_send(&self, dimm: Option<&NfitDimm>, func: u32, buf: &[u8]) -> Result {
+        if dimm.is_none() && func == cmd::CALL && u64_at(buf, PKG_FAMILY) != u64::from(NVDIMM_BUS_FAMILY_NFIT) {
+            return Err(Error::from_errno(-95)); // EOPNOTSUPP
+        }
+        Ok(())
     }
 
     fn security_flags(dimm: &NfitDimm, master: bool) -> u64 {

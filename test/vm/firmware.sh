@@ -26,7 +26,8 @@
 #    each DIMM's result;
 #  - a second activation of one re-armed DIMM with nothing staged and one
 #    still staged: not_staged and success.
-# The busy window is read right after the activation (bash builtins, no
+# Raw ND_CMD_CALL packages of the firmware functions, and the one the bus
+# refuses (ndioctl.py). The busy window is read right after the activation (bash builtins, no
 # fork); everything else waits it out.
 . "$(dirname "$0")/../lib.sh"
 
@@ -142,6 +143,19 @@ if [ "${1:-}" = --guest ]; then
 		$t3 disarm firmware/activate
 	EOF
 	state disarm3
+	# Raw packages: BUSINFO and the DIMM functions answer as through sysfs;
+	# a bus package of function 10 outside the NFIT family is refused with
+	# EOPNOTSUPP (acpi_nfit_clear_to_send, which is handed the function).
+	$NDIOCTL batch <<-EOF >"$G_OUT/raw-calls.out" 2>&1
+		businfo /dev/ndctl${bus#ndbus} call 1 1 0 40
+		bus-unknown /dev/ndctl${bus#ndbus} call 1 3 0 16
+		bus-intel-func10 /dev/ndctl${bus#ndbus} call 1 10 0 16
+		bus-nfit-func10 /dev/ndctl${bus#ndbus} call 0 10 0 16
+		getinfo /dev/$t0 call 0 12 0 44
+		dimminfo /dev/$t0 call 0 29 0 14
+		dimminfo3 /dev/$t3 call 0 29 0 14
+		dimm-func10 /dev/$t0 call 0 10 1 4
+	EOF
 
 	# An arm whose command fails (bit 30, NVDIMM_INTEL_FW_ACTIVATE_ARM):
 	# nfit_test arms the DIMM before the failure replaces its answer.
