@@ -6,8 +6,8 @@
 # tools/testing/nvdimm/test/nfit.c nd_intel_test_get_fw_info .. _finish_query,
 # nvdimm_bus_intel_fw_activate_businfo, _activate, _fw_activate_dimminfo, _arm).
 # One boot per stack. After each step the state: ndbusN/firmware/{activate,
-# capability}, nfit/firmware_activate_noidle, each nfit_test.0 DIMM's
-# firmware/{activate,result} (by handle), the attribute modes, and
+# capability}, nfit/firmware_activate_noidle and each nfit_test.0 DIMM's
+# firmware/{activate,result} (the modes once), and after the main ones
 # `ndctl list -BDF`. The steps:
 #  - load: nfit_test.1 and its DIMMs have no firmware group;
 #  - bad writes before any update (unknown words, wrong case, an empty line,
@@ -27,8 +27,8 @@
 #  - a second activation of one re-armed DIMM with nothing staged and one
 #    still staged: not_staged and success.
 # Raw ND_CMD_CALL packages of the firmware functions, and the one the bus
-# refuses (ndioctl.py). The busy window is read right after the activation (bash builtins, no
-# fork); everything else waits it out.
+# refuses (ndioctl.py). The busy window is read right after the activation
+# (bash builtins, no fork); everything else waits it out.
 . "$(dirname "$0")/../lib.sh"
 
 ND=/sys/bus/nd/devices
@@ -47,34 +47,29 @@ if [ "${1:-}" = --guest ]; then
 	mapfile -t dimms < <(printf '%s\n' "${dimms[@]}" | sort -n)
 	[ ${#dimms[@]} = 4 ] || g_fatal "nfit_test.0 has ${#dimms[@]} DIMMs, not 4"
 	printf '%s\n' "$bus" "${dimms[@]}" >devices.out
-	dimm() { local e=${dimms[$1]}; echo "${e#* }"; } # DIMM by handle order
+	dimm() { local e=${dimms[$1]}; echo "${e#* }"; } # nmemN by handle order
 	handle() { local e=${dimms[$1]}; echo "${e%% *}"; }
 
-	# state NAME: the firmware files (cat: a read error shows its errno's
-	# message), their modes, and ndctl's view.
+	# The firmware files, bus first, then the DIMMs by handle.
+	files=("$bus/firmware/activate" "$bus/firmware/capability" "$bus/nfit/firmware_activate_noidle")
+	for e in "${dimms[@]}"; do
+		files+=("${e#* }/firmware/activate" "${e#* }/firmware/result")
+	done
+	# state NAME [list]: each file's value, or the error its read got; with
+	# `list`, ndctl's view too. Bash builtins only: no fork, so that right
+	# after an activation it all happens inside the 3 s busy window.
 	state() {
-		local i d f
-		{
-			for f in firmware/activate firmware/capability nfit/firmware_activate_noidle; do
-				echo "bus $f $(stat -c %a "$ND/$bus/$f" 2>&1): $(cat "$ND/$bus/$f" 2>&1)"
-			done
-			for i in 0 1 2 3; do
-				d=$(dimm $i)
-				for f in firmware/activate firmware/result; do
-					echo "dimm$(handle $i) $f $(stat -c %a "$ND/$d/$f" 2>&1): $(cat "$ND/$d/$f" 2>&1 | sed "s|$d|nmemN|")"
-				done
-			done
-		} >"$G_OUT/$1-state.out"
-		g_run "$1-list-BDF.json" ndctl list -b nfit_test.0 -BDF
-	}
-	# fast_state NAME: the same files, read with bash builtins only (no
-	# fork), for the 3 s after an activation.
-	fast_state() {
-		local i v out= f
-		for f in "$bus/firmware/activate" $(for i in 0 1 2 3; do echo "$(dimm $i)/firmware/activate $(dimm $i)/firmware/result"; done); do
-			if read -r v <"$ND/$f" 2>/dev/null; then out+="$f: $v"$'\n'; else out+="$f: <read error>"$'\n'; fi
+		local f v e out=
+		for f in "${files[@]}"; do
+			if read -r v <"$ND/$f" 2>/tmp/fw-read-error; then
+				out+="$f: $v"$'\n'
+			else
+				read -r e </tmp/fw-read-error
+				out+="$f: error: ${e##*: }"$'\n'
+			fi
 		done
-		printf '%s' "$out" >"$G_OUT/$1-fast.out"
+		printf '%s' "$out" >"$G_OUT/$1-state.out"
+		[ "${2:-}" != list ] || g_run "$1-list-BDF.json" ndctl list -b nfit_test.0 -BDF
 	}
 	# writes NAME: the lines of stdin ("DIR VALUE ATTR...", ndsysfs.py
 	# write_attrs) written, their results in NAME-writes.out.
@@ -92,8 +87,9 @@ if [ "${1:-}" = --guest ]; then
 			[ "$d" = "$bus1" ] && n=bus1 || n=${d%%[0-9]*}
 			echo "$n: $(ls "$ND/$d/firmware" 2>&1 | tr '\n' ' ' | sed -E 's/nmem[0-9]+|ndbus[0-9]+/DEV/g')"
 		done
+		for f in "${files[@]}"; do stat -c "$f %a" "$ND/$f"; done
 	} >groups.out
-	state load
+	state load list
 
 	# Bad input before any update, and what changes nothing.
 	writes bad <<-EOF
@@ -127,7 +123,7 @@ if [ "${1:-}" = --guest ]; then
 	truncate -s 196608 /tmp/fw.img
 	truncate -s 2M /tmp/fw-big.img
 	g_run update-all.json ndctl update-firmware -b nfit_test.0 -f /tmp/fw.img all
-	state update-all
+	state update-all list
 	g_run update-big.json ndctl update-firmware -f /tmp/fw-big.img "$t0"
 	state update-big
 	idle=$(jq -r '.[] | select(.firmware.activate_state == "idle").dev' "$G_OUT/update-all.json")
@@ -135,14 +131,14 @@ if [ "${1:-}" = --guest ]; then
 	g_run arm-forced.json ndctl update-firmware -b nfit_test.0 -A --force "${idle:-$t3}"
 	state arm-forced
 	g_run disarm-all.json ndctl update-firmware -b nfit_test.0 -D all
-	state disarm-all
+	state disarm-all list
 	g_run arm-all.json ndctl update-firmware -b nfit_test.0 -A --force all
 	state arm-all
 	writes disarm3 <<-EOF
 		$t3 disarm firmware/activate
 		$t3 disarm firmware/activate
 	EOF
-	state disarm3
+	state disarm3 list
 	# Raw packages: BUSINFO and the DIMM functions answer as through sysfs;
 	# a bus package of function 10 outside the NFIT family is refused with
 	# EOPNOTSUPP (acpi_nfit_clear_to_send, which is handed the function).
@@ -185,13 +181,13 @@ if [ "${1:-}" = --guest ]; then
 	g_run activate-quiesce.json ndctl activate-firmware nfit_test.0
 	state activate-quiesce
 	g_run activate-live.json ndctl activate-firmware --force nfit_test.0
-	fast_state activate-live
+	state activate-live
 	writes busy <<-EOF
 		$bus live firmware/activate
 		$t3 arm firmware/activate
 	EOF
-	sleep 4
-	state activated
+	sleep 3.5
+	state activated list
 
 	# A second activation: one DIMM activated just now (nothing staged)
 	# and the one left staged, both armed.
@@ -201,9 +197,9 @@ if [ "${1:-}" = --guest ]; then
 	EOF
 	state rearm
 	g_run activate-again.json ndctl activate-firmware --force nfit_test.0
-	fast_state activate-again
-	sleep 4
-	state activated-again
+	state activate-again
+	sleep 3.5
+	state activated-again list
 	writes after <<-EOF
 		$bus live firmware/activate
 		$t0 NL firmware/activate
