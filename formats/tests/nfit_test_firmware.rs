@@ -1,7 +1,8 @@
 //! nfit_test's firmware update and activation (test/nfit_test/firmware.rs),
 //! included by path as the Rust nfit_test module includes it, against
 //! Linux 6.12 tools/testing/nvdimm/test/nfit.c (each test names the C
-//! function), and reached through dsm.rs's command dispatch.
+//! function). How dsm.rs's command dispatch reaches it is tested in
+//! nfit_test_topology.rs, beside the other DIMM functions.
 
 mod formats {
     pub use nd_formats::*;
@@ -16,12 +17,9 @@ mod firmware;
 #[allow(dead_code)]
 mod topology;
 
-use dsm::{DimmState, Errno, LabelWriteBudget, Outcome};
+use dsm::Errno;
 use firmware::*;
-use formats::cmd as nd;
 use formats::nfit::firmware as fw;
-use formats::nfit::intel;
-use topology::{DIMMS, LABEL_SIZE};
 
 fn u32_at(b: &[u8], o: usize) -> u32 {
     u32::from_le_bytes(b[o..o + 4].try_into().unwrap())
@@ -231,47 +229,4 @@ fn short_activation_payloads() {
     assert_eq!(activate(&mut [0u8; 4], &mut f, 0), Err(Errno::EINVAL));
     assert_eq!(f, before);
     assert_eq!(bus_call(3, &mut [0u8; 64], &mut f, 0), Err(Errno::ENOTTY));
-}
-
-fn pkg(family: u64, func: u64, size_in: u32, size_out: u32) -> Vec<u8> {
-    let mut b = vec![0u8; nd::PKG_HEADER + (size_in + size_out) as usize];
-    b[0..8].copy_from_slice(&family.to_le_bytes());
-    b[8..16].copy_from_slice(&func.to_le_bytes());
-    b[16..20].copy_from_slice(&size_in.to_le_bytes());
-    b[20..24].copy_from_slice(&size_out.to_le_bytes());
-    b
-}
-
-// nfit_test_ctl: the firmware functions of an nfit_test.0 DIMM go to the
-// bus's firmware state, through override_return_code(); nfit_test.1's
-// DIMMs refuse ND_CMD_CALL; the bus's Intel family reaches activation.
-#[test]
-fn dispatch() {
-    let mut label = vec![0u8; LABEL_SIZE];
-    let mut st = DimmState::new();
-    let mut b = pkg(0, u64::from(intel::ND_INTEL_FW_GET_INFO), 0, 44);
-    let o = dsm::dimm_ctl(&DIMMS[0], &mut st, &mut label, &mut LabelWriteBudget::Off, nd::CALL, &mut b);
-    assert_eq!(o, Outcome::Firmware { func: 12, payload_end: nd::PKG_HEADER + 44 });
-    let mut b = pkg(0, u64::from(intel::NVDIMM_INTEL_FW_ACTIVATE_ARM), 1, 5);
-    let o = dsm::dimm_ctl(&DIMMS[0], &mut st, &mut label, &mut LabelWriteBudget::Off, nd::CALL, &mut b);
-    assert_eq!(o, Outcome::Firmware { func: 30, payload_end: nd::PKG_HEADER + 6 });
-    // Security changes stay out.
-    let mut b = pkg(0, u64::from(intel::NVDIMM_INTEL_SET_PASSPHRASE), 64, 4);
-    let o = dsm::dimm_ctl(&DIMMS[0], &mut st, &mut label, &mut LabelWriteBudget::Off, nd::CALL, &mut b);
-    assert_eq!(o, Outcome::NotEmulated { func: 20 });
-    // nfit_test.1's DIMM: EINVAL before any function.
-    let mut b = pkg(0, u64::from(intel::ND_INTEL_FW_GET_INFO), 0, 44);
-    let o = dsm::dimm_ctl(&DIMMS[5], &mut st, &mut label, &mut LabelWriteBudget::Off, nd::CALL, &mut b);
-    assert_eq!(o, Outcome::Done { rc: -22, health_event: false });
-
-    let mut f = BusFirmware::default();
-    assert_eq!(dimm_call(intel::ND_INTEL_FW_START_UPDATE, &mut [0u8; 8], &mut f, 1, 0), Some(Ok(0)));
-    assert_eq!(f.slots[1].state, UpdateState::InProgress);
-    assert_eq!(dimm_call(intel::ND_INTEL_SMART, &mut [0u8; 8], &mut f, 1, 0), None);
-    // A failure injected on the arm function replaces its answer, after it ran.
-    let mut p = [1u8, 0, 0, 0, 0, 0];
-    let rc = dimm_call(intel::NVDIMM_INTEL_FW_ACTIVATE_ARM, &mut p, &mut f, 0, 0).unwrap();
-    let fail = dsm::FailCmd { flags: 1 << 30, code: 0 };
-    assert_eq!(fail.apply(30, dsm::to_rc(rc)), -5);
-    assert!(f.slots[0].armed);
 }

@@ -8,7 +8,7 @@ mod formats {
 #[path = "../../test/nfit_test/dsm.rs"]
 mod dsm;
 #[path = "../../test/nfit_test/firmware.rs"]
-#[allow(dead_code)] // tested in nfit_test_firmware.rs
+#[allow(dead_code)] // tested in nfit_test_firmware.rs, but for its dispatch
 mod firmware;
 #[path = "../../test/nfit_test/topology.rs"]
 mod topology;
@@ -1348,4 +1348,52 @@ fn media_write_budget_tears_at_8_bytes() {
     let mut off = MediaWriteBudget::Off;
     assert_eq!(media_write_landing(&mut off, 0x2000, 4096), 4096);
     assert_eq!(off, MediaWriteBudget::Off);
+}
+
+// nfit_test_ctl: the firmware functions of an nfit_test.0 DIMM go to the
+// bus's firmware state, through override_return_code(); nfit_test.1's
+// DIMMs refuse ND_CMD_CALL; the bus's Intel family reaches activation.
+#[test]
+fn firmware_dispatch() {
+    let mut label = label_pattern();
+    let mut st = DimmState::new();
+    let mut b = pkg(0, u64::from(intel::ND_INTEL_FW_GET_INFO), 0, 44);
+    let o = dsm::dimm_ctl(&DIMMS[0], &mut st, &mut label, &mut LabelWriteBudget::Off, nd::CALL, &mut b);
+    assert_eq!(o, Outcome::Firmware { func: 12, payload_end: nd::PKG_HEADER + 44 });
+    let mut b = pkg(0, u64::from(intel::NVDIMM_INTEL_FW_ACTIVATE_ARM), 1, 5);
+    let o = dsm::dimm_ctl(&DIMMS[0], &mut st, &mut label, &mut LabelWriteBudget::Off, nd::CALL, &mut b);
+    assert_eq!(o, Outcome::Firmware { func: 30, payload_end: nd::PKG_HEADER + 6 });
+    // Security changes stay out.
+    let mut b = pkg(0, u64::from(intel::NVDIMM_INTEL_SET_PASSPHRASE), 64, 4);
+    let o = dsm::dimm_ctl(&DIMMS[0], &mut st, &mut label, &mut LabelWriteBudget::Off, nd::CALL, &mut b);
+    assert_eq!(o, Outcome::NotEmulated { func: 20 });
+    // nfit_test.1's DIMM: EINVAL before any function.
+    let mut b = pkg(0, u64::from(intel::ND_INTEL_FW_GET_INFO), 0, 44);
+    let o = dsm::dimm_ctl(&DIMMS[5], &mut st, &mut label, &mut LabelWriteBudget::Off, nd::CALL, &mut b);
+    assert_eq!(o, Outcome::Done { rc: -22, health_event: false });
+
+    let mut f = firmware::BusFirmware::default();
+    assert_eq!(firmware::dimm_call(intel::ND_INTEL_FW_START_UPDATE, &mut [0u8; 8], &mut f, 1, 0), Some(Ok(0)));
+    assert_eq!(f.slots[1].state, firmware::UpdateState::InProgress);
+    assert_eq!(firmware::dimm_call(intel::ND_INTEL_SMART, &mut [0u8; 8], &mut f, 1, 0), None);
+    // A failure injected on the arm function replaces its answer, after it ran.
+    let mut p = [1u8, 0, 0, 0, 0, 0];
+    let rc = firmware::dimm_call(intel::NVDIMM_INTEL_FW_ACTIVATE_ARM, &mut p, &mut f, 0, 0).unwrap();
+    let fail = dsm::FailCmd { flags: 1 << 30, code: 0 };
+    assert_eq!(fail.apply(30, dsm::to_rc(rc)), -5);
+    assert!(f.slots[0].armed);
+
+    // The bus: the Intel family is activation, any other family ENOTTY.
+    let raw = write(0, false);
+    let table = Nfit::parse_body(&raw[nfit::TABLE_HEADER_LEN..]).unwrap();
+    let mut poison = Poison::default();
+    let mut ars = dsm::Ars::post(0, 0, 0, &[]);
+    let mut b = pkg(1, 1, 0, 40);
+    let o = dsm::bus_ctl(&BUSES[0], &mut ars, &mut poison, &table, &mut f, nd::CALL, &mut b, 0);
+    assert_eq!(o.rc, 0);
+    assert_eq!(b[nd::PKG_HEADER + 6], formats::nfit::firmware::FWA_ARMED);
+    let mut b = pkg(1, 3, 0, 40);
+    assert_eq!(dsm::bus_ctl(&BUSES[0], &mut ars, &mut poison, &table, &mut f, nd::CALL, &mut b, 0).rc, -25);
+    let mut b = pkg(2, 1, 0, 40);
+    assert_eq!(dsm::bus_ctl(&BUSES[0], &mut ars, &mut poison, &table, &mut f, nd::CALL, &mut b, 0).rc, -25);
 }
