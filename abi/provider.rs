@@ -21,6 +21,13 @@
 //! region travel with the provider data of that object, and sit on a
 //! device whose `platform_data` is that data ([`ProviderAttrs`]).
 //!
+//! Firmware activation (C's `struct nvdimm_bus_fw_ops` and `struct
+//! nvdimm_fw_ops`): a provider that offers it registers its bus with
+//! [`BusDesc::fw_activation`] and its DIMMs with [`NewDimm::fw_activation`],
+//! and answers [`BusProvider::fwa_state`] and the other `fwa_` methods in
+//! the values of `formats::fwa`. libnvdimm reads them as the optional
+//! [`BusFwOps`] of a [`ProviderBus`] and [`DimmFwOps`] of a [`ProviderDimm`].
+//!
 //! Test-only: a provider may ask to decide how much of each namespace byte
 //! write lands ([`BusDesc::media_fault`], [`BusProvider::media_write`]; C
 //! has no such hook). Only nfit_test's platforms, through nfit, do: it is
@@ -41,6 +48,7 @@ use crate::glue::bindings;
 use crate::glue::device::{ARef, Device, DeviceObject, Provided, ProviderAttrs};
 use crate::glue::sysfs::{FromDevice, GroupList};
 pub use crate::glue::pmem_map::ProviderMemory;
+pub use crate::formats::fwa::{FwaCapability, FwaResult, FwaState, FwaTrigger};
 pub use super::{Completion, Range};
 
 /// `ctl`: runs ND_CMD `cmd` on the bus (`dimm` null) or on a DIMM, in place
@@ -53,6 +61,13 @@ type RawCtl = unsafe extern "C" fn(
     len: c_uint,
     cmd_rc: *mut c_int,
 ) -> c_int;
+
+/// `clear_to_send`: whether the provider lets ND command `func` (for
+/// ND_CMD_CALL, the package's function, as C passes it) with payload `buf`
+/// reach the bus (`dimm` null) or a DIMM from user space: 0 or a negative
+/// errno.
+type RawClearToSend =
+    unsafe extern "C" fn(bus: *const c_void, dimm: *const c_void, func: c_uint, buf: *const u8, len: c_uint) -> c_int;
 
 /// `media_write`: how many of the `len` bytes a namespace byte write at
 /// system physical address `phys` lets land (0..=len); fewer than `len`
@@ -69,6 +84,21 @@ type RawRegionFlush = unsafe extern "C" fn(region: *const c_void, bio: *mut bind
 /// `security_flags`: the NVDIMM_SECURITY_* bits of a DIMM for the user
 /// (`master` = 0) or master passphrase.
 type RawSecurityFlags = unsafe extern "C" fn(dimm: *const c_void, master: c_int) -> c_ulong;
+
+/// `activate_state` or `capability` of a bus's firmware activation ops:
+/// an `FwaState` or `FwaCapability` as C's number.
+type RawBusFwaQuery = unsafe extern "C" fn(bus: *const c_void) -> c_uint;
+
+/// `activate` of a bus's firmware activation ops: 0 or a negative errno.
+type RawBusFwaActivate = unsafe extern "C" fn(bus: *const c_void) -> c_int;
+
+/// `activate_state` or `activate_result` of a DIMM's firmware activation
+/// ops: an `FwaState` or `FwaResult` as C's number.
+type RawDimmFwaQuery = unsafe extern "C" fn(dimm: *const c_void) -> c_uint;
+
+/// `arm` of a DIMM's firmware activation ops, with an `FwaTrigger` as C's
+/// number: 0 or a negative errno.
+type RawDimmFwaArm = unsafe extern "C" fn(dimm: *const c_void, trigger: c_uint) -> c_int;
 
 /// A provider's bus, as it hands it to libnvdimm (`struct nvdimm_bus_descriptor`).
 #[repr(C)]
@@ -87,10 +117,18 @@ struct RawBusDesc {
     provider_data: *const c_void,
     /// Command dispatch.
     ctl: Option<RawCtl>,
+    /// The provider's veto of user commands, or none.
+    clear_to_send: Option<RawClearToSend>,
     /// The provider's module, pinned while devices of the bus are bound.
     owner: *mut bindings::module,
     /// Test-only power-cut emulation of namespace byte writes, or none.
     media_write: Option<RawMediaWrite>,
+    /// Firmware activation (`nd_desc->fw_ops`): all three, or none.
+    fwa_state: Option<RawBusFwaQuery>,
+    /// See `fwa_state`.
+    fwa_capability: Option<RawBusFwaQuery>,
+    /// See `fwa_state`.
+    fwa_activate: Option<RawBusFwaActivate>,
 }
 
 /// A provider's DIMM (`nvdimm_create()`'s arguments).
@@ -114,6 +152,12 @@ struct RawDimmDesc {
     flush_hints: *const *mut u64,
     /// How many.
     num_flush: c_uint,
+    /// Firmware activation (`nvdimm->fw_ops`): all three, or none.
+    fwa_state: Option<RawDimmFwaQuery>,
+    /// See `fwa_state`.
+    fwa_result: Option<RawDimmFwaQuery>,
+    /// See `fwa_state`.
+    fwa_arm: Option<RawDimmFwaArm>,
 }
 
 /// Opaque handle of a registered bus.
@@ -242,6 +286,14 @@ pub trait BusProvider: FromDevice<Lookup = Provided> + Send + Sync + 'static {
     /// transport failure.
     fn ctl(&self, dimm: Option<&Self::Dimm>, cmd: u32, buf: &mut [u8]) -> Result<Completion>;
 
+    /// Whether a command from user space may go ahead
+    /// (`nd_desc->clear_to_send`), under the bus lock before it runs.
+    /// `func` is what C passes: the ND command, or for ND_CMD_CALL the
+    /// package's function; `buf` the whole payload. All by default.
+    fn clear_to_send(&self, _dimm: Option<&Self::Dimm>, _func: u32, _buf: &[u8]) -> Result {
+        Ok(())
+    }
+
     /// The NVDIMM_SECURITY_* flags of `dimm`, for DIMMs registered with
     /// security support.
     fn security_flags(_dimm: &Self::Dimm, _master: bool) -> u64 {
@@ -272,6 +324,112 @@ pub trait BusProvider: FromDevice<Lookup = Provided> + Send + Sync + 'static {
     fn media_write(&self, _phys: u64, len: u64) -> u64 {
         len
     }
+
+    /// For buses registered with [`BusDesc::fw_activation`]: where firmware
+    /// activation stands on the bus (`activate_state`). libnvdimm calls the
+    /// bus's firmware activation methods without its bus lock, as C does.
+    fn fwa_state(&self) -> FwaState {
+        FwaState::Invalid
+    }
+
+    /// How the bus activates firmware (`capability`).
+    fn fwa_capability(&self) -> FwaCapability {
+        FwaCapability::Invalid
+    }
+
+    /// Activates the armed DIMMs' staged firmware (`activate`).
+    fn fwa_activate(&self) -> Result {
+        Err(ENOTTY)
+    }
+
+    /// For DIMMs registered with [`NewDimm::fw_activation`]: where
+    /// activation stands on `dimm` (`activate_state`). libnvdimm calls the
+    /// DIMM methods under its bus lock, as C does.
+    fn dimm_fwa_state(_dimm: &Self::Dimm) -> FwaState {
+        FwaState::Invalid
+    }
+
+    /// How the last activation went on `dimm` (`activate_result`).
+    fn dimm_fwa_result(_dimm: &Self::Dimm) -> FwaResult {
+        FwaResult::Invalid
+    }
+
+    /// Arms or disarms `dimm` for the next activation (`arm`).
+    fn dimm_fwa_arm(_dimm: &Self::Dimm, _trigger: FwaTrigger) -> Result {
+        Err(ENOTTY)
+    }
+}
+
+/// Turns a provider's `Result` into C's int.
+fn rc_of(r: Result) -> c_int {
+    match r {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// `activate_state` of a provider `P`'s bus.
+///
+/// # Safety
+///
+/// `bus` is the provider data [`Bus::register`] handed to libnvdimm, and
+/// the bus is still registered.
+unsafe extern "C" fn bus_fwa_state_raw<P: BusProvider>(bus: *const c_void) -> c_uint {
+    // SAFETY: as in `ctl_raw`, `bus` is the provider data of a live bus.
+    unsafe { &*(bus as *const P) }.fwa_state().to_raw()
+}
+
+/// `capability` of a provider `P`'s bus.
+///
+/// # Safety
+///
+/// As [`bus_fwa_state_raw`].
+unsafe extern "C" fn bus_fwa_capability_raw<P: BusProvider>(bus: *const c_void) -> c_uint {
+    // SAFETY: as in `ctl_raw`, `bus` is the provider data of a live bus.
+    unsafe { &*(bus as *const P) }.fwa_capability().to_raw()
+}
+
+/// `activate` of a provider `P`'s bus.
+///
+/// # Safety
+///
+/// As [`bus_fwa_state_raw`].
+unsafe extern "C" fn bus_fwa_activate_raw<P: BusProvider>(bus: *const c_void) -> c_int {
+    // SAFETY: as in `ctl_raw`, `bus` is the provider data of a live bus.
+    rc_of(unsafe { &*(bus as *const P) }.fwa_activate())
+}
+
+/// `activate_state` of a provider `P`'s DIMM.
+///
+/// # Safety
+///
+/// `dimm` is the provider data of a DIMM of a registered bus of `P`.
+unsafe extern "C" fn dimm_fwa_state_raw<P: BusProvider>(dimm: *const c_void) -> c_uint {
+    // SAFETY: as in `ctl_raw`, `dimm` is the provider data of a live DIMM.
+    P::dimm_fwa_state(unsafe { &*(dimm as *const P::Dimm) }).to_raw()
+}
+
+/// `activate_result` of a provider `P`'s DIMM.
+///
+/// # Safety
+///
+/// As [`dimm_fwa_state_raw`].
+unsafe extern "C" fn dimm_fwa_result_raw<P: BusProvider>(dimm: *const c_void) -> c_uint {
+    // SAFETY: as in `ctl_raw`, `dimm` is the provider data of a live DIMM.
+    P::dimm_fwa_result(unsafe { &*(dimm as *const P::Dimm) }).to_raw()
+}
+
+/// `arm` of a provider `P`'s DIMM.
+///
+/// # Safety
+///
+/// As [`dimm_fwa_state_raw`].
+unsafe extern "C" fn dimm_fwa_arm_raw<P: BusProvider>(dimm: *const c_void, trigger: c_uint) -> c_int {
+    let Some(trigger) = FwaTrigger::from_raw(trigger) else {
+        return EINVAL.to_errno();
+    };
+    // SAFETY: as in `ctl_raw`, `dimm` is the provider data of a live DIMM.
+    rc_of(P::dimm_fwa_arm(unsafe { &*(dimm as *const P::Dimm) }, trigger))
 }
 
 /// `media_write` of a provider `P`.
@@ -345,6 +503,26 @@ unsafe extern "C" fn ctl_raw<P: BusProvider>(
     }
 }
 
+/// `clear_to_send` of a provider `P`.
+///
+/// # Safety
+///
+/// As for [`ctl_raw`]; `buf` holds `len` bytes for this call only.
+unsafe extern "C" fn clear_to_send_raw<P: BusProvider>(
+    bus: *const c_void,
+    dimm: *const c_void,
+    func: c_uint,
+    buf: *const u8,
+    len: c_uint,
+) -> c_int {
+    // SAFETY: as in `ctl_raw`; `buf` holds `len` bytes (guaranteed by the
+    // caller).
+    let (p, d, buf) = unsafe {
+        (&*(bus as *const P), (dimm as *const P::Dimm).as_ref(), core::slice::from_raw_parts(buf, len as usize))
+    };
+    rc_of(p.clear_to_send(d, func, buf))
+}
+
 /// `security_flags` of a provider `P`.
 ///
 /// # Safety
@@ -380,6 +558,9 @@ pub struct NewDimm<D: 'static> {
     pub security: Security,
     /// Flush hints, mapped by the provider; the bus keeps them.
     pub flush_hints: FlushHintMap,
+    /// The DIMM takes part in firmware activation (C: `fw_ops` set): its
+    /// bus answers the `dimm_fwa_` methods of [`BusProvider`] for it.
+    pub fw_activation: bool,
 }
 
 /// A DIMM's flush hints (`flush_wpq`) as libnvdimm uses them: addresses
@@ -519,6 +700,9 @@ pub struct BusDesc<P: 'static> {
     /// Test-only: namespace byte writes ask [`BusProvider::media_write`]
     /// how much of them lands. False for every real platform.
     pub media_fault: bool,
+    /// The bus offers firmware activation (C: `nd_desc->fw_ops` set): the
+    /// provider answers the bus `fwa_` methods of [`BusProvider`].
+    pub fw_activation: bool,
 }
 
 /// A DIMM created on a [`Bus`], for naming it in region mappings.
@@ -624,8 +808,12 @@ impl<P: BusProvider> Bus<P> {
             attr_groups: groups.as_raw(),
             provider_data: &*provider as *const P as *const c_void,
             ctl: if P::COMMANDS { Some(ctl_raw::<P>) } else { None },
+            clear_to_send: if P::COMMANDS { Some(clear_to_send_raw::<P>) } else { None },
             owner: desc.owner.as_ptr().cast(),
             media_write: if desc.media_fault { Some(media_write_raw::<P>) } else { None },
+            fwa_state: desc.fw_activation.then_some(bus_fwa_state_raw::<P> as RawBusFwaQuery),
+            fwa_capability: desc.fw_activation.then_some(bus_fwa_capability_raw::<P> as RawBusFwaQuery),
+            fwa_activate: desc.fw_activation.then_some(bus_fwa_activate_raw::<P> as RawBusFwaActivate),
         };
         let mut raw = core::ptr::null_mut();
         // SAFETY: `desc` is valid for the call; libnvdimm copies it. The
@@ -672,6 +860,9 @@ impl<P: BusProvider> Bus<P> {
             security_freezable: desc.security.freezable as c_int,
             flush_hints: hints.ptr,
             num_flush: hints.len as c_uint,
+            fwa_state: desc.fw_activation.then_some(dimm_fwa_state_raw::<P> as RawDimmFwaQuery),
+            fwa_result: desc.fw_activation.then_some(dimm_fwa_result_raw::<P> as RawDimmFwaQuery),
+            fwa_arm: desc.fw_activation.then_some(dimm_fwa_arm_raw::<P> as RawDimmFwaArm),
         };
         let mut out = core::ptr::null_mut();
         // SAFETY: the bus is registered; `raw` is valid for the call; the
@@ -922,8 +1113,51 @@ pub struct ProviderBus {
     attrs: ProviderAttrs,
     provider_data: *const c_void,
     ctl: Option<RawCtl>,
+    clear_to_send: Option<RawClearToSend>,
     owner: ModuleRef,
     media_write: Option<RawMediaWrite>,
+    fw_ops: Option<(RawBusFwaQuery, RawBusFwaQuery, RawBusFwaActivate)>,
+}
+
+/// A bus's firmware activation ops (C's `nd_desc->fw_ops`), from
+/// [`ProviderBus::fw_ops`].
+///
+/// # Invariants
+///
+/// The callbacks and `provider_data` come from one `RawBusDesc` that a
+/// [`Bus::register`] built; the user keeps the handle only while the bus
+/// is registered (libnvdimm calls them from the bus's attributes).
+#[derive(Clone, Copy)]
+pub struct BusFwOps {
+    provider_data: *const c_void,
+    state: RawBusFwaQuery,
+    capability: RawBusFwaQuery,
+    activate: RawBusFwaActivate,
+}
+
+// SAFETY: as for `ProviderBus`.
+unsafe impl Send for BusFwOps {}
+// SAFETY: see `Send`.
+unsafe impl Sync for BusFwOps {}
+
+impl BusFwOps {
+    /// Where activation stands on the bus.
+    pub fn state(&self) -> FwaState {
+        // SAFETY: the bus is registered (type invariant).
+        FwaState::from_raw(unsafe { (self.state)(self.provider_data) })
+    }
+
+    /// How the bus activates firmware.
+    pub fn capability(&self) -> FwaCapability {
+        // SAFETY: the bus is registered (type invariant).
+        FwaCapability::from_raw(unsafe { (self.capability)(self.provider_data) })
+    }
+
+    /// Activates the armed DIMMs' firmware.
+    pub fn activate(&self) -> Result {
+        // SAFETY: the bus is registered (type invariant).
+        to_result(unsafe { (self.activate)(self.provider_data) })
+    }
 }
 
 /// A bus's test-only power-cut emulation of namespace byte writes
@@ -996,6 +1230,18 @@ unsafe impl Send for ProviderBus {}
 unsafe impl Sync for ProviderBus {}
 
 impl ProviderBus {
+    /// The provider's firmware activation ops, if it offers activation.
+    pub fn fw_ops(&self) -> Option<BusFwOps> {
+        // INVARIANT: from this bus's descriptor; the bus's own attributes
+        // use it, which go before the bus.
+        self.fw_ops.map(|(state, capability, activate)| BusFwOps {
+            provider_data: self.provider_data,
+            state,
+            capability,
+            activate,
+        })
+    }
+
     /// The provider's test-only power cut of namespace byte writes, if it
     /// registered one (nfit_test only).
     pub fn media_fault(&self) -> Option<MediaFault> {
@@ -1025,6 +1271,22 @@ impl ProviderBus {
             return Err(kernel::error::Error::from_errno(rc));
         }
         Ok(Completion { rc, cmd_rc })
+    }
+
+    /// Asks the provider whether a user's command `func` (see
+    /// [`BusProvider::clear_to_send`]) with payload `buf` may go ahead.
+    pub fn clear_to_send(&self, dimm: Option<&ProviderDimm>, func: u32, buf: &[u8]) -> Result {
+        let Some(f) = self.clear_to_send else { return Ok(()) };
+        // SAFETY: as in `ctl`; `buf` is valid for the call.
+        to_result(unsafe {
+            f(
+                self.provider_data,
+                dimm.map_or(core::ptr::null(), |d| d.provider_data),
+                func,
+                buf.as_ptr(),
+                buf.len() as c_uint,
+            )
+        })
     }
 
     /// Whether the provider takes commands at all.
@@ -1059,6 +1321,46 @@ pub struct ProviderDimm {
     /// Security capabilities.
     pub security: Security,
     flush_hints: FlushHints,
+    fw_ops: Option<(RawDimmFwaQuery, RawDimmFwaQuery, RawDimmFwaArm)>,
+}
+
+/// A DIMM's firmware activation ops (C's `nvdimm->fw_ops`), from
+/// [`ProviderDimm::fw_ops`].
+///
+/// # Invariants
+///
+/// As [`BusFwOps`], for one `RawDimmDesc` of [`Bus::add_dimm`].
+#[derive(Clone, Copy)]
+pub struct DimmFwOps {
+    provider_data: *const c_void,
+    state: RawDimmFwaQuery,
+    result: RawDimmFwaQuery,
+    arm: RawDimmFwaArm,
+}
+
+// SAFETY: as for `ProviderBus`.
+unsafe impl Send for DimmFwOps {}
+// SAFETY: see `Send`.
+unsafe impl Sync for DimmFwOps {}
+
+impl DimmFwOps {
+    /// Where activation stands on the DIMM.
+    pub fn state(&self) -> FwaState {
+        // SAFETY: the DIMM is registered (type invariant).
+        FwaState::from_raw(unsafe { (self.state)(self.provider_data) })
+    }
+
+    /// How the last activation went on the DIMM.
+    pub fn result(&self) -> FwaResult {
+        // SAFETY: the DIMM is registered (type invariant).
+        FwaResult::from_raw(unsafe { (self.result)(self.provider_data) })
+    }
+
+    /// Arms or disarms the DIMM.
+    pub fn arm(&self, trigger: FwaTrigger) -> Result {
+        // SAFETY: the DIMM is registered (type invariant).
+        to_result(unsafe { (self.arm)(self.provider_data, trigger.to_raw()) })
+    }
 }
 
 // SAFETY: as for `ProviderBus`.
@@ -1074,6 +1376,13 @@ impl ProviderDimm {
             Some(f) => (unsafe { f(self.provider_data, master as c_int) }) as u64,
             None => 0,
         }
+    }
+
+    /// The provider's firmware activation ops of the DIMM, if it takes part.
+    pub fn fw_ops(&self) -> Option<DimmFwOps> {
+        // INVARIANT: from this DIMM's descriptor; the DIMM's own attributes
+        // use it, which go before the DIMM.
+        self.fw_ops.map(|(state, result, arm)| DimmFwOps { provider_data: self.provider_data, state, result, arm })
     }
 
     /// The DIMM's flush hints.
@@ -1287,8 +1596,13 @@ unsafe fn bus_desc_from_raw(raw: &RawBusDesc) -> ProviderBus {
         attrs: unsafe { ProviderAttrs::new(raw.attr_groups, raw.provider_data) },
         provider_data: raw.provider_data,
         ctl: raw.ctl,
+        clear_to_send: raw.clear_to_send,
         owner: ModuleRef(raw.owner),
         media_write: raw.media_write,
+        fw_ops: match (raw.fwa_state, raw.fwa_capability, raw.fwa_activate) {
+            (Some(s), Some(c), Some(a)) => Some((s, c, a)),
+            _ => None,
+        },
     }
 }
 
@@ -1334,6 +1648,10 @@ unsafe fn dimm_desc_from_raw(raw: &RawDimmDesc) -> ProviderDimm {
             FlushHints::NONE
         } else {
             FlushHints { ptr: raw.flush_hints, len: raw.num_flush as usize }
+        },
+        fw_ops: match (raw.fwa_state, raw.fwa_result, raw.fwa_arm) {
+            (Some(s), Some(r), Some(a)) => Some((s, r, a)),
+            _ => None,
         },
     }
 }

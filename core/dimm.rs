@@ -25,9 +25,9 @@ use crate::glue::chrdev::Chrdev;
 use crate::glue::device::{ARef, Device, EmbeddedDevice, DeviceType, Placement, Registration};
 use crate::glue::ida::{Id, IdaKind};
 use crate::glue::nd_driver::{NdDriver, NdDriverOps};
-use crate::abi::provider::{FlushHints, ProviderDimm};
-use crate::glue::sysfs::{Attribute, Page};
-use crate::nd::{self, nd_type, NdBus};
+use crate::abi::provider::{FlushHints, FwaTrigger, ProviderDimm};
+use crate::glue::sysfs::{self, Attribute, Page};
+use crate::nd::{self, eopnotsupp, nd_type, NdBus};
 use crate::{attribute_group, dev_dbg, device_object, group_list};
 
 pub(crate) static NVDIMM_DRIVER: NdDriver = NdDriver::new::<NvdimmDriver>(c"nvdimm", 1 << nd_type::DIMM);
@@ -385,7 +385,54 @@ fn frozen_visible(dimm: &Dimm, attr: &'static Attribute<Dimm>) -> Option<u16> {
 }
 
 attribute_group!(static NVDIMM_GROUP: Dimm, dir = None, [STATE, FLAGS, COMMANDS, AVAILABLE_SLOTS, SECURITY, FROZEN]);
-group_list!(static NVDIMM_GROUPS: Dimm = [ND_DEVICE_GROUP, NVDIMM_GROUP]);
+
+// nmemN/firmware/: the DIMM's part in firmware activation (C's
+// dimm_devs.c). The provider's DIMM ops run under the bus lock, as in C.
+
+// nmemN/firmware/result: how the last activation went for this DIMM.
+fn fw_result_show(dimm: &Dimm, page: &mut Page) -> Result {
+    let fw = dimm.desc.fw_ops().ok_or_else(eopnotsupp)?;
+    let result = dimm.bus().with_bus_lock(|| fw.result());
+    let _ = writeln!(page, "{}", result.word().ok_or(ENXIO)?);
+    Ok(())
+}
+static FW_RESULT: Attribute<Dimm> = Attribute::admin_ro(c"result", fw_result_show).visible_if(fw_visible);
+
+// nmemN/firmware/activate: "idle", "busy" or "armed". Writing "arm" or
+// "disarm" does that; the provider says whether it may (EBUSY while an
+// activation runs, ENXIO when the firmware does not answer). Arming an
+// armed DIMM, or disarming an idle one, changes nothing and succeeds.
+fn fw_activate_show(dimm: &Dimm, page: &mut Page) -> Result {
+    let fw = dimm.desc.fw_ops().ok_or_else(eopnotsupp)?;
+    let state = dimm.bus().with_bus_lock(|| fw.state());
+    let _ = writeln!(page, "{}", state.dimm_word().ok_or(ENXIO)?);
+    Ok(())
+}
+fn fw_activate_store(dimm: &Dimm, input: &[u8]) -> Result {
+    let fw = dimm.desc.fw_ops().ok_or_else(eopnotsupp)?;
+    let trigger = if sysfs::streq(input, c"arm") {
+        FwaTrigger::Arm
+    } else if sysfs::streq(input, c"disarm") {
+        FwaTrigger::Disarm
+    } else {
+        return Err(EINVAL);
+    };
+    dimm.bus().with_bus_lock(|| fw.arm(trigger))
+}
+static FW_ACTIVATE: Attribute<Dimm> =
+    Attribute::admin_rw(c"activate", fw_activate_show, fw_activate_store).visible_if(fw_visible);
+
+/// Shown when both the bus and the DIMM have firmware activation ops and
+/// the bus can activate.
+fn fw_visible(dimm: &Dimm, attr: &'static Attribute<Dimm>) -> Option<u16> {
+    let bus = dimm.bus();
+    let bus_fw = bus.desc().fw_ops()?;
+    dimm.desc.fw_ops()?;
+    bus.with_bus_lock(|| bus_fw.capability()).offered().then(|| attr.mode())
+}
+
+attribute_group!(static NVDIMM_FIRMWARE_GROUP: Dimm, dir = Some(c"firmware"), [FW_ACTIVATE, FW_RESULT]);
+group_list!(static NVDIMM_GROUPS: Dimm = [ND_DEVICE_GROUP, NVDIMM_GROUP, NVDIMM_FIRMWARE_GROUP]);
 pub(crate) static NVDIMM_TYPE: DeviceType<Dimm> = DeviceType::new(c"nvdimm", &NVDIMM_GROUPS);
 
 /// Creates nmemN on `bus` (`nvdimm_create` in C), with its /dev/nmemN on

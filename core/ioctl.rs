@@ -12,7 +12,8 @@ use kernel::uaccess::UserSlice;
 
 use crate::dimm::Dimm;
 use crate::formats::cmd::{self, Target};
-use crate::formats::le::u64_at;
+use crate::formats::le::{u32_at, u64_at};
+use crate::formats::nfit::dsm::PKG_COMMAND;
 use crate::nd::NdBus;
 use crate::dev_dbg;
 
@@ -64,16 +65,22 @@ pub(crate) fn nd_ioctl(
     reader.read_slice(&mut buf)?;
 
     let _lock = bus.device().lock();
-    if let Some(d) = dimm {
-        // Labels belong to the kernel while a region uses the DIMM.
-        if nr == cmd::SET_CONFIG_DATA && d.is_busy() {
-            return Err(EBUSY);
+    // C's nd_cmd_clear_to_send. Its checks look at `func`: the command,
+    // or for ND_CMD_CALL the package's function (its low 32 bits), so a
+    // package whose function has a command's number is checked as that
+    // command, as in C. The provider's veto first, under the bus lock.
+    let func = if nr == cmd::CALL { u32_at(&buf, PKG_COMMAND) } else { nr };
+    bus.with_bus_lock(|| desc.clear_to_send(dimm.map(|d| d.desc()), func, &buf))?;
+    match dimm {
+        // Poison is the pmem driver's to clear while it holds a namespace.
+        None if func == cmd::CLEAR_ERROR => {
+            (clear.clear_to_send)(bus, u64_at(&buf, CLEAR_ADDRESS), u64_at(&buf, CLEAR_CLEARED))?
         }
+        // Labels belong to the kernel while a region uses the DIMM.
+        Some(d) if func == cmd::SET_CONFIG_DATA && d.is_busy() => return Err(EBUSY),
+        _ => {}
     }
     let clear_error = dimm.is_none() && nr == cmd::CLEAR_ERROR;
-    if clear_error {
-        (clear.clear_to_send)(bus, u64_at(&buf, CLEAR_ADDRESS), u64_at(&buf, CLEAR_CLEARED))?;
-    }
     // A positive return (output left unfilled) reaches user space, as in C.
     let done = bus.ctl(dimm.map(|d| d.desc()), nr, &mut buf)?;
     if clear_error && done.cmd_rc >= 0 {

@@ -20,8 +20,8 @@ use crate::glue::bus::BusType;
 use crate::glue::device::{ClassDevice, Device, EmbeddedDevice, DeviceRef, DeviceRegistration, DeviceType};
 use crate::glue::ida::Id;
 use crate::glue::nd_driver::{NdDriver, NdEvent};
-use crate::abi::provider::{Completion, ProviderBus, ProviderDimm};
-use crate::glue::sysfs::{Attribute, Page};
+use crate::abi::provider::{Completion, FwaState, ProviderBus, ProviderDimm};
+use crate::glue::sysfs::{self, Attribute, Page};
 use crate::{attribute_group, dev_dbg, device_object, group_list};
 
 /// nd device types, as in uevents and modaliases (`nd:t%d`).
@@ -38,6 +38,11 @@ pub(crate) mod nd_type {
     pub(crate) const NAMESPACE_PMEM: u32 = 5;
     /// daxN.M (ND_DEVICE_DAX_PMEM).
     pub(crate) const DAX_PMEM: u32 = 7;
+}
+
+/// EOPNOTSUPP, which the kernel crate has no name for.
+pub(crate) fn eopnotsupp() -> Error {
+    Error::from_errno(-95)
 }
 
 /// Configuration state of a bus, under its lock.
@@ -138,6 +143,14 @@ impl NdBus {
         let rc = self.desc.ctl(dimm, cmd, buf);
         drop(state);
         rc
+    }
+
+    /// Runs `f` under the bus lock (`nvdimm_bus_lock`), as C runs a DIMM's
+    /// firmware activation ops. `f` must not call the provider through
+    /// [`NdBus::ctl`], which takes the lock too.
+    pub(crate) fn with_bus_lock<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _state = self.state.lock();
+        f()
     }
 
     /// Runs `f` with namespace configuration of the bus excluded.
@@ -374,7 +387,65 @@ fn wait_probe_show(bus: &NdBus, page: &mut Page) -> Result {
 static WAIT_PROBE: Attribute<NdBus> = Attribute::ro(c"wait_probe", wait_probe_show);
 
 attribute_group!(static NDBUS_GROUP: NdBus, dir = None, [COMMANDS, WAIT_PROBE, PROVIDER]);
-group_list!(static NDBUS_GROUPS: NdBus = [NDBUS_GROUP]);
+
+// ndbusN/firmware/: firmware activation (C's core.c), shown when the
+// provider offers it and can activate, quiesced or live. C runs the bus's
+// ops here without the bus lock; so do we.
+
+// ndbusN/firmware/activate: where activation stands. Writing "live" or
+// "quiesce" activates what the DIMMs armed: EBUSY while an activation
+// runs, ENXIO with nothing armed. A quiesced activation runs with the
+// system frozen (hibernate_quiet_exec), which a kernel without hibernation
+// refuses with ENOTSUPP, as C does.
+fn fw_activate_show(bus: &NdBus, page: &mut Page) -> Result {
+    let fw = bus.desc.fw_ops().ok_or_else(eopnotsupp)?;
+    let cap = fw.capability();
+    let state = fw.state();
+    if !cap.offered() {
+        return Err(eopnotsupp());
+    }
+    let _ = writeln!(page, "{}", state.bus_word().ok_or(ENXIO)?);
+    Ok(())
+}
+fn fw_activate_store(bus: &NdBus, input: &[u8]) -> Result {
+    let fw = bus.desc.fw_ops().ok_or_else(eopnotsupp)?;
+    let quiesce = if sysfs::streq(input, c"live") {
+        false
+    } else if sysfs::streq(input, c"quiesce") {
+        true
+    } else {
+        return Err(EINVAL);
+    };
+    match fw.state() {
+        FwaState::Busy => Err(EBUSY),
+        FwaState::Armed | FwaState::ArmOverflow if quiesce => {
+            crate::glue::power::quiet_exec(&mut || fw.activate())
+        }
+        FwaState::Armed | FwaState::ArmOverflow => fw.activate(),
+        FwaState::Idle | FwaState::Invalid => {
+            dev_dbg!(&bus.dev, "firmware activate: nothing armed\n");
+            Err(ENXIO)
+        }
+    }
+}
+static FW_ACTIVATE: Attribute<NdBus> =
+    Attribute::admin_rw(c"activate", fw_activate_show, fw_activate_store).visible_if(fw_visible);
+
+// ndbusN/firmware/capability: "quiesce" or "live".
+fn fw_capability_show(bus: &NdBus, page: &mut Page) -> Result {
+    let fw = bus.desc.fw_ops().ok_or_else(eopnotsupp)?;
+    let _ = writeln!(page, "{}", fw.capability().word().ok_or_else(eopnotsupp)?);
+    Ok(())
+}
+static FW_CAPABILITY: Attribute<NdBus> = Attribute::ro(c"capability", fw_capability_show).visible_if(fw_visible);
+
+/// Both go without ops, or when the provider cannot activate.
+fn fw_visible(bus: &NdBus, attr: &'static Attribute<NdBus>) -> Option<u16> {
+    bus.desc.fw_ops()?.capability().offered().then(|| attr.mode())
+}
+
+attribute_group!(static NDBUS_FIRMWARE_GROUP: NdBus, dir = Some(c"firmware"), [FW_ACTIVATE, FW_CAPABILITY]);
+group_list!(static NDBUS_GROUPS: NdBus = [NDBUS_GROUP, NDBUS_FIRMWARE_GROUP]);
 pub(crate) static NDBUS_TYPE: DeviceType<NdBus> = DeviceType::new(c"nvdimm_bus", &NDBUS_GROUPS);
 
 /// Tells the driver bound to a device of the bus that something it

@@ -120,6 +120,7 @@ impl PlatformDriverOps for E820Driver {
             groups: &NO_GROUPS_BUS,
             owner: self.module,
             media_fault: false,
+            fw_activation: false,
         };
         let registered = Bus::register(dev, desc, Arc::new(E820Bus, GFP_KERNEL)?).and_then(|mut bus| {
             Self::register_ranges(&mut bus)?;

@@ -345,6 +345,7 @@ impl virtio::Driver for VirtioPmem {
             groups: &BUS_GROUPS,
             owner: &crate::THIS_MODULE,
             media_fault: false,
+            fw_activation: false,
         };
         let mut bus = Bus::register(dev, desc, Arc::new(PmemBus, GFP_KERNEL)?).map_err(|_| {
             dev_err!(dev, "failed to register device with nvdimm_bus\n");

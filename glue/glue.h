@@ -250,3 +250,9 @@ enum {
 	RLN_VIRTIO_CONFIG_S_NEEDS_RESET = VIRTIO_CONFIG_S_NEEDS_RESET,
 	RLN_GFP_ATOMIC = (__force unsigned int)GFP_ATOMIC,
 };
+
+/* ---- Quiesced execution (libnvdimm's "quiesce" firmware activation):
+ * glue/power.rs. hibernate_quiet_exec() is a function only with
+ * CONFIG_HIBERNATION; without, suspend.h's inline stub is all there is,
+ * and power.rs answers as it does. ---- */
+#include <linux/suspend.h>

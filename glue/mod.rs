@@ -43,6 +43,7 @@ pub mod numa;
 pub mod params;
 pub mod platform;
 pub mod pmem_map;
+pub mod power;
 pub mod print;
 pub mod shutdown;
 pub mod sysfs;

@@ -15,12 +15,14 @@ use crate::health::{DimmNotify, Health, Poll, NFIT_NOTIFY_DIMM_HEALTH};
 use crate::glue::acpi::NotifyRegistration;
 use crate::region::Backing;
 use crate::formats::cmd;
-use crate::formats::nfit::dsm::{NVDIMM_BUS_FAMILY_INTEL, NVDIMM_BUS_FAMILY_NFIT};
+use crate::formats::le::u64_at;
+use crate::formats::nfit::dsm::{NVDIMM_BUS_FAMILY_INTEL, NVDIMM_BUS_FAMILY_NFIT, PKG_FAMILY};
 use crate::formats::nfit::intel::NVDIMM_BUS_INTEL_FW_ACTIVATE_CMDMASK;
 use crate::formats::nfit::Nfit;
 use crate::glue::device::Device;
 use crate::abi::nfit::{Events, NfitCore, PlatformHandle};
-use crate::abi::provider::{Bus, BusDesc, BusProvider, Completion};
+use crate::abi::provider::{Bus, BusDesc, BusProvider, Completion, FwaCapability, FwaResult, FwaState, FwaTrigger};
+use crate::intel::BusFwa;
 use crate::glue::sysfs::{self, Attribute, Page};
 use crate::{attribute_group, bus_provider_attrs, dev_dbg, dev_err, group_list};
 
@@ -77,6 +79,9 @@ pub(crate) struct NfitBus {
     notify: Arc<Notify>,
     /// Where DIMM health events go.
     health: Arc<Health>,
+    /// Firmware activation, when the bus offers the Intel family's
+    /// activation functions (C installs `intel_bus_fw_ops` then).
+    fwa: Option<Arc<BusFwa>>,
 }
 
 /// A registered NFIT bus. Scrubbing stops before the bus goes: the work
@@ -124,8 +129,46 @@ impl BusProvider for NfitBus {
         done
     }
 
+    // acpi_nfit_clear_to_send(), meant to keep security and firmware
+    // activation away from ioctls. C hands it the package's function where
+    // it expects the command, so its checks only fire for a package whose
+    // function is ND_CMD_CALL's number: on the bus, any family but NFIT's
+    // is then refused; on a DIMM, function 10 is not among the Intel ones
+    // it refuses, so nothing is. (C also refuses a bus ARS_START, or a
+    // package of function 2, while its scrub work is queued: not here.)
+    fn clear_to_send(&self, dimm: Option<&NfitDimm>, func: u32, buf: &[u8]) -> Result {
+        if dimm.is_none() && func == cmd::CALL && u64_at(buf, PKG_FAMILY) != u64::from(NVDIMM_BUS_FAMILY_NFIT) {
+            return Err(Error::from_errno(-95)); // EOPNOTSUPP
+        }
+        Ok(())
+    }
+
     fn security_flags(dimm: &NfitDimm, master: bool) -> u64 {
         crate::intel::security_flags(dimm, master)
+    }
+
+    fn fwa_state(&self) -> FwaState {
+        self.fwa.as_ref().map_or(FwaState::Invalid, |f| f.state())
+    }
+
+    fn fwa_capability(&self) -> FwaCapability {
+        self.fwa.as_ref().map_or(FwaCapability::Invalid, |f| f.capability())
+    }
+
+    fn fwa_activate(&self) -> Result {
+        self.fwa.as_ref().ok_or(ENXIO)?.activate()
+    }
+
+    fn dimm_fwa_state(dimm: &NfitDimm) -> FwaState {
+        dimm.fwa().map_or(FwaState::Invalid, |f| f.state(dimm))
+    }
+
+    fn dimm_fwa_result(dimm: &NfitDimm) -> FwaResult {
+        dimm.fwa().map_or(FwaResult::Invalid, |f| f.result(dimm))
+    }
+
+    fn dimm_fwa_arm(dimm: &NfitDimm, trigger: FwaTrigger) -> Result {
+        dimm.fwa().ok_or(ENXIO)?.arm(dimm, trigger)
     }
 
     // Test-only: registered only for a platform that emulates power cuts
@@ -203,13 +246,22 @@ fn scrub_visible(bus: &NfitBus, attr: &'static Attribute<NfitBus>) -> Option<u16
     bus.ars_supported().then(|| attr.mode())
 }
 
-// nfit/firmware_activate_noidle: whether firmware activation may skip
-// quiescing; the module default is N.
-fn fwa_noidle_show(_bus: &NfitBus, page: &mut Page) -> Result {
-    let _ = writeln!(page, "N");
+// nfit/firmware_activate_noidle: "Y" when the OS idles devices itself
+// before an activation, so firmware need not force them idle; "N" at
+// first. Written with kstrtobool (its errno); a change makes the bus's
+// capability be asked again.
+fn fwa_noidle_show(bus: &NfitBus, page: &mut Page) -> Result {
+    let noidle = bus.fwa.as_ref().is_some_and(|f| f.noidle());
+    let _ = writeln!(page, "{}", if noidle { "Y" } else { "N" });
     Ok(())
 }
-static FWA_NOIDLE: Attribute<NfitBus> = Attribute::ro(c"firmware_activate_noidle", fwa_noidle_show).visible_if(fwa_visible);
+fn fwa_noidle_store(bus: &NfitBus, input: &[u8]) -> Result {
+    let noidle = sysfs::parse_bool(input)?;
+    bus.fwa.as_ref().ok_or(ENXIO)?.set_noidle(noidle);
+    Ok(())
+}
+static FWA_NOIDLE: Attribute<NfitBus> =
+    Attribute::rw(c"firmware_activate_noidle", fwa_noidle_show, fwa_noidle_store).visible_if(fwa_visible);
 
 fn fwa_visible(bus: &NfitBus, attr: &'static Attribute<NfitBus>) -> Option<u16> {
     bus.fwa_supported().then(|| attr.mode())
@@ -254,9 +306,13 @@ pub(crate) fn register(
     let notify = Notify::new(scrub.clone())?;
     let health = Health::new()?;
 
+    // The Intel bus family is firmware activation: with it, the bus and
+    // its DIMMs get their activation ops.
     let mut bus_family_mask = 1 << NVDIMM_BUS_FAMILY_NFIT;
+    let mut fwa = None;
     if masks.bus_intel_mask != 0 {
         bus_family_mask |= 1 << NVDIMM_BUS_FAMILY_INTEL;
+        fwa = Some(BusFwa::new(transport.clone(), parent)?);
     }
     let provider = NfitBus {
         transport: transport.clone(),
@@ -268,6 +324,7 @@ pub(crate) fn register(
         scrub: scrub.clone(),
         notify,
         health: health.clone(),
+        fwa: fwa.clone(),
     };
     let ars = provider.ars_supported();
 
@@ -275,7 +332,7 @@ pub(crate) fn register(
     let mut dimms = KVec::new();
     let mut dimm_family_mask = 0u64;
     for d in nfit.dimms() {
-        match dimm::assemble(&d, &transport) {
+        match dimm::assemble(&d, &transport, fwa.as_ref()) {
             Ok(new) => {
                 if let Some(f) = new.family() {
                     dimm_family_mask |= 1 << f;
@@ -295,6 +352,7 @@ pub(crate) fn register(
         groups: &NFIT_BUS_GROUPS,
         owner: &crate::THIS_MODULE,
         media_fault: matches!(&*transport, Transport::Emulated(p) if p.has_media_fault()),
+        fw_activation: fwa.is_some(),
     };
     let bus = Bus::register(parent, desc, Arc::new(provider, GFP_KERNEL)?)?;
     let mut reg = NfitBusReg { bus, dimm_notify: KVec::new(), poll: None };

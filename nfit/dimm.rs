@@ -9,7 +9,10 @@ use kernel::sync::Arc;
 
 use crate::bus::Transport;
 use crate::formats::nfit::dsm::{dimm_cmd_mask, NVDIMM_FAMILY_INTEL};
-use crate::formats::nfit::intel::{NVDIMM_INTEL_FREEZE_LOCK, NVDIMM_INTEL_GET_SECURITY_STATE};
+use crate::formats::nfit::intel::{
+    NVDIMM_INTEL_FREEZE_LOCK, NVDIMM_INTEL_FW_ACTIVATE_CMDMASK, NVDIMM_INTEL_GET_SECURITY_STATE,
+};
+use crate::intel::{BusFwa, DimmFwa};
 use crate::formats::nfit::{self, Dimm, DimmId};
 use crate::glue::acpi::Handle;
 use crate::abi::provider::{FlushHintMap, NewDimm, Security};
@@ -60,6 +63,8 @@ pub(crate) struct NfitDimm {
     dirty_shutdown: Option<u32>,
     /// Physical addresses of its flush hints.
     hints: KVec<u64>,
+    /// Its part in firmware activation, when it and its bus take part.
+    fwa: Option<Pin<KBox<DimmFwa>>>,
 }
 
 impl NfitDimm {
@@ -78,6 +83,11 @@ impl NfitDimm {
 
     pub(crate) fn transport(&self) -> &Transport {
         &self.transport
+    }
+
+    /// Its part in firmware activation, if it takes part.
+    pub(crate) fn fwa(&self) -> Option<&DimmFwa> {
+        self.fwa.as_deref()
     }
 
     pub(crate) fn acpi(&self) -> Option<Handle> {
@@ -128,6 +138,7 @@ impl NfitDimm {
             mutable: false,
             freezable: intel && self.dsm_mask & (1 << NVDIMM_INTEL_FREEZE_LOCK) != 0,
         };
+        let fw_activation = self.fwa.is_some();
         Ok(NewDimm {
             data: Arc::new(self, GFP_KERNEL)?,
             groups: &NFIT_DIMM_GROUPS,
@@ -135,13 +146,16 @@ impl NfitDimm {
             cmd_mask,
             security,
             flush_hints,
+            fw_activation,
         })
     }
 }
 
 /// Builds a DIMM's description from the table, then asks the firmware
-/// which commands it speaks (`acpi_nfit_add_dimm`).
-pub(crate) fn assemble(d: &Dimm<'_>, transport: &Arc<Transport>) -> Result<NfitDimm> {
+/// which commands it speaks (`acpi_nfit_add_dimm`). On a bus that
+/// activates firmware (`bus_fwa`), an Intel-family DIMM with both
+/// activation functions takes part (`acpi_nfit_get_fw_ops`).
+pub(crate) fn assemble(d: &Dimm<'_>, transport: &Arc<Transport>, bus_fwa: Option<&Arc<BusFwa>>) -> Result<NfitDimm> {
     let dcr = d.dcr.map(|c| DcrInfo {
         vendor: c.vendor_id_be(),
         device: c.device_id_be(),
@@ -169,6 +183,7 @@ pub(crate) fn assemble(d: &Dimm<'_>, transport: &Arc<Transport>) -> Result<NfitD
         dirty: false,
         dirty_shutdown: None,
         hints: KVec::new(),
+        fwa: None,
     };
     if let Some(f) = d.flush {
         for addr in f.hint_addresses() {
@@ -178,6 +193,12 @@ pub(crate) fn assemble(d: &Dimm<'_>, transport: &Arc<Transport>) -> Result<NfitD
     match &**transport {
         Transport::Emulated(p) => dimm.dsm_mask = p.masks.dimm_dsm_mask,
         Transport::Acpi(dsm) => dsm.probe_dimm(&mut dimm)?,
+    }
+    if let Some(bus_fwa) = bus_fwa {
+        let fwa_funcs = dimm.dsm_mask & NVDIMM_INTEL_FW_ACTIVATE_CMDMASK == NVDIMM_INTEL_FW_ACTIVATE_CMDMASK;
+        if dimm.family == Some(NVDIMM_FAMILY_INTEL) && fwa_funcs {
+            dimm.fwa = Some(DimmFwa::new(bus_fwa.clone())?);
+        }
     }
     if dimm.family == Some(NVDIMM_FAMILY_INTEL) {
         if let Some(state) = crate::intel::shutdown_state(&dimm) {

@@ -62,7 +62,6 @@ t_init() {
 
 # What the Rust stack does not implement yet. Checks that need it are reported
 # as SKIP on the Rust stack (never on C) and run again once the entry goes.
-RUST_PENDING_FIRMWARE="firmware activation attributes (ndbusN/firmware, nmemN/firmware)"
 RUST_PENDING_SECURITY="security management (writes to nmemN/security)"
 RUST_PENDING_NSMGMT="namespace management: create/destroy-namespace and writable namespace attributes (issue 4)"
 

@@ -12,6 +12,7 @@ pub mod dax_pmem;
 pub mod devdax;
 pub mod dpa;
 pub mod fletcher;
+pub mod fwa;
 pub mod label;
 pub mod le;
 pub mod nfit;

@@ -7,6 +7,9 @@ mod formats {
 }
 #[path = "../../test/nfit_test/dsm.rs"]
 mod dsm;
+#[path = "../../test/nfit_test/firmware.rs"]
+#[allow(dead_code)] // tested in nfit_test_firmware.rs, but for its dispatch
+mod firmware;
 #[path = "../../test/nfit_test/topology.rs"]
 mod topology;
 
@@ -748,7 +751,7 @@ fn intel_smart_calls() {
     assert_eq!(rc(ctl(5, &mut st, &mut label, nd::CALL, &mut b)), -22);
     let mut b = pkg(0, 3, 0, 132);
     assert_eq!(rc(ctl(0, &mut st, &mut label, nd::CALL, &mut b)), -25);
-    // Passphrase and firmware functions are the caller's.
+    // Passphrase functions are the caller's.
     let mut b = pkg(0, 20, 0, 12);
     assert_eq!(
         ctl(0, &mut st, &mut label, nd::CALL, &mut b),
@@ -1074,19 +1077,19 @@ fn bus_ars() {
     let busy = BusOutcome { rc: 0, cmd_rc: -16, uc_error_notify: false };
 
     let mut b = ars_buf(32);
-    assert_eq!(dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::ARS_CAP, &mut b, 1000), ok);
+    assert_eq!(dsm::bus_ctl(bus, &mut ars, &mut poison, &table, &mut Default::default(), nd::ARS_CAP, &mut b, 1000), ok);
     assert_eq!(&b[16..28], &[0, 0, 3, 0, 0x20, 0x10, 0, 0, 0, 1, 0, 0]);
     assert_eq!(&b[0..16], &[0xaa; 16]);
     let mut b = ars_buf(31);
     assert_eq!(
-        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::ARS_CAP, &mut b, 1000).rc,
+        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, &mut Default::default(), nd::ARS_CAP, &mut b, 1000).rc,
         -22
     );
 
     // The scrub probe posted runs for a second.
     let mut b = ars_buf(48);
     assert_eq!(
-        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::ARS_STATUS, &mut b, 1999),
+        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, &mut Default::default(), nd::ARS_STATUS, &mut b, 1999),
         busy
     );
     let mut want = vec![0u8; 48];
@@ -1095,19 +1098,19 @@ fn bus_ars() {
     assert_eq!(b, want);
     let mut b = ars_buf(47);
     assert_eq!(
-        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::ARS_STATUS, &mut b, 1999).rc,
+        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, &mut Default::default(), nd::ARS_STATUS, &mut b, 1999).rc,
         -22
     );
     let mut b = ars_buf(32);
     assert_eq!(
-        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::ARS_START, &mut b, 1999),
+        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, &mut Default::default(), nd::ARS_START, &mut b, 1999),
         busy
     );
     assert_eq!(&b[24..28], &[6, 0, 0, 0]);
 
     let mut b = ars_buf(64);
     assert_eq!(
-        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::ARS_STATUS, &mut b, 2000),
+        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, &mut Default::default(), nd::ARS_STATUS, &mut b, 2000),
         ok
     );
     assert_eq!(&b[0..8], &[0, 0, 0, 0, 48, 0, 0, 0]);
@@ -1120,7 +1123,7 @@ fn bus_ars() {
     let mut b = ars_buf(32);
     b[0..8].copy_from_slice(&0x1000u64.to_le_bytes());
     b[8..16].copy_from_slice(&0x2000u64.to_le_bytes());
-    assert_eq!(dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::ARS_START, &mut b, 5000), ok);
+    assert_eq!(dsm::bus_ctl(bus, &mut ars, &mut poison, &table, &mut Default::default(), nd::ARS_START, &mut b, 5000), ok);
     assert_eq!(&b[24..32], &[0, 0, 0, 0, 1, 0, 0, 0]);
     assert_eq!(ars, Ars::post(0x1000, 0x2000, 5000, &[]));
 
@@ -1128,19 +1131,19 @@ fn bus_ars() {
     let mut b = ars_buf(32);
     b[0..8].copy_from_slice(&0x100u64.to_le_bytes());
     b[8..16].copy_from_slice(&0x200u64.to_le_bytes());
-    assert_eq!(dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::CLEAR_ERROR, &mut b, 0), ok);
+    assert_eq!(dsm::bus_ctl(bus, &mut ars, &mut poison, &table, &mut Default::default(), nd::CLEAR_ERROR, &mut b, 0), ok);
     assert_eq!(&b[16..20], &[0; 4]);
     assert_eq!(b[24..32], 0x200u64.to_le_bytes());
     b[8] = 1;
     assert_eq!(
-        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, nd::CLEAR_ERROR, &mut b, 0).rc,
+        dsm::bus_ctl(bus, &mut ars, &mut poison, &table, &mut Default::default(), nd::CLEAR_ERROR, &mut b, 0).rc,
         -22
     );
 
     // Not in the bus mask: ENOTTY.
     let mut b = ars_buf(64);
     for cmd in [0, 5, 64] {
-        assert_eq!(dsm::bus_ctl(bus, &mut ars, &mut poison, &table, cmd, &mut b, 0).rc, -25);
+        assert_eq!(dsm::bus_ctl(bus, &mut ars, &mut poison, &table, &mut Default::default(), cmd, &mut b, 0).rc, -25);
     }
 }
 
@@ -1190,7 +1193,7 @@ fn bus_error_injection() {
     let mut ars = Ars::post(0, 0, 0, &[]);
     let base = bases().spa_set[1];
     let run = |poison: &mut Poison, ars: &mut dsm::Ars, cmd: u32, b: &mut Vec<u8>, now: u64| {
-        dsm::bus_ctl(bus, ars, poison, &table, cmd, b, now)
+        dsm::bus_ctl(bus, ars, poison, &table, &mut Default::default(), cmd, b, now)
     };
     use dsm::Ars;
 
@@ -1345,4 +1348,52 @@ fn media_write_budget_tears_at_8_bytes() {
     let mut off = MediaWriteBudget::Off;
     assert_eq!(media_write_landing(&mut off, 0x2000, 4096), 4096);
     assert_eq!(off, MediaWriteBudget::Off);
+}
+
+// nfit_test_ctl: the firmware functions of an nfit_test.0 DIMM go to the
+// bus's firmware state, through override_return_code(); nfit_test.1's
+// DIMMs refuse ND_CMD_CALL; the bus's Intel family reaches activation.
+#[test]
+fn firmware_dispatch() {
+    let mut label = label_pattern();
+    let mut st = DimmState::new();
+    let mut b = pkg(0, u64::from(intel::ND_INTEL_FW_GET_INFO), 0, 44);
+    let o = dsm::dimm_ctl(&DIMMS[0], &mut st, &mut label, &mut LabelWriteBudget::Off, nd::CALL, &mut b);
+    assert_eq!(o, Outcome::Firmware { func: 12, payload_end: nd::PKG_HEADER + 44 });
+    let mut b = pkg(0, u64::from(intel::NVDIMM_INTEL_FW_ACTIVATE_ARM), 1, 5);
+    let o = dsm::dimm_ctl(&DIMMS[0], &mut st, &mut label, &mut LabelWriteBudget::Off, nd::CALL, &mut b);
+    assert_eq!(o, Outcome::Firmware { func: 30, payload_end: nd::PKG_HEADER + 6 });
+    // Security changes stay out.
+    let mut b = pkg(0, u64::from(intel::NVDIMM_INTEL_SET_PASSPHRASE), 64, 4);
+    let o = dsm::dimm_ctl(&DIMMS[0], &mut st, &mut label, &mut LabelWriteBudget::Off, nd::CALL, &mut b);
+    assert_eq!(o, Outcome::NotEmulated { func: 20 });
+    // nfit_test.1's DIMM: EINVAL before any function.
+    let mut b = pkg(0, u64::from(intel::ND_INTEL_FW_GET_INFO), 0, 44);
+    let o = dsm::dimm_ctl(&DIMMS[5], &mut st, &mut label, &mut LabelWriteBudget::Off, nd::CALL, &mut b);
+    assert_eq!(o, Outcome::Done { rc: -22, health_event: false });
+
+    let mut f = firmware::BusFirmware::default();
+    assert_eq!(firmware::dimm_call(intel::ND_INTEL_FW_START_UPDATE, &mut [0u8; 8], &mut f, 1, 0), Some(Ok(0)));
+    assert_eq!(f.slots[1].state, firmware::UpdateState::InProgress);
+    assert_eq!(firmware::dimm_call(intel::ND_INTEL_SMART, &mut [0u8; 8], &mut f, 1, 0), None);
+    // A failure injected on the arm function replaces its answer, after it ran.
+    let mut p = [1u8, 0, 0, 0, 0, 0];
+    let rc = firmware::dimm_call(intel::NVDIMM_INTEL_FW_ACTIVATE_ARM, &mut p, &mut f, 0, 0).unwrap();
+    let fail = dsm::FailCmd { flags: 1 << 30, code: 0 };
+    assert_eq!(fail.apply(30, dsm::to_rc(rc)), -5);
+    assert!(f.slots[0].armed);
+
+    // The bus: the Intel family is activation, any other family ENOTTY.
+    let raw = write(0, false);
+    let table = Nfit::parse_body(&raw[nfit::TABLE_HEADER_LEN..]).unwrap();
+    let mut poison = Poison::default();
+    let mut ars = dsm::Ars::post(0, 0, 0, &[]);
+    let mut b = pkg(1, 1, 0, 40);
+    let o = dsm::bus_ctl(&BUSES[0], &mut ars, &mut poison, &table, &mut f, nd::CALL, &mut b, 0);
+    assert_eq!(o.rc, 0);
+    assert_eq!(b[nd::PKG_HEADER + 6], formats::nfit::firmware::FWA_ARMED);
+    let mut b = pkg(1, 3, 0, 40);
+    assert_eq!(dsm::bus_ctl(&BUSES[0], &mut ars, &mut poison, &table, &mut f, nd::CALL, &mut b, 0).rc, -25);
+    let mut b = pkg(2, 1, 0, 40);
+    assert_eq!(dsm::bus_ctl(&BUSES[0], &mut ars, &mut poison, &table, &mut f, nd::CALL, &mut b, 0).rc, -25);
 }

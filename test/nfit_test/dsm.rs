@@ -5,15 +5,17 @@
 //! Payloads are the `include/uapi/linux/ndctl.h` and Intel layouts, read and
 //! written at byte offsets. A handler returns what C's returns: the number of
 //! output bytes left unfilled, or an errno. The includer declares
-//! `mod formats` and `mod topology` next to this module.
+//! `mod formats`, `mod firmware` and `mod topology` next to this module.
 //!
-//! The bus half (address range scrub, error injection, SPA translation)
-//! is at the end: [`bus_ctl`].
+//! The bus half (address range scrub, error injection, SPA translation,
+//! firmware activation) is at the end: [`bus_ctl`]. Firmware update and
+//! activation keep their state per bus, in `firmware.rs`.
 
 use super::formats::cmd as nd;
 use super::formats::badrange::{self, BadRange, List};
 use super::formats::nfit::inject::{self, ErrClr, ErrInj};
 use super::formats::nfit::{self, intel};
+use super::firmware::{self, BusFirmware};
 use super::topology::{
     BusInfo, DimmInfo, LABEL_SIZE, MAX_XFER, NUM_DCR, SMART_DEFAULT, SMART_THRESHOLD_DEFAULT,
 };
@@ -461,12 +463,22 @@ pub enum Outcome {
         /// A health notification is due.
         health_event: bool,
     },
-    /// A family function nfit_test emulates with timers and passphrases
-    /// (firmware update and activation, security changes): left to the caller, who
-    /// must also apply `FailCmd::apply(func, rc)` to its result.
+    /// A security function that changes state (passphrases, erase,
+    /// overwrite): not emulated. The caller answers it, and must also apply
+    /// `FailCmd::apply(func, rc)` to its answer.
     NotEmulated {
         /// The Intel function number.
         func: u32,
+    },
+    /// A firmware update or activation function: the bus's firmware state
+    /// answers it (`firmware::dimm_call` on the package's payload,
+    /// `buf[PKG_HEADER..payload_end]`), then `FailCmd::apply(func, rc)`, as
+    /// C's `override_return_code()` does.
+    Firmware {
+        /// The Intel function number.
+        func: u32,
+        /// Where the package's payload ends in the command buffer.
+        payload_end: usize,
     },
 }
 
@@ -547,7 +559,11 @@ fn call(dimm: &DimmInfo, state: &mut DimmState, buf: &mut [u8]) -> Outcome {
         intel::ND_INTEL_ENABLE_LSS_STATUS => (enable_lss_status(p), false),
         intel::NVDIMM_INTEL_GET_SECURITY_STATE => (get_security_state(p, &state.security), false),
         intel::ND_INTEL_FW_GET_INFO..=intel::ND_INTEL_FW_FINISH_QUERY
-        | intel::NVDIMM_INTEL_SET_PASSPHRASE..=intel::NVDIMM_INTEL_FW_ACTIVATE_ARM => {
+        | intel::NVDIMM_INTEL_FW_ACTIVATE_DIMMINFO
+        | intel::NVDIMM_INTEL_FW_ACTIVATE_ARM => {
+            return Outcome::Firmware { func, payload_end: end as usize };
+        }
+        intel::NVDIMM_INTEL_SET_PASSPHRASE..=intel::NVDIMM_INTEL_MASTER_SECURE_ERASE => {
             return Outcome::NotEmulated { func };
         }
         _ => return done(Errno::ENOTTY.to_rc()),
@@ -842,14 +858,22 @@ pub fn translate_spa(p: &mut [u8], table: &nfit::Nfit<'_>) -> BusOutcome {
 }
 
 /// The ND_CMD_CALL half of [`bus_ctl`]: functions of the NFIT bus family,
-/// served without looking at the dsm_mask, as C does. The payload is what
-/// follows `struct nd_cmd_pkg`, input and output sizes added.
-fn bus_call(buf: &mut [u8], bad: &mut impl List, table: &nfit::Nfit<'_>) -> BusOutcome {
+/// served without looking at the dsm_mask, as C does, and of the Intel
+/// bus family (firmware activation). The payload is what follows
+/// `struct nd_cmd_pkg`, input and output sizes added.
+fn bus_call(
+    buf: &mut [u8],
+    bad: &mut impl List,
+    table: &nfit::Nfit<'_>,
+    fw: &mut BusFirmware,
+    now_ms: u64,
+) -> BusOutcome {
     if buf.len() < nd::PKG_HEADER {
         return bus_done(Errno::EINVAL.to_rc());
     }
-    if get64(buf, nfit::dsm::PKG_FAMILY) != u64::from(nfit::dsm::NVDIMM_BUS_FAMILY_NFIT) {
-        // The Intel bus family (firmware activation) is not emulated.
+    let family = get64(buf, nfit::dsm::PKG_FAMILY);
+    let intel = family == u64::from(nfit::dsm::NVDIMM_BUS_FAMILY_INTEL);
+    if family != u64::from(nfit::dsm::NVDIMM_BUS_FAMILY_NFIT) && !intel {
         return bus_done(Errno::ENOTTY.to_rc());
     }
     // C keeps the low 32 bits of nd_command in an unsigned int.
@@ -861,6 +885,9 @@ fn bus_call(buf: &mut [u8], bad: &mut impl List, table: &nfit::Nfit<'_>) -> BusO
         return bus_done(Errno::EINVAL.to_rc());
     }
     let p = &mut buf[nd::PKG_HEADER..end as usize];
+    if intel {
+        return bus_done(to_rc(firmware::bus_call(func, p, fw, now_ms)));
+    }
     match func {
         nfit::dsm::NFIT_CMD_TRANSLATE_SPA => translate_spa(p, table),
         nfit::dsm::NFIT_CMD_ARS_INJECT_SET => ars_inject_set(p, bad),
@@ -871,20 +898,23 @@ fn bus_call(buf: &mut [u8], bad: &mut impl List, table: &nfit::Nfit<'_>) -> BusO
 }
 
 /// nfit_test_ctl() for the bus: ND_CMD_CALL functions of the NFIT family
-/// (translate SPA, error injection), then the ARS commands of the bus's
-/// mask. `bad` is the platform's poison list (`t->badrange`), `table` its
-/// NFIT.
+/// (translate SPA, error injection) and of the Intel family (firmware
+/// activation), then the ARS commands of the bus's mask. `bad` is the
+/// platform's poison list (`t->badrange`), `table` its NFIT, `fw` its
+/// firmware activation state.
+#[allow(clippy::too_many_arguments)]
 pub fn bus_ctl(
     bus: &BusInfo,
     ars: &mut Ars,
     bad: &mut impl List,
     table: &nfit::Nfit<'_>,
+    fw: &mut BusFirmware,
     command: u32,
     buf: &mut [u8],
     now_ms: u64,
 ) -> BusOutcome {
     if command == nd::CALL {
-        return bus_call(buf, bad, table);
+        return bus_call(buf, bad, table, fw, now_ms);
     }
     if command >= 64 || (bus.cmd_mask >> command) & 1 == 0 {
         return bus_done(Errno::ENOTTY.to_rc());

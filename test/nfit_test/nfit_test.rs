@@ -17,6 +17,7 @@
 #![deny(unsafe_code)]
 
 use core::fmt::Write;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use kernel::{new_mutex, new_spinlock};
 use kernel::alloc::VVec;
@@ -41,9 +42,12 @@ mod formats;
 #[allow(dead_code, unreachable_pub)]
 mod dsm;
 #[allow(dead_code, unreachable_pub)]
+mod firmware;
+#[allow(dead_code, unreachable_pub)]
 mod topology;
 
 use dsm::{Ars, DimmState, Errno, LabelWriteBudget, MediaWriteBudget, Outcome};
+use firmware::BusFirmware;
 use formats::badrange::{BadRange, List};
 use glue::bus::{Class, ClassRegistration};
 use glue::class_device::DataClassDevice;
@@ -320,7 +324,9 @@ static FLUSH_HINT_WRITES: Attribute<BusFault> =
 attribute_group!(static BUS_FAULT_GROUP: BusFault, dir = None, [BACKING, BACKING_PAGES, FLUSH_HINT_WRITES, LABEL_WRITE_BUDGET, MEDIA_WRITE_BUDGET]);
 group_list!(static BUS_FAULT_GROUPS: BusFault = [BUS_FAULT_GROUP]);
 
-/// Monotonic milliseconds, the clock of a scrub's duration.
+/// Monotonic milliseconds, the clock of a scrub's duration and of firmware
+/// updates and activations (C counts jiffies for both: firmware.rs says
+/// how its windows map).
 fn now_ms() -> u64 {
     Ktime::ktime_get().to_ms() as u64
 }
@@ -366,10 +372,30 @@ impl List for Poison {
 
 /// What the bus's commands change: the last scrub (C's `t->ars_state`)
 /// and the injected poison (`t->badrange`), under one lock as the
-/// scrub's result is taken from the poison list.
+/// scrub's result is taken from the poison list; and the DIMMs' firmware
+/// update and activation state (`t->fw`).
 struct BusState {
     ars: Ars,
     poison: Poison,
+    fw: BusFirmware,
+}
+
+/// When firmware was last activated, on any bus, in [`now_ms`]
+/// milliseconds; 0 for never (C's static `last_activate`, in jiffies).
+/// Each firmware command loads it into its bus's `BusFirmware` and saves
+/// it back, under the bus's lock.
+static LAST_ACTIVATE: AtomicU64 = AtomicU64::new(0);
+
+impl BusState {
+    /// Runs `f` on the bus's firmware state with the module-wide time of
+    /// the last activation in it.
+    fn with_firmware<R>(&mut self, f: impl FnOnce(&mut BusState) -> R) -> R {
+        let last = LAST_ACTIVATE.load(Ordering::Relaxed);
+        self.fw.last_activate = (last != 0).then_some(last);
+        let r = f(self);
+        LAST_ACTIVATE.store(self.fw.last_activate.unwrap_or(0), Ordering::Relaxed);
+        r
+    }
 }
 
 /// The emulated firmware of one platform, answering its bus's commands.
@@ -388,10 +414,10 @@ impl Platform for Firmware {
     fn ctl(&self, handle: Option<u32>, cmd: u32, buf: &mut [u8], events: &mut Events) -> Result<Completion> {
         let Some(handle) = handle else {
             let table = formats::nfit::Nfit::parse_body(&self.table).map_err(|_| EINVAL)?;
-            let mut st = self.state.lock();
-            let BusState { ars, poison } = &mut *st;
-            let o = dsm::bus_ctl(self.bus, ars, poison, &table, cmd, buf, now_ms());
-            drop(st);
+            let o = self.state.lock().with_firmware(|st| {
+                let BusState { ars, poison, fw } = st;
+                dsm::bus_ctl(self.bus, ars, poison, &table, fw, cmd, buf, now_ms())
+            });
             // C queues uc_error_notify(); nfit does the same with the event.
             if o.uc_error_notify {
                 events.uc_memory_error();
@@ -412,6 +438,14 @@ impl Platform for Firmware {
                 rc
             }
             Outcome::NotEmulated { func } => dsm.fail.apply(func, Errno::ENOTTY.to_rc()),
+            // Lock order: the DIMM, then its bus's state.
+            Outcome::Firmware { func, payload_end } => {
+                let p = &mut buf[formats::cmd::PKG_HEADER..payload_end];
+                let rc = self.state.lock().with_firmware(|st| {
+                    firmware::dimm_call(func, p, &mut st.fw, dimm.info.index, now_ms())
+                });
+                dsm.fail.apply(func, dsm::to_rc(rc.unwrap_or(Err(Errno::ENOTTY))))
+            }
         };
         ctl_result(rc, 0)
     }
@@ -512,6 +546,8 @@ impl PlatformDriverOps for Driver {
                 state <- new_mutex!(BusState {
                     ars: Ars::post(bases.spa_set[0], bus.ars_length, now_ms(), &[]),
                     poison: Poison { v: KVec::new(), len: 0 },
+                    // A probe starts with no update anywhere (C's zeroed t->fw).
+                    fw: BusFirmware::default(),
                 }),
             }? Error),
             GFP_KERNEL,

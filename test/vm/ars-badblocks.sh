@@ -161,10 +161,6 @@ fi
 
 t_init ars-badblocks
 t_nfit_test
-# ndctl start-/wait-scrub print the bus, firmware activation included.
-for f in 'start-scrub*.out' 'wait-scrub*.out'; do
-	t_pending_lines "$f" '"activate_(method|state)"' "$RUST_PENDING_FIRMWARE"
-done
 t_guest ref || t_done
 t_check_dmesg ref
 if t_guest cand; then

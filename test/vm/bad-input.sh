@@ -63,8 +63,6 @@ fi
 t_init bad-input
 t_nfit_test
 # Not built yet on the Rust stack.
-t_pending_lines sysfs-dimm-ro.out '^firmware/' "$RUST_PENDING_FIRMWARE"
-t_pending_lines sysfs-bus-ro.out '^firmware/' "$RUST_PENDING_FIRMWARE"
 t_pending_lines sysfs-dimm-ro.out '^security:' "$RUST_PENDING_SECURITY"
 t_pending_lines sysfs-dimm-rw.out '^security:' "$RUST_PENDING_SECURITY"
 img=$T_DIR/nvdimm.img

@@ -11,6 +11,7 @@
 
 mod dimm;
 pub mod dsm;
+pub mod firmware;
 pub mod inject;
 pub mod intel;
 mod iset;
