@@ -914,7 +914,7 @@ pub(crate) fn common_probe(ns: &Namespace) -> Result {
     }
     if ns.holder().is_none() && ns.maps_pages() && (start | (start + size)) % MEMREMAP_COMPAT_ALIGN != 0 {
         dev_err!(dev, "[{:#x}-{:#x}] misaligned, unable to map\n", start, start + size - 1);
-        return Err(Error::from_errno(-95)); // EOPNOTSUPP
+        return Err(crate::glue::eopnotsupp());
     }
     if ns.kind() == Kind::Pmem && !ns.has_uuid() {
         dev_dbg!(dev, "uuid not set\n");

@@ -40,10 +40,7 @@ pub(crate) mod nd_type {
     pub(crate) const DAX_PMEM: u32 = 7;
 }
 
-/// EOPNOTSUPP, which the kernel crate has no name for.
-pub(crate) fn eopnotsupp() -> Error {
-    Error::from_errno(-95)
-}
+pub(crate) use crate::glue::eopnotsupp;
 
 /// Configuration state of a bus, under its lock.
 struct BusState {

@@ -39,6 +39,7 @@ use abi::namespace::{ExternalRegistration, Namespace, NamespaceKind};
 use formats::dax_pmem::{layout, namespace_ids};
 use formats::pfn::Platform;
 use glue::dax_region::{devm_request_mem_region, DaxRegion, PageMap};
+use glue::eopnotsupp;
 use glue::nd_driver::{nd_device, NdDevmDriver, NdDriver, Probing};
 
 module! {
@@ -60,10 +61,6 @@ impl kernel::Module for DaxPmemModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
         Ok(Self { _driver: DAX_PMEM_DRIVER.register_external(module)? })
     }
-}
-
-fn eopnotsupp() -> Error {
-    Error::from_errno(-(glue::bindings::EOPNOTSUPP as i32))
 }
 
 struct DaxPmem;

@@ -50,3 +50,9 @@ pub mod sysfs;
 #[cfg(rln_virtio)]
 pub mod virtio;
 pub mod workqueue;
+
+/// EOPNOTSUPP, which the 6.12 kernel crate does not name (it has only the
+/// kernel-internal ENOTSUPP).
+pub fn eopnotsupp() -> kernel::error::Error {
+    kernel::error::Error::from_errno(-(bindings::EOPNOTSUPP as i32))
+}

@@ -138,7 +138,7 @@ impl BusProvider for NfitBus {
     // package of function 2, while its scrub work is queued: not here.)
     fn clear_to_send(&self, dimm: Option<&NfitDimm>, func: u32, buf: &[u8]) -> Result {
         if dimm.is_none() && func == cmd::CALL && u64_at(buf, PKG_FAMILY) != u64::from(NVDIMM_BUS_FAMILY_NFIT) {
-            return Err(Error::from_errno(-95)); // EOPNOTSUPP
+            return Err(crate::glue::eopnotsupp());
         }
         Ok(())
     }
